@@ -1,0 +1,85 @@
+"""Request dependencies: settings, the unit of work, and who is calling."""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.config import Settings
+from backend.core.exceptions import InvalidCredentials, NotAuthenticated
+from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
+from backend.db.models import User
+from backend.db.repository import sessions as sessions_repo
+
+TOKEN_URL = "/api/v1/auth/token"
+
+# auto_error=False: a missing token is our NotAuthenticated, rendered as a problem.
+bearer_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent, rolled back on error."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+# scope="function": the commit runs when the endpoint returns, before the response leaves,
+# so a failed commit is the client's error response and never follows a 2xx.
+DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in user and the session their token belongs to."""
+
+    user: User
+    session_id: uuid.UUID
+
+
+async def get_principal(
+    db: DbSession,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+) -> Principal:
+    """Turn the bearer token into the active user and live session, in one query."""
+    if not token:
+        raise NotAuthenticated()
+    try:
+        claims = decode_access_token(settings, token)
+    except InvalidToken:
+        raise InvalidCredentials() from None
+    user = await sessions_repo.get_active_user(
+        db, user_id=claims.user_id, session_id=claims.session_id
+    )
+    if user is None:
+        raise InvalidCredentials()
+    return Principal(user=user, session_id=claims.session_id)
+
+
+async def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> User:
+    return principal.user
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,0 +1,59 @@
+"""Liveness and readiness probes."""
+
+import logging
+from typing import Literal
+
+import anyio
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.apis.openapi import problem_responses
+from backend.core.exceptions import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+READY_TIMEOUT_SECONDS = 3
+
+
+class Live(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Ready(BaseModel):
+    status: Literal["ok"] = "ok"
+    database: Literal["ok"] = "ok"
+
+
+@router.get("/live", response_model=Live)
+async def live() -> Live:
+    """The process is up; touches no database."""
+    return Live()
+
+
+@router.get("/ready", response_model=Ready, responses=problem_responses(503))
+async def ready(request: Request) -> Ready:
+    """The database answers and its schema is at the newest migration."""
+    expected: set[str] = request.app.state.migration_heads
+    try:
+        with anyio.fail_after(READY_TIMEOUT_SECONDS):
+            async with request.app.state.engine.connect() as connection:
+                current = await _applied_migrations(connection)
+    except (SQLAlchemyError, TimeoutError, OSError) as exc:
+        logger.warning("readiness check failed: %s", type(exc).__name__)
+        raise ServiceUnavailable("The database does not answer.") from None
+    if current != expected:
+        raise ServiceUnavailable("The database schema is not at the newest migration.")
+    return Ready()
+
+
+async def _applied_migrations(connection: AsyncConnection) -> set[str]:
+    try:
+        result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+    except ProgrammingError:  # no alembic_version table: never migrated
+        return set()
+    return set(result.scalars())

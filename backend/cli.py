@@ -1,0 +1,129 @@
+"""`python -m backend`: serve, migrate, create-admin."""
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from backend.core.config import Settings, SettingsError, load_settings
+from backend.core.security import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    PasswordHasher,
+    is_acceptable_password,
+)
+from backend.db import admin
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.models import Role
+from backend.db.repository import users as users_repo
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is shown to the operator."""
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "backend.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def migrate(settings: Settings, args: argparse.Namespace) -> None:
+    if admin.create_database(settings.database):
+        print(f"created database {settings.database.database}")
+    admin.upgrade(settings.database)
+    print("database is at the newest migration")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        confirmation = getpass.getpass("Repeat password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+        confirmation = sys.stdin.readline().rstrip("\r\n")
+    if password != confirmation:
+        raise CommandError("the passwords do not match")
+    if not is_acceptable_password(password):
+        raise CommandError(
+            f"a password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters"
+        )
+    return password
+
+
+async def _create_admin(settings: Settings, email: str, full_name: str, password: str) -> None:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            if await users_repo.get_by_email(db, email=email) is not None:
+                raise CommandError(f"{email} is already registered")
+            hasher = PasswordHasher(settings.bcrypt_rounds)
+            await users_repo.create(
+                db,
+                email=email,
+                hashed_password=await hasher.hash(password),
+                full_name=full_name,
+                role=Role.admin,
+            )
+    finally:
+        await engine.dispose()
+
+
+def create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from backend.schemas.user import EmailStr
+
+    try:
+        email = TypeAdapter(EmailStr).validate_python(args.email)
+    except ValidationError:
+        raise CommandError(f"{args.email!r} is not a valid email address") from None
+    password = _read_password()
+    asyncio.run(_create_admin(settings, email, args.full_name, password))
+    print(f"created admin {email}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--workers", type=int, default=1)
+    serve_cmd.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve_cmd.set_defaults(handler=serve)
+
+    migrate_cmd = commands.add_parser(
+        "migrate", help="create the database if missing and apply every migration"
+    )
+    migrate_cmd.set_defaults(handler=migrate)
+
+    admin_cmd = commands.add_parser(
+        "create-admin",
+        help="create an admin; the password is read from a prompt, or twice from stdin",
+    )
+    admin_cmd.add_argument("--email", required=True)
+    admin_cmd.add_argument("--full-name", default="Administrator")
+    admin_cmd.set_defaults(handler=create_admin)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        args.handler(settings, args)
+    except (SettingsError, CommandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,112 @@
+"""Settings, read from the environment and `.env` when an app or command is built."""
+
+import logging
+import secrets
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+logger = logging.getLogger(__name__)
+
+# The value `.env.template` ships with; refused outside development.
+PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
+MIN_SECRET_KEY_BYTES = 32
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message says why in one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+
+    # Tokens
+    secret_key: SecretStr = SecretStr("")
+    algorithm: Literal["HS256"] = "HS256"
+    access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    jwt_issuer: str = Field(default="jobboard", min_length=1)
+    jwt_audience: str = Field(default="jobboard-api", min_length=1)
+    # A sign-in session lasts this long at most; refresh tokens cannot outlive it.
+    session_expire_days: int = Field(default=30, ge=1, le=365)
+
+    # Passwords
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+
+    # Database
+    database_url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/jobboard"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    # HTTP
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    frontend_url: str = "http://localhost:3000"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        url = make_url(value)
+        if url.drivername != "postgresql+psycopg":
+            raise ValueError("DATABASE_URL must start with postgresql+psycopg://")
+        if not url.database:
+            raise ValueError("DATABASE_URL must name a database")
+        return value
+
+    @model_validator(mode="after")
+    def _check_secret_key(self) -> "Settings":
+        key = self.secret_key.get_secret_value()
+        problem = None
+        if not key:
+            problem = "SECRET_KEY is not set"
+        elif key == PLACEHOLDER_SECRET_KEY:
+            problem = "SECRET_KEY is still the placeholder from .env.template"
+        elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            problem = f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes"
+        if problem is None:
+            return self
+        if self.environment == "production":
+            raise ValueError(f"{problem}; refusing to start with ENVIRONMENT=production")
+        # Development only: a throwaway key, so tokens die with the process.
+        logger.warning("%s; using a random key for this process (development only)", problem)
+        object.__setattr__(self, "secret_key", SecretStr(secrets.token_urlsafe(48)))
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @cached_property
+    def database(self) -> URL:
+        return make_url(self.database_url)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment and `.env`, or raise SettingsError in one line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        reasons = "; ".join(_describe(err["loc"], err["msg"]) for err in exc.errors())
+        raise SettingsError(f"invalid configuration: {reasons}") from None
+
+
+def _describe(loc: tuple[int | str, ...], msg: str) -> str:
+    msg = msg.removeprefix("Value error, ")
+    field = ".".join(str(part) for part in loc).upper()
+    return f"{field}: {msg}" if field else msg

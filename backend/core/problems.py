@@ -1,0 +1,113 @@
+"""One place that turns every exception into an RFC 9457 problem response."""
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.core.exceptions import AppError, Conflict, ServiceUnavailable
+from backend.schemas.problem import Problem, ValidationIssue, ValidationProblem
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# Unique constraints whose violation is the client's doing, with what to tell the client.
+CONFLICT_DETAILS: dict[str, str] = {
+    "uq_users_email_lower": "This email is already registered.",
+}
+
+
+# RFC 9110's names where Python's table still has the older ones.
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: list[ValidationIssue] | None = None,
+) -> ProblemResponse:
+    title = _TITLES.get(status) or HTTPStatus(status).phrase
+    body: Problem = (
+        ValidationProblem(title=title, status=status, detail=detail, errors=errors)
+        if errors is not None
+        else Problem(title=title, status=status, detail=detail)
+    )
+    return ProblemResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _validation_issues(raw: Any) -> list[ValidationIssue]:
+    # Only loc, msg and type: pydantic's `input` and `ctx` may hold a submitted password.
+    return [
+        ValidationIssue(loc=list(err.get("loc", ())), msg=str(err["msg"]), type=str(err["type"]))
+        for err in raw
+    ]
+
+
+async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(exc.status_code, exc.detail, headers=exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem_response(exc.status_code, detail, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    issues = _validation_issues(exc.errors())
+    first = issues[0] if issues else None
+    detail = "The request is invalid."
+    if first is not None:
+        where = ".".join(str(part) for part in first.loc)
+        detail = f"The request is invalid: {where}: {first.msg}."
+    return problem_response(422, detail, errors=issues)
+
+
+async def _integrity_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, sa_exc.IntegrityError)
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if constraint in CONFLICT_DETAILS:
+        return await _app_error(request, Conflict(CONFLICT_DETAILS[constraint]))
+    return await _unexpected_error(request, exc)
+
+
+async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, sa_exc.SQLAlchemyError)
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        # Server down, restarting, out of connections, or a statement past its timeout.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return await _app_error(request, ServiceUnavailable())
+    return await _unexpected_error(request, exc)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
+    request_id = getattr(request.state, "request_id", "-")
+    logger.error("unhandled error in request %s", request_id, exc_info=exc)
+    return problem_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        f"The server could not handle the request (request id {request_id}).",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every error the app can raise to a problem response."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)

@@ -1,0 +1,205 @@
+"""Password hashing and token minting and verification; the only module that imports jose."""
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from jose import jwt
+from jose.exceptions import JOSEError
+from passlib.context import CryptContext
+
+from backend.core.config import Settings
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+
+# Larger than any token we mint (about 400 bytes); refused before any parsing.
+MAX_TOKEN_LENGTH = 4096
+ACCESS_TOKEN_TYPE = "access"
+ALLOWED_HEADER_KEYS = frozenset({"alg", "typ"})
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "sid", "type")
+
+# python-jose requires none of these unless told to.
+_JOSE_OPTIONS = {
+    "require_exp": True,
+    "require_iat": True,
+    "require_sub": True,
+    "require_iss": True,
+    "require_aud": True,
+    "require_jti": True,
+    "verify_at_hash": False,
+    "leeway": 0,
+}
+
+# Hashes compared by the sign-in path when the password cannot be a real one.
+_UNUSABLE_PASSWORD = "not a password a user could have registered"
+
+
+class InvalidToken(Exception):
+    """A token that is malformed, forged, expired or not meant for us."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    session_id: uuid.UUID
+    token_id: str
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class MintedToken:
+    token: str
+    expires_in: int
+
+
+class PasswordHasher:
+    """bcrypt_sha256 for new hashes, plain bcrypt still verified; all work off the event loop."""
+
+    def __init__(self, rounds: int, *, max_concurrency: int = 4) -> None:
+        self._context = CryptContext(
+            schemes=["bcrypt_sha256", "bcrypt"],
+            deprecated=["bcrypt"],
+            bcrypt_sha256__rounds=rounds,
+            bcrypt_sha256__min_rounds=rounds,
+        )
+        self._max_concurrency = max_concurrency
+        self._limiter: anyio.CapacityLimiter | None = None
+        # Verified against when there is no user, so that an unknown email costs a hash too.
+        self._dummy_hash = self._context.hash(secrets.token_urlsafe(16))
+
+    def _thread_limiter(self) -> anyio.CapacityLimiter:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self._max_concurrency)
+        return self._limiter
+
+    async def hash(self, password: str) -> str:
+        """Hash a password that passed the length and encoding checks."""
+        return await anyio.to_thread.run_sync(
+            self._context.hash, password, limiter=self._thread_limiter()
+        )
+
+    async def verify(self, password: str, stored_hash: str | None) -> tuple[bool, str | None]:
+        """Check a password; returns (matches, replacement hash when the stored one is outdated).
+
+        With no stored hash (unknown user) or an impossible password the same hashing work is
+        done and the answer is False, so time does not tell these cases apart.
+        """
+        return await anyio.to_thread.run_sync(
+            self._verify_sync, password, stored_hash, limiter=self._thread_limiter()
+        )
+
+    def _verify_sync(self, password: str, stored_hash: str | None) -> tuple[bool, str | None]:
+        if stored_hash is None or not is_acceptable_password(password):
+            self._context.verify(_UNUSABLE_PASSWORD, self._dummy_hash)
+            return False, None
+        try:
+            return self._context.verify_and_update(password, stored_hash)
+        except ValueError:
+            # A stored hash this context cannot read: never a 500, never a match.
+            self._context.verify(_UNUSABLE_PASSWORD, self._dummy_hash)
+            return False, None
+
+
+def is_acceptable_password(password: str) -> bool:
+    """True when a password may be hashed: 8 to 256 characters and valid UTF-8."""
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        return False
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in password
+
+
+def create_access_token(
+    settings: Settings, *, user_id: int, session_id: uuid.UUID, now: int | None = None
+) -> MintedToken:
+    """Mint a signed access token for a user's sign-in session."""
+    issued_at = int(time.time()) if now is None else now
+    expires_in = settings.access_token_expire_minutes * 60
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "type": ACCESS_TOKEN_TYPE,
+        "jti": uuid.uuid4().hex,
+        "iat": issued_at,
+        "exp": issued_at + expires_in,
+    }
+    token = jwt.encode(
+        claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm
+    )
+    return MintedToken(token=token, expires_in=expires_in)
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """Verify an access token strictly and return its claims, or raise InvalidToken."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        raise InvalidToken("malformed token")
+    try:
+        header = jwt.get_unverified_header(token)
+        _check_header(header, settings)
+        claims = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=[settings.algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options=_JOSE_OPTIONS,
+        )
+        return _check_claims(claims)
+    except InvalidToken:
+        raise
+    except (JOSEError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        raise InvalidToken(str(exc) or type(exc).__name__) from None
+
+
+def _check_header(header: Any, settings: Settings) -> None:
+    if not isinstance(header, dict) or not set(header) <= ALLOWED_HEADER_KEYS:
+        raise InvalidToken("unexpected token header")
+    if header.get("alg") != settings.algorithm or header.get("typ", "JWT") != "JWT":
+        raise InvalidToken("unexpected token algorithm")
+
+
+def _check_claims(claims: dict[str, Any]) -> AccessClaims:
+    missing = [claim for claim in REQUIRED_CLAIMS if claim not in claims]
+    if missing:
+        raise InvalidToken(f"missing claims: {', '.join(missing)}")
+    if claims["type"] != ACCESS_TOKEN_TYPE:
+        raise InvalidToken("not an access token")
+    issued_at, expires_at = claims["iat"], claims["exp"]
+    if not all(type(value) is int for value in (issued_at, expires_at)):
+        raise InvalidToken("iat and exp must be integers")
+    if issued_at > time.time():
+        raise InvalidToken("token issued in the future")
+    subject, token_id = claims["sub"], claims["jti"]
+    if not isinstance(subject, str) or not (subject.isascii() and subject.isdigit()) or len(subject) > 19:
+        raise InvalidToken("sub must be a user id string")
+    if not isinstance(token_id, str) or not token_id:
+        raise InvalidToken("jti must be a string")
+    if not isinstance(claims["sid"], str):
+        raise InvalidToken("sid must be a string")
+    return AccessClaims(
+        user_id=int(subject),
+        session_id=uuid.UUID(claims["sid"]),  # ValueError becomes InvalidToken
+        token_id=token_id,
+        issued_at=issued_at,
+        expires_at=expires_at,
+    )
+
+
+def new_opaque_token() -> str:
+    """A URL-safe random token of 256 bits, for refresh and reset tokens."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_opaque_token(token: str) -> bytes:
+    """The digest under which an opaque token is stored; the token itself never is."""
+    return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).digest()

@@ -1,0 +1,56 @@
+"""Database housekeeping used by the command line and the test suite."""
+
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from psycopg import sql
+from sqlalchemy.engine import URL
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+def _maintenance_conninfo(url: URL) -> str:
+    server = url.set(drivername="postgresql", database="postgres")
+    return server.render_as_string(hide_password=False)
+
+
+def create_database(url: URL) -> bool:
+    """Create the database `url` names unless it exists; True when it was created."""
+    with psycopg.connect(_maintenance_conninfo(url), autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)
+        ).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(url.database))))
+        return True
+
+
+def drop_database(url: URL) -> None:
+    """Drop the database `url` names, ending its connections first."""
+    with psycopg.connect(_maintenance_conninfo(url), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(str(url.database))
+            )
+        )
+
+
+def alembic_config(url: URL | None = None) -> Config:
+    """Alembic's config; with a URL, migrations run against it instead of DATABASE_URL."""
+    config = Config(str(ALEMBIC_INI))
+    if url is not None:
+        config.attributes["url"] = url.render_as_string(hide_password=False)
+    return config
+
+
+def upgrade(url: URL | None = None, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: URL | None = None, revision: str = "base") -> None:
+    """Revert migrations down to `revision`."""
+    command.downgrade(alembic_config(url), revision)

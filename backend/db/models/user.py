@@ -1,0 +1,32 @@
+import enum
+
+from sqlalchemy import BigInteger, Enum, Identity, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import Base, TimestampMixin
+
+EMAIL_MAX_LENGTH = 320
+FULL_NAME_MAX_LENGTH = 200
+
+
+class Role(enum.StrEnum):
+    candidate = "candidate"
+    employer = "employer"
+    admin = "admin"
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Emails are unique and looked up case-insensitively.
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(FULL_NAME_MAX_LENGTH))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, name="user_role", values_callable=lambda roles: [r.value for r in roles])
+    )
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))

@@ -1,0 +1,102 @@
+"""The app factory; `uvicorn backend.main:app` serves the app built from the environment."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from backend.apis import health
+from backend.apis.openapi import install_openapi, operation_id
+from backend.apis.router import api_router
+from backend.core.config import Settings, load_settings
+from backend.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from backend.core.problems import install_problem_handlers
+from backend.core.security import PasswordHasher
+from backend.db.admin import ALEMBIC_INI
+from backend.db.engine import create_engine, create_sessionmaker
+
+
+DESCRIPTION = """\
+The REST API of a job board: employers post jobs for their companies, candidates search
+and apply. Sign in with **Authorize** (your email as `username`) to try the protected routes.
+Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def migration_heads() -> set[str]:
+    """The revisions a fully migrated database is at."""
+    return set(ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_heads())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; its engine and hasher are made at startup and disposed of at shutdown."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
+        app.state.hasher = await anyio.to_thread.run_sync(PasswordHasher, settings.bcrypt_rounds)
+        app.state.migration_heads = migration_heads()
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Job board API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    install_openapi(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+
+    # Added last is outermost: request ids wrap everything, then CORS, then the body limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `backend.main:app` is built on first access, not at import, so tests and commands
+    # can import this module without reading the environment.
+    global _app
+    if name != "app":
+        raise AttributeError(name)
+    if _app is None:
+        settings = load_settings()
+        configure_logging(settings)
+        _app = create_app(settings)
+    return _app

@@ -1,0 +1,10 @@
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str

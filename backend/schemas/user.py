@@ -1,0 +1,50 @@
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, EmailStr, Field, field_validator
+
+from backend.db.models.user import FULL_NAME_MAX_LENGTH, Role
+from backend.schemas.base import Line, Password, RequestModel, ResponseModel, Timestamp
+
+FullName = Annotated[Line, Field(max_length=FULL_NAME_MAX_LENGTH)]
+
+
+class UserCreate(RequestModel):
+    email: EmailStr
+    password: Password
+    full_name: FullName
+    role: Literal["candidate", "employer"] = "candidate"
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "password": "correct horse battery staple",
+                    "full_name": "Ada Lovelace",
+                    "role": "candidate",
+                }
+            ]
+        }
+    )
+
+
+class UserUpdate(RequestModel):
+    full_name: FullName | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"full_name": "Ada King"}]})
+
+    @field_validator("full_name", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
+
+
+class UserRead(ResponseModel):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: Timestamp

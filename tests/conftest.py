@@ -1,0 +1,145 @@
+"""Test harness: a throwaway PostgreSQL migrated once; each test in a rolled-back transaction.
+
+The database is found in this order: TEST_DATABASE_URL (used as it is, never dropped);
+a testcontainers PostgreSQL where a Docker engine answers; otherwise a database with a
+random name created on the server of DATABASE_URL and dropped at the end of the run.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.core.config import Settings, load_settings
+from backend.db import admin
+from backend.main import create_app
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[URL]:
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        url = make_url(explicit)
+        admin.create_database(url)
+        yield url
+        return
+    if _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17-alpine", driver="psycopg") as container:
+            yield make_url(container.get_connection_url())
+        return
+    server = load_settings(environment="development").database
+    url = server.set(database=f"jobboard_test_{uuid.uuid4().hex[:12]}")
+    admin.create_database(url)
+    try:
+        yield url
+    finally:
+        admin.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url: URL) -> URL:
+    admin.upgrade(database_url)
+    return database_url
+
+
+def make_settings(url: URL, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "development",
+        "secret_key": TEST_SECRET_KEY,
+        "database_url": url.render_as_string(hide_password=False),
+        "bcrypt_rounds": 4,
+        "cors_origins": [],
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
+
+
+@pytest.fixture(scope="session")
+def settings(migrated_url: URL) -> Settings:
+    return make_settings(migrated_url)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session inside an outer transaction that is rolled back after the test.
+
+    Requests made during the test share it: the app's commits release savepoints only.
+    """
+    async with app.state.engine.connect() as connection:
+        transaction = await connection.begin()
+        factory = async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        original = app.state.sessionmaker
+        app.state.sessionmaker = factory
+        try:
+            async with factory() as session:
+                yield session
+        finally:
+            app.state.sessionmaker = original
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def client(app: FastAPI, db: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def live_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app whose requests really commit, each on its own connection (for concurrency).
+
+    Every table is emptied afterwards.
+    """
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        try:
+            yield application
+        finally:
+            async with application.state.engine.begin() as connection:
+                tables = await connection.execute(
+                    text(
+                        "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                        "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
+                )
+                await connection.execute(text(f"TRUNCATE {tables.scalar_one()} CASCADE"))
+
+
+@pytest.fixture
+async def live_client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=live_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
