@@ -7,11 +7,11 @@ A caller may hand over a URL in `config.attributes["url"]` (the test suite and
 import asyncio
 import logging.config
 
-from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from alembic import context
 from backend.core.config import load_settings
 from backend.db.models import Base
 

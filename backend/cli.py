@@ -79,9 +79,7 @@ async def _create_admin(settings: Settings, email: str, full_name: str, password
 
 
 def create_admin(settings: Settings, args: argparse.Namespace) -> None:
-    from pydantic import TypeAdapter, ValidationError
-
-    from backend.schemas.user import EmailStr
+    from pydantic import EmailStr, TypeAdapter, ValidationError
 
     try:
         email = TypeAdapter(EmailStr).validate_python(args.email)

@@ -20,7 +20,6 @@ from backend.core.security import PasswordHasher
 from backend.db.admin import ALEMBIC_INI
 from backend.db.engine import create_engine, create_sessionmaker
 
-
 DESCRIPTION = """\
 The REST API of a job board: employers post jobs for their companies, candidates search
 and apply. Sign in with **Authorize** (your email as `username`) to try the protected routes.

@@ -71,7 +71,7 @@ def make_settings(url: URL, **overrides: object) -> Settings:
         "cors_origins": [],
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

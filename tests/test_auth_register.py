@@ -56,7 +56,9 @@ async def test_invalid_field_is_422_and_writes_nothing(
 
 
 @pytest.mark.parametrize("field", ["is_active", "id", "created_at", "hashed_password", "owner_id"])
-async def test_unknown_field_is_422(client: httpx.AsyncClient, db: AsyncSession, field: str) -> None:
+async def test_unknown_field_is_422(
+    client: httpx.AsyncClient, db: AsyncSession, field: str
+) -> None:
     before = await count_users(db)
     response = await client.post(URL, json={**body(), field: True})
     problem = assert_problem(response, 422)

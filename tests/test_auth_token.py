@@ -151,7 +151,8 @@ async def test_legacy_bcrypt_hash_verifies_and_is_upgraded(
     await db.flush()
     assert (await sign_in(client, user.email)).status_code == 200
     stored = await db.scalar(select(User.hashed_password).where(User.id == user.id))
-    assert stored is not None and stored.startswith("$bcrypt-sha256$")
+    assert stored is not None
+    assert stored.startswith("$bcrypt-sha256$")
 
 
 async def test_hash_with_fewer_rounds_is_upgraded(
@@ -165,4 +166,5 @@ async def test_hash_with_fewer_rounds_is_upgraded(
     finally:
         app.state.hasher = original
     stored = await db.scalar(select(User.hashed_password).where(User.id == user.id))
-    assert stored is not None and ",r=5$" in stored
+    assert stored is not None
+    assert ",r=5$" in stored

@@ -8,6 +8,7 @@ Create Date: 2026-11-22 16:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "0001_users_and_sessions"

@@ -18,7 +18,9 @@ REFRESH_COOKIE = "refresh_token"
 REFRESH_COOKIE_PATH = "/api/v1/auth"
 
 
-def set_refresh_cookie(response: Response, settings: Settings, tokens: auth_service.IssuedTokens) -> None:
+def set_refresh_cookie(
+    response: Response, settings: Settings, tokens: auth_service.IssuedTokens
+) -> None:
     """Hand the refresh token to browsers in a cookie that scripts cannot read."""
     response.set_cookie(
         REFRESH_COOKIE,

@@ -77,4 +77,6 @@ def _rewrite_errors(responses: dict[str, Any]) -> None:
         if status == "422":
             schema = {"$ref": _REF.format(model="ValidationProblem")}
             response["description"] = "The request is invalid (see `errors`)"
-        response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema or {"$ref": _REF.format(model="Problem")}}}
+        response["content"] = {
+            PROBLEM_MEDIA_TYPE: {"schema": schema or {"$ref": _REF.format(model="Problem")}}
+        }

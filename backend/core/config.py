@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL, make_url
 logger = logging.getLogger(__name__)
 
 # The value `.env.template` ships with; refused outside development.
-PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
+PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"  # noqa: S105
 MIN_SECRET_KEY_BYTES = 32
 
 

@@ -19,7 +19,7 @@ PASSWORD_MAX_LENGTH = 256
 
 # Larger than any token we mint (about 400 bytes); refused before any parsing.
 MAX_TOKEN_LENGTH = 4096
-ACCESS_TOKEN_TYPE = "access"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105
 ALLOWED_HEADER_KEYS = frozenset({"alg", "typ"})
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "sid", "type")
 
@@ -36,7 +36,7 @@ _JOSE_OPTIONS = {
 }
 
 # Hashes compared by the sign-in path when the password cannot be a real one.
-_UNUSABLE_PASSWORD = "not a password a user could have registered"
+_UNUSABLE_PASSWORD = "not a password a user could have registered"  # noqa: S105
 
 
 class InvalidToken(Exception):
@@ -99,11 +99,12 @@ class PasswordHasher:
             self._context.verify(_UNUSABLE_PASSWORD, self._dummy_hash)
             return False, None
         try:
-            return self._context.verify_and_update(password, stored_hash)
+            matches, new_hash = self._context.verify_and_update(password, stored_hash)
         except ValueError:
             # A stored hash this context cannot read: never a 500, never a match.
             self._context.verify(_UNUSABLE_PASSWORD, self._dummy_hash)
             return False, None
+        return bool(matches), new_hash
 
 
 def is_acceptable_password(password: str) -> bool:
@@ -133,9 +134,7 @@ def create_access_token(
         "iat": issued_at,
         "exp": issued_at + expires_in,
     }
-    token = jwt.encode(
-        claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm
-    )
+    token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm)
     return MintedToken(token=token, expires_in=expires_in)
 
 
@@ -180,7 +179,11 @@ def _check_claims(claims: dict[str, Any]) -> AccessClaims:
     if issued_at > time.time():
         raise InvalidToken("token issued in the future")
     subject, token_id = claims["sub"], claims["jti"]
-    if not isinstance(subject, str) or not (subject.isascii() and subject.isdigit()) or len(subject) > 19:
+    if (
+        not isinstance(subject, str)
+        or not (subject.isascii() and subject.isdigit())
+        or len(subject) > 19
+    ):
         raise InvalidToken("sub must be a user id string")
     if not isinstance(token_id, str) or not token_id:
         raise InvalidToken("jti must be a string")

@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import psycopg
-from alembic import command
 from alembic.config import Config
 from psycopg import sql
 from sqlalchemy.engine import URL
+
+from alembic import command
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 

@@ -47,7 +47,9 @@ def _text(value: str) -> str:
 
 
 # A one-line name or title: trimmed, then not empty, no control characters.
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)
+]
 # Free text: newlines and tabs welcome, NUL refused.
 Text = Annotated[str, AfterValidator(_text)]
 # A password is never trimmed, truncated or echoed.

@@ -79,9 +79,7 @@ async def issue_tokens(
         token_hash=hash_opaque_token(refresh_token),
         expires_at=user_session.expires_at,
     )
-    access = create_access_token(
-        settings, user_id=user_session.user_id, session_id=user_session.id
-    )
+    access = create_access_token(settings, user_id=user_session.user_id, session_id=user_session.id)
     return IssuedTokens(
         access_token=access.token,
         expires_in=access.expires_in,

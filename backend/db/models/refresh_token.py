@@ -14,9 +14,7 @@ class RefreshToken(Base):
     __table_args__ = (Index("ix_refresh_tokens_session_id", "session_id"),)
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("sessions.id", ondelete="CASCADE")
-    )
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]
     spent_at: Mapped[datetime | None]
