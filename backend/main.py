@@ -9,11 +9,13 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.apis import health
 from backend.apis.openapi import install_openapi, operation_id
 from backend.apis.router import api_router
 from backend.core.config import Settings, load_settings
+from backend.core.mail import create_mailer
 from backend.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.core.problems import install_problem_handlers
 from backend.core.security import PasswordHasher
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
         app.state.hasher = await anyio.to_thread.run_sync(PasswordHasher, settings.bcrypt_rounds)
         app.state.migration_heads = migration_heads()
+        app.state.mailer = create_mailer(settings)
         try:
             yield
         finally:
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["Retry-After", "X-Request-ID"],
         )
+    # The client address (for throttling) comes from X-Forwarded-For only via trusted proxies.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -1,24 +1,34 @@
-"""Registration and sign-in."""
+"""Registration, sign-in and the session lifecycle: refresh, logout, password reset."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from backend.apis.deps import DbSession, HasherDep, SettingsDep
+from backend.apis.deps import CurrentPrincipal, DbSession, HasherDep, SettingsDep
 from backend.apis.openapi import problem_responses
 from backend.core.config import Settings
-from backend.schemas.auth import TokenPair
+from backend.core.exceptions import Forbidden, NotAuthenticated
+from backend.core.mail import send_quietly
+from backend.schemas.auth import (
+    Accepted,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshRequest,
+    TokenPair,
+)
 from backend.schemas.user import UserCreate, UserRead
 from backend.services import auth as auth_service
+from backend.services import throttle
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 REFRESH_COOKIE = "refresh_token"
 REFRESH_COOKIE_PATH = "/api/v1/auth"
+RESET_ACCEPTED = "If the email belongs to an account, a reset link is on its way."
 
 
-def set_refresh_cookie(
+def _set_refresh_cookie(
     response: Response, settings: Settings, tokens: auth_service.IssuedTokens
 ) -> None:
     """Hand the refresh token to browsers in a cookie that scripts cannot read."""
@@ -33,11 +43,38 @@ def set_refresh_cookie(
     )
 
 
+def _token_pair(
+    response: Response, settings: Settings, tokens: auth_service.IssuedTokens
+) -> TokenPair:
+    _set_refresh_cookie(response, settings, tokens)
+    return TokenPair(
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+    )
+
+
+def _cookie_token(request: Request) -> str | None:
+    """The refresh-token cookie, accepted only from a same-site JSON request.
+
+    Cross-site form posts cannot send `application/json` without a CORS preflight, and
+    browsers label cross-site requests with `Sec-Fetch-Site`.
+    """
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if not cookie:
+        return None
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" or request.headers.get("sec-fetch-site") == "cross-site":
+        raise Forbidden("The refresh-token cookie is accepted only with a same-site JSON request.")
+    return cookie
+
+
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    responses=problem_responses(409, 413),
+    responses=problem_responses(409, 413, 429),
+    dependencies=[Depends(throttle.address_rate_limit(throttle.REGISTER_ADDRESS))],
 )
 async def register(payload: UserCreate, db: DbSession, hasher: HasherDep) -> UserRead:
     """Create an account: a candidate by default, or an employer."""
@@ -45,20 +82,105 @@ async def register(payload: UserCreate, db: DbSession, hasher: HasherDep) -> Use
     return UserRead.model_validate(user)
 
 
-@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 403))
+@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 403, 429))
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     response: Response,
     db: DbSession,
     hasher: HasherDep,
     settings: SettingsDep,
 ) -> TokenPair:
-    """Sign in with email (as `username`) and password; returns an access and a refresh token."""
-    user = await auth_service.authenticate(db, hasher, email=form.username, password=form.password)
-    tokens = await auth_service.start_session(db, settings, user=user)
-    set_refresh_cookie(response, settings, tokens)
-    return TokenPair(
-        access_token=tokens.access_token,
-        expires_in=tokens.expires_in,
-        refresh_token=tokens.refresh_token,
+    """Sign in with email (as `username`) and password: an access and a refresh token.
+
+    The refresh token also comes as an HttpOnly cookie for browser clients.
+    """
+    user = await auth_service.authenticate(
+        db,
+        hasher,
+        settings,
+        email=form.username,
+        password=form.password,
+        address=throttle.client_address(request),
     )
+    tokens = await auth_service.start_session(db, settings, user=user)
+    return _token_pair(response, settings, tokens)
+
+
+@router.post("/refresh", response_model=TokenPair, responses=problem_responses(401, 403))
+async def refresh(
+    request: Request,
+    response: Response,
+    db: DbSession,
+    settings: SettingsDep,
+    payload: RefreshRequest | None = None,
+) -> TokenPair:
+    """Spend a refresh token (from the body, else the cookie) for a new pair.
+
+    A refresh token works once. Presenting a spent one again ends its whole session.
+    """
+    presented = (payload.refresh_token if payload else None) or _cookie_token(request)
+    if not presented:
+        raise NotAuthenticated("No refresh token was presented.")
+    tokens = await auth_service.refresh(db, settings, refresh_token=presented)
+    return _token_pair(response, settings, tokens)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401))
+async def logout(
+    principal: CurrentPrincipal,
+    request: Request,
+    db: DbSession,
+    payload: RefreshRequest | None = None,
+) -> Response:
+    """End the session of the presented access token; its tokens stop working at once."""
+    presented = (payload.refresh_token if payload else None) or request.cookies.get(REFRESH_COOKIE)
+    await auth_service.logout(
+        db, user=principal.user, session_id=principal.session_id, refresh_token=presented
+    )
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(
+        REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, httponly=True, samesite="strict"
+    )
+    return response
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=problem_responses(429),
+    dependencies=[Depends(throttle.address_rate_limit(throttle.RESET_ADDRESS))],
+)
+async def request_password_reset(
+    payload: PasswordResetRequest,
+    request: Request,
+    background: BackgroundTasks,
+    db: DbSession,
+    settings: SettingsDep,
+) -> Accepted:
+    """Mail a single-use reset link if the email belongs to an active account.
+
+    The answer is the same whether or not it does.
+    """
+    message = await auth_service.request_password_reset(db, settings, email=payload.email)
+    if message is not None:
+        # Sent after the response (and so after the commit): the answer's timing and
+        # content say nothing about whether the account exists.
+        background.add_task(send_quietly, request.app.state.mailer, message)
+    return Accepted(detail=RESET_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400),
+)
+async def confirm_password_reset(
+    payload: PasswordResetConfirm, db: DbSession, hasher: HasherDep
+) -> Response:
+    """Set a new password with a reset token; every session of the account ends."""
+    await auth_service.confirm_password_reset(
+        db, hasher, token=payload.token, new_password=payload.new_password
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.core.exceptions import InvalidCredentials, NotAuthenticated
+from backend.core.exceptions import AppError, InvalidCredentials, NotAuthenticated
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
 from backend.db.models import User
 from backend.db.repository import sessions as sessions_repo
@@ -36,6 +36,9 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
+        except AppError as exc:
+            await (session.commit() if exc.commit else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise

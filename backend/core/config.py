@@ -3,6 +3,7 @@
 import logging
 import secrets
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -51,6 +52,30 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     frontend_url: str = "http://localhost:3000"
+    # Client addresses are read from X-Forwarded-For only when the peer is one of these.
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    # Sessions and password reset
+    reset_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    # Throttling: per email always; per client address unless RATE_LIMITS_ENABLED=false.
+    rate_limits_enabled: bool = True
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    address_max_failures: int = Field(default=50, ge=1)
+    address_rate_limit_per_minute: int = Field(default=20, ge=1)
+
+    # Mail: console (logged) by default in development, smtp in production.
+    mail_backend: Literal["console", "file", "smtp"] | None = None
+    mail_from: str = "Job board <no-reply@localhost>"
+    mail_file_dir: Path = Path("mail")
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -86,6 +111,15 @@ class Settings(BaseSettings):
         # Development only: a throwaway key, so tokens die with the process.
         logger.warning("%s; using a random key for this process (development only)", problem)
         object.__setattr__(self, "secret_key", SecretStr(secrets.token_urlsafe(48)))
+        return self
+
+    @model_validator(mode="after")
+    def _default_mail_backend(self) -> "Settings":
+        if self.mail_backend is None:
+            backend = "console" if self.environment == "development" else "smtp"
+            object.__setattr__(self, "mail_backend", backend)
+        if self.smtp_ssl and self.smtp_starttls:
+            object.__setattr__(self, "smtp_starttls", False)  # implicit TLS already
         return self
 
     @property

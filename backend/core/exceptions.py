@@ -1,6 +1,7 @@
 """The domain's exception tree: each error carries its HTTP status and is rendered in one place."""
 
 from http import HTTPStatus
+from typing import Self
 
 
 class AppError(Exception):
@@ -8,11 +9,19 @@ class AppError(Exception):
 
     status_code: int = HTTPStatus.INTERNAL_SERVER_ERROR
     detail: str = "The server could not handle the request."
+    # When set, the request's transaction is committed before the error is answered:
+    # for failures with consequences (a counted failed sign-in, a revoked session).
+    commit: bool = False
 
     def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
         self.detail = detail or self.detail
         self.headers = headers or {}
         super().__init__(self.detail)
+
+    def committing(self) -> Self:
+        """Keep the request's writes although the request fails."""
+        self.commit = True
+        return self
 
 
 class BadRequest(AppError):

@@ -1,12 +1,21 @@
-"""Registration and sign-in: the rules between the auth routes and the repositories."""
+"""Registration, sign-in and the life of sessions: the rules between routes and repositories."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.core.exceptions import Conflict, Forbidden, NotAuthenticated
+from backend.core.exceptions import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    NotAuthenticated,
+)
+from backend.core.mail import compose
 from backend.core.security import (
     PasswordHasher,
     create_access_token,
@@ -15,11 +24,17 @@ from backend.core.security import (
 )
 from backend.db.models import Role, User, UserSession
 from backend.db.models.user import EMAIL_MAX_LENGTH
+from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import users as users_repo
 from backend.schemas.user import UserCreate
+from backend.services import throttle
 
 INCORRECT_LOGIN = "Incorrect email or password."
+INVALID_REFRESH = "The refresh token is invalid, expired or already used."
+INVALID_RESET = "This reset link is invalid, expired or already used."
+# Refresh tokens are opaque strings we mint at 43 characters; anything far longer is junk.
+MAX_OPAQUE_TOKEN_LENGTH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +46,7 @@ class IssuedTokens:
 
 
 async def register(db: AsyncSession, hasher: PasswordHasher, payload: UserCreate) -> User:
-    """Create a candidate or employer account; a taken email is a 409 via its constraint."""
+    """Create a candidate or employer account; a taken email is a 409."""
     if await users_repo.get_by_email(db, email=payload.email) is not None:
         # Checked first so that a duplicate costs no hashing; the constraint still decides races.
         raise Conflict("This email is already registered.")
@@ -45,17 +60,30 @@ async def register(db: AsyncSession, hasher: PasswordHasher, payload: UserCreate
 
 
 async def authenticate(
-    db: AsyncSession, hasher: PasswordHasher, *, email: str, password: str
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    address: str,
 ) -> User:
-    """The user whose credentials these are; the same 401 for unknown email and wrong password."""
+    """The user whose credentials these are, within the sign-in throttle.
+
+    An unknown email and a wrong password get the same 401 after the same hashing work;
+    both count as failures, and the 401 keeps that count although the request fails.
+    """
+    await throttle.check_sign_in(db, settings, email=email, address=address)
     user = None
     if len(email) <= EMAIL_MAX_LENGTH and "\x00" not in email:
         user = await users_repo.get_by_email(db, email=email)
     matches, new_hash = await hasher.verify(password, user.hashed_password if user else None)
     if user is None or not matches:
-        raise NotAuthenticated(INCORRECT_LOGIN)
+        await throttle.record_sign_in_failure(db, settings, email=email, address=address)
+        raise NotAuthenticated(INCORRECT_LOGIN).committing()
     if not user.is_active:
         raise Forbidden("This account is deactivated.")
+    await throttle.clear_sign_in_failures(db, email=email)
     if new_hash is not None:
         await users_repo.update(db, user=user, hashed_password=new_hash)
     return user
@@ -65,13 +93,119 @@ async def start_session(db: AsyncSession, settings: Settings, *, user: User) -> 
     """Open a sign-in session and issue its first access and refresh tokens."""
     expires_at = datetime.now(UTC) + timedelta(days=settings.session_expire_days)
     user_session = await sessions_repo.create(db, user_id=user.id, expires_at=expires_at)
-    return await issue_tokens(db, settings, user_session=user_session)
+    return await _issue_tokens(db, settings, user_session=user_session)
 
 
-async def issue_tokens(
+async def refresh(db: AsyncSession, settings: Settings, *, refresh_token: str) -> IssuedTokens:
+    """Spend a refresh token for a new pair; a replayed one revokes its whole session."""
+    if len(refresh_token) > MAX_OPAQUE_TOKEN_LENGTH:
+        raise InvalidCredentials(INVALID_REFRESH)
+    token_hash = hash_opaque_token(refresh_token)
+    session_id = await sessions_repo.spend_refresh_token(db, token_hash=token_hash)
+    if session_id is None:
+        replayed = await sessions_repo.session_of_refresh_token(db, token_hash=token_hash)
+        if replayed is not None:
+            # Spent or expired, and presented again: whoever holds the session's newer tokens
+            # may be a thief, so the session ends for everyone.
+            await sessions_repo.revoke(db, session_id=replayed)
+            raise InvalidCredentials(INVALID_REFRESH).committing()
+        raise InvalidCredentials(INVALID_REFRESH)
+    user_session = await sessions_repo.get_live(db, session_id=session_id)
+    if user_session is None:
+        raise InvalidCredentials(INVALID_REFRESH)
+    return await _issue_tokens(db, settings, user_session=user_session)
+
+
+async def logout(
+    db: AsyncSession, *, user: User, session_id: uuid.UUID, refresh_token: str | None
+) -> None:
+    """End the caller's session, and the session of a refresh token of theirs if one is given."""
+    await sessions_repo.revoke(db, session_id=session_id)
+    if refresh_token and len(refresh_token) <= MAX_OPAQUE_TOKEN_LENGTH:
+        other = await sessions_repo.session_of_refresh_token(
+            db, token_hash=hash_opaque_token(refresh_token)
+        )
+        if other is not None and other != session_id:
+            live = await sessions_repo.get_live(db, session_id=other)
+            if live is not None and live.user_id == user.id:
+                await sessions_repo.revoke(db, session_id=other)
+
+
+async def change_password(
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    settings: Settings,
+    *,
+    user: User,
+    session_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+    address: str,
+) -> None:
+    """Replace the password after checking the current one; every other session ends."""
+    await throttle.check_sign_in(db, settings, email=user.email, address=address)
+    matches, _ = await hasher.verify(current_password, user.hashed_password)
+    if not matches:
+        # Guessing the current password with a stolen token is throttled like signing in.
+        await throttle.record_sign_in_failure(db, settings, email=user.email, address=address)
+        raise BadRequest("The current password is incorrect.").committing()
+    await _set_password(db, hasher, user=user, new_password=new_password)
+    await sessions_repo.revoke_all(db, user_id=user.id, except_session_id=session_id)
+
+
+async def request_password_reset(
+    db: AsyncSession, settings: Settings, *, email: str
+) -> EmailMessage | None:
+    """The reset mail to send when the email belongs to an active account, else None.
+
+    The caller answers the same either way and sends the mail after the response.
+    """
+    user = await users_repo.get_by_email(db, email=email)
+    if user is None or not user.is_active:
+        return None
+    token = new_opaque_token()
+    await resets_repo.create(
+        db,
+        user_id=user.id,
+        token_hash=hash_opaque_token(token),
+        expires_at=datetime.now(UTC) + timedelta(minutes=settings.reset_token_expire_minutes),
+    )
+    link = f"{settings.frontend_url.rstrip('/')}/reset-password?token={token}"
+    body = (
+        f"Hello {user.full_name},\n\n"
+        "Someone asked to reset the password of your job board account. If it was you,\n"
+        f"open this link within {settings.reset_token_expire_minutes} minutes:\n\n"
+        f"{link}\n\n"
+        "If it was not you, ignore this message: your password stays as it is.\n"
+    )
+    return compose(settings, to=user.email, subject="Reset your password", body=body)
+
+
+async def confirm_password_reset(
+    db: AsyncSession, hasher: PasswordHasher, *, token: str, new_password: str
+) -> None:
+    """Spend a reset token and set the new password; every session of the user ends."""
+    if len(token) > MAX_OPAQUE_TOKEN_LENGTH:
+        raise BadRequest(INVALID_RESET)
+    user_id = await resets_repo.use(db, token_hash=hash_opaque_token(token))
+    user = None if user_id is None else await users_repo.get(db, user_id=user_id)
+    if user is None or not user.is_active:
+        raise BadRequest(INVALID_RESET)
+    await _set_password(db, hasher, user=user, new_password=new_password)
+    await sessions_repo.revoke_all(db, user_id=user.id)
+    await throttle.clear_sign_in_failures(db, email=user.email)
+
+
+async def _set_password(
+    db: AsyncSession, hasher: PasswordHasher, *, user: User, new_password: str
+) -> None:
+    await users_repo.update(db, user=user, hashed_password=await hasher.hash(new_password))
+    await resets_repo.use_all(db, user_id=user.id)
+
+
+async def _issue_tokens(
     db: AsyncSession, settings: Settings, *, user_session: UserSession
 ) -> IssuedTokens:
-    """Mint an access token and a new refresh token for a live session."""
     refresh_token = new_opaque_token()
     await sessions_repo.add_refresh_token(
         db,

@@ -1,8 +1,16 @@
 """Every model, imported here so that Alembic and the mappers see them all."""
 
 from backend.db.base import Base
-from backend.db.models.refresh_token import RefreshToken
+from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.session import UserSession
 from backend.db.models.user import Role, User
 
-__all__ = ["Base", "RefreshToken", "Role", "User", "UserSession"]
+__all__ = [
+    "AuthAttempt",
+    "Base",
+    "PasswordResetToken",
+    "RefreshToken",
+    "Role",
+    "User",
+    "UserSession",
+]

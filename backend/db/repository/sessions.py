@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import RefreshToken, User, UserSession
@@ -35,9 +35,82 @@ async def get_active_user(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def get_live(session: AsyncSession, *, session_id: uuid.UUID) -> UserSession | None:
+    """A session that is neither revoked nor expired and whose user is active."""
+    statement = (
+        select(UserSession)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.id == session_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > func.now(),
+            User.is_active,
+        )
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def revoke(session: AsyncSession, *, session_id: uuid.UUID) -> None:
+    """End one session at once: its access and refresh tokens stop working."""
+    await session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+async def revoke_all(
+    session: AsyncSession, *, user_id: int, except_session_id: uuid.UUID | None = None
+) -> None:
+    """End every session of a user, or every one but `except_session_id`."""
+    statement = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+    )
+    if except_session_id is not None:
+        statement = statement.where(UserSession.id != except_session_id)
+    await session.execute(statement.values(revoked_at=func.now()))
+
+
 async def add_refresh_token(
     session: AsyncSession, *, session_id: uuid.UUID, token_hash: bytes, expires_at: datetime
 ) -> None:
     """Store the hash of a new refresh token for a session."""
     session.add(RefreshToken(token_hash=token_hash, session_id=session_id, expires_at=expires_at))
     await session.flush()
+
+
+async def spend_refresh_token(session: AsyncSession, *, token_hash: bytes) -> uuid.UUID | None:
+    """Mark an unspent, unexpired refresh token spent; its session id, or None.
+
+    The row lock makes this atomic: of two concurrent calls with one token, one wins.
+    """
+    statement = (
+        update(RefreshToken)
+        .where(
+            RefreshToken.token_hash == token_hash,
+            RefreshToken.spent_at.is_(None),
+            RefreshToken.expires_at > func.now(),
+        )
+        .values(spent_at=func.now())
+        .returning(RefreshToken.session_id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def session_of_refresh_token(session: AsyncSession, *, token_hash: bytes) -> uuid.UUID | None:
+    """The session a refresh token was issued for, spent or not."""
+    statement = select(RefreshToken.session_id).where(RefreshToken.token_hash == token_hash)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def purge(session: AsyncSession, *, revoked_before: datetime) -> int:
+    """Delete sessions that expired, or were revoked before `revoked_before`, with their tokens.
+
+    Spent refresh tokens of live sessions are kept: they are how a replay is recognised.
+    """
+    result = await session.execute(
+        delete(UserSession).where(
+            or_(UserSession.expires_at < func.now(), UserSession.revoked_at < revoked_before)
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,106 @@
+"""Outgoing mail: one small interface, with console, file and SMTP backends chosen by settings."""
+
+import logging
+import smtplib
+import ssl
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+
+from backend.core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+def compose(settings: Settings, *, to: str, subject: str, body: str) -> EmailMessage:
+    """An RFC 5322 plain-text message from the configured sender."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain="jobboard")
+    message.set_content(body)
+    return message
+
+
+class ConsoleMailer:
+    """Logs each message: for development, where nothing should leave the machine."""
+
+    async def send(self, message: EmailMessage) -> None:
+        logger.info("mail to %s:\n%s", message["To"], message.as_string())
+
+
+class FileMailer:
+    """Writes each message as an `.eml` file into a folder (tests and local runs read it)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def send(self, message: EmailMessage) -> None:
+        await anyio.to_thread.run_sync(self._write, message)
+
+    def _write(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        # Written under a temporary name and renamed, so readers never see half a message.
+        partial = path.with_suffix(".part")
+        partial.write_bytes(message.as_bytes())
+        partial.rename(path)
+
+
+class SmtpMailer:
+    """Sends through an SMTP server (STARTTLS or implicit TLS, optional login) off the loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.host = settings.smtp_host
+        self.port = settings.smtp_port
+        self.username = settings.smtp_username
+        self.password = settings.smtp_password
+        self.starttls = settings.smtp_starttls
+        self.use_ssl = settings.smtp_ssl
+        self.timeout = settings.smtp_timeout_seconds
+
+    async def send(self, message: EmailMessage) -> None:
+        await anyio.to_thread.run_sync(self._send, message)
+
+    def _send(self, message: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if self.use_ssl:
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            if self.starttls:
+                client.starttls(context=context)
+            if self.username and self.password:
+                client.login(self.username, self.password.get_secret_value())
+            client.send_message(message)
+
+
+def create_mailer(settings: Settings) -> Mailer:
+    """The backend MAIL_BACKEND names."""
+    if settings.mail_backend == "file":
+        return FileMailer(settings.mail_file_dir)
+    if settings.mail_backend == "smtp":
+        return SmtpMailer(settings)
+    return ConsoleMailer()
+
+
+async def send_quietly(mailer: Mailer, message: EmailMessage) -> None:
+    """Send after the response has gone: a failure is logged, never raised into a request."""
+    try:
+        await mailer.send(message)
+    except Exception:
+        logger.exception("could not send mail to %s", message["To"])

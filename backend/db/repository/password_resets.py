@@ -1,0 +1,53 @@
+"""Single-use password reset tokens."""
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import PasswordResetToken
+
+
+async def create(
+    session: AsyncSession, *, user_id: int, token_hash: bytes, expires_at: datetime
+) -> None:
+    """Store the hash of a new reset token for a user."""
+    session.add(PasswordResetToken(token_hash=token_hash, user_id=user_id, expires_at=expires_at))
+    await session.flush()
+
+
+async def use(session: AsyncSession, *, token_hash: bytes) -> int | None:
+    """Spend an unused, unexpired reset token; the user id it was for, or None."""
+    statement = (
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.token_hash == token_hash,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > func.now(),
+        )
+        .values(used_at=func.now())
+        .returning(PasswordResetToken.user_id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def use_all(session: AsyncSession, *, user_id: int) -> None:
+    """Spend every outstanding reset token of a user (after the password changed)."""
+    await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=func.now())
+    )
+
+
+async def purge(session: AsyncSession, *, older_than: datetime) -> int:
+    """Delete tokens that expired, or were used, before `older_than`."""
+    result = await session.execute(
+        delete(PasswordResetToken).where(
+            or_(
+                PasswordResetToken.expires_at < older_than,
+                PasswordResetToken.used_at < older_than,
+            )
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
