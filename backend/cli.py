@@ -1,10 +1,11 @@
-"""`python -m backend`: serve, migrate, create-admin."""
+"""`python -m backend`: serve, migrate, create-admin, purge."""
 
 import argparse
 import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from backend.core.config import Settings, SettingsError, load_settings
 from backend.core.security import (
@@ -17,6 +18,7 @@ from backend.db import admin
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.models import Role
 from backend.db.repository import users as users_repo
+from backend.services.throttle import RATE_WINDOW_SECONDS
 
 
 class CommandError(Exception):
@@ -90,6 +92,33 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> None:
     print(f"created admin {email}")
 
 
+async def _purge(settings: Settings) -> dict[str, int]:
+    from backend.db.repository import password_resets as resets_repo
+    from backend.db.repository import sessions as sessions_repo
+    from backend.db.repository import throttle as throttle_repo
+
+    now = datetime.now(UTC)
+    # Throttle events matter while any window still looks back at them.
+    longest_window = max(settings.login_failure_window_seconds, RATE_WINDOW_SECONDS)
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            return {
+                "sessions": await sessions_repo.purge(db, revoked_before=now),
+                "reset tokens": await resets_repo.purge(db, older_than=now),
+                "throttle events": await throttle_repo.purge(
+                    db, older_than=now - timedelta(seconds=longest_window)
+                ),
+            }
+    finally:
+        await engine.dispose()
+
+
+def purge(settings: Settings, args: argparse.Namespace) -> None:
+    removed = asyncio.run(_purge(settings))
+    print(", ".join(f"{count} {what}" for what, count in removed.items()) + " removed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin_cmd.add_argument("--email", required=True)
     admin_cmd.add_argument("--full-name", default="Administrator")
     admin_cmd.set_defaults(handler=create_admin)
+
+    purge_cmd = commands.add_parser(
+        "purge",
+        help="delete ended sessions, spent reset tokens and old throttle counts (cron-safe)",
+    )
+    purge_cmd.set_defaults(handler=purge)
     return parser
 
 

@@ -7,7 +7,8 @@ random name created on the server of DATABASE_URL and dropped at the end of the 
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
 
 import httpx
 import pytest
@@ -87,10 +88,10 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
-    """A session inside an outer transaction that is rolled back after the test.
+async def session_factory(app: FastAPI) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on one connection inside an outer transaction rolled back after the test.
 
-    Requests made during the test share it: the app's commits release savepoints only.
+    Requests made during the test use it too: the app's commits release savepoints only.
     """
     async with app.state.engine.connect() as connection:
         transaction = await connection.begin()
@@ -103,11 +104,16 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
         original = app.state.sessionmaker
         app.state.sessionmaker = factory
         try:
-            async with factory() as session:
-                yield session
+            yield factory
         finally:
             app.state.sessionmaker = original
             await transaction.rollback()
+
+
+@pytest.fixture
+async def db(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as session:
+        yield session
 
 
 @pytest.fixture
@@ -115,6 +121,31 @@ async def client(app: FastAPI, db: AsyncSession) -> AsyncIterator[httpx.AsyncCli
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def make_client(
+    migrated_url: URL, session_factory: async_sessionmaker[AsyncSession], db: AsyncSession
+) -> AsyncIterator[ClientFactory]:
+    """Build a client for an app with other settings, in this test's rolled-back transaction.
+
+    `client_address` sets the peer address the app sees.
+    """
+    async with AsyncExitStack() as stack:
+
+        async def make(client_address: str = "127.0.0.1", **overrides: object) -> httpx.AsyncClient:
+            application = create_app(make_settings(migrated_url, **overrides))
+            await stack.enter_async_context(application.router.lifespan_context(application))
+            application.state.sessionmaker = session_factory
+            transport = httpx.ASGITransport(app=application, client=(client_address, 50000))
+            http = httpx.AsyncClient(transport=transport, base_url="http://test")
+            http.app = application  # type: ignore[attr-defined]
+            return await stack.enter_async_context(http)
+
+        yield make
 
 
 @pytest.fixture

@@ -119,3 +119,57 @@ def test_production_without_a_secret_key_refuses_in_one_line(fresh_url: URL) -> 
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_purge_removes_only_what_is_dead(fresh_url: URL) -> None:
+    assert run(fresh_url, "migrate").returncode == 0
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        user_id = conn.execute(
+            "INSERT INTO users (email, hashed_password, full_name, role) "
+            "VALUES ('p@example.com', 'x', 'P', 'candidate') RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
+        sessions = {
+            "live": "now() + interval '1 day', NULL",
+            "expired": "now() - interval '1 second', NULL",
+            "revoked": "now() + interval '1 day', now() - interval '1 second'",
+        }
+        for name, values in sessions.items():
+            conn.execute(
+                f"INSERT INTO sessions (id, user_id, expires_at, revoked_at) "
+                f"VALUES (md5(%s)::uuid, %s, {values})",
+                (name, user_id),
+            )
+            conn.execute(
+                "INSERT INTO refresh_tokens (token_hash, session_id, expires_at, spent_at) "
+                "VALUES (sha256(%s::bytea), md5(%s)::uuid, now() + interval '1 day', now())",
+                (name.encode(), name),
+            )
+        for name, expires, used in [
+            ("fresh", "now() + interval '1 hour'", "NULL"),
+            ("used", "now() + interval '1 hour'", "now() - interval '1 second'"),
+            ("expired", "now() - interval '1 second'", "NULL"),
+        ]:
+            conn.execute(
+                "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, used_at) "
+                f"VALUES (sha256(%s::bytea), %s, {expires}, {used})",
+                (name.encode(), user_id),
+            )
+        conn.execute(
+            "INSERT INTO auth_attempts (kind, key, created_at) VALUES "
+            "('login_email', 'old', now() - interval '2 hours'), ('login_email', 'new', now())"
+        )
+    result = run(fresh_url, "purge")
+    assert result.returncode == 0, result.stderr
+    assert "2 sessions" in result.stdout
+    assert "2 reset tokens" in result.stdout
+    assert "1 throttle events" in result.stdout
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        assert conn.execute("SELECT id = md5('live')::uuid FROM sessions").fetchall() == [(True,)]
+        # The live session's spent refresh token stays: it is how a replay is recognised.
+        assert conn.execute("SELECT count(*) FROM refresh_tokens").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM password_reset_tokens").fetchone() == (1,)
+        assert conn.execute("SELECT key FROM auth_attempts").fetchall() == [("new",)]
+    # Running it again, as cron on another replica might, is harmless.
+    again = run(fresh_url, "purge")
+    assert again.returncode == 0
+    assert "0 sessions" in again.stdout

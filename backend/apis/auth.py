@@ -1,5 +1,6 @@
 """Registration, sign-in and the session lifecycle: refresh, logout, password reset."""
 
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
@@ -35,7 +36,8 @@ def _set_refresh_cookie(
     response.set_cookie(
         REFRESH_COOKIE,
         tokens.refresh_token,
-        expires=tokens.refresh_expires_at,
+        # The database hands back its own time zone; cookies speak GMT.
+        expires=tokens.refresh_expires_at.astimezone(UTC),
         path=REFRESH_COOKIE_PATH,
         httponly=True,
         secure=not settings.is_development,
