@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from backend.apis import auth, users
+from backend.apis import admin, applications, auth, companies, jobs, users
 
 api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(auth.router)
-api_router.include_router(users.router)
+for module in (auth, users, companies, jobs, applications, admin):
+    api_router.include_router(module.router)

@@ -21,6 +21,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Unique constraints whose violation is the client's doing, with what to tell the client.
 CONFLICT_DETAILS: dict[str, str] = {
     "uq_users_email_lower": "This email is already registered.",
+    "uq_applications_job_id_candidate_id": "You have already applied to this job.",
 }
 
 

@@ -1,16 +1,26 @@
 """Every model, imported here so that Alembic and the mappers see them all."""
 
 from backend.db.base import Base
+from backend.db.models.application import Application, ApplicationStatus
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
+from backend.db.models.company import Company
+from backend.db.models.job import EmploymentType, Job, JobStatus, Workplace
 from backend.db.models.session import UserSession
 from backend.db.models.user import Role, User
 
 __all__ = [
+    "Application",
+    "ApplicationStatus",
     "AuthAttempt",
     "Base",
+    "Company",
+    "EmploymentType",
+    "Job",
+    "JobStatus",
     "PasswordResetToken",
     "RefreshToken",
     "Role",
     "User",
     "UserSession",
+    "Workplace",
 ]

@@ -20,6 +20,13 @@ class User(TimestampMixin, Base):
     __table_args__ = (
         # Emails are unique and looked up case-insensitively.
         Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        # The admin filter: case-insensitive substring search.
+        Index(
+            "ix_users_email_trgm",
+            func.lower(text("email")).label("email_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"email_lower": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

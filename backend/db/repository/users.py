@@ -33,3 +33,15 @@ async def update(session: AsyncSession, *, user: User, **values: object) -> User
         setattr(user, name, value)
     await session.flush()
     return user
+
+
+async def list_page(
+    session: AsyncSession, *, limit: int, email: str | None = None, after_id: int | None = None
+) -> list[User]:
+    """Users, newest first, optionally those whose email contains `email` in any case."""
+    statement = select(User).order_by(User.id.desc()).limit(limit + 1)
+    if email:
+        statement = statement.where(func.lower(User.email).contains(email.lower(), autoescape=True))
+    if after_id is not None:
+        statement = statement.where(User.id < after_id)
+    return list((await session.execute(statement)).scalars())

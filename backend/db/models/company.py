@@ -1,0 +1,19 @@
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import Base, TimestampMixin
+
+COMPANY_NAME_MAX_LENGTH = 200
+WEBSITE_MAX_LENGTH = 2048
+COMPANY_DESCRIPTION_MAX_LENGTH = 10_000
+
+
+class Company(TimestampMixin, Base):
+    __tablename__ = "companies"
+    __table_args__ = (Index("ix_companies_owner_id", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(COMPANY_NAME_MAX_LENGTH))
+    website: Mapped[str | None] = mapped_column(String(WEBSITE_MAX_LENGTH))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="RESTRICT"))

@@ -1,0 +1,132 @@
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import Base, TimestampMixin
+
+TITLE_MAX_LENGTH = 200
+LOCATION_MAX_LENGTH = 200
+JOB_DESCRIPTION_MAX_LENGTH = 20_000
+TAG_MAX_LENGTH = 30
+MAX_TAGS = 20
+
+
+def _values(enum_class: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_class]
+
+
+class Workplace(enum.StrEnum):
+    onsite = "onsite"
+    remote = "remote"
+    hybrid = "hybrid"
+
+
+class EmploymentType(enum.StrEnum):
+    full_time = "full_time"
+    part_time = "part_time"
+    contract = "contract"
+    internship = "internship"
+    temporary = "temporary"
+
+
+class JobStatus(enum.StrEnum):
+    draft = "draft"
+    published = "published"
+    closed = "closed"
+
+
+# What the public lists sort by: salary_max, or salary_min when there is no max.
+SALARY_SORT_KEY = "COALESCE(salary_max, salary_min)"
+
+
+class Job(TimestampMixin, Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "salary_min IS NULL OR salary_max IS NULL OR salary_min <= salary_max",
+            name="salary_range",
+        ),
+        # Public lists sort by published_at, so a published job always has one.
+        CheckConstraint(
+            "status <> 'published' OR published_at IS NOT NULL", name="published_at_set"
+        ),
+        Index("ix_jobs_company_id_id", "company_id", text("id DESC")),
+        # Public lists: newest first, and by salary; only published rows are indexed.
+        Index(
+            "ix_jobs_published_newest",
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status = 'published'"),
+        ),
+        Index(
+            "ix_jobs_published_salary",
+            text(f"{SALARY_SORT_KEY} DESC NULLS LAST"),
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status = 'published'"),
+        ),
+        Index(
+            "ix_jobs_company_published",
+            "company_id",
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status = 'published'"),
+        ),
+        Index("ix_jobs_search", "search", postgresql_using="gin"),
+        Index("ix_jobs_tags", "tags", postgresql_using="gin"),
+        Index(
+            "ix_jobs_location_trgm",
+            "location",
+            postgresql_using="gin",
+            postgresql_ops={"location": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_jobs_title_words",
+            func.to_tsvector(text("'simple'::regconfig"), text("title")),
+            postgresql_using="gin",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("companies.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    description: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(LOCATION_MAX_LENGTH))
+    workplace: Mapped[Workplace] = mapped_column(
+        Enum(Workplace, name="workplace", values_callable=_values)
+    )
+    employment_type: Mapped[EmploymentType] = mapped_column(
+        Enum(EmploymentType, name="employment_type", values_callable=_values)
+    )
+    salary_min: Mapped[int | None] = mapped_column(Integer)
+    salary_max: Mapped[int | None] = mapped_column(Integer)
+    salary_currency: Mapped[str | None] = mapped_column(String(3))
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(TAG_MAX_LENGTH)), server_default=text("'{}'::varchar[]")
+    )
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(JobStatus, name="job_status", values_callable=_values),
+        server_default=JobStatus.draft.value,
+    )
+    expires_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    # Maintained by the jobs_search trigger from title (A), tags (B), company name (C)
+    # and description (D); never written by the app.
+    search: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True, deferred_raiseload=True)

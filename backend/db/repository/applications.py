@@ -1,0 +1,68 @@
+"""Queries over applications."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Application, Company, Job
+
+
+async def create(
+    session: AsyncSession, *, job_id: int, candidate_id: int, cover_letter: str | None
+) -> Application:
+    """Insert an application; a second one for the same job and candidate raises
+    IntegrityError on uq_applications_job_id_candidate_id."""
+    application = Application(job_id=job_id, candidate_id=candidate_id, cover_letter=cover_letter)
+    session.add(application)
+    await session.flush()
+    return application
+
+
+async def get_with_owner(
+    session: AsyncSession, *, application_id: int
+) -> tuple[Application, int] | None:
+    """An application and the id of the owner of the job's company, in one query."""
+    statement = (
+        select(Application, Company.owner_id)
+        .join(Job, Job.id == Application.job_id)
+        .join(Company, Company.id == Job.company_id)
+        .where(Application.id == application_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def update(session: AsyncSession, *, application: Application, **values: object) -> None:
+    """Set the given columns on an application."""
+    for name, value in values.items():
+        setattr(application, name, value)
+    await session.flush()
+
+
+async def list_for_job(
+    session: AsyncSession, *, job_id: int, limit: int, after_id: int | None = None
+) -> list[Application]:
+    """A job's applications, newest first."""
+    statement = (
+        select(Application)
+        .where(Application.job_id == job_id)
+        .order_by(Application.id.desc())
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        statement = statement.where(Application.id < after_id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def list_for_candidate(
+    session: AsyncSession, *, candidate_id: int, limit: int, after_id: int | None = None
+) -> list[Application]:
+    """A candidate's applications, newest first."""
+    statement = (
+        select(Application)
+        .where(Application.candidate_id == candidate_id)
+        .order_by(Application.id.desc())
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        statement = statement.where(Application.id < after_id)
+    return list((await session.execute(statement)).scalars())

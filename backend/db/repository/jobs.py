@@ -1,0 +1,197 @@
+"""Queries over jobs: ownership lookups, and the keyset-paginated public search."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Company, Job, JobStatus
+
+SEARCH_CONFIG = "english"
+
+
+def publicly_visible() -> ColumnElement[bool]:
+    """Published and not expired: what everyone but the owner and admins may see."""
+    return and_(
+        Job.status == JobStatus.published,
+        or_(Job.expires_at.is_(None), Job.expires_at > func.now()),
+    )
+
+
+def salary_key() -> ColumnElement[int | None]:
+    """What jobs are sorted and filtered by salary on: the max, or the min without a max."""
+    return func.coalesce(Job.salary_max, Job.salary_min)
+
+
+async def get_with_owner(session: AsyncSession, *, job_id: int) -> tuple[Job, int] | None:
+    """A job and the id of its company's owner, in one query."""
+    statement = (
+        select(Job, Company.owner_id)
+        .join(Company, Company.id == Job.company_id)
+        .where(Job.id == job_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def create(session: AsyncSession, **values: object) -> Job:
+    """Insert a job; its search vector is filled by trigger."""
+    job = Job(**values)
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def update(session: AsyncSession, *, job: Job, **values: object) -> Job:
+    """Set the given columns on a job."""
+    for name, value in values.items():
+        setattr(job, name, value)
+    await session.flush()
+    return job
+
+
+async def delete_job(session: AsyncSession, *, job_id: int) -> None:
+    """Delete a job; its applications go with it (ON DELETE CASCADE)."""
+    await session.execute(delete(Job).where(Job.id == job_id))
+
+
+async def list_owned(
+    session: AsyncSession, *, owner_id: int, limit: int, after_id: int | None = None
+) -> list[Job]:
+    """Jobs of every company `owner_id` owns, in every status, newest first."""
+    statement = (
+        select(Job)
+        .join(Company, Company.id == Job.company_id)
+        .where(Company.owner_id == owner_id)
+        .order_by(Job.id.desc())
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        statement = statement.where(Job.id < after_id)
+    return list((await session.execute(statement)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilters:
+    q: str | None = None
+    location: str | None = None
+    workplace: str | None = None
+    employment_type: str | None = None
+    company_id: int | None = None
+    tags: Sequence[str] = field(default_factory=tuple)
+    salary_min: int | None = None
+    posted_after: datetime | None = None
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(filters: JobFilters) -> Select[Job]:
+    statement = select(Job).where(publicly_visible())
+    if filters.q:
+        query = func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), filters.q)
+        statement = statement.where(Job.search.op("@@")(query))
+    if filters.location:
+        statement = statement.where(Job.location.ilike(f"%{_escape_like(filters.location)}%"))
+    if filters.workplace:
+        statement = statement.where(Job.workplace == filters.workplace)
+    if filters.employment_type:
+        statement = statement.where(Job.employment_type == filters.employment_type)
+    if filters.company_id is not None:
+        statement = statement.where(Job.company_id == filters.company_id)
+    if filters.tags:
+        statement = statement.where(Job.tags.contains(list(filters.tags)))
+    if filters.salary_min is not None:
+        statement = statement.where(salary_key() >= filters.salary_min)
+    if filters.posted_after is not None:
+        statement = statement.where(Job.published_at >= filters.posted_after)
+    return statement
+
+
+def rank(q: str) -> ColumnElement[float]:
+    """Relevance: weights D, C, B, A rank title over tags over company name over description."""
+    query = func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
+    return func.ts_rank_cd(Job.search, query)
+
+
+# A page of visible jobs, each with its position in the order (what a cursor holds).
+Ranked = list[tuple[Job, list[Any]]]
+
+
+async def search_newest(
+    session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
+) -> Ranked:
+    """Visible jobs matching `filters`, newest published first; position (published_at, id)."""
+    statement = _filtered(filters)
+    if after is not None:
+        statement = statement.where(tuple_(Job.published_at, Job.id) < tuple_(*after))
+    statement = statement.order_by(Job.published_at.desc(), Job.id.desc()).limit(limit + 1)
+    jobs = (await session.execute(statement)).scalars()
+    return [(job, [job.published_at, job.id]) for job in jobs]
+
+
+async def search_by_salary(
+    session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
+) -> Ranked:
+    """Visible jobs matching `filters`, best paid first, those without a salary last.
+
+    Position (salary, published_at, id). Two index range scans rather than one OR, so that
+    any page costs the same: jobs with a salary after the position, then, when those run
+    out, the ones without.
+    """
+    key = salary_key()
+    order = (key.desc().nulls_last(), Job.published_at.desc(), Job.id.desc())
+    jobs: list[Job] = []
+    if after is None or after[0] is not None:
+        with_salary = _filtered(filters).where(key.is_not(None))
+        if after is not None:
+            with_salary = with_salary.where(tuple_(key, Job.published_at, Job.id) < tuple_(*after))
+        statement = with_salary.order_by(*order).limit(limit + 1)
+        jobs += (await session.execute(statement)).scalars()
+    if len(jobs) <= limit:
+        without = _filtered(filters).where(key.is_(None))
+        if after is not None and after[0] is None:
+            without = without.where(tuple_(Job.published_at, Job.id) < tuple_(*after[1:]))
+        statement = without.order_by(*order).limit(limit + 1 - len(jobs))
+        jobs += (await session.execute(statement)).scalars()
+    return [(job, [_salary_of(job), job.published_at, job.id]) for job in jobs]
+
+
+def _salary_of(job: Job) -> int | None:
+    return job.salary_max if job.salary_max is not None else job.salary_min
+
+
+async def search_by_relevance(
+    session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
+) -> Ranked:
+    """Visible jobs matching `filters` (which has `q`), best match first; position (rank, id)."""
+    assert filters.q
+    relevance = rank(filters.q)
+    statement = _filtered(filters).add_columns(relevance)
+    if after is not None:
+        statement = statement.where(tuple_(relevance, Job.id) < tuple_(*after))
+    statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
+    return [(job, [score, job.id]) for job, score in await session.execute(statement)]
+
+
+async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: int) -> list[str]:
+    """Distinct titles of visible jobs with a word starting with each of `words`.
+
+    Titles that start with the words come first, then the most common titles.
+    """
+    prefix_query = " & ".join(f"{word}:*" for word in words)
+    title_words = func.to_tsvector(text("'simple'::regconfig"), Job.title)
+    matches = title_words.op("@@")(func.to_tsquery(text("'simple'::regconfig"), prefix_query))
+    starts_with = func.lower(Job.title).startswith(" ".join(words), autoescape=True)
+    statement = (
+        select(Job.title)
+        .where(publicly_visible(), matches)
+        .group_by(Job.title)
+        .order_by(func.bool_or(starts_with).desc(), func.count().desc(), Job.title)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())

@@ -1,0 +1,32 @@
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from backend.db.models.application import COVER_LETTER_MAX_LENGTH, ApplicationStatus
+from backend.schemas.base import RequestModel, ResponseModel, Text, Timestamp
+
+
+class ApplicationCreate(RequestModel):
+    cover_letter: Annotated[Text, Field(max_length=COVER_LETTER_MAX_LENGTH)] | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"cover_letter": "I would love to join."}, {}]}
+    )
+
+
+class ApplicationUpdate(RequestModel):
+    status: ApplicationStatus
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "reviewing"}, {"status": "withdrawn"}]}
+    )
+
+
+class ApplicationRead(ResponseModel):
+    id: int
+    job_id: int
+    candidate_id: int
+    status: ApplicationStatus
+    cover_letter: str | None
+    created_at: Timestamp
+    updated_at: Timestamp

@@ -1,0 +1,143 @@
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
+
+from backend.db.models.job import (
+    JOB_DESCRIPTION_MAX_LENGTH,
+    LOCATION_MAX_LENGTH,
+    MAX_TAGS,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    EmploymentType,
+    JobStatus,
+    Workplace,
+)
+from backend.schemas.base import Line, RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.currencies import ISO_4217
+
+MAX_ID = 2**63 - 1
+MAX_SALARY = 1_000_000_000
+_TAG = re.compile(r"[a-z0-9][a-z0-9+#./ -]*")
+
+
+def _tag(value: str) -> str:
+    value = value.strip().lower()
+    if not _TAG.fullmatch(value):
+        raise ValueError(
+            "a tag is letters, digits, spaces and + # . / - (starting with a letter or digit)"
+        )
+    return value
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+def _currency(value: str) -> str:
+    if value not in ISO_4217:
+        raise ValueError("must be a three-letter ISO 4217 code, such as EUR or USD")
+    return value
+
+
+EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Title = Annotated[Line, Field(max_length=TITLE_MAX_LENGTH)]
+Location = Annotated[Line, Field(max_length=LOCATION_MAX_LENGTH)]
+Description = Annotated[Text, Field(min_length=1, max_length=JOB_DESCRIPTION_MAX_LENGTH)]
+Salary = Annotated[int, Field(ge=0, le=MAX_SALARY)]
+Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
+Tag = Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH), AfterValidator(_tag)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
+
+_EXAMPLE: JsonDict = {
+    "company_id": 1,
+    "title": "Senior Python Developer",
+    "description": "Build the APIs our customers rely on.",
+    "location": "Berlin, Germany",
+    "workplace": "hybrid",
+    "employment_type": "full_time",
+    "salary_min": 70000,
+    "salary_max": 90000,
+    "salary_currency": "EUR",
+    "tags": ["python", "fastapi", "postgresql"],
+    "status": "published",
+    "expires_at": "2027-01-31T23:59:59Z",
+}
+
+
+def check_salary_range(salary_min: int | None, salary_max: int | None) -> None:
+    if salary_min is not None and salary_max is not None and salary_min > salary_max:
+        raise ValueError("salary_min must not exceed salary_max")
+
+
+class JobCreate(RequestModel):
+    company_id: EntityId
+    title: Title
+    description: Description
+    location: Location
+    workplace: Workplace
+    employment_type: EmploymentType
+    salary_min: Salary | None = None
+    salary_max: Salary | None = None
+    salary_currency: Currency | None = None
+    tags: Tags = Field(default_factory=list)
+    status: JobStatus = JobStatus.draft
+    expires_at: AwareDatetime | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    @model_validator(mode="after")
+    def _salary_range(self) -> "JobCreate":
+        check_salary_range(self.salary_min, self.salary_max)
+        return self
+
+
+# Fields a PATCH may set to null; every other field may only be left out.
+NULLABLE_JOB_FIELDS = frozenset({"salary_min", "salary_max", "salary_currency", "expires_at"})
+
+
+class JobUpdate(RequestModel):
+    title: Title | None = None
+    description: Description | None = None
+    location: Location | None = None
+    workplace: Workplace | None = None
+    employment_type: EmploymentType | None = None
+    salary_min: Salary | None = None
+    salary_max: Salary | None = None
+    salary_currency: Currency | None = None
+    tags: Tags | None = None
+    status: JobStatus | None = None
+    expires_at: AwareDatetime | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "closed"}, {"salary_max": 95000}]}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulled = [k for k, v in data.items() if v is None and k not in NULLABLE_JOB_FIELDS]
+            if nulled:
+                raise ValueError(f"may be left out but not set to null: {', '.join(nulled)}")
+        return data
+
+
+class JobRead(ResponseModel):
+    id: int
+    company_id: int
+    title: str
+    description: str
+    location: str
+    workplace: Workplace
+    employment_type: EmploymentType
+    salary_min: int | None
+    salary_max: int | None
+    salary_currency: str | None
+    tags: list[str]
+    status: JobStatus
+    expires_at: Timestamp | None
+    published_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
