@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -20,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.core.config import Settings, load_settings
 from backend.db import admin
 from backend.main import create_app
+
+if TYPE_CHECKING:
+    from tests.factories import Actors
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
 
@@ -174,3 +178,11 @@ async def live_client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=live_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture
+async def actors(db: AsyncSession, app: FastAPI, client: httpx.AsyncClient) -> "Actors":
+    """Two employers with a company each, two candidates and an admin, all signed in."""
+    from tests.factories import make_actors
+
+    return await make_actors(db, app, client)

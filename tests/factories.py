@@ -1,13 +1,29 @@
 """Small explicit factories and request helpers for the tests."""
 
 import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.security import PasswordHasher
-from backend.db.models import Role, User
+from backend.db.models import (
+    Application,
+    ApplicationStatus,
+    Company,
+    EmploymentType,
+    Job,
+    JobStatus,
+    Role,
+    User,
+    Workplace,
+)
+from backend.db.repository import applications as applications_repo
+from backend.db.repository import companies as companies_repo
+from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import users as users_repo
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -70,3 +86,84 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
     assert body["detail"]
     assert isinstance(body["type"], str)
     return body
+
+
+async def create_company(db: AsyncSession, *, owner: User, name: str = "Acme Robotics") -> Company:
+    return await companies_repo.create(
+        db, owner_id=owner.id, name=name, website=None, description=None
+    )
+
+
+_JOB_DEFAULTS: dict[str, Any] = {
+    "title": "Python Developer",
+    "description": "Build and run our APIs.",
+    "location": "Berlin, Germany",
+    "workplace": Workplace.hybrid,
+    "employment_type": EmploymentType.full_time,
+    "tags": [],
+    "status": JobStatus.published,
+}
+
+
+async def create_job(db: AsyncSession, *, company: Company, **overrides: Any) -> Job:
+    values = {**_JOB_DEFAULTS, **overrides}
+    if values["status"] == JobStatus.published:
+        values.setdefault("published_at", datetime.now(UTC))
+    return await jobs_repo.create(db, company_id=company.id, **values)
+
+
+async def create_application(
+    db: AsyncSession, *, job: Job, candidate: User, status: ApplicationStatus | None = None
+) -> Application:
+    application = await applications_repo.create(
+        db, job_id=job.id, candidate_id=candidate.id, cover_letter=None
+    )
+    if status is not None:
+        await applications_repo.update(db, application=application, status=status)
+    return application
+
+
+@dataclass
+class Actor:
+    user: User
+    headers: dict[str, str]
+    company: Company | None = None
+
+
+@dataclass
+class Actors:
+    employer: Actor
+    other_employer: Actor
+    candidate: Actor
+    other_candidate: Actor
+    admin: Actor
+
+
+async def signed_in(client: httpx.AsyncClient, user: User) -> dict[str, str]:
+    return bearer(await token_for(client, user.email))
+
+
+async def make_actors(db: AsyncSession, app: FastAPI, client: httpx.AsyncClient) -> Actors:
+    async def actor(role: Role, company_name: str | None = None) -> Actor:
+        user = await create_user(db, app, role=role)
+        company = await create_company(db, owner=user, name=company_name) if company_name else None
+        return Actor(user=user, headers=await signed_in(client, user), company=company)
+
+    return Actors(
+        employer=await actor(Role.employer, "Acme Robotics"),
+        other_employer=await actor(Role.employer, "Globex"),
+        candidate=await actor(Role.candidate),
+        other_candidate=await actor(Role.candidate),
+        admin=await actor(Role.admin),
+    )
+
+
+async def signed_in_headers(client: httpx.AsyncClient, role: str) -> dict[str, str]:
+    """Register a fresh account of `role` through the API and sign it in."""
+    email = unique_email(role)
+    registered = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": DEFAULT_PASSWORD, "full_name": role, "role": role},
+    )
+    assert registered.status_code == 201, registered.text
+    return bearer(await token_for(client, email))

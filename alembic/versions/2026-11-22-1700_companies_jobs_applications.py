@@ -13,8 +13,9 @@ companies refreshes a company's jobs when the company is renamed. COPY fires the
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from alembic import op
 
 revision: str = "0003_job_board"
 down_revision: str | None = "0002_reset_and_throttling"
