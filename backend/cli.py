@@ -1,4 +1,4 @@
-"""`python -m backend`: serve, migrate, create-admin, purge."""
+"""`python -m backend`: serve, migrate, create-admin, purge, seed."""
 
 import argparse
 import asyncio
@@ -119,6 +119,21 @@ def purge(settings: Settings, args: argparse.Namespace) -> None:
     print(", ".join(f"{count} {what}" for what, count in removed.items()) + " removed")
 
 
+def seed(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.seed import SEED_DOMAIN, SEED_PASSWORD
+    from backend.seed import seed as load
+
+    if args.jobs < 1:
+        raise CommandError("--jobs must be at least 1")
+    sizes = load(settings, jobs=args.jobs, random_seed=args.random_seed)
+    print(
+        f"seeded {sizes.jobs} jobs, {sizes.companies} companies, {sizes.employers} employers, "
+        f"{sizes.candidates} candidates and up to {sizes.applications} applications; "
+        f"sign in as employer1@{SEED_DOMAIN}, candidate1@{SEED_DOMAIN} or admin1@{SEED_DOMAIN} "
+        f"with the password {SEED_PASSWORD!r}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete ended sessions, spent reset tokens and old throttle counts (cron-safe)",
     )
     purge_cmd.set_defaults(handler=purge)
+
+    seed_cmd = commands.add_parser("seed", help="fill the database with demo data")
+    seed_cmd.add_argument("--jobs", type=int, default=1000, help="how many jobs (default 1000)")
+    seed_cmd.add_argument("--random-seed", type=int, default=0, help="for repeatable data")
+    seed_cmd.set_defaults(handler=seed)
     return parser
 
 

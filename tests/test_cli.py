@@ -173,3 +173,50 @@ def test_purge_removes_only_what_is_dead(fresh_url: URL) -> None:
     again = run(fresh_url, "purge")
     assert again.returncode == 0
     assert "0 sessions" in again.stdout
+
+
+def test_seed_fills_a_database_that_people_can_sign_in_to(fresh_url: URL) -> None:
+    assert run(fresh_url, "migrate").returncode == 0
+    result = run(fresh_url, "seed", "--jobs", "200")
+    assert result.returncode == 0, result.stderr
+    assert "jobboard-demo" in result.stdout
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM companies), "
+            "(SELECT count(*) FROM users WHERE role = 'employer'), "
+            "(SELECT count(*) FROM users WHERE role = 'candidate'), "
+            "(SELECT count(*) FROM users WHERE role = 'admin'), "
+            "(SELECT count(*) FROM applications), "
+            "(SELECT count(DISTINCT title) FROM jobs), "
+            "(SELECT count(*) FROM jobs WHERE search IS NULL)"
+        ).fetchone()
+        assert counts is not None
+        jobs, companies, employers, candidates, admins, applications, titles, unindexed = counts
+        assert (jobs, companies, employers, candidates, admins) == (200, 10, 5, 20, 1)
+        assert 0 < applications <= 100
+        assert titles > 20
+        assert unindexed == 0
+        hashed = conn.execute(
+            "SELECT hashed_password FROM users WHERE email = 'candidate1@seed.example.com'"
+        ).fetchone()
+    assert hashed is not None
+    from passlib.context import CryptContext
+
+    assert CryptContext(schemes=["bcrypt_sha256"]).verify("jobboard-demo", hashed[0])
+
+    # Seeding again adds more, numbering on.
+    again = run(fresh_url, "seed", "--jobs", "20")
+    assert again.returncode == 0, again.stderr
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (220,)
+        assert conn.execute(
+            "SELECT count(*) FROM users WHERE email = 'candidate21@seed.example.com'"
+        ).fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM users WHERE role = 'admin'").fetchone() == (1,)
+
+
+def test_seed_refuses_zero_jobs(fresh_url: URL) -> None:
+    assert run(fresh_url, "migrate").returncode == 0
+    result = run(fresh_url, "seed", "--jobs", "0")
+    assert result.returncode == 1
+    assert "--jobs" in result.stderr

@@ -84,7 +84,23 @@ async def register(payload: UserCreate, db: DbSession, hasher: HasherDep) -> Use
     return UserRead.model_validate(user)
 
 
-@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 403, 429))
+@router.post(
+    "/token",
+    response_model=TokenPair,
+    responses=problem_responses(401, 403, 429),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {
+                        "username": "ada@example.com",
+                        "password": "correct horse battery staple",
+                    }
+                }
+            }
+        }
+    },
+)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,

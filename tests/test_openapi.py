@@ -1,0 +1,142 @@
+"""The OpenAPI document agrees with the contract in ../shared/API.md."""
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+CONTRACT = {
+    ("get", "/health/live"),
+    ("get", "/health/ready"),
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/password-reset"),
+    ("post", "/api/v1/auth/password-reset/confirm"),
+    ("get", "/api/v1/users/me"),
+    ("patch", "/api/v1/users/me"),
+    ("post", "/api/v1/users/me/password"),
+    ("post", "/api/v1/companies"),
+    ("get", "/api/v1/companies"),
+    ("get", "/api/v1/companies/{company_id}"),
+    ("patch", "/api/v1/companies/{company_id}"),
+    ("post", "/api/v1/jobs"),
+    ("get", "/api/v1/jobs"),
+    ("get", "/api/v1/jobs/autocomplete"),
+    ("get", "/api/v1/jobs/{job_id}"),
+    ("patch", "/api/v1/jobs/{job_id}"),
+    ("delete", "/api/v1/jobs/{job_id}"),
+    ("get", "/api/v1/users/me/jobs"),
+    ("post", "/api/v1/jobs/{job_id}/applications"),
+    ("get", "/api/v1/jobs/{job_id}/applications"),
+    ("get", "/api/v1/users/me/applications"),
+    ("get", "/api/v1/applications/{application_id}"),
+    ("patch", "/api/v1/applications/{application_id}"),
+    ("get", "/api/v1/admin/users"),
+    ("patch", "/api/v1/admin/users/{user_id}"),
+}
+READ_MODELS = {
+    "UserRead": {"id", "email", "full_name", "role", "is_active", "created_at"},
+    "CompanyRead": {"id", "name", "website", "description", "owner_id", "created_at"},
+    "ApplicationRead": {
+        "id", "job_id", "candidate_id", "status", "cover_letter", "created_at", "updated_at",
+    },
+    "TokenPair": {"access_token", "token_type", "expires_in", "refresh_token"},
+    "Problem": {"type", "title", "status", "detail"},
+    "ValidationProblem": {"type", "title", "status", "detail", "errors"},
+}  # fmt: skip
+
+
+@pytest.fixture
+async def document(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    schema: dict[str, Any] = response.json()
+    return schema
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        resolved: dict[str, Any] = document["components"]["schemas"][schema["$ref"].split("/")[-1]]
+        return resolved
+    return schema
+
+
+async def test_openapi_3_1_and_docs_are_served(
+    client: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    assert document["openapi"].startswith("3.1")
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+
+
+def test_every_route_of_the_contract_and_no_other(document: dict[str, Any]) -> None:
+    assert {(method, path) for method, path, _ in operations(document)} == CONTRACT
+
+
+def test_operation_ids_are_unique_and_stable(document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(document)]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)+", op_id) for op_id in ids), ids
+    by_route = {(m, p): op["operationId"] for m, p, op in operations(document)}
+    assert by_route[("get", "/api/v1/jobs")] == "jobs-list"
+    assert by_route[("post", "/api/v1/jobs")] == "jobs-create"
+    assert by_route[("post", "/api/v1/jobs/{job_id}/applications")] == "applications-create"
+
+
+def test_every_request_body_has_an_example(document: dict[str, Any]) -> None:
+    for method, path, operation in operations(document):
+        body = operation.get("requestBody")
+        if body is None:
+            continue
+        for media_type, content in body["content"].items():
+            schema = resolve(document, content["schema"])
+            if media_type == "application/json" and "anyOf" in content["schema"]:
+                refs = [s for s in content["schema"]["anyOf"] if "$ref" in s]
+                schema = resolve(document, refs[0])
+            has_example = "example" in content or "examples" in content or "examples" in schema
+            assert has_example, (method, path, media_type)
+
+
+def test_errors_are_documented_as_problems(document: dict[str, Any]) -> None:
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            assert list(response["content"]) == ["application/problem+json"], (method, path)
+            schema = response["content"]["application/problem+json"]["schema"]
+            expected = "ValidationProblem" if status == "422" else "Problem"
+            assert schema == {"$ref": f"#/components/schemas/{expected}"}, (method, path, status)
+
+
+def test_protected_routes_document_401(document: dict[str, Any]) -> None:
+    for method, path, operation in operations(document):
+        if operation.get("security"):
+            assert "401" in operation["responses"], (method, path)
+
+
+def test_read_models_carry_exactly_the_contract_fields(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for name, fields in READ_MODELS.items():
+        assert set(schemas[name]["properties"]) == fields, name
+    job_fields = set(schemas["JobRead"]["properties"])
+    create_fields = set(schemas["JobCreate"]["properties"])
+    assert job_fields == create_fields | {"id", "created_at", "updated_at", "published_at"}
+
+
+def test_request_bodies_forbid_unknown_fields(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        if name.endswith(("Create", "Update", "Request", "Confirm", "Change")):
+            assert schema.get("additionalProperties") is False, name
