@@ -29,9 +29,8 @@ async def list_users(
     ] = None,
 ) -> Page[UserRead]:
     """Every account, newest first, optionally filtered by email."""
-    position = page.position("admin:users", int)
     rows = await users_repo.list_page(
-        db, limit=page.limit, email=email or None, after_id=position[0] if position else None
+        db, limit=page.limit, email=email or None, after_id=page.after_id("admin:users")
     )
     items, next_cursor = page.page(rows, "admin:users", lambda user: [user.id])
     return Page(items=[UserRead.model_validate(user) for user in items], next_cursor=next_cursor)

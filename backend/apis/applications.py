@@ -23,11 +23,6 @@ def _page(rows: list[Application], page: PageDep, kind: str) -> Page[Application
     )
 
 
-def _after(page: PageDep, kind: str) -> int | None:
-    position = page.position(kind, int)
-    return position[0] if position else None
-
-
 @router.post(
     "/jobs/{job_id}/applications",
     name="create",
@@ -55,7 +50,7 @@ async def list_for_job(job: ReviewedJob, page: PageDep, db: DbSession) -> Page[A
     """The applications to a job, newest first: its owner and admins."""
     kind = f"applications:job:{job.id}"
     rows = await applications_repo.list_for_job(
-        db, job_id=job.id, limit=page.limit, after_id=_after(page, kind)
+        db, job_id=job.id, limit=page.limit, after_id=page.after_id(kind)
     )
     return _page(rows, page, kind)
 
@@ -70,7 +65,7 @@ async def list_mine(candidate: Candidate, page: PageDep, db: DbSession) -> Page[
     """The caller's applications, newest first (candidates)."""
     kind = "applications:mine"
     rows = await applications_repo.list_for_candidate(
-        db, candidate_id=candidate.id, limit=page.limit, after_id=_after(page, kind)
+        db, candidate_id=candidate.id, limit=page.limit, after_id=page.after_id(kind)
     )
     return _page(rows, page, kind)
 

@@ -31,10 +31,7 @@ async def create_company(
 @router.get("", name="list", response_model=Page[CompanyRead])
 async def list_companies(page: PageDep, db: DbSession) -> Page[CompanyRead]:
     """Every company, newest first."""
-    after = page.position("companies", int)
-    rows = await companies_repo.list_page(
-        db, limit=page.limit, after_id=after[0] if after else None
-    )
+    rows = await companies_repo.list_page(db, limit=page.limit, after_id=page.after_id("companies"))
     items, next_cursor = page.page(rows, "companies", lambda company: [company.id])
     return Page(items=[CompanyRead.model_validate(c) for c in items], next_cursor=next_cursor)
 

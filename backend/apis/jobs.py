@@ -154,9 +154,8 @@ async def delete_job(job: ManagedJob, db: DbSession) -> Response:
 )
 async def list_my_jobs(user: EmployerOrAdmin, page: PageDep, db: DbSession) -> Page[JobRead]:
     """The caller's own jobs in every status, newest first."""
-    after = page.position("jobs:mine", int)
     rows = await jobs_repo.list_owned(
-        db, owner_id=user.id, limit=page.limit, after_id=after[0] if after else None
+        db, owner_id=user.id, limit=page.limit, after_id=page.after_id("jobs:mine")
     )
     items, next_cursor = page.page(rows, "jobs:mine", lambda job: [job.id])
     return Page(items=[JobRead.model_validate(job) for job in items], next_cursor=next_cursor)

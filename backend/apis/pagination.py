@@ -39,6 +39,11 @@ class PageParams:
         except (InvalidCursor, TypeError, ValueError):
             raise invalid_cursor() from None
 
+    def after_id(self, kind: str) -> int | None:
+        """For lists ordered by id alone: the id the cursor holds; None on page one."""
+        position = self.position(kind, int)
+        return None if position is None else int(position[0])
+
     def page(
         self, rows: Sequence[Row], kind: str, key: Callable[[Row], list[Any]]
     ) -> tuple[list[Row], str | None]:

@@ -2,7 +2,7 @@
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    model_validator,
 )
 
 from backend.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, is_acceptable_password
@@ -20,6 +21,21 @@ class RequestModel(BaseModel):
     """A request body: unknown fields are an error, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class PatchModel(RequestModel):
+    """A partial update: fields may be left out, but only those in `nullable` set to null."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulled = sorted(k for k, v in data.items() if v is None and k not in cls.nullable)
+            if nulled:
+                raise ValueError(f"may be left out but not set to null: {', '.join(nulled)}")
+        return data
 
 
 class ResponseModel(BaseModel):

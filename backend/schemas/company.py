@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, TypeAdapter, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, TypeAdapter
 from pydantic.config import JsonDict
 
 from backend.db.models.company import (
@@ -8,7 +8,7 @@ from backend.db.models.company import (
     COMPANY_NAME_MAX_LENGTH,
     WEBSITE_MAX_LENGTH,
 )
-from backend.schemas.base import Line, RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.base import Line, PatchModel, RequestModel, ResponseModel, Text, Timestamp
 
 _http_url = TypeAdapter(HttpUrl)
 
@@ -38,19 +38,14 @@ class CompanyCreate(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
 
-class CompanyUpdate(RequestModel):
+class CompanyUpdate(PatchModel):
+    nullable = frozenset({"website", "description"})
+
     name: CompanyName | None = None
     website: Website | None = None
     description: CompanyDescription | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"description": "Now hiring."}]})
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name_not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be left out but not set to null")
-        return value
 
 
 class CompanyRead(ResponseModel):

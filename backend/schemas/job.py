@@ -1,5 +1,5 @@
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
@@ -14,7 +14,7 @@ from backend.db.models.job import (
     JobStatus,
     Workplace,
 )
-from backend.schemas.base import Line, RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.base import Line, PatchModel, RequestModel, ResponseModel, Text, Timestamp
 from backend.schemas.currencies import ISO_4217
 
 MAX_ID = 2**63 - 1
@@ -97,7 +97,9 @@ class JobCreate(RequestModel):
 NULLABLE_JOB_FIELDS = frozenset({"salary_min", "salary_max", "salary_currency", "expires_at"})
 
 
-class JobUpdate(RequestModel):
+class JobUpdate(PatchModel):
+    nullable = NULLABLE_JOB_FIELDS
+
     title: Title | None = None
     description: Description | None = None
     location: Location | None = None
@@ -113,15 +115,6 @@ class JobUpdate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"status": "closed"}, {"salary_max": 95000}]}
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            nulled = [k for k, v in data.items() if v is None and k not in NULLABLE_JOB_FIELDS]
-            if nulled:
-                raise ValueError(f"may be left out but not set to null: {', '.join(nulled)}")
-        return data
 
 
 class JobRead(ResponseModel):

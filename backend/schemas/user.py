@@ -1,9 +1,9 @@
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, EmailStr, Field, field_validator
+from pydantic import ConfigDict, EmailStr, Field
 
 from backend.db.models.user import FULL_NAME_MAX_LENGTH, Role
-from backend.schemas.base import Line, Password, RequestModel, ResponseModel, Timestamp
+from backend.schemas.base import Line, Password, PatchModel, RequestModel, ResponseModel, Timestamp
 
 FullName = Annotated[Line, Field(max_length=FULL_NAME_MAX_LENGTH)]
 
@@ -28,17 +28,10 @@ class UserCreate(RequestModel):
     )
 
 
-class UserUpdate(RequestModel):
+class UserUpdate(PatchModel):
     full_name: FullName | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"full_name": "Ada King"}]})
-
-    @field_validator("full_name", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be left out but not set to null")
-        return value
 
 
 class UserRead(ResponseModel):

@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Application, Company, Job
+from backend.db.repository import base
 
 
 async def create(
@@ -33,9 +34,7 @@ async def get_with_owner(
 
 async def update(session: AsyncSession, *, application: Application, **values: object) -> None:
     """Set the given columns on an application."""
-    for name, value in values.items():
-        setattr(application, name, value)
-    await session.flush()
+    await base.update(session, application, **values)
 
 
 async def list_for_job(

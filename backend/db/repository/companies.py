@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company
+from backend.db.repository import base
 
 
 async def get(session: AsyncSession, *, company_id: int) -> Company | None:
@@ -27,11 +28,8 @@ async def create(
 
 
 async def update(session: AsyncSession, *, company: Company, **values: object) -> Company:
-    """Set the given columns on a company (a new name re-indexes its jobs, by trigger)."""
-    for name, value in values.items():
-        setattr(company, name, value)
-    await session.flush()
-    return company
+    """Set the given columns on a company."""
+    return await base.update(session, company, **values)
 
 
 async def list_page(

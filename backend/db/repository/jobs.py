@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, t
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company, Job, JobStatus
+from backend.db.repository import base
 
 SEARCH_CONFIG = "english"
 
@@ -47,10 +48,7 @@ async def create(session: AsyncSession, **values: object) -> Job:
 
 async def update(session: AsyncSession, *, job: Job, **values: object) -> Job:
     """Set the given columns on a job."""
-    for name, value in values.items():
-        setattr(job, name, value)
-    await session.flush()
-    return job
+    return await base.update(session, job, **values)
 
 
 async def delete_job(session: AsyncSession, *, job_id: int) -> None:

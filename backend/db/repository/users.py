@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Role, User
+from backend.db.repository import base
 
 
 async def get(session: AsyncSession, *, user_id: int) -> User | None:
@@ -29,10 +30,7 @@ async def create(
 
 async def update(session: AsyncSession, *, user: User, **values: object) -> User:
     """Set the given columns on a user."""
-    for name, value in values.items():
-        setattr(user, name, value)
-    await session.flush()
-    return user
+    return await base.update(session, user, **values)
 
 
 async def list_page(
