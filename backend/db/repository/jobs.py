@@ -120,14 +120,21 @@ def rank(q: str) -> ColumnElement[float]:
 Ranked = list[tuple[Job, list[Any]]]
 
 
+def newest_statement(
+    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None
+) -> Select[Job]:
+    """The query behind `GET /jobs` in newest order (one row more than `limit`)."""
+    statement = _filtered(filters)
+    if after is not None:
+        statement = statement.where(tuple_(Job.published_at, Job.id) < tuple_(*after))
+    return statement.order_by(Job.published_at.desc(), Job.id.desc()).limit(limit + 1)
+
+
 async def search_newest(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
 ) -> Ranked:
     """Visible jobs matching `filters`, newest published first; position (published_at, id)."""
-    statement = _filtered(filters)
-    if after is not None:
-        statement = statement.where(tuple_(Job.published_at, Job.id) < tuple_(*after))
-    statement = statement.order_by(Job.published_at.desc(), Job.id.desc()).limit(limit + 1)
+    statement = newest_statement(filters, limit=limit, after=after)
     jobs = (await session.execute(statement)).scalars()
     return [(job, [job.published_at, job.id]) for job in jobs]
 

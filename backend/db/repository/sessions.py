@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import RefreshToken, User, UserSession
@@ -17,11 +17,9 @@ async def create(session: AsyncSession, *, user_id: int, expires_at: datetime) -
     return user_session
 
 
-async def get_active_user(
-    session: AsyncSession, *, user_id: int, session_id: uuid.UUID
-) -> User | None:
-    """The active user of a live session of theirs, in one round trip; None otherwise."""
-    statement = (
+def active_user_statement(*, user_id: int, session_id: uuid.UUID) -> Select[User]:
+    """The query behind every authenticated request: the user, if the session is live."""
+    return (
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
@@ -32,6 +30,13 @@ async def get_active_user(
             User.is_active,
         )
     )
+
+
+async def get_active_user(
+    session: AsyncSession, *, user_id: int, session_id: uuid.UUID
+) -> User | None:
+    """The active user of a live session of theirs, in one round trip; None otherwise."""
+    statement = active_user_statement(user_id=user_id, session_id=session_id)
     return (await session.execute(statement)).scalar_one_or_none()
 
 

@@ -1,0 +1,389 @@
+"""The benchmark suite: `python -m bench.run [--quick] [--keep]` (or `make bench`).
+
+For each data set it creates a throwaway database, seeds it with `python -m backend seed`,
+starts the API as production runs it (uvicorn workers with uvloop and httptools) and the
+bare ceiling app, drives both with wrk from this second process, and writes a Markdown
+table, a chart, EXPLAIN plans and the raw figures under bench/results/<time>/.
+Every figure is the median of several runs, or a ratio taken within one run.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from backend.core.config import load_settings
+from backend.db import admin
+from backend.seed import ROLES, SEED_DOMAIN, SEED_PASSWORD
+from bench import explain, report
+from bench.wrk import Scenario, run
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SECRET_KEY = "benchmark-secret-key-" + "x" * 40
+API_PORT, CEILING_PORT = 8100, 8101
+
+
+@dataclass(frozen=True)
+class Plan:
+    sizes: tuple[int, ...]
+    seconds: int
+    repeats: int
+    soak_seconds: int
+    workers: int
+
+
+FULL = Plan(sizes=(10_000, 1_000_000), seconds=15, repeats=3, soak_seconds=60, workers=2)
+QUICK = Plan(sizes=(2_000, 20_000), seconds=3, repeats=1, soak_seconds=5, workers=2)
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def env_for(url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET_KEY,
+        "ENVIRONMENT": "production",
+        "MAIL_BACKEND": "console",
+        "LOG_LEVEL": "WARNING",
+        # One client address drives all the load: per-address limits would only get in the way.
+        "RATE_LIMITS_ENABLED": "false",
+        "LOGIN_MAX_FAILURES": "1000000000",
+        **extra,
+    }
+
+
+def prepare_database(url: str, jobs: int, *, reuse: bool) -> None:
+    database = load_settings(database_url=url, environment="development").database
+    if reuse and not admin.create_database(database):
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            row = conn.execute("SELECT count(*) FROM jobs").fetchone()
+        if row and row[0] >= jobs:
+            log(f"reusing {database.database} ({row[0]} jobs)")
+            return
+    admin.drop_database(database)
+    admin.create_database(database)
+    python = sys.executable
+    subprocess.run([python, "-m", "backend", "migrate"], env=env_for(url), check=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [python, "-m", "backend", "seed", "--jobs", str(jobs)], env=env_for(url), check=True
+    )
+    log(f"seeded {jobs} jobs in {time.perf_counter() - started:.0f}s")
+
+
+@contextmanager
+def server(
+    app: str, port: int, env: dict[str, str], workers: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                if (
+                    httpx.get(
+                        f"http://127.0.0.1:{port}/health/live"
+                        if "backend" in app
+                        else f"http://127.0.0.1:{port}/users/me",
+                        timeout=1,
+                    ).status_code
+                    < 500
+                ):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{app} did not start")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def worker_rss_kib(master: subprocess.Popen[bytes]) -> list[int]:
+    """Resident memory of each worker process (children of the uvicorn master)."""
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]))
+    return sizes
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("rps", "p50_ms", "p95_ms", "p99_ms")
+    merged = {key: statistics.median(run[key] for run in runs) for key in keys}
+    merged["errors"] = sum(run["errors"] for run in runs)
+    merged["requests"] = sum(run["requests"] for run in runs)
+    merged["runs"] = len(runs)
+    return merged
+
+
+def measure(scenario: Scenario, base: str, plan: Plan, scripts: Path) -> dict[str, Any]:
+    runs = []
+    for repeat in range(plan.repeats):
+        scenario.start = repeat * 1_000_003  # a fresh part of any rotation
+        runs.append(run(scenario, base, plan.seconds, scripts))
+    result = median_of(runs)
+    log(
+        f"  {scenario.name:<22} {result['rps']:8.0f} req/s  p95 {result['p95_ms']:7.1f} ms"
+        f"  errors {result['errors']}"
+    )
+    return result
+
+
+def sign_in(base: str, email: str) -> dict[str, str]:
+    response = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": email, "password": SEED_PASSWORD}, timeout=30
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def cursor_of_page(base: str, page: int) -> str:
+    """The cursor that opens page `page` of the default job list, walked for real."""
+    cursor = ""
+    for _ in range(page - 1):
+        params = {"cursor": cursor} if cursor else {}
+        cursor = httpx.get(f"{base}/api/v1/jobs", params=params, timeout=30).json()["next_cursor"]
+    return cursor
+
+
+def search_terms(rng: random.Random) -> list[str]:
+    """One- and two-word queries drawn from the seeded vocabulary."""
+    words = sorted(
+        {word.lower() for role in ROLES for word in role.split()}
+        | {tag for tags in ROLES.values() for tag in tags if " " not in tag}
+        | {"senior", "junior", "berlin", "london", "remote", "lead"}
+    )
+    one = rng.sample(words, 20)
+    two = [" ".join(rng.sample(words, 2)) for _ in range(20)]
+    return one + two
+
+
+def hash_seconds(rounds: int) -> float:
+    from passlib.context import CryptContext
+
+    context = CryptContext(schemes=["bcrypt_sha256"], bcrypt_sha256__rounds=rounds)
+    hashed = context.hash(SEED_PASSWORD)
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        context.verify(SEED_PASSWORD, hashed)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def bench_size(jobs: int, plan: Plan, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    server_url = load_settings(environment="development").database
+    url = server_url.set(database=f"jobboard_bench_{jobs}").render_as_string(hide_password=False)
+    prepare_database(url, jobs, reuse=args.keep)
+    rng = random.Random(jobs)  # noqa: S311
+    scripts = out / "lua"
+    scripts.mkdir(exist_ok=True)
+    base = f"http://127.0.0.1:{API_PORT}"
+    results: dict[str, Any] = {"jobs": jobs, "scenarios": {}}
+    rounds = int(
+        os.environ.get("BCRYPT_ROUNDS", load_settings(environment="development").bcrypt_rounds)
+    )
+    with server(
+        "backend.main:app", API_PORT, env_for(url, BCRYPT_ROUNDS=str(rounds)), plan.workers
+    ) as api:
+        me = sign_in(base, f"candidate1@{SEED_DOMAIN}")
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            visible = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM jobs WHERE status = 'published' AND "
+                    "(expires_at IS NULL OR expires_at > now() + interval '1 day') ORDER BY random() LIMIT 2000"
+                )
+            ]
+            session_id, user_id = conn.execute(
+                "SELECT s.id, s.user_id FROM sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE u.email = %s ORDER BY s.created_at DESC LIMIT 1",
+                (f"candidate1@{SEED_DOMAIN}",),
+            ).fetchone() or (None, None)
+        terms = search_terms(rng)
+        prefixes = sorted({term[: rng.randint(2, 5)] for term in terms})
+        page_500 = cursor_of_page(base, 500)
+        # Fresh candidates: their applications are all new, so every POST can succeed.
+        applicants = []
+        for number in range(20):
+            email = f"bench-{uuid.uuid4().hex[:10]}-{number}@{SEED_DOMAIN}"
+            httpx.post(
+                f"{base}/api/v1/auth/register",
+                json={"email": email, "password": SEED_PASSWORD, "full_name": "Bench"},
+                timeout=30,
+            ).raise_for_status()
+            applicants.append(sign_in(base, email))
+        json_header = {"Content-Type": "application/json"}
+        from urllib.parse import quote
+
+        read_scenarios = [
+            Scenario("health_live", "/health/live"),
+            Scenario("users_me", "/api/v1/users/me", headers=me),
+            Scenario("jobs_first_page", "/api/v1/jobs"),
+            Scenario("jobs_page_500", f"/api/v1/jobs?cursor={quote(page_500)}"),
+            Scenario("jobs_search", paths=[f"/api/v1/jobs?q={quote(t)}" for t in terms]),
+            Scenario(
+                "jobs_search_filters",
+                paths=[
+                    f"/api/v1/jobs?q={quote(t)}&workplace={rng.choice(['remote', 'hybrid', 'onsite'])}"
+                    f"&salary_min={rng.randrange(30_000, 120_000, 10_000)}"
+                    for t in terms
+                ],
+            ),
+            Scenario("job_detail", paths=[f"/api/v1/jobs/{job_id}" for job_id in visible[:500]]),
+            Scenario(
+                "autocomplete", paths=[f"/api/v1/jobs/autocomplete?q={quote(p)}" for p in prefixes]
+            ),
+        ]
+        for scenario in read_scenarios:
+            results["scenarios"][scenario.name] = measure(scenario, base, plan, scripts)
+
+        writes = Scenario(
+            "apply",
+            method="POST",
+            body="{}",
+            headers=json_header,
+            read=False,
+            paths=[f"/api/v1/jobs/{job_id}/applications" for job_id in visible],
+            header_rotation=applicants,
+        )
+        results["scenarios"]["apply"] = measure(writes, base, plan, scripts)
+
+        # Sign-in: bounded by bcrypt. The event loop must stay free meanwhile.
+        form = f"username={quote(f'candidate1@{SEED_DOMAIN}')}&password={quote(SEED_PASSWORD)}"
+        sign_ins = Scenario(
+            "sign_in",
+            "/api/v1/auth/token",
+            method="POST",
+            body=form,
+            connections=8,
+            read=False,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        probe = Scenario("health_probe", "/health/live", connections=1, threads=1, delay_ms=20)
+        idle_probe = [run(probe, base, plan.seconds, scripts) for _ in range(plan.repeats)]
+        storm, busy_probe = [], []
+        for _ in range(plan.repeats):
+            with subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "import json,sys; from bench.wrk import run, Scenario; "
+                    "from pathlib import Path; s=Scenario(**json.loads(sys.argv[1])); "
+                    "print(json.dumps(run(s, sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]))))",
+                    json.dumps(probe.__dict__),
+                    base,
+                    str(plan.seconds),
+                    str(scripts),
+                ],
+                stdout=subprocess.PIPE,
+                cwd=ROOT,
+            ) as probing:
+                storm.append(run(sign_ins, base, plan.seconds, scripts))
+                out_text = probing.communicate(timeout=plan.seconds + 120)[0]
+            busy_probe.append(json.loads(out_text))
+        hash_time = hash_seconds(rounds)
+        limit = min(plan.workers, os.cpu_count() or 1) / hash_time
+        results["scenarios"]["sign_in"] = median_of(storm)
+        results["sign_in"] = {
+            "hash_ms": hash_time * 1000,
+            "rounds": rounds,
+            "limit_rps": limit,
+            "fraction_of_limit": results["scenarios"]["sign_in"]["rps"] / limit,
+            "health_p99_idle_ms": statistics.median(r["p99_ms"] for r in idle_probe),
+            "health_p99_storm_ms": statistics.median(r["p99_ms"] for r in busy_probe),
+        }
+        log(f"  sign-in at {results['sign_in']['fraction_of_limit']:.0%} of the bcrypt limit")
+
+        # Memory over a longer run of the heaviest read.
+        rss_start = worker_rss_kib(api)
+        soak = Scenario("soak_search", paths=[f"/api/v1/jobs?q={quote(t)}" for t in terms])
+        results["soak"] = run(soak, base, plan.soak_seconds, scripts)
+        results["soak"]["rss_start_kib"], results["soak"]["rss_end_kib"] = (
+            rss_start,
+            worker_rss_kib(api),
+        )
+
+    ceiling_env = env_for(
+        url, BENCH_DATABASE_URL=url, BENCH_USER_ID=str(user_id), BENCH_SESSION_ID=str(session_id)
+    )
+    ceiling_base = f"http://127.0.0.1:{CEILING_PORT}"
+    with server("bench.ceiling:app", CEILING_PORT, ceiling_env, plan.workers):
+        for name, path in (("ceiling_jobs", "/jobs"), ("ceiling_users_me", "/users/me")):
+            results["scenarios"][name] = measure(Scenario(name, path), ceiling_base, plan, scripts)
+    if jobs == max(plan.sizes):
+        explain.write(url, out / f"explain-{jobs}.txt", terms=terms[:3] + terms[-2:])
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small data, short runs (smoke test)")
+    parser.add_argument("--keep", action="store_true", help="keep and reuse the seeded databases")
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    out = RESULTS / datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    out.mkdir(parents=True)
+    log(f"results go to {out.relative_to(ROOT)}")
+    runs = []
+    try:
+        for jobs in plan.sizes:
+            log(f"data set of {jobs} jobs")
+            runs.append(bench_size(jobs, plan, args, out))
+    finally:
+        if not args.keep:
+            server_url = load_settings(environment="development").database
+            for jobs in plan.sizes:
+                admin.drop_database(server_url.set(database=f"jobboard_bench_{jobs}"))
+    summary = {
+        "plan": plan.__dict__,
+        "quick": args.quick,
+        "machine": report.machine(),
+        "runs": runs,
+    }
+    (out / "results.json").write_text(json.dumps(summary, indent=2))
+    markdown = report.write(summary, out)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
