@@ -20,7 +20,7 @@ from backend.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.core.problems import install_problem_handlers
 from backend.core.security import PasswordHasher
 from backend.db.admin import ALEMBIC_INI
-from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 
 DESCRIPTION = """\
 The REST API of a job board: employers post jobs for their companies, candidates search
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
         # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
         app.state.hasher = await anyio.to_thread.run_sync(PasswordHasher, settings.bcrypt_rounds)
         app.state.migration_heads = migration_heads()

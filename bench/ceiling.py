@@ -34,7 +34,10 @@ def _json(value: object) -> str:
 
 
 conninfo = os.environ["BENCH_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
-pool = AsyncConnectionPool(conninfo, min_size=2, max_size=10, open=False)
+# Autocommit, as the API runs its reads: the same statements and round trips.
+pool = AsyncConnectionPool(
+    conninfo, min_size=2, max_size=20, open=False, kwargs={"autocommit": True}
+)
 QUERIES = {
     "/jobs": compiled(newest_statement(JobFilters(), limit=20)),
     "/users/me": compiled(

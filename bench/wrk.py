@@ -41,7 +41,8 @@ class Scenario:
     connections: int = 32
     threads: int = 2
     read: bool = True
-    # Where a rotation starts (bumped between repeats) and a pause between requests (ms).
+    # Which repeat this is (0 to 3: each gets its own quarter of a rotation), and a pause
+    # between requests in milliseconds.
     start: int = 0
     delay_ms: int = 0
 
@@ -60,8 +61,8 @@ class Scenario:
                 "local counter = 0",
                 # Threads (and repeated runs) start far apart, so that rotations such as
                 # job x candidate never repeat. `offset` is set in each thread by setup().
-                f"local next_offset = {self.start}",
                 f"local stride = {max(1, len(paths) * len(rotation) // (self.threads * 4))}",
+                f"local next_offset = {self.start * self.threads} * stride",
                 "setup = function(thread)",
                 "  thread:set('offset', next_offset)",
                 "  next_offset = next_offset + stride",

@@ -105,12 +105,12 @@ async def session_factory(app: FastAPI) -> AsyncIterator[async_sessionmaker[Asyn
             autoflush=False,
             join_transaction_mode="create_savepoint",
         )
-        original = app.state.sessionmaker
-        app.state.sessionmaker = factory
+        originals = app.state.sessionmaker, app.state.read_sessionmaker
+        app.state.sessionmaker = app.state.read_sessionmaker = factory
         try:
             yield factory
         finally:
-            app.state.sessionmaker = original
+            app.state.sessionmaker, app.state.read_sessionmaker = originals
             await transaction.rollback()
 
 
@@ -144,6 +144,7 @@ async def make_client(
             application = create_app(make_settings(migrated_url, **overrides))
             await stack.enter_async_context(application.router.lifespan_context(application))
             application.state.sessionmaker = session_factory
+            application.state.read_sessionmaker = session_factory
             transport = httpx.ASGITransport(app=application, client=(client_address, 50000))
             http = httpx.AsyncClient(transport=transport, base_url="http://test")
             http.app = application  # type: ignore[attr-defined]

@@ -111,7 +111,7 @@ async def test_registers_a_candidate_by_default(client: httpx.AsyncClient) -> No
     assert user["full_name"] == "New User"
     assert user["role"] == "candidate"
     assert user["is_active"] is True
-    assert user["created_at"].endswith("+00:00")
+    assert user["created_at"].endswith("Z")
     assert DEFAULT_PASSWORD not in response.text
 
 

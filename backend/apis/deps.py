@@ -21,19 +21,25 @@ TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 bearer_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.hasher
     return hasher
 
 
+# Safe methods only read: their statements run in autocommit, without BEGIN and COMMIT.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent, rolled back on error."""
-    async with request.app.state.sessionmaker() as session:
+    state = request.app.state
+    factory = state.read_sessionmaker if request.method in READ_ONLY_METHODS else state.sessionmaker
+    async with factory() as session:
         try:
             yield session
         except AppError as exc:

@@ -66,7 +66,7 @@ def _convert(value: Any, kind: type) -> Any:
     raise TypeError(f"expected {kind.__name__}")
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
