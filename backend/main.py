@@ -1,10 +1,10 @@
 """The app factory; `uvicorn backend.main:app` serves the app built from the environment."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
@@ -45,13 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
-        app.state.hasher = await anyio.to_thread.run_sync(PasswordHasher, settings.bcrypt_rounds)
+        app.state.hasher = await asyncio.to_thread(PasswordHasher, settings.bcrypt_rounds)
         app.state.migration_heads = migration_heads()
         app.state.mailer = create_mailer(settings)
         try:
             yield
         finally:
             await engine.dispose()
+            app.state.hasher.close()
 
     app = FastAPI(
         title="Job board API",

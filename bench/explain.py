@@ -24,15 +24,17 @@ async def _explain(url: str, path: Path, terms: list[str]) -> None:
         owner = (
             await session.execute(
                 text(
-                    "SELECT c.owner_id, j.id FROM jobs j JOIN companies c ON c.id = j.company_id "
-                    "JOIN applications a ON a.job_id = j.id GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
+                    "SELECT c.owner_id, j.id FROM jobs j JOIN companies c ON c.id = j.company_id"
+                    " JOIN applications a ON a.job_id = j.id"
+                    " GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
                 )
             )
         ).one()
         candidate = (
             await session.execute(
                 text(
-                    "SELECT candidate_id FROM applications GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                    "SELECT candidate_id FROM applications"
+                    " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
                 )
             )
         ).scalar_one()
@@ -112,7 +114,7 @@ async def _explain(url: str, path: Path, terms: list[str]) -> None:
                     f"== {title}\n{statement}\n-- {parameters}\n" + "\n".join(plan.scalars()) + "\n"
                 )
     await engine.dispose()
-    path.write_text("\n".join(sections))
+    await asyncio.to_thread(path.write_text, "\n".join(sections))
 
 
 def write(url: str, path: Path, *, terms: list[str]) -> None:

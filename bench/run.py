@@ -28,7 +28,8 @@ import psycopg
 
 from backend.core.config import load_settings
 from backend.db import admin
-from backend.seed import ROLES, SEED_DOMAIN, SEED_PASSWORD
+from backend.seed import SEED_DOMAIN, SEED_PASSWORD
+from backend.seed_vocabulary import ROLES
 from bench import explain, report
 from bench.wrk import Scenario, run
 
@@ -230,8 +231,9 @@ def bench_size(jobs: int, plan: Plan, args: argparse.Namespace, out: Path) -> di
             visible = [
                 row[0]
                 for row in conn.execute(
-                    "SELECT id FROM jobs WHERE status = 'published' AND "
-                    "(expires_at IS NULL OR expires_at > now() + interval '1 day') ORDER BY random() LIMIT 2000"
+                    "SELECT id FROM jobs WHERE status = 'published'"
+                    " AND (expires_at IS NULL OR expires_at > now() + interval '1 day')"
+                    " ORDER BY random() LIMIT 2000"
                 )
             ]
             session_id, user_id = conn.execute(
@@ -264,7 +266,8 @@ def bench_size(jobs: int, plan: Plan, args: argparse.Namespace, out: Path) -> di
             Scenario(
                 "jobs_search_filters",
                 paths=[
-                    f"/api/v1/jobs?q={quote(t)}&workplace={rng.choice(['remote', 'hybrid', 'onsite'])}"
+                    f"/api/v1/jobs?q={quote(t)}"
+                    f"&workplace={rng.choice(['remote', 'hybrid', 'onsite'])}"
                     f"&salary_min={rng.randrange(30_000, 120_000, 10_000)}"
                     for t in terms
                 ],

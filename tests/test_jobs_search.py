@@ -5,9 +5,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Company, EmploymentType, JobStatus, Workplace
+from backend.db.models import Company, EmploymentType, Job, JobStatus, JobTitle, Workplace
+from backend.db.repository import jobs as jobs_repo
 from tests.factories import Actors, assert_problem, create_company, create_job
 
 URL = "/api/v1/jobs"
@@ -377,3 +379,80 @@ async def test_autocomplete_bad_input_is_422(
     client: httpx.AsyncClient, params: dict[str, str]
 ) -> None:
     assert_problem(await client.get(AUTOCOMPLETE, params=params), 422)
+
+
+async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest_first(
+    client: httpx.AsyncClient, db: AsyncSession, company: Company, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs_repo, "RELEVANCE_WINDOW", 3)
+    # Newest first: a description match, a title match, a tag match, then four older ones.
+    specs: list[tuple[str, dict[str, Any]]] = [
+        ("Window desc", {"description": "Some rust here."}),
+        ("Rust in window title", {}),
+        ("Window tag", {"tags": ["rust"]}),
+        ("Old rust title", {}),
+        ("Old desc", {"description": "rust"}),
+        ("Old rust title two", {}),
+        ("Old tag", {"tags": ["rust"]}),
+    ]
+    for age, (title, extra) in enumerate(specs):
+        await create_job(
+            db, company=company, title=title, published_at=NOW - timedelta(hours=age), **extra
+        )
+    await create_job(db, company=company, title="Unrelated")
+    expected = [
+        "Rust in window title",
+        "Window tag",
+        "Window desc",
+        "Old rust title",
+        "Old desc",
+        "Old rust title two",
+        "Old tag",
+    ]
+    assert await titles(client, q="rust") == expected
+    for limit in (1, 2, 3, 4):
+        walked: list[str] = []
+        cursor = None
+        while True:
+            params = {"q": "rust", "limit": limit, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get(URL, params=params)).json()
+            walked += [job["title"] for job in page["items"]]
+            # A newer match arriving mid-walk does not disturb the walk.
+            await create_job(db, company=company, title="Rust newcomer")
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert walked == expected, limit
+        await db.execute(delete(Job).where(Job.title == "Rust newcomer"))
+
+
+async def test_title_counts_follow_every_change(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, company: Company
+) -> None:
+    async def counts() -> dict[str, int]:
+        rows = await db.execute(select(JobTitle.title, JobTitle.published_count))
+        return {title: count for title, count in rows if count}
+
+    headers = actors.employer.headers
+    body = {
+        "company_id": company.id,
+        "title": "Zebra Keeper",
+        "description": "d",
+        "location": "Zoo",
+        "workplace": "onsite",
+        "employment_type": "full_time",
+    }
+    draft = (await client.post(URL, json=body, headers=headers)).json()
+    assert "Zebra Keeper" not in await counts()
+    await client.patch(f"{URL}/{draft['id']}", json={"status": "published"}, headers=headers)
+    second = (await client.post(URL, json={**body, "status": "published"}, headers=headers)).json()
+    assert (await counts())["Zebra Keeper"] == 2
+    await client.patch(f"{URL}/{draft['id']}", json={"title": "Zebra Trainer"}, headers=headers)
+    assert (await counts())["Zebra Keeper"] == 1
+    assert (await counts())["Zebra Trainer"] == 1
+    await client.patch(f"{URL}/{second['id']}", json={"status": "closed"}, headers=headers)
+    assert "Zebra Keeper" not in await counts()
+    assert await suggest(client, "zebra") == ["Zebra Trainer"]
+    await client.delete(f"{URL}/{draft['id']}", headers=headers)
+    assert "Zebra Trainer" not in await counts()
+    assert await suggest(client, "zebra") == []

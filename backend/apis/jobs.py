@@ -31,7 +31,11 @@ WORD = re.compile(r"[^\W_]+")
 SORTS = {
     "newest": ("jobs:newest", (datetime, int), jobs_repo.search_newest),
     "salary": ("jobs:salary", (int, datetime, int), jobs_repo.search_by_salary),
-    "relevance": ("jobs:relevance", (float, int), jobs_repo.search_by_relevance),
+    "relevance": (
+        "jobs:relevance",
+        (datetime, float, datetime, int),
+        jobs_repo.search_by_relevance,
+    ),
 }
 
 

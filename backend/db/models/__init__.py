@@ -4,7 +4,7 @@ from backend.db.base import Base
 from backend.db.models.application import Application, ApplicationStatus
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.company import Company
-from backend.db.models.job import EmploymentType, Job, JobStatus, Workplace
+from backend.db.models.job import EmploymentType, Job, JobStatus, JobTitle, Workplace
 from backend.db.models.session import UserSession
 from backend.db.models.user import Role, User
 
@@ -17,6 +17,7 @@ __all__ = [
     "EmploymentType",
     "Job",
     "JobStatus",
+    "JobTitle",
     "PasswordResetToken",
     "RefreshToken",
     "Role",

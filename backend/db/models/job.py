@@ -95,11 +95,8 @@ class Job(TimestampMixin, Base):
             postgresql_using="gin",
             postgresql_ops={"location": "gin_trgm_ops"},
         ),
-        Index(
-            "ix_jobs_title_words",
-            func.to_tsvector(text("'simple'::regconfig"), text("title")),
-            postgresql_using="gin",
-        ),
+        # Autocomplete checks that a suggested title still has a visible job.
+        Index("ix_jobs_title_published", "title", postgresql_where=text("status = 'published'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -130,3 +127,22 @@ class Job(TimestampMixin, Base):
     # Maintained by the jobs_search trigger from title (A), tags (B), company name (C)
     # and description (D); never written by the app.
     search: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True, deferred_raiseload=True)
+
+
+class JobTitle(Base):
+    """Each title of a published job once, with how many published jobs carry it.
+
+    Kept by statement-level triggers on jobs (COPY included); autocomplete reads it.
+    """
+
+    __tablename__ = "job_titles"
+    __table_args__ = (
+        Index(
+            "ix_job_titles_words",
+            func.to_tsvector(text("'simple'::regconfig"), text("title")),
+            postgresql_using="gin",
+        ),
+    )
+
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH), primary_key=True)
+    published_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Company, Job, JobStatus
+from backend.db.models import Company, Job, JobStatus, JobTitle
 from backend.db.repository import base
 
 SEARCH_CONFIG = "english"
@@ -170,33 +170,90 @@ def _salary_of(job: Job) -> int | None:
     return job.salary_max if job.salary_max is not None else job.salary_min
 
 
+# Relevance ranks at most this many of the newest matches; older matches follow, newest
+# first. Ranking every match would cost as much as there are matches (half a million for a
+# common word at a million jobs); this costs the same at any size.
+RELEVANCE_WINDOW = 1000
+
+
+async def _window_boundary(session: AsyncSession, filters: JobFilters) -> datetime | None:
+    """published_at of the RELEVANCE_WINDOW-th newest match; None when there are fewer."""
+    statement = (
+        _filtered(filters)
+        .with_only_columns(Job.published_at)
+        .order_by(Job.published_at.desc(), Job.id.desc())
+        .offset(RELEVANCE_WINDOW - 1)
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def search_by_relevance(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
 ) -> Ranked:
-    """Visible jobs matching `filters` (which has `q`), best match first; position (rank, id)."""
+    """Visible jobs matching `filters` (which has `q`): the newest RELEVANCE_WINDOW matches
+    best match first, then older matches newest first.
+
+    Position (boundary, rank, published_at, id): the window's oldest publication time, fixed
+    on page one so that pages stay consistent, then the keyset of the phase the row is in
+    (rank and id inside the window, published_at and id after it).
+    """
     assert filters.q
+    if after is None:
+        boundary, in_window = await _window_boundary(session, filters), True
+    else:
+        boundary, in_window = after[0], after[1] is not None
     relevance = rank(filters.q)
-    statement = _filtered(filters).add_columns(relevance)
-    if after is not None:
-        statement = statement.where(tuple_(relevance, Job.id) < tuple_(*after))
-    statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
-    return [(job, [score, job.id]) for job, score in await session.execute(statement)]
+    rows: Ranked = []
+    if in_window:
+        statement = _filtered(filters).add_columns(relevance)
+        if boundary is not None:
+            statement = statement.where(Job.published_at >= boundary)
+        if after is not None:
+            statement = statement.where(tuple_(relevance, Job.id) < tuple_(after[1], after[3]))
+        statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
+        rows = [
+            (job, [boundary, score, None, job.id])
+            for job, score in await session.execute(statement)
+        ]
+    if len(rows) <= limit and boundary is not None:
+        older = _filtered(filters).where(Job.published_at < boundary)
+        if after is not None and not in_window:
+            older = older.where(tuple_(Job.published_at, Job.id) < tuple_(after[2], after[3]))
+        older = older.order_by(Job.published_at.desc(), Job.id.desc()).limit(limit + 1 - len(rows))
+        jobs = (await session.execute(older)).scalars()
+        rows += [(job, [boundary, None, job.published_at, job.id]) for job in jobs]
+    return rows
 
 
 async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: int) -> list[str]:
     """Distinct titles of visible jobs with a word starting with each of `words`.
 
-    Titles that start with the words come first, then the most common titles.
+    Read from job_titles (each published title once, with how many jobs carry it, kept by
+    trigger), so the cost follows the number of distinct titles, not of jobs. Titles that
+    start with the words come first, then the most common. Only the best candidates are
+    checked for a job that is still visible (not expired).
     """
     prefix_query = " & ".join(f"{word}:*" for word in words)
-    title_words = func.to_tsvector(text("'simple'::regconfig"), Job.title)
+    title_words = func.to_tsvector(text("'simple'::regconfig"), JobTitle.title)
     matches = title_words.op("@@")(func.to_tsquery(text("'simple'::regconfig"), prefix_query))
-    starts_with = func.lower(Job.title).startswith(" ".join(words), autoescape=True)
+    starts_with = func.lower(JobTitle.title).startswith(" ".join(words), autoescape=True)
+    candidates = (
+        select(JobTitle.title, starts_with.label("starts"), JobTitle.published_count)
+        .where(JobTitle.published_count > 0, matches)
+        .order_by(starts_with.desc(), JobTitle.published_count.desc(), JobTitle.title)
+        .limit(limit * 5)
+        .subquery()
+    )
+    visible = (
+        select(Job.id).where(Job.title == candidates.c.title, publicly_visible()).limit(1).exists()
+    )
     statement = (
-        select(Job.title)
-        .where(publicly_visible(), matches)
-        .group_by(Job.title)
-        .order_by(func.bool_or(starts_with).desc(), func.count().desc(), Job.title)
+        select(candidates.c.title)
+        .where(visible)
+        .order_by(
+            candidates.c.starts.desc(), candidates.c.published_count.desc(), candidates.c.title
+        )
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())

@@ -1,0 +1,34 @@
+"""Password hashing runs off the event loop, on lower-priority threads."""
+
+import os
+import threading
+
+from backend.core.security import HASH_THREAD_NICE, PasswordHasher
+
+
+async def test_hashing_runs_on_its_own_lower_priority_threads() -> None:
+    hasher = PasswordHasher(4, threads=2)
+    try:
+        loop_thread = threading.get_native_id()
+        thread, nice = await hasher._run(
+            lambda: (
+                threading.get_native_id(),
+                os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+            )
+        )
+        assert thread != loop_thread
+        assert nice == os.getpriority(os.PRIO_PROCESS, loop_thread) + HASH_THREAD_NICE
+        hashed = await hasher.hash("a long enough password")
+        assert await hasher.verify("a long enough password", hashed) == (True, None)
+        assert await hasher.verify("another password", hashed) == (False, None)
+    finally:
+        hasher.close()
+
+
+async def test_an_unreadable_stored_hash_is_no_match() -> None:
+    hasher = PasswordHasher(4)
+    try:
+        assert await hasher.verify("a long enough password", "not-a-hash") == (False, None)
+        assert await hasher.verify("a long enough password", None) == (False, None)
+    finally:
+        hasher.close()
