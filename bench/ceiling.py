@@ -12,19 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql import Select
 
 from backend.db.repository.jobs import JobFilters, newest_statement
 from backend.db.repository.sessions import active_user_statement
-
-DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
-DIALECT.paramstyle = "pyformat"
-
-
-def compiled(statement: Select[Any]) -> tuple[str, dict[str, Any]]:
-    query = statement.compile(dialect=DIALECT)
-    return str(query), dict(query.params)
+from bench.sql import compiled
 
 
 def _json(value: object) -> str:

@@ -384,9 +384,11 @@ async def test_autocomplete_bad_input_is_422(
 async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest_first(
     client: httpx.AsyncClient, db: AsyncSession, company: Company, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jobs_repo, "RELEVANCE_WINDOW", 3)
-    # Newest first: a description match, a title match, a tag match, then four older ones.
+    monkeypatch.setattr(jobs_repo, "WINDOW", 4)
+    # The window is the 4 newest jobs: one unrelated, then a description, a title and a tag
+    # match. Four older matches follow.
     specs: list[tuple[str, dict[str, Any]]] = [
+        ("Unrelated", {}),
         ("Window desc", {"description": "Some rust here."}),
         ("Rust in window title", {}),
         ("Window tag", {"tags": ["rust"]}),
@@ -399,7 +401,6 @@ async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest
         await create_job(
             db, company=company, title=title, published_at=NOW - timedelta(hours=age), **extra
         )
-    await create_job(db, company=company, title="Unrelated")
     expected = [
         "Rust in window title",
         "Window tag",
@@ -424,6 +425,41 @@ async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest
                 break
         assert walked == expected, limit
         await db.execute(delete(Job).where(Job.title == "Rust newcomer"))
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "salary"])
+@pytest.mark.parametrize("density", ["dense", "sparse"])
+async def test_both_search_plans_return_every_match_once(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    company: Company,
+    monkeypatch: pytest.MonkeyPatch,
+    sort: str,
+    density: str,
+) -> None:
+    # Sparse: the 5 newest jobs do not match, so matches are found through the GIN index;
+    # dense: they do, so the date (or salary) index is walked.
+    monkeypatch.setattr(jobs_repo, "WINDOW", 5)
+    newest_match = density == "dense"
+    expected = []
+    for number in range(12):
+        recent = number < 5
+        matching = newest_match if recent else number % 2 == 0
+        job = await create_job(
+            db,
+            company=company,
+            title=f"{'Kotlin' if matching else 'Cobol'} dev {number}",
+            published_at=NOW - timedelta(hours=number),
+            salary_max=None if number % 3 == 0 else 1000 * (number % 4),
+        )
+        if matching:
+            expected.append(job.id)
+    for limit in (1, 2, 5, 20):
+        ids = await walk(client, q="kotlin", sort=sort, limit=limit)
+        assert sorted(ids) == sorted(expected), (limit, ids)
+        assert len(ids) == len(set(ids))
+    newest = await walk(client, q="kotlin", sort="newest", limit=3)
+    assert newest == expected
 
 
 async def test_title_counts_follow_every_change(

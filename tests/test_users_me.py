@@ -56,6 +56,7 @@ BAD_TOKENS: dict[str, Callable[[dict[str, Any]], str]] = {
     "not an access token": lambda c: forge(replaced(type="refresh")(c)),
     "sub as integer": lambda c: forge(replaced(sub=int(c["sub"]))(c)),
     "sub not a number": lambda c: forge(replaced(sub="admin")(c)),
+    "sub beyond bigint": lambda c: forge(replaced(sub="9" * 19)(c)),
     "sub of another user": lambda c: forge(replaced(sub=str(int(c["sub"]) + 1))(c)),
     "sid unknown": lambda c: forge(replaced(sid=str(uuid.uuid4()))(c)),
     "sid not a uuid": lambda c: forge(replaced(sid="session")(c)),

@@ -33,7 +33,7 @@ SORTS = {
     "salary": ("jobs:salary", (int, datetime, int), jobs_repo.search_by_salary),
     "relevance": (
         "jobs:relevance",
-        (datetime, float, datetime, int),
+        (datetime, int, int, float, datetime, int),
         jobs_repo.search_by_relevance,
     ),
 }

@@ -24,6 +24,8 @@ T = TypeVar("T")
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 256
 
+# Ids are PostgreSQL BIGINTs: a larger sub would fail in the query, not as a bad token.
+MAX_USER_ID = 2**63 - 1
 # Larger than any token we mint (about 400 bytes); refused before any parsing.
 MAX_TOKEN_LENGTH = 4096
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105
@@ -206,6 +208,7 @@ def _check_claims(claims: dict[str, Any]) -> AccessClaims:
         not isinstance(subject, str)
         or not (subject.isascii() and subject.isdigit())
         or len(subject) > 19
+        or int(subject) > MAX_USER_ID
     ):
         raise InvalidToken("sub must be a user id string")
     if not isinstance(token_id, str) or not token_id:

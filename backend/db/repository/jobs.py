@@ -1,11 +1,22 @@
 """Queries over jobs: ownership lookups, and the keyset-paginated public search."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company, Job, JobStatus, JobTitle
@@ -88,11 +99,22 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(filters: JobFilters) -> Select[Job]:
+def _ts_query(q: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
+
+
+def _matches(q: str, *, via_index: bool) -> ColumnElement[bool]:
+    """The full-text predicate; via_index=False hides it from the GIN index, so that the
+    planner walks an ordering index and tests each row instead."""
+    vector = Job.search if via_index else Job.search.op("||")(literal_column("''::tsvector"))
+    return vector.op("@@")(_ts_query(q))
+
+
+def _filtered(filters: JobFilters, *, dense: bool = False) -> Select[Job]:
+    """Visible jobs passing `filters`; `dense` says how to find text matches (see Density)."""
     statement = select(Job).where(publicly_visible())
     if filters.q:
-        query = func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), filters.q)
-        statement = statement.where(Job.search.op("@@")(query))
+        statement = statement.where(_matches(filters.q, via_index=not dense))
     if filters.location:
         statement = statement.where(Job.location.ilike(f"%{_escape_like(filters.location)}%"))
     if filters.workplace:
@@ -110,6 +132,61 @@ def _filtered(filters: JobFilters) -> Select[Job]:
     return statement
 
 
+# PostgreSQL estimates a several-word search by multiplying the words' frequencies. Words
+# that rarely meet then look common, and the planner walks the date index looking for
+# matches that hardly exist: through the whole table. So the density is measured instead,
+# on the newest WINDOW jobs that pass the other filters (a cost bounded by WINDOW), and the
+# plan is chosen from it: walk an ordering index when matches are dense, go through the GIN
+# index and sort the matches when they are sparse (then they are few).
+WINDOW = 2000
+DENSE_SHARE = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The newest WINDOW jobs passing the filters other than `q`."""
+
+    size: int
+    hits: int
+    oldest: tuple[datetime, int] | None  # None when fewer jobs than WINDOW pass
+
+    @property
+    def dense(self) -> bool:
+        return self.hits >= max(1.0, self.size * DENSE_SHARE)
+
+
+async def _window(session: AsyncSession, filters: JobFilters) -> Window:
+    assert filters.q
+    recent = (
+        _filtered(replace(filters, q=None))
+        .with_only_columns(
+            Job.published_at, Job.id, _matches(filters.q, via_index=False).label("hit")
+        )
+        .order_by(Job.published_at.desc(), Job.id.desc())
+        .limit(WINDOW)
+        .cte("recent")
+    )
+    oldest = select(recent.c.published_at, recent.c.id).order_by(recent.c.published_at, recent.c.id)
+    statement = select(
+        func.count(),
+        func.count().filter(recent.c.hit),
+        oldest.with_only_columns(recent.c.published_at).limit(1).scalar_subquery(),
+        oldest.with_only_columns(recent.c.id).limit(1).scalar_subquery(),
+    ).select_from(recent)
+    size, hits, published_at, job_id = (await session.execute(statement)).one()
+    full = size >= WINDOW and published_at is not None
+    return Window(size=size, hits=hits, oldest=(published_at, job_id) if full else None)
+
+
+def _order_key(column: Any, *, dense: bool) -> Any:
+    # For sparse matches the sort key is disguised, so that no index offers it: the planner
+    # then collects the (few) matches through the GIN index and sorts them.
+    if dense:
+        return column
+    zero = "interval '0 seconds'" if column is Job.published_at else "0"
+    return column + literal_column(zero)
+
+
 def rank(q: str) -> ColumnElement[float]:
     """Relevance: weights D, C, B, A rank title over tags over company name over description."""
     query = func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
@@ -121,20 +198,22 @@ Ranked = list[tuple[Job, list[Any]]]
 
 
 def newest_statement(
-    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None
+    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None, dense: bool = True
 ) -> Select[Job]:
     """The query behind `GET /jobs` in newest order (one row more than `limit`)."""
-    statement = _filtered(filters)
+    statement = _filtered(filters, dense=dense)
+    published_at, job_id = (_order_key(c, dense=dense) for c in (Job.published_at, Job.id))
     if after is not None:
-        statement = statement.where(tuple_(Job.published_at, Job.id) < tuple_(*after))
-    return statement.order_by(Job.published_at.desc(), Job.id.desc()).limit(limit + 1)
+        statement = statement.where(tuple_(published_at, job_id) < tuple_(*after))
+    return statement.order_by(published_at.desc(), job_id.desc()).limit(limit + 1)
 
 
 async def search_newest(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
 ) -> Ranked:
     """Visible jobs matching `filters`, newest published first; position (published_at, id)."""
-    statement = newest_statement(filters, limit=limit, after=after)
+    dense = True if not filters.q else (await _window(session, filters)).dense
+    statement = newest_statement(filters, limit=limit, after=after, dense=dense)
     jobs = (await session.execute(statement)).scalars()
     return [(job, [job.published_at, job.id]) for job in jobs]
 
@@ -144,23 +223,26 @@ async def search_by_salary(
 ) -> Ranked:
     """Visible jobs matching `filters`, best paid first, those without a salary last.
 
-    Position (salary, published_at, id). Two index range scans rather than one OR, so that
-    any page costs the same: jobs with a salary after the position, then, when those run
-    out, the ones without.
+    Position (salary, published_at, id). Two range scans rather than one OR, so that any
+    page costs the same: jobs with a salary after the position, then, when those run out,
+    the ones without.
     """
-    key = salary_key()
-    order = (key.desc().nulls_last(), Job.published_at.desc(), Job.id.desc())
+    dense = True if not filters.q else (await _window(session, filters)).dense
+    key, published_at, job_id = (
+        _order_key(column, dense=dense) for column in (salary_key(), Job.published_at, Job.id)
+    )
+    order = (key.desc().nulls_last(), published_at.desc(), job_id.desc())
     jobs: list[Job] = []
     if after is None or after[0] is not None:
-        with_salary = _filtered(filters).where(key.is_not(None))
+        with_salary = _filtered(filters, dense=dense).where(salary_key().is_not(None))
         if after is not None:
-            with_salary = with_salary.where(tuple_(key, Job.published_at, Job.id) < tuple_(*after))
+            with_salary = with_salary.where(tuple_(key, published_at, job_id) < tuple_(*after))
         statement = with_salary.order_by(*order).limit(limit + 1)
         jobs += (await session.execute(statement)).scalars()
     if len(jobs) <= limit:
-        without = _filtered(filters).where(key.is_(None))
+        without = _filtered(filters, dense=dense).where(salary_key().is_(None))
         if after is not None and after[0] is None:
-            without = without.where(tuple_(Job.published_at, Job.id) < tuple_(*after[1:]))
+            without = without.where(tuple_(published_at, job_id) < tuple_(*after[1:]))
         statement = without.order_by(*order).limit(limit + 1 - len(jobs))
         jobs += (await session.execute(statement)).scalars()
     return [(job, [_salary_of(job), job.published_at, job.id]) for job in jobs]
@@ -170,59 +252,47 @@ def _salary_of(job: Job) -> int | None:
     return job.salary_max if job.salary_max is not None else job.salary_min
 
 
-# Relevance ranks at most this many of the newest matches; older matches follow, newest
-# first. Ranking every match would cost as much as there are matches (half a million for a
-# common word at a million jobs); this costs the same at any size.
-RELEVANCE_WINDOW = 1000
-
-
-async def _window_boundary(session: AsyncSession, filters: JobFilters) -> datetime | None:
-    """published_at of the RELEVANCE_WINDOW-th newest match; None when there are fewer."""
-    statement = (
-        _filtered(filters)
-        .with_only_columns(Job.published_at)
-        .order_by(Job.published_at.desc(), Job.id.desc())
-        .offset(RELEVANCE_WINDOW - 1)
-        .limit(1)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
 async def search_by_relevance(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
 ) -> Ranked:
-    """Visible jobs matching `filters` (which has `q`): the newest RELEVANCE_WINDOW matches
-    best match first, then older matches newest first.
+    """Visible jobs matching `filters` (which has `q`): the matches among the newest WINDOW
+    jobs best first, then older matches newest first.
 
-    Position (boundary, rank, published_at, id): the window's oldest publication time, fixed
-    on page one so that pages stay consistent, then the keyset of the phase the row is in
-    (rank and id inside the window, published_at and id after it).
+    Ranking every match of a common word costs as much as there are matches; ranking the
+    window costs the same at any size. Position (window's oldest published_at and id, dense,
+    rank, published_at, id): the window and the plan are fixed on page one, so that pages
+    stay consistent; then the keyset of the phase the row is in.
     """
     assert filters.q
     if after is None:
-        boundary, in_window = await _window_boundary(session, filters), True
+        window = await _window(session, filters)
+        oldest, dense, in_window = window.oldest, window.dense, True
     else:
-        boundary, in_window = after[0], after[1] is not None
+        oldest = None if after[0] is None else (after[0], after[1])
+        dense, in_window = bool(after[2]), after[3] is not None
+    head = [*(oldest or (None, None)), int(dense)]
     relevance = rank(filters.q)
     rows: Ranked = []
     if in_window:
-        statement = _filtered(filters).add_columns(relevance)
-        if boundary is not None:
-            statement = statement.where(Job.published_at >= boundary)
+        # At most WINDOW rows, walked in date order.
+        statement = _filtered(filters, dense=True).add_columns(relevance)
+        if oldest is not None:
+            statement = statement.where(tuple_(Job.published_at, Job.id) >= tuple_(*oldest))
         if after is not None:
-            statement = statement.where(tuple_(relevance, Job.id) < tuple_(after[1], after[3]))
+            statement = statement.where(tuple_(relevance, Job.id) < tuple_(after[3], after[5]))
         statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
-        rows = [
-            (job, [boundary, score, None, job.id])
-            for job, score in await session.execute(statement)
-        ]
-    if len(rows) <= limit and boundary is not None:
-        older = _filtered(filters).where(Job.published_at < boundary)
+        found = (await session.execute(statement)).all()
+        rows = [(job, [*head, score, None, job.id]) for job, score in found]
+    if len(rows) <= limit and oldest is not None:
+        published_at, job_id = (_order_key(c, dense=dense) for c in (Job.published_at, Job.id))
+        older = _filtered(filters, dense=dense).where(
+            tuple_(Job.published_at, Job.id) < tuple_(*oldest)
+        )
         if after is not None and not in_window:
-            older = older.where(tuple_(Job.published_at, Job.id) < tuple_(after[2], after[3]))
-        older = older.order_by(Job.published_at.desc(), Job.id.desc()).limit(limit + 1 - len(rows))
-        jobs = (await session.execute(older)).scalars()
-        rows += [(job, [boundary, None, job.published_at, job.id]) for job in jobs]
+            older = older.where(tuple_(published_at, job_id) < tuple_(after[4], after[5]))
+        older = older.order_by(published_at.desc(), job_id.desc()).limit(limit + 1 - len(rows))
+        older_jobs = (await session.execute(older)).scalars()
+        rows += [(job, [*head, None, job.published_at, job.id]) for job in older_jobs]
     return rows
 
 

@@ -1,0 +1,117 @@
+"""Where the time of one authenticated request goes: each layer timed in-process.
+
+`python -m bench.components [DATABASE_URL]` against a seeded database (for instance one
+kept by `make bench BENCH_ARGS=--keep`). Prints the median of five rounds per step, in
+microseconds; the steps of one run are compared with each other, never across machines.
+"""
+
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import psycopg
+
+from backend.core.config import load_settings
+from backend.core.security import create_access_token, decode_access_token
+from backend.db.engine import create_engine, create_read_sessionmaker
+from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import sessions as sessions_repo
+from backend.schemas.job import JobRead
+from backend.schemas.pagination import Page
+from backend.schemas.user import UserRead
+from bench.sql import compiled
+
+ROUNDS, CALLS = 5, 300
+
+
+async def timed(label: str, step: Callable[[], Awaitable[object]]) -> float:
+    for _ in range(20):  # warm caches and prepared statements
+        await step()
+    rounds = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for _ in range(CALLS):
+            await step()
+        rounds.append((time.perf_counter() - started) / CALLS * 1e6)
+    median = statistics.median(rounds)
+    print(f"{label:<58} {median:8.0f} us")
+    return median
+
+
+async def main(url: str) -> None:
+    settings = load_settings(
+        _env_file=None, database_url=url, secret_key="k" * 48, environment="development"
+    )
+    raw_url = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw_url) as conn:
+        row = conn.execute(
+            "SELECT s.id, s.user_id FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE u.is_active AND s.revoked_at IS NULL AND s.expires_at > now() LIMIT 1"
+        ).fetchone()
+    if row is None:
+        raise SystemExit("no live session: sign in once against this database first")
+    session_id, user_id = row
+    token = create_access_token(settings, user_id=user_id, session_id=session_id).token
+    engine = create_engine(settings)
+    read = create_read_sessionmaker(engine)
+    driver = await psycopg.AsyncConnection.connect(raw_url, autocommit=True)
+    auth_sql = compiled(sessions_repo.active_user_statement(user_id=user_id, session_id=session_id))
+    jobs_sql = compiled(jobs_repo.newest_statement(jobs_repo.JobFilters(), limit=20))
+
+    async def decode() -> object:
+        return decode_access_token(settings, token)
+
+    async def raw_auth() -> object:
+        return await (await driver.execute(auth_sql[0], auth_sql[1])).fetchall()
+
+    async def orm_auth() -> object:
+        async with read() as session:
+            user = await sessions_repo.get_active_user(
+                session, user_id=user_id, session_id=session_id
+            )
+            await session.commit()
+        return user
+
+    async with read() as session:
+        user = await sessions_repo.get_active_user(session, user_id=user_id, session_id=session_id)
+
+    async def user_json() -> object:
+        return UserRead.model_validate(user).model_dump_json()
+
+    async def raw_jobs() -> object:
+        return await (await driver.execute(jobs_sql[0], jobs_sql[1])).fetchall()
+
+    async def orm_jobs() -> object:
+        async with read() as session:
+            return await jobs_repo.search_newest(
+                session, filters=jobs_repo.JobFilters(), limit=20, after=None
+            )
+
+    async with read() as session:
+        page = await jobs_repo.search_newest(
+            session, filters=jobs_repo.JobFilters(), limit=20, after=None
+        )
+
+    async def jobs_json() -> object:
+        items = [JobRead.model_validate(job) for job, _ in page[:20]]
+        return Page[JobRead](items=items, next_cursor=None).model_dump_json()
+
+    print("GET /users/me")
+    await timed("  verify the JWT (python-jose and our checks)", decode)
+    await timed("  auth query, raw psycopg (what the ceiling does)", raw_auth)
+    await timed("  auth query through an ORM session (what the API does)", orm_auth)
+    await timed("  UserRead validation and JSON", user_json)
+    print("GET /jobs (first page)")
+    await timed("  list query, raw psycopg (what the ceiling does)", raw_jobs)
+    await timed("  list query through an ORM session (what the API does)", orm_jobs)
+    await timed("  JobRead validation of 20 jobs and JSON", jobs_json)
+    await driver.close()
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    default = load_settings(environment="development").database
+    url = sys.argv[1] if len(sys.argv) > 1 else default.render_as_string(hide_password=False)
+    asyncio.run(main(url))
