@@ -48,7 +48,7 @@ class Plan:
     workers: int
 
 
-FULL = Plan(sizes=(10_000, 1_000_000), seconds=15, repeats=3, soak_seconds=60, workers=2)
+FULL = Plan(sizes=(10_000, 1_000_000), seconds=10, repeats=3, soak_seconds=60, workers=2)
 QUICK = Plan(sizes=(2_000, 20_000), seconds=3, repeats=1, soak_seconds=5, workers=2)
 
 

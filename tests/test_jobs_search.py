@@ -385,8 +385,8 @@ async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest
     client: httpx.AsyncClient, db: AsyncSession, company: Company, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jobs_repo, "WINDOW", 4)
-    # The window is the 4 newest jobs: one unrelated, then a description, a title and a tag
-    # match. Four older matches follow.
+    # The window is the 4 most recently published jobs: one unrelated, then a description,
+    # a title and a tag match. Four older matches follow.
     specs: list[tuple[str, dict[str, Any]]] = [
         ("Unrelated", {}),
         ("Window desc", {"description": "Some rust here."}),
@@ -437,8 +437,8 @@ async def test_both_search_plans_return_every_match_once(
     sort: str,
     density: str,
 ) -> None:
-    # Sparse: the 5 newest jobs do not match, so matches are found through the GIN index;
-    # dense: they do, so the date (or salary) index is walked.
+    # Sparse: none of the 5 newest jobs (the window) match, so older matches are collected
+    # through the GIN index; dense: they do, so the date (or salary) index is walked.
     monkeypatch.setattr(jobs_repo, "WINDOW", 5)
     newest_match = density == "dense"
     expected = []

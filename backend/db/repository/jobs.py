@@ -1,7 +1,7 @@
 """Queries over jobs: ownership lookups, and the keyset-paginated public search."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +46,8 @@ async def get_with_owner(session: AsyncSession, *, job_id: int) -> tuple[Job, in
         .where(Job.id == job_id)
     )
     row = (await session.execute(statement)).one_or_none()
-    return None if row is None else (row[0], row[1])
+    # Published jobs always have published_at (ck_jobs_published_at_set).
+    return None if row is None or row[0] is None else (row[0], row[1])
 
 
 async def create(session: AsyncSession, **values: object) -> Job:
@@ -103,18 +104,18 @@ def _ts_query(q: str) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
 
 
-def _matches(q: str, *, via_index: bool) -> ColumnElement[bool]:
-    """The full-text predicate; via_index=False hides it from the GIN index, so that the
-    planner walks an ordering index and tests each row instead."""
-    vector = Job.search if via_index else Job.search.op("||")(literal_column("''::tsvector"))
+def _matches(q: str, *, walk: bool) -> ColumnElement[bool]:
+    """The full-text predicate; walk=True hides it from the GIN index, so that the planner
+    walks the date index through a bounded range and tests each row there."""
+    vector = Job.search.op("||")(literal_column("''::tsvector")) if walk else Job.search
     return vector.op("@@")(_ts_query(q))
 
 
-def _filtered(filters: JobFilters, *, dense: bool = False) -> Select[Job]:
-    """Visible jobs passing `filters`; `dense` says how to find text matches (see Density)."""
+def _filtered(filters: JobFilters, *, walk: bool = False) -> Select[Job]:
+    """Visible jobs passing `filters` (for `walk`, see _matches and Plan)."""
     statement = select(Job).where(publicly_visible())
     if filters.q:
-        statement = statement.where(_matches(filters.q, via_index=not dense))
+        statement = statement.where(_matches(filters.q, walk=walk))
     if filters.location:
         statement = statement.where(Job.location.ilike(f"%{_escape_like(filters.location)}%"))
     if filters.workplace:
@@ -132,59 +133,66 @@ def _filtered(filters: JobFilters, *, dense: bool = False) -> Select[Job]:
     return statement
 
 
-# PostgreSQL estimates a several-word search by multiplying the words' frequencies. Words
-# that rarely meet then look common, and the planner walks the date index looking for
-# matches that hardly exist: through the whole table. So the density is measured instead,
-# on the newest WINDOW jobs that pass the other filters (a cost bounded by WINDOW), and the
-# plan is chosen from it: walk an ordering index when matches are dense, go through the GIN
-# index and sort the matches when they are sparse (then they are few).
-WINDOW = 2000
-DENSE_SHARE = 0.01
+# Relevance ranks the matches among the WINDOW most recently published visible jobs.
+# Ranking every match of a common word costs as much as there are matches (half a million at
+# a million jobs); ranking a window costs the same at any size and with any filter.
+WINDOW = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The newest WINDOW jobs passing the filters other than `q`."""
-
-    size: int
-    hits: int
-    oldest: tuple[datetime, int] | None  # None when fewer jobs than WINDOW pass
-
-    @property
-    def dense(self) -> bool:
-        return self.hits >= max(1.0, self.size * DENSE_SHARE)
+# How text matches beyond the window are found. PostgreSQL estimates several words by
+# multiplying their frequencies; for words that rarely meet it then expects many matches and
+# walks the date index looking for ones that hardly exist, through the whole table (2.5 s
+# at a million jobs). So the share of matches in the window is measured: below DENSE_SHARE
+# the sort key is disguised, which leaves the planner one plan: collect the (few) matches
+# through the GIN index and sort them. Above it, the planner chooses, and it walks.
+DENSE_SHARE = 0.003
 
 
-async def _window(session: AsyncSession, filters: JobFilters) -> Window:
-    assert filters.q
-    recent = (
-        _filtered(replace(filters, q=None))
-        .with_only_columns(
-            Job.published_at, Job.id, _matches(filters.q, via_index=False).label("hit")
-        )
-        .order_by(Job.published_at.desc(), Job.id.desc())
-        .limit(WINDOW)
-        .cte("recent")
-    )
-    oldest = select(recent.c.published_at, recent.c.id).order_by(recent.c.published_at, recent.c.id)
-    statement = select(
-        func.count(),
-        func.count().filter(recent.c.hit),
-        oldest.with_only_columns(recent.c.published_at).limit(1).scalar_subquery(),
-        oldest.with_only_columns(recent.c.id).limit(1).scalar_subquery(),
-    ).select_from(recent)
-    size, hits, published_at, job_id = (await session.execute(statement)).one()
-    full = size >= WINDOW and published_at is not None
-    return Window(size=size, hits=hits, oldest=(published_at, job_id) if full else None)
+def _dense(hits: int, window_size: int = WINDOW) -> bool:
+    return hits >= max(1.0, window_size * DENSE_SHARE)
 
 
-def _order_key(column: Any, *, dense: bool) -> Any:
-    # For sparse matches the sort key is disguised, so that no index offers it: the planner
-    # then collects the (few) matches through the GIN index and sorts them.
-    if dense:
+def _key(column: Any, *, walk: bool) -> Any:
+    # For sparse matches the sort key is disguised, so that no index offers it to the planner.
+    if walk:
         return column
     zero = "interval '0 seconds'" if column is Job.published_at else "0"
     return column + literal_column(zero)
+
+
+async def _probe(session: AsyncSession, filters: JobFilters) -> bool:
+    """Whether matches are dense among the WINDOW most recently published jobs."""
+    assert filters.q
+    recent = (
+        select(Job.search)
+        .where(publicly_visible())
+        .order_by(Job.published_at.desc(), Job.id.desc())
+        .limit(WINDOW)
+        .subquery()
+    )
+    hits = (
+        select(func.count())
+        .select_from(recent)
+        .where(recent.c.search.op("@@")(_ts_query(filters.q)))
+    )
+    return _dense((await session.execute(hits)).scalar_one())
+
+
+async def _window_oldest(session: AsyncSession) -> tuple[datetime, int] | None:
+    """(published_at, id) of the WINDOW-th newest visible job; None when there are fewer.
+
+    Read from the date index alone: no filter and no text test per row.
+    """
+    statement = (
+        select(Job.published_at, Job.id)
+        .where(publicly_visible())
+        .order_by(Job.published_at.desc(), Job.id.desc())
+        .offset(WINDOW - 1)
+        .limit(1)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    # Published jobs always have published_at (ck_jobs_published_at_set).
+    return None if row is None or row[0] is None else (row[0], row[1])
 
 
 def rank(q: str) -> ColumnElement[float]:
@@ -198,11 +206,11 @@ Ranked = list[tuple[Job, list[Any]]]
 
 
 def newest_statement(
-    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None, dense: bool = True
+    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None, walk: bool = True
 ) -> Select[Job]:
     """The query behind `GET /jobs` in newest order (one row more than `limit`)."""
-    statement = _filtered(filters, dense=dense)
-    published_at, job_id = (_order_key(c, dense=dense) for c in (Job.published_at, Job.id))
+    statement = _filtered(filters)
+    published_at, job_id = _key(Job.published_at, walk=walk), _key(Job.id, walk=walk)
     if after is not None:
         statement = statement.where(tuple_(published_at, job_id) < tuple_(*after))
     return statement.order_by(published_at.desc(), job_id.desc()).limit(limit + 1)
@@ -212,8 +220,8 @@ async def search_newest(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
 ) -> Ranked:
     """Visible jobs matching `filters`, newest published first; position (published_at, id)."""
-    dense = True if not filters.q else (await _window(session, filters)).dense
-    statement = newest_statement(filters, limit=limit, after=after, dense=dense)
+    walk = True if not filters.q else await _probe(session, filters)
+    statement = newest_statement(filters, limit=limit, after=after, walk=walk)
     jobs = (await session.execute(statement)).scalars()
     return [(job, [job.published_at, job.id]) for job in jobs]
 
@@ -223,26 +231,23 @@ async def search_by_salary(
 ) -> Ranked:
     """Visible jobs matching `filters`, best paid first, those without a salary last.
 
-    Position (salary, published_at, id). Two range scans rather than one OR, so that any
-    page costs the same: jobs with a salary after the position, then, when those run out,
-    the ones without.
+    Position (salary, published_at, id). Two index range scans rather than one OR, so that
+    any page costs the same: jobs with a salary after the position, then, when those run
+    out, the ones without.
     """
-    dense = True if not filters.q else (await _window(session, filters)).dense
-    key, published_at, job_id = (
-        _order_key(column, dense=dense) for column in (salary_key(), Job.published_at, Job.id)
-    )
-    order = (key.desc().nulls_last(), published_at.desc(), job_id.desc())
+    key = salary_key()
+    order = (key.desc().nulls_last(), Job.published_at.desc(), Job.id.desc())
     jobs: list[Job] = []
     if after is None or after[0] is not None:
-        with_salary = _filtered(filters, dense=dense).where(salary_key().is_not(None))
+        with_salary = _filtered(filters).where(key.is_not(None))
         if after is not None:
-            with_salary = with_salary.where(tuple_(key, published_at, job_id) < tuple_(*after))
+            with_salary = with_salary.where(tuple_(key, Job.published_at, Job.id) < tuple_(*after))
         statement = with_salary.order_by(*order).limit(limit + 1)
         jobs += (await session.execute(statement)).scalars()
     if len(jobs) <= limit:
-        without = _filtered(filters, dense=dense).where(salary_key().is_(None))
+        without = _filtered(filters).where(key.is_(None))
         if after is not None and after[0] is None:
-            without = without.where(tuple_(published_at, job_id) < tuple_(*after[1:]))
+            without = without.where(tuple_(Job.published_at, Job.id) < tuple_(*after[1:]))
         statement = without.order_by(*order).limit(limit + 1 - len(jobs))
         jobs += (await session.execute(statement)).scalars()
     return [(job, [_salary_of(job), job.published_at, job.id]) for job in jobs]
@@ -255,45 +260,47 @@ def _salary_of(job: Job) -> int | None:
 async def search_by_relevance(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
 ) -> Ranked:
-    """Visible jobs matching `filters` (which has `q`): the matches among the newest WINDOW
-    jobs best first, then older matches newest first.
+    """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
+    recently published jobs best first, then older matches newest first.
 
-    Ranking every match of a common word costs as much as there are matches; ranking the
-    window costs the same at any size. Position (window's oldest published_at and id, dense,
-    rank, published_at, id): the window and the plan are fixed on page one, so that pages
-    stay consistent; then the keyset of the phase the row is in.
+    Position (window's oldest published_at and id, dense, rank, published_at, id): the
+    window and the plan for older matches are fixed on page one, so that pages stay
+    consistent; then the keyset of the phase the row is in.
     """
     assert filters.q
     if after is None:
-        window = await _window(session, filters)
-        oldest, dense, in_window = window.oldest, window.dense, True
+        oldest, in_window, dense = await _window_oldest(session), True, True
     else:
         oldest = None if after[0] is None else (after[0], after[1])
         dense, in_window = bool(after[2]), after[3] is not None
-    head = [*(oldest or (None, None)), int(dense)]
     relevance = rank(filters.q)
-    rows: Ranked = []
+    rows: list[tuple[Job, float]] = []
     if in_window:
-        # At most WINDOW rows, walked in date order.
-        statement = _filtered(filters, dense=True).add_columns(relevance)
+        # At most WINDOW rows, walked in date order and each tested for the filters and
+        # words; how many match tells how dense matches are (see DENSE_SHARE).
+        statement = _filtered(filters, walk=True).add_columns(relevance, func.count().over())
         if oldest is not None:
             statement = statement.where(tuple_(Job.published_at, Job.id) >= tuple_(*oldest))
         if after is not None:
             statement = statement.where(tuple_(relevance, Job.id) < tuple_(after[3], after[5]))
         statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
         found = (await session.execute(statement)).all()
-        rows = [(job, [*head, score, None, job.id]) for job, score in found]
-    if len(rows) <= limit and oldest is not None:
-        published_at, job_id = (_order_key(c, dense=dense) for c in (Job.published_at, Job.id))
-        older = _filtered(filters, dense=dense).where(
+        rows = [(job, score) for job, score, _ in found]
+        if after is None:
+            dense = _dense(found[0][2] if found else 0)
+    head = [*(oldest or (None, None)), int(dense)]
+    ranked: Ranked = [(job, [*head, score, None, job.id]) for job, score in rows]
+    if len(ranked) <= limit and oldest is not None:
+        published_at, job_id = _key(Job.published_at, walk=dense), _key(Job.id, walk=dense)
+        older = _filtered(filters).where(
             tuple_(Job.published_at, Job.id) < tuple_(*oldest)
         )
         if after is not None and not in_window:
             older = older.where(tuple_(published_at, job_id) < tuple_(after[4], after[5]))
-        older = older.order_by(published_at.desc(), job_id.desc()).limit(limit + 1 - len(rows))
+        older = older.order_by(published_at.desc(), job_id.desc()).limit(limit + 1 - len(ranked))
         older_jobs = (await session.execute(older)).scalars()
-        rows += [(job, [*head, None, job.published_at, job.id]) for job in older_jobs]
-    return rows
+        ranked += [(job, [*head, None, job.published_at, job.id]) for job in older_jobs]
+    return ranked
 
 
 async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: int) -> list[str]:
