@@ -292,9 +292,7 @@ async def search_by_relevance(
     ranked: Ranked = [(job, [*head, score, None, job.id]) for job, score in rows]
     if len(ranked) <= limit and oldest is not None:
         published_at, job_id = _key(Job.published_at, walk=dense), _key(Job.id, walk=dense)
-        older = _filtered(filters).where(
-            tuple_(Job.published_at, Job.id) < tuple_(*oldest)
-        )
+        older = _filtered(filters).where(tuple_(Job.published_at, Job.id) < tuple_(*oldest))
         if after is not None and not in_window:
             older = older.where(tuple_(published_at, job_id) < tuple_(after[4], after[5]))
         older = older.order_by(published_at.desc(), job_id.desc()).limit(limit + 1 - len(ranked))
