@@ -1,5 +1,7 @@
 """POST /api/v1/auth/register."""
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -148,3 +150,19 @@ async def test_any_password_of_8_to_256_characters_signs_in(
         "/api/v1/auth/token", data={"username": "new@example.com", "password": password}
     )
     assert token.status_code == 200, token.text
+
+
+async def test_concurrent_registrations_of_one_email_give_one_account(
+    live_client: httpx.AsyncClient,
+) -> None:
+    # Both may pass the existence check; the unique index on lower(email) decides.
+    bodies = [
+        {"email": "race@example.com", "password": DEFAULT_PASSWORD, "full_name": "A"},
+        {"email": "RACE@example.com", "password": DEFAULT_PASSWORD, "full_name": "B"},
+        {"email": "Race@Example.com", "password": DEFAULT_PASSWORD, "full_name": "C"},
+    ]
+    responses = await asyncio.gather(*(live_client.post(URL, json=body) for body in bodies))
+    assert sorted(response.status_code for response in responses) == [201, 409, 409]
+    for response in responses:
+        if response.status_code == 409:
+            assert_problem(response, 409)
