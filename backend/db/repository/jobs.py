@@ -112,7 +112,7 @@ def _matches(q: str, *, walk: bool) -> ColumnElement[bool]:
 
 
 def _filtered(filters: JobFilters, *, walk: bool = False) -> Select[Job]:
-    """Visible jobs passing `filters` (for `walk`, see _matches and Plan)."""
+    """Visible jobs passing `filters` (for `walk`, see _matches)."""
     statement = select(Job).where(publicly_visible())
     if filters.q:
         statement = statement.where(_matches(filters.q, walk=walk))
@@ -152,9 +152,9 @@ def _dense(hits: int, window_size: int = WINDOW) -> bool:
     return hits >= max(1.0, window_size * DENSE_SHARE)
 
 
-def _key(column: Any, *, walk: bool) -> Any:
+def _key(column: Any, *, dense: bool) -> Any:
     # For sparse matches the sort key is disguised, so that no index offers it to the planner.
-    if walk:
+    if dense:
         return column
     zero = "interval '0 seconds'" if column is Job.published_at else "0"
     return column + literal_column(zero)
@@ -197,8 +197,7 @@ async def _window_oldest(session: AsyncSession) -> tuple[datetime, int] | None:
 
 def rank(q: str) -> ColumnElement[float]:
     """Relevance: weights D, C, B, A rank title over tags over company name over description."""
-    query = func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
-    return func.ts_rank_cd(Job.search, query)
+    return func.ts_rank_cd(Job.search, _ts_query(q))
 
 
 # A page of visible jobs, each with its position in the order (what a cursor holds).
@@ -206,11 +205,11 @@ Ranked = list[tuple[Job, list[Any]]]
 
 
 def newest_statement(
-    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None, walk: bool = True
+    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None, dense: bool = True
 ) -> Select[Job]:
     """The query behind `GET /jobs` in newest order (one row more than `limit`)."""
     statement = _filtered(filters)
-    published_at, job_id = _key(Job.published_at, walk=walk), _key(Job.id, walk=walk)
+    published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
     if after is not None:
         statement = statement.where(tuple_(published_at, job_id) < tuple_(*after))
     return statement.order_by(published_at.desc(), job_id.desc()).limit(limit + 1)
@@ -220,8 +219,8 @@ async def search_newest(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
 ) -> Ranked:
     """Visible jobs matching `filters`, newest published first; position (published_at, id)."""
-    walk = True if not filters.q else await _probe(session, filters)
-    statement = newest_statement(filters, limit=limit, after=after, walk=walk)
+    dense = True if not filters.q else await _probe(session, filters)
+    statement = newest_statement(filters, limit=limit, after=after, dense=dense)
     jobs = (await session.execute(statement)).scalars()
     return [(job, [job.published_at, job.id]) for job in jobs]
 
@@ -291,7 +290,7 @@ async def search_by_relevance(
     head = [*(oldest or (None, None)), int(dense)]
     ranked: Ranked = [(job, [*head, score, None, job.id]) for job, score in rows]
     if len(ranked) <= limit and oldest is not None:
-        published_at, job_id = _key(Job.published_at, walk=dense), _key(Job.id, walk=dense)
+        published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
         older = _filtered(filters).where(tuple_(Job.published_at, Job.id) < tuple_(*oldest))
         if after is not None and not in_window:
             older = older.where(tuple_(published_at, job_id) < tuple_(after[4], after[5]))
