@@ -15,6 +15,7 @@ from backend.apis import health
 from backend.apis.openapi import install_openapi, operation_id
 from backend.apis.router import api_router
 from backend.core.config import Settings, load_settings
+from backend.core.cursor import CursorCodec
 from backend.core.mail import create_mailer
 from backend.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.core.problems import install_problem_handlers
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.settings = settings
+    app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     install_problem_handlers(app)
     install_openapi(app)
     app.include_router(health.router)

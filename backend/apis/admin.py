@@ -7,9 +7,7 @@ from fastapi import APIRouter, Query
 from backend.apis.access import Admin, IdPath
 from backend.apis.deps import DbSession
 from backend.apis.openapi import problem_responses
-from backend.apis.pagination import PageDep
-from backend.core.exceptions import NotFound
-from backend.db.repository import users as users_repo
+from backend.apis.pagination import PageDep, to_page
 from backend.schemas.admin import AdminUserUpdate
 from backend.schemas.base import Text
 from backend.schemas.pagination import Page
@@ -29,11 +27,8 @@ async def list_users(
     ] = None,
 ) -> Page[UserRead]:
     """Every account, newest first, optionally filtered by email."""
-    rows = await users_repo.list_page(
-        db, limit=page.limit, email=email or None, after_id=page.after_id("admin:users")
-    )
-    items, next_cursor = page.page(rows, "admin:users", lambda user: [user.id])
-    return Page(items=[UserRead.model_validate(user) for user in items], next_cursor=next_cursor)
+    paged = await admin_service.list_users(db, email=email or None, page=page)
+    return to_page(paged, UserRead.model_validate)
 
 
 @router.patch(
@@ -46,8 +41,5 @@ async def update_user(
     user_id: IdPath, payload: AdminUserUpdate, admin: Admin, db: DbSession
 ) -> UserRead:
     """Change an account's role or deactivate it; deactivation ends its sessions at once."""
-    user = await users_repo.get(db, user_id=user_id)
-    if user is None:
-        raise NotFound("User not found.")
-    user = await admin_service.update_user(db, admin=admin, user=user, payload=payload)
+    user = await admin_service.update_user(db, admin=admin, user_id=user_id, payload=payload)
     return UserRead.model_validate(user)

@@ -1,26 +1,17 @@
 """Applications: candidates apply and track; job owners review."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from backend.apis.access import Candidate, OpenJob, ReviewedJob, ViewableApplication
-from backend.apis.deps import DbSession
-from backend.apis.openapi import problem_responses
-from backend.apis.pagination import PageDep
-from backend.db.models import Application
-from backend.db.repository import applications as applications_repo
+from backend.apis.access import Candidate, IdPath
+from backend.apis.deps import CurrentUser, DbSession, IfMatch
+from backend.apis.openapi import problem_responses, with_etag
+from backend.apis.pagination import PageDep, to_page
 from backend.schemas.application import ApplicationCreate, ApplicationRead, ApplicationUpdate
 from backend.schemas.pagination import Page
 from backend.services import applications as applications_service
+from backend.services.rules import etag
 
 router = APIRouter(tags=["applications"])
-
-
-def _page(rows: list[Application], page: PageDep, kind: str) -> Page[ApplicationRead]:
-    items, next_cursor = page.page(rows, kind, lambda application: [application.id])
-    return Page(
-        items=[ApplicationRead.model_validate(application) for application in items],
-        next_cursor=next_cursor,
-    )
 
 
 @router.post(
@@ -31,12 +22,17 @@ def _page(rows: list[Application], page: PageDep, kind: str) -> Page[Application
     responses=problem_responses(401, 403, 404, 409),
 )
 async def apply(
-    payload: ApplicationCreate, job: OpenJob, candidate: Candidate, db: DbSession
+    job_id: IdPath,
+    payload: ApplicationCreate,
+    candidate: Candidate,
+    db: DbSession,
+    response: Response,
 ) -> ApplicationRead:
     """Apply to a published job, once (candidates only)."""
-    application = await applications_repo.create(
-        db, job_id=job.id, candidate_id=candidate.id, cover_letter=payload.cover_letter
+    application = await applications_service.apply(
+        db, candidate=candidate, job_id=job_id, cover_letter=payload.cover_letter
     )
+    response.headers["ETag"] = etag(application.updated_at)
     return ApplicationRead.model_validate(application)
 
 
@@ -46,13 +42,12 @@ async def apply(
     response_model=Page[ApplicationRead],
     responses=problem_responses(401, 404),
 )
-async def list_for_job(job: ReviewedJob, page: PageDep, db: DbSession) -> Page[ApplicationRead]:
+async def list_for_job(
+    job_id: IdPath, user: CurrentUser, page: PageDep, db: DbSession
+) -> Page[ApplicationRead]:
     """The applications to a job, newest first: its owner and admins."""
-    kind = f"applications:job:{job.id}"
-    rows = await applications_repo.list_for_job(
-        db, job_id=job.id, limit=page.limit, after_id=page.after_id(kind)
-    )
-    return _page(rows, page, kind)
+    paged = await applications_service.list_for_job(db, user=user, job_id=job_id, page=page)
+    return to_page(paged, ApplicationRead.model_validate)
 
 
 @router.get(
@@ -63,34 +58,43 @@ async def list_for_job(job: ReviewedJob, page: PageDep, db: DbSession) -> Page[A
 )
 async def list_mine(candidate: Candidate, page: PageDep, db: DbSession) -> Page[ApplicationRead]:
     """The caller's applications, newest first (candidates)."""
-    kind = "applications:mine"
-    rows = await applications_repo.list_for_candidate(
-        db, candidate_id=candidate.id, limit=page.limit, after_id=page.after_id(kind)
-    )
-    return _page(rows, page, kind)
+    paged = await applications_service.list_mine(db, candidate=candidate, page=page)
+    return to_page(paged, ApplicationRead.model_validate)
 
 
 @router.get(
     "/applications/{application_id}",
     name="read",
     response_model=ApplicationRead,
-    responses=problem_responses(401, 404),
+    responses={**problem_responses(401, 404), **with_etag()},
 )
-async def read_application(access: ViewableApplication) -> ApplicationRead:
+async def read_application(
+    application_id: IdPath, user: CurrentUser, db: DbSession, response: Response
+) -> ApplicationRead:
     """One application: its candidate, the job's owner, or an admin."""
-    return ApplicationRead.model_validate(access.application)
+    application = await applications_service.get(db, user=user, application_id=application_id)
+    response.headers["ETag"] = etag(application.updated_at)
+    return ApplicationRead.model_validate(application)
 
 
 @router.patch(
     "/applications/{application_id}",
     name="update",
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 404, 409),
+    responses={**problem_responses(401, 403, 404, 409, 412), **with_etag()},
 )
 async def update_application(
-    payload: ApplicationUpdate, access: ViewableApplication, db: DbSession
+    application_id: IdPath,
+    payload: ApplicationUpdate,
+    user: CurrentUser,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ApplicationRead:
     """Move an application along: reviewers among reviewing, interviewing, offered and
     rejected; its candidate to withdrawn. A final status cannot change (409)."""
-    application = await applications_service.change_status(db, access=access, status=payload.status)
+    application = await applications_service.change_status(
+        db, user=user, application_id=application_id, status=payload.status, if_match=if_match
+    )
+    response.headers["ETag"] = etag(application.updated_at)
     return ApplicationRead.model_validate(application)

@@ -1,12 +1,20 @@
 """Registration, sign-in and the session lifecycle: refresh, logout, password reset."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from backend.apis.deps import CurrentPrincipal, DbSession, HasherDep, SettingsDep
+from backend.apis.deps import (
+    ClientAddress,
+    CurrentPrincipal,
+    DbSession,
+    HasherDep,
+    SettingsDep,
+    TransactionsDep,
+)
 from backend.apis.openapi import problem_responses
 from backend.core.config import Settings
 from backend.core.exceptions import Forbidden, NotAuthenticated
@@ -56,6 +64,17 @@ def _token_pair(
     )
 
 
+def rate_limit(kind: str) -> Callable[[Request, ClientAddress], Awaitable[None]]:
+    """A route dependency allowing ADDRESS_RATE_LIMIT_PER_MINUTE requests per client address,
+    counted before the route's work, so that a request that then fails counts all the same."""
+
+    async def limit(request: Request, address: ClientAddress) -> None:
+        state = request.app.state
+        await throttle.count_request(state.sessionmaker, state.settings, kind=kind, address=address)
+
+    return limit
+
+
 def _cookie_token(request: Request) -> str | None:
     """The refresh-token cookie, accepted only from a same-site JSON request.
 
@@ -76,7 +95,7 @@ def _cookie_token(request: Request) -> str | None:
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
     responses=problem_responses(409, 413, 429),
-    dependencies=[Depends(throttle.address_rate_limit(throttle.REGISTER_ADDRESS))],
+    dependencies=[Depends(rate_limit(throttle.REGISTER_ADDRESS))],
 )
 async def register(payload: UserCreate, db: DbSession, hasher: HasherDep) -> UserRead:
     """Create an account: a candidate by default, or an employer."""
@@ -103,9 +122,10 @@ async def register(payload: UserCreate, db: DbSession, hasher: HasherDep) -> Use
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    request: Request,
+    address: ClientAddress,
     response: Response,
     db: DbSession,
+    transactions: TransactionsDep,
     hasher: HasherDep,
     settings: SettingsDep,
 ) -> TokenPair:
@@ -113,15 +133,15 @@ async def token(
 
     The refresh token also comes as an HttpOnly cookie for browser clients.
     """
-    user = await auth_service.authenticate(
+    tokens = await auth_service.sign_in(
         db,
+        transactions,
         hasher,
         settings,
         email=form.username,
         password=form.password,
-        address=throttle.client_address(request),
+        address=address,
     )
-    tokens = await auth_service.start_session(db, settings, user=user)
     return _token_pair(response, settings, tokens)
 
 
@@ -130,6 +150,7 @@ async def refresh(
     request: Request,
     response: Response,
     db: DbSession,
+    transactions: TransactionsDep,
     settings: SettingsDep,
     payload: RefreshRequest | None = None,
 ) -> TokenPair:
@@ -140,7 +161,7 @@ async def refresh(
     presented = (payload.refresh_token if payload else None) or _cookie_token(request)
     if not presented:
         raise NotAuthenticated("No refresh token was presented.")
-    tokens = await auth_service.refresh(db, settings, refresh_token=presented)
+    tokens = await auth_service.refresh(db, transactions, settings, refresh_token=presented)
     return _token_pair(response, settings, tokens)
 
 
@@ -168,7 +189,7 @@ async def logout(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     responses=problem_responses(429),
-    dependencies=[Depends(throttle.address_rate_limit(throttle.RESET_ADDRESS))],
+    dependencies=[Depends(rate_limit(throttle.RESET_ADDRESS))],
 )
 async def request_password_reset(
     payload: PasswordResetRequest,

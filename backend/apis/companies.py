@@ -1,14 +1,15 @@
 """Companies: employers create and edit their own; anyone can browse them."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from backend.apis.access import EmployerOrAdmin, ManagedCompany, PublicCompany
-from backend.apis.deps import DbSession
-from backend.apis.openapi import problem_responses
-from backend.apis.pagination import PageDep
-from backend.db.repository import companies as companies_repo
+from backend.apis.access import EmployerOrAdmin, IdPath
+from backend.apis.deps import DbSession, IfMatch
+from backend.apis.openapi import problem_responses, with_etag
+from backend.apis.pagination import PageDep, to_page
 from backend.schemas.company import CompanyCreate, CompanyRead, CompanyUpdate
 from backend.schemas.pagination import Page
+from backend.services import companies as companies_service
+from backend.services.rules import etag
 
 router = APIRouter(prefix="/companies", tags=["companies"])
 
@@ -21,26 +22,31 @@ router = APIRouter(prefix="/companies", tags=["companies"])
     responses=problem_responses(401, 403),
 )
 async def create_company(
-    payload: CompanyCreate, user: EmployerOrAdmin, db: DbSession
+    payload: CompanyCreate, user: EmployerOrAdmin, db: DbSession, response: Response
 ) -> CompanyRead:
     """Create a company owned by the caller (employers and admins)."""
-    company = await companies_repo.create(db, owner_id=user.id, **payload.model_dump())
+    company = await companies_service.create(db, user=user, payload=payload)
+    response.headers["ETag"] = etag(company.updated_at)
     return CompanyRead.model_validate(company)
 
 
 @router.get("", name="list", response_model=Page[CompanyRead])
 async def list_companies(page: PageDep, db: DbSession) -> Page[CompanyRead]:
     """Every company, newest first."""
-    rows = await companies_repo.list_page(db, limit=page.limit, after_id=page.after_id("companies"))
-    items, next_cursor = page.page(rows, "companies", lambda company: [company.id])
-    return Page(items=[CompanyRead.model_validate(c) for c in items], next_cursor=next_cursor)
+    paged = await companies_service.list_page(db, page=page)
+    return to_page(paged, CompanyRead.model_validate)
 
 
 @router.get(
-    "/{company_id}", name="read", response_model=CompanyRead, responses=problem_responses(404)
+    "/{company_id}",
+    name="read",
+    response_model=CompanyRead,
+    responses={**problem_responses(404), **with_etag()},
 )
-async def read_company(company: PublicCompany) -> CompanyRead:
-    """One company."""
+async def read_company(company_id: IdPath, db: DbSession, response: Response) -> CompanyRead:
+    """One company, with its `ETag`."""
+    company = await companies_service.get(db, company_id=company_id)
+    response.headers["ETag"] = etag(company.updated_at)
     return CompanyRead.model_validate(company)
 
 
@@ -48,13 +54,19 @@ async def read_company(company: PublicCompany) -> CompanyRead:
     "/{company_id}",
     name="update",
     response_model=CompanyRead,
-    responses=problem_responses(401, 403, 404),
+    responses={**problem_responses(401, 403, 404, 412), **with_etag()},
 )
 async def update_company(
-    payload: CompanyUpdate, company: ManagedCompany, db: DbSession
+    company_id: IdPath,
+    payload: CompanyUpdate,
+    user: EmployerOrAdmin,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> CompanyRead:
     """Change a company: its owner or an admin."""
-    company = await companies_repo.update(
-        db, company=company, **payload.model_dump(exclude_unset=True)
+    company = await companies_service.update(
+        db, user=user, company_id=company_id, payload=payload, if_match=if_match
     )
+    response.headers["ETag"] = etag(company.updated_at)
     return CompanyRead.model_validate(company)

@@ -5,15 +5,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.core.exceptions import AppError, InvalidCredentials, NotAuthenticated
+from backend.core.exceptions import InvalidCredentials, NotAuthenticated
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
 from backend.db.models import User
 from backend.db.repository import sessions as sessions_repo
+from backend.db.transactions import Transactions
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 
@@ -36,23 +37,44 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent, rolled back on error."""
+    """One transaction per request, committed before the response is sent, rolled back on any
+    error. What must outlive a failed request is written with `own_transaction`."""
     state = request.app.state
     factory = state.read_sessionmaker if request.method in READ_ONLY_METHODS else state.sessionmaker
     async with factory() as session:
         try:
             yield session
-        except AppError as exc:
-            await (session.commit() if exc.commit else session.rollback())
-            raise
         except BaseException:
             await session.rollback()
             raise
         await session.commit()
 
 
+async def get_transactions(request: Request) -> Transactions:
+    """Where services open a transaction of their own (see `own_transaction`)."""
+    transactions: Transactions = request.app.state.sessionmaker
+    return transactions
+
+
+async def client_address(request: Request) -> str:
+    """The caller's address; proxy headers count only from FORWARDED_ALLOW_IPS peers."""
+    return request.client.host if request.client else "unknown"
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
+ClientAddress = Annotated[str, Depends(client_address)]
+# Optimistic concurrency: the ETag of the version the client read (RFC 9110 13.1.1).
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=1024,
+        description="The `ETag` of the version you read: the change is refused with 412 if "
+        "the resource changed since. Leave it out to change it whatever its version.",
+    ),
+]
 # scope="function": the commit runs when the endpoint returns, before the response leaves,
 # so a failed commit is the client's error response and never follows a 2xx.
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]

@@ -1,42 +1,25 @@
 """Jobs: search and read for everyone; post, edit and delete for their owners."""
 
-import re
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from backend.apis.access import EmployerOrAdmin, ManagedJob, ViewableJob
-from backend.apis.deps import DbSession
-from backend.apis.openapi import problem_responses
-from backend.apis.pagination import PageDep
+from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
+from backend.apis.deps import DbSession, IfMatch
+from backend.apis.openapi import problem_responses, with_etag
+from backend.apis.pagination import PageDep, to_page
+from backend.core.cursor import MAX_ID
 from backend.db.models import EmploymentType, Workplace
-from backend.db.repository import jobs as jobs_repo
 from backend.schemas.base import Text
-from backend.schemas.job import MAX_ID, MAX_SALARY, JobCreate, JobRead, JobUpdate, Tag
+from backend.schemas.job import MAX_SALARY, JobCreate, JobRead, JobUpdate, Tag
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
+from backend.services.rules import etag
 
 router = APIRouter(tags=["jobs"])
 
 MAX_QUERY_LENGTH = 200
-AUTOCOMPLETE_LIMIT = 10
-MAX_AUTOCOMPLETE_WORDS = 5
-# Autocomplete matches word prefixes; anything but letters and digits only separates words.
-WORD = re.compile(r"[^\W_]+")
-
-
-# Each order: its cursor's name, the types of the position it holds, and its query.
-SORTS = {
-    "newest": ("jobs:newest", (datetime, int), jobs_repo.search_newest),
-    "salary": ("jobs:salary", (int, datetime, int), jobs_repo.search_by_salary),
-    "relevance": (
-        "jobs:relevance",
-        (datetime, int, int, float, datetime, int),
-        jobs_repo.search_by_relevance,
-    ),
-}
 
 
 @router.post(
@@ -46,9 +29,12 @@ SORTS = {
     response_model=JobRead,
     responses=problem_responses(401, 403),
 )
-async def create_job(payload: JobCreate, user: EmployerOrAdmin, db: DbSession) -> JobRead:
+async def create_job(
+    payload: JobCreate, user: EmployerOrAdmin, db: DbSession, response: Response
+) -> JobRead:
     """Post a job for one of the caller's companies (admins: for any company)."""
     job = await jobs_service.create(db, user=user, payload=payload)
+    response.headers["ETag"] = etag(job.updated_at)
     return JobRead.model_validate(job)
 
 
@@ -80,12 +66,12 @@ async def list_jobs(
         AwareDatetime | None, Query(description="Published at or after this time")
     ] = None,
     sort: Annotated[
-        Literal["relevance", "newest", "salary"] | None,
+        jobs_service.Sort | None,
         Query(description="Default: `relevance` with `q`, else `newest`"),
     ] = None,
 ) -> Page[JobRead]:
     """Published, unexpired jobs, filtered, searched and sorted."""
-    filters = jobs_repo.JobFilters(
+    filters = jobs_service.JobFilters(
         q=q.strip() if q and q.strip() else None,
         location=location or None,
         workplace=workplace,
@@ -95,15 +81,8 @@ async def list_jobs(
         salary_min=salary_min,
         posted_after=posted_after,
     )
-    order = sort or "relevance"
-    if order == "relevance" and not filters.q:
-        order = "newest"
-    kind, cursor_types, fetch = SORTS[order]
-    rows = await fetch(
-        db, filters=filters, limit=page.limit, after=page.position(kind, *cursor_types)
-    )
-    items, next_cursor = page.page(rows, kind, lambda row: row[1])
-    return Page(items=[JobRead.model_validate(job) for job, _ in items], next_cursor=next_cursor)
+    paged = await jobs_service.search(db, filters=filters, sort=sort, page=page)
+    return to_page(paged, JobRead.model_validate)
 
 
 @router.get("/jobs/autocomplete", name="autocomplete", response_model=list[str])
@@ -112,17 +91,19 @@ async def autocomplete(
     q: Annotated[str, Query(min_length=1, max_length=100, description="What the user typed")],
 ) -> list[str]:
     """Up to 10 distinct titles of visible jobs with a word starting with what was typed."""
-    words = [word.lower() for word in WORD.findall(q)][:MAX_AUTOCOMPLETE_WORDS]
-    if not words:
-        return []
-    return await jobs_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
+    return await jobs_service.autocomplete(db, typed=q)
 
 
 @router.get(
-    "/jobs/{job_id}", name="read", response_model=JobRead, responses=problem_responses(401, 404)
+    "/jobs/{job_id}",
+    name="read",
+    response_model=JobRead,
+    responses={**problem_responses(401, 404), **with_etag()},
 )
-async def read_job(job: ViewableJob) -> JobRead:
+async def read_job(job_id: IdPath, user: MaybeUser, db: DbSession, response: Response) -> JobRead:
     """One job: published ones for everyone, any status for its owner and admins."""
+    job = await jobs_service.get(db, user=user, job_id=job_id)
+    response.headers["ETag"] = etag(job.updated_at)
     return JobRead.model_validate(job)
 
 
@@ -130,11 +111,21 @@ async def read_job(job: ViewableJob) -> JobRead:
     "/jobs/{job_id}",
     name="update",
     response_model=JobRead,
-    responses=problem_responses(401, 403, 404, 409),
+    responses={**problem_responses(401, 403, 404, 409, 412), **with_etag()},
 )
-async def update_job(payload: JobUpdate, job: ManagedJob, db: DbSession) -> JobRead:
+async def update_job(
+    job_id: IdPath,
+    payload: JobUpdate,
+    user: EmployerOrAdmin,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> JobRead:
     """Change a job: its owner or an admin. An impossible status change is a 409."""
-    job = await jobs_service.update(db, job=job, payload=payload)
+    job = await jobs_service.update(
+        db, user=user, job_id=job_id, payload=payload, if_match=if_match
+    )
+    response.headers["ETag"] = etag(job.updated_at)
     return JobRead.model_validate(job)
 
 
@@ -142,11 +133,13 @@ async def update_job(payload: JobUpdate, job: ManagedJob, db: DbSession) -> JobR
     "/jobs/{job_id}",
     name="delete",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 412),
 )
-async def delete_job(job: ManagedJob, db: DbSession) -> Response:
+async def delete_job(
+    job_id: IdPath, user: EmployerOrAdmin, db: DbSession, if_match: IfMatch = None
+) -> Response:
     """Delete a job and its applications: its owner or an admin."""
-    await jobs_repo.delete_job(db, job_id=job.id)
+    await jobs_service.delete(db, user=user, job_id=job_id, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -158,8 +151,5 @@ async def delete_job(job: ManagedJob, db: DbSession) -> Response:
 )
 async def list_my_jobs(user: EmployerOrAdmin, page: PageDep, db: DbSession) -> Page[JobRead]:
     """The caller's own jobs in every status, newest first."""
-    rows = await jobs_repo.list_owned(
-        db, owner_id=user.id, limit=page.limit, after_id=page.after_id("jobs:mine")
-    )
-    items, next_cursor = page.page(rows, "jobs:mine", lambda job: [job.id])
-    return Page(items=[JobRead.model_validate(job) for job in items], next_cursor=next_cursor)
+    paged = await jobs_service.list_mine(db, user=user, page=page)
+    return to_page(paged, JobRead.model_validate)

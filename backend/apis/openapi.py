@@ -17,6 +17,7 @@ _DESCRIPTIONS = {
     403: "Signed in, but not allowed to do this",
     404: "Not found, or not visible to the caller",
     409: "Conflicts with the current state",
+    412: "`If-Match` no longer matches: the resource changed since it was read",
     413: "Request body too large",
     429: "Too many requests (see Retry-After)",
     503: "Database unavailable (see Retry-After)",
@@ -31,6 +32,21 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
         }
         for status in statuses
+    }
+
+
+def with_etag(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entry documenting the ETag header of a success."""
+    return {
+        status: {
+            "headers": {
+                "ETag": {
+                    "description": "The version of this representation; send it back in "
+                    "`If-Match` to change the resource only if nobody changed it since.",
+                    "schema": {"type": "string"},
+                }
+            }
+        }
     }
 
 

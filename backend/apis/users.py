@@ -1,14 +1,21 @@
 """The signed-in user's own account."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
-from backend.apis.deps import CurrentPrincipal, CurrentUser, DbSession, HasherDep, SettingsDep
+from backend.apis.deps import (
+    ClientAddress,
+    CurrentPrincipal,
+    CurrentUser,
+    DbSession,
+    HasherDep,
+    SettingsDep,
+    TransactionsDep,
+)
 from backend.apis.openapi import problem_responses
-from backend.db.repository import users as users_repo
 from backend.schemas.auth import PasswordChange
 from backend.schemas.user import UserRead, UserUpdate
 from backend.services import auth as auth_service
-from backend.services import throttle
+from backend.services import users as users_service
 
 router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(401))
 
@@ -22,32 +29,35 @@ async def read_me(user: CurrentUser) -> UserRead:
 @router.patch("/me", response_model=UserRead)
 async def update_me(payload: UserUpdate, user: CurrentUser, db: DbSession) -> UserRead:
     """Change the signed-in user's own profile."""
-    user = await users_repo.update(db, user=user, **payload.model_dump(exclude_unset=True))
+    user = await users_service.update_profile(db, user=user, payload=payload)
     return UserRead.model_validate(user)
 
 
 @router.post(
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(400, 429),
+    responses=problem_responses(400, 409, 429),
 )
 async def change_password(
     payload: PasswordChange,
     principal: CurrentPrincipal,
-    request: Request,
+    address: ClientAddress,
     db: DbSession,
+    transactions: TransactionsDep,
     hasher: HasherDep,
     settings: SettingsDep,
 ) -> Response:
-    """Change the password; every other session of the user ends."""
+    """Change the password; every other session of the user ends. If the password changed
+    meanwhile (a reset), nothing changes and the answer is 409."""
     await auth_service.change_password(
         db,
+        transactions,
         hasher,
         settings,
         user=principal.user,
         session_id=principal.session_id,
         current_password=payload.current_password,
         new_password=payload.new_password,
-        address=throttle.client_address(request),
+        address=address,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

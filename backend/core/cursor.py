@@ -1,18 +1,39 @@
-"""Opaque, signed keyset cursors: a client can hand them back but not forge or edit them."""
+"""Opaque, signed keyset cursors: a client can hand them back but not forge or edit them.
+
+A cursor holds a *position*: a small typed model, owned by the repository of its list,
+with the exact sort keys of the last row served. It is bound to its list (`kind`) and to
+the query it was made for (`scope`: filters and sort), so that a cursor of one search is
+refused by another.
+"""
 
 import base64
 import binascii
 import hashlib
 import hmac
 import json
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 _MAC_BYTES = 16
+_SCOPE_BYTES = 12
+
+# Ids are PostgreSQL BIGINTs.
+MAX_ID = 2**63 - 1
+CursorId = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+
+
+class Position(BaseModel):
+    """The sort keys of a list's last row served; subclasses name and type them exactly."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+P = TypeVar("P", bound=Position)
 
 
 class InvalidCursor(Exception):
-    """A cursor that was not minted by us, for this list, or that cannot be read."""
+    """A cursor that was not minted by us, for this list and query, or that cannot be read."""
 
 
 def _b64encode(data: bytes) -> str:
@@ -23,14 +44,14 @@ def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot put {type(value).__name__} in a cursor")
+def scope_of(*parts: Any) -> str:
+    """A short digest naming a query (its filters and sort) that a cursor is bound to."""
+    canonical = json.dumps(parts, separators=(",", ":"), sort_keys=True, default=str)
+    return _b64encode(hashlib.sha256(canonical.encode()).digest()[:_SCOPE_BYTES])
 
 
 class CursorCodec:
-    """Encodes a list's position (the sort key of its last row) as `payload.mac`."""
+    """Encodes a list's position as `payload.mac`."""
 
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"jobboard cursor\x00" + secret.encode()).digest()
@@ -38,13 +59,14 @@ class CursorCodec:
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
 
-    def encode(self, kind: str, position: list[Any]) -> str:
-        """A cursor for the row after `position` in the list named `kind`."""
-        payload = json.dumps([kind, *position], separators=(",", ":"), default=_iso).encode()
+    def encode(self, kind: str, scope: str, position: Position) -> str:
+        """A cursor for the row after `position` in the list `kind` queried as `scope`."""
+        envelope = {"k": kind, "s": scope, "p": position.model_dump(mode="json")}
+        payload = json.dumps(envelope, separators=(",", ":")).encode()
         return f"{_b64encode(payload)}.{_b64encode(self._mac(payload))}"
 
-    def decode(self, kind: str, cursor: str) -> list[Any]:
-        """The position a cursor of the list `kind` holds; InvalidCursor otherwise."""
+    def decode(self, kind: str, scope: str, cursor: str, position: type[P]) -> P:
+        """The position a cursor of the list `kind` and query `scope` holds."""
         try:
             encoded_payload, encoded_mac = cursor.split(".")
             payload, mac = _b64decode(encoded_payload), _b64decode(encoded_mac)
@@ -52,7 +74,16 @@ class CursorCodec:
             raise InvalidCursor("malformed cursor") from None
         if not hmac.compare_digest(mac, self._mac(payload)):
             raise InvalidCursor("cursor signature mismatch")
-        values = json.loads(payload)
-        if not isinstance(values, list) or not values or values[0] != kind:
+        try:
+            envelope = json.loads(payload)
+        except ValueError:
+            raise InvalidCursor("malformed cursor") from None
+        if not isinstance(envelope, dict) or envelope.get("k") != kind:
             raise InvalidCursor("cursor of another list")
-        return values[1:]
+        if envelope.get("s") != scope:
+            raise InvalidCursor("cursor of another query")
+        try:
+            # JSON mode: ISO strings become datetimes, while numbers and booleans stay exact.
+            return position.model_validate_json(json.dumps(envelope.get("p")))
+        except ValidationError:
+            raise InvalidCursor("cursor position of the wrong shape") from None

@@ -1,7 +1,6 @@
 """The domain's exception tree: each error carries its HTTP status and is rendered in one place."""
 
 from http import HTTPStatus
-from typing import Self
 
 
 class AppError(Exception):
@@ -9,19 +8,11 @@ class AppError(Exception):
 
     status_code: int = HTTPStatus.INTERNAL_SERVER_ERROR
     detail: str = "The server could not handle the request."
-    # When set, the request's transaction is committed before the error is answered:
-    # for failures with consequences (a counted failed sign-in, a revoked session).
-    commit: bool = False
 
     def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
         self.detail = detail or self.detail
         self.headers = headers or {}
         super().__init__(self.detail)
-
-    def committing(self) -> Self:
-        """Keep the request's writes although the request fails."""
-        self.commit = True
-        return self
 
 
 class BadRequest(AppError):
@@ -62,6 +53,24 @@ class NotFound(AppError):
 class Conflict(AppError):
     status_code = HTTPStatus.CONFLICT
     detail = "The request conflicts with the current state."
+
+
+class PreconditionFailed(AppError):
+    """An `If-Match` that no longer matches: someone changed the thing since it was read."""
+
+    status_code = HTTPStatus.PRECONDITION_FAILED
+    detail = "The resource has changed since it was read; fetch it again and retry."
+
+
+class InvalidField(AppError):
+    """A request that is well-formed but invalid in one field: a 422 like any validation error."""
+
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        self.loc = loc
+        self.message = message
+        super().__init__(f"The request is invalid: {'.'.join(map(str, loc))}: {message}.")
 
 
 class TooManyRequests(AppError):

@@ -11,17 +11,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.core.exceptions import AppError, Conflict, ServiceUnavailable
-from backend.schemas.problem import Problem, ValidationIssue, ValidationProblem
+from backend.core.exceptions import AppError, Conflict, InvalidField, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-# Unique constraints whose violation is the client's doing, with what to tell the client.
-CONFLICT_DETAILS: dict[str, str] = {
-    "uq_users_email_lower": "This email is already registered.",
-    "uq_applications_job_id_candidate_id": "You have already applied to this job.",
+# Constraints whose violation is the client's doing (or lost a race with another client's
+# request), with what to answer.
+CONSTRAINT_ERRORS: dict[str, AppError] = {
+    "uq_users_email_lower": Conflict("This email is already registered."),
+    "uq_applications_job_id_candidate_id": Conflict("You have already applied to this job."),
+    # The job was deleted while the application was being made.
+    "fk_applications_job_id_jobs": NotFound("Job not found."),
 }
 
 
@@ -33,32 +35,38 @@ class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
 
 
+# One error of a 422: where, what, and its kind (`backend.schemas.problem` documents them).
+Issue = dict[str, Any]
+
+
 def problem_response(
     status: int,
     detail: str,
     *,
     headers: Mapping[str, str] | None = None,
-    errors: list[ValidationIssue] | None = None,
+    errors: list[Issue] | None = None,
 ) -> ProblemResponse:
     title = _TITLES.get(status) or HTTPStatus(status).phrase
-    body: Problem = (
-        ValidationProblem(title=title, status=status, detail=detail, errors=errors)
-        if errors is not None
-        else Problem(title=title, status=status, detail=detail)
-    )
-    return ProblemResponse(body.model_dump(), status_code=status, headers=headers)
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
-def _validation_issues(raw: Any) -> list[ValidationIssue]:
+def _validation_issues(raw: Any) -> list[Issue]:
     # Only loc, msg and type: pydantic's `input` and `ctx` may hold a submitted password.
     return [
-        ValidationIssue(loc=list(err.get("loc", ())), msg=str(err["msg"]), type=str(err["type"]))
+        {"loc": list(err.get("loc", ())), "msg": str(err["msg"]), "type": str(err["type"])}
         for err in raw
     ]
 
 
 async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, AppError)
+    if isinstance(exc, InvalidField):
+        issue = {"loc": list(exc.loc), "msg": exc.message, "type": "value_error"}
+        return problem_response(exc.status_code, exc.detail, errors=[issue])
     return problem_response(exc.status_code, exc.detail, headers=exc.headers)
 
 
@@ -74,16 +82,16 @@ async def _validation_error(_: Request, exc: Exception) -> ProblemResponse:
     first = issues[0] if issues else None
     detail = "The request is invalid."
     if first is not None:
-        where = ".".join(str(part) for part in first.loc)
-        detail = f"The request is invalid: {where}: {first.msg}."
+        where = ".".join(str(part) for part in first["loc"])
+        detail = f"The request is invalid: {where}: {first['msg']}."
     return problem_response(422, detail, errors=issues)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, sa_exc.IntegrityError)
     constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-    if constraint in CONFLICT_DETAILS:
-        return await _app_error(request, Conflict(CONFLICT_DETAILS[constraint]))
+    if constraint in CONSTRAINT_ERRORS:
+        return await _app_error(request, CONSTRAINT_ERRORS[constraint])
     return await _unexpected_error(request, exc)
 
 

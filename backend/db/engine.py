@@ -23,6 +23,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout_seconds,
         # A connection that died with a restarted server is replaced, not handed out.
         pool_pre_ping=True,
+        # Errors and logs never carry bound values (password hashes, token hashes, emails).
+        hide_parameters=True,
         connect_args={
             # UTC timestamps come back from every server, whatever its TimeZone.
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms} -c TimeZone=UTC",
@@ -38,13 +40,15 @@ def is_connection_alive(dbapi_connection: Any) -> bool:
 
     When the server ends a connection (restart, pg_terminate_backend, idle timeout) it sends
     an error and closes the socket, so the socket turns readable. Checking that costs a
-    system call instead of a `SELECT 1` on every checkout.
+    system call instead of a `SELECT 1` on every checkout. poll(), unlike select(), works
+    for descriptors of any number (select() fails above 1 023).
     """
     connection = dbapi_connection.driver_connection
     if connection is None or connection.closed or connection.pgconn.status != pq.ConnStatus.OK:
         return False
-    readable, _, _ = select.select([connection.pgconn.socket], [], [], 0)
-    return not readable
+    poller = select.poll()
+    poller.register(connection.pgconn.socket, select.POLLIN | select.POLLPRI)
+    return not poller.poll(0)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,12 +1,18 @@
-"""Application rules: who may move an application to which status."""
+"""Applications: candidates apply and follow theirs; job owners review them."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.exceptions import Conflict, Forbidden
-from backend.db.models import Application, ApplicationStatus
+from backend.core.exceptions import Conflict, Forbidden, NotFound
+from backend.core.pagination import Paged, PageRequest
+from backend.db.models import Application, ApplicationStatus, User
 from backend.db.models.application import FINAL_STATUSES
 from backend.db.repository import applications as applications_repo
-from backend.services.rules import ApplicationAccess
+from backend.db.repository import jobs as jobs_repo
+from backend.db.repository.base import IdPosition, Lock
+from backend.services.jobs import JOB_NOT_FOUND
+from backend.services.rules import check_if_match, manages
+
+APPLICATION_NOT_FOUND = "Application not found."
 
 # The job's owner and admins move an application among these, in any order.
 REVIEW_STATUSES = frozenset(
@@ -20,18 +26,85 @@ REVIEW_STATUSES = frozenset(
 CANDIDATE_STATUSES = frozenset({ApplicationStatus.withdrawn})
 
 
-async def change_status(
-    db: AsyncSession, *, access: ApplicationAccess, status: ApplicationStatus
+async def apply(
+    db: AsyncSession, *, candidate: User, job_id: int, cover_letter: str | None
 ) -> Application:
-    """Move an application; 403 for a status this caller may not set, 409 once it is final."""
+    """Apply to a job the public may see, once (a second time is a 409)."""
+    # Shared lock: a job being closed or deleted now waits for this application, or this
+    # application sees it closed; never an application to a job that closed first.
+    found = await jobs_repo.get_access(db, job_id=job_id, lock="share")
+    if found is None or not found.public:
+        raise NotFound(JOB_NOT_FOUND)
+    return await applications_repo.create(
+        db, job_id=job_id, candidate_id=candidate.id, cover_letter=cover_letter
+    )
+
+
+async def list_for_job(
+    db: AsyncSession, *, user: User, job_id: int, page: PageRequest
+) -> Paged[Application]:
+    """A job's applications, newest first: its owner and admins (404 for anyone else)."""
+    found = await jobs_repo.get_access(db, job_id=job_id)
+    if found is None or not manages(user, found.owner_id):
+        raise NotFound(JOB_NOT_FOUND)
+    kind = f"applications:job:{job_id}"
+    rows = await applications_repo.list_for_job(
+        db, job_id=job_id, limit=page.limit, after=page.after(kind, IdPosition)
+    )
+    return page.page(rows, kind)
+
+
+async def list_mine(db: AsyncSession, *, candidate: User, page: PageRequest) -> Paged[Application]:
+    """The candidate's own applications, newest first."""
+    kind = "applications:mine"
+    rows = await applications_repo.list_for_candidate(
+        db, candidate_id=candidate.id, limit=page.limit, after=page.after(kind, IdPosition)
+    )
+    return page.page(rows, kind)
+
+
+async def _visible(
+    db: AsyncSession, *, user: User, application_id: int, lock: Lock = None
+) -> tuple[Application, set[ApplicationStatus]]:
+    """An application its candidate, the job's owner or an admin may see (404 for others),
+    and the statuses this caller may set."""
+    found = await applications_repo.get_access(db, application_id=application_id, lock=lock)
+    if found is None:
+        raise NotFound(APPLICATION_NOT_FOUND)
     allowed: set[ApplicationStatus] = set()
-    if access.manages:
+    if manages(user, found.job_owner_id):
         allowed |= REVIEW_STATUSES
-    if access.is_candidate:
+    if found.application.candidate_id == user.id:
         allowed |= CANDIDATE_STATUSES
+    if not allowed:
+        raise NotFound(APPLICATION_NOT_FOUND)
+    return found.application, allowed
+
+
+async def get(db: AsyncSession, *, user: User, application_id: int) -> Application:
+    application, _ = await _visible(db, user=user, application_id=application_id)
+    return application
+
+
+async def change_status(
+    db: AsyncSession,
+    *,
+    user: User,
+    application_id: int,
+    status: ApplicationStatus,
+    if_match: str | None,
+) -> Application:
+    """Move an application; 403 for a status this caller may not set, 409 once it is final.
+
+    Decided on the locked row: of two conflicting changes at once (an offer and a
+    withdrawal), the second sees the first's result and is refused.
+    """
+    application, allowed = await _visible(
+        db, user=user, application_id=application_id, lock="update"
+    )
     if status not in allowed:
         raise Forbidden(f"You may not set the status {status.value}.")
-    application = access.application
+    check_if_match(if_match, application.updated_at)
     if status == application.status:
         return application
     if application.status in FINAL_STATUSES:

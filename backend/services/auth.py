@@ -27,6 +27,7 @@ from backend.db.models.user import EMAIL_MAX_LENGTH
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import users as users_repo
+from backend.db.transactions import Transactions, own_transaction, release
 from backend.schemas.user import UserCreate
 from backend.services import throttle
 
@@ -50,43 +51,56 @@ async def register(db: AsyncSession, hasher: PasswordHasher, payload: UserCreate
     if await users_repo.get_by_email(db, email=payload.email) is not None:
         # Checked first so that a duplicate costs no hashing; the constraint still decides races.
         raise Conflict("This email is already registered.")
+    await release(db)
+    hashed_password = await hasher.hash(payload.password)
     return await users_repo.create(
         db,
         email=payload.email,
-        hashed_password=await hasher.hash(payload.password),
+        hashed_password=hashed_password,
         full_name=payload.full_name,
         role=Role(payload.role),
     )
 
 
-async def authenticate(
+async def sign_in(
     db: AsyncSession,
+    transactions: Transactions,
     hasher: PasswordHasher,
     settings: Settings,
     *,
     email: str,
     password: str,
     address: str,
-) -> User:
-    """The user whose credentials these are, within the sign-in throttle.
+) -> IssuedTokens:
+    """Check the credentials within the sign-in throttle and open a session.
 
     An unknown email and a wrong password get the same 401 after the same hashing work;
-    both count as failures, and the 401 keeps that count although the request fails.
+    both count as failures. No connection is held while bcrypt runs.
     """
-    await throttle.check_sign_in(db, settings, email=email, address=address)
+    attempt = await throttle.start_password_check(
+        transactions, settings, email=email, address=address
+    )
     user = None
     if len(email) <= EMAIL_MAX_LENGTH and "\x00" not in email:
         user = await users_repo.get_by_email(db, email=email)
-    matches, new_hash = await hasher.verify(password, user.hashed_password if user else None)
-    if user is None or not matches:
-        await throttle.record_sign_in_failure(db, settings, email=email, address=address)
-        raise NotAuthenticated(INCORRECT_LOGIN).committing()
-    if not user.is_active:
+    await release(db)
+    verified_hash = user.hashed_password if user else None
+    matches, new_hash = await hasher.verify(password, verified_hash)
+    if user is None or verified_hash is None or not matches:
+        raise NotAuthenticated(INCORRECT_LOGIN)  # the attempt stays counted
+    await throttle.password_check_passed(transactions, attempt)
+    # Decided on the locked row: a password changed or an account deactivated while bcrypt
+    # ran wins over this sign-in.
+    current = (await users_repo.lock(db, user_ids=[user.id])).get(user.id)
+    if current is None or current.hashed_password != verified_hash:
+        raise NotAuthenticated(INCORRECT_LOGIN)
+    if not current.is_active:
         raise Forbidden("This account is deactivated.")
-    await throttle.clear_sign_in_failures(db, email=email)
     if new_hash is not None:
-        await users_repo.update(db, user=user, hashed_password=new_hash)
-    return user
+        await users_repo.replace_password_hash(
+            db, user=current, expected=verified_hash, new_hash=new_hash
+        )
+    return await start_session(db, settings, user=current)
 
 
 async def start_session(db: AsyncSession, settings: Settings, *, user: User) -> IssuedTokens:
@@ -96,19 +110,22 @@ async def start_session(db: AsyncSession, settings: Settings, *, user: User) -> 
     return await _issue_tokens(db, settings, user_session=user_session)
 
 
-async def refresh(db: AsyncSession, settings: Settings, *, refresh_token: str) -> IssuedTokens:
+async def refresh(
+    db: AsyncSession, transactions: Transactions, settings: Settings, *, refresh_token: str
+) -> IssuedTokens:
     """Spend a refresh token for a new pair; a replayed one revokes its whole session."""
     if len(refresh_token) > MAX_OPAQUE_TOKEN_LENGTH:
         raise InvalidCredentials(INVALID_REFRESH)
     token_hash = hash_opaque_token(refresh_token)
     session_id = await sessions_repo.spend_refresh_token(db, token_hash=token_hash)
     if session_id is None:
-        replayed = await sessions_repo.session_of_refresh_token(db, token_hash=token_hash)
-        if replayed is not None:
-            # Spent or expired, and presented again: whoever holds the session's newer tokens
-            # may be a thief, so the session ends for everyone.
-            await sessions_repo.revoke(db, session_id=replayed)
-            raise InvalidCredentials(INVALID_REFRESH).committing()
+        await db.rollback()  # nothing was spent; the request has nothing of its own to keep
+        async with own_transaction(transactions) as record:
+            replayed = await sessions_repo.session_of_refresh_token(record, token_hash=token_hash)
+            if replayed is not None:
+                # Spent or expired, and presented again: whoever holds the session's newer
+                # tokens may be a thief, so the session ends for everyone.
+                await sessions_repo.revoke(record, session_id=replayed)
         raise InvalidCredentials(INVALID_REFRESH)
     user_session = await sessions_repo.get_live(db, session_id=session_id)
     if user_session is None:
@@ -133,6 +150,7 @@ async def logout(
 
 async def change_password(
     db: AsyncSession,
+    transactions: Transactions,
     hasher: PasswordHasher,
     settings: Settings,
     *,
@@ -142,15 +160,32 @@ async def change_password(
     new_password: str,
     address: str,
 ) -> None:
-    """Replace the password after checking the current one; every other session ends."""
-    await throttle.check_sign_in(db, settings, email=user.email, address=address)
-    matches, _ = await hasher.verify(current_password, user.hashed_password)
+    """Replace the password after checking the current one; every other session ends.
+
+    Guessing the current password with a stolen token is throttled like signing in. If the
+    password changed (a reset) while this request hashed, this one is a 409 and changes
+    nothing.
+    """
+    verified_hash = user.hashed_password
+    await release(db)
+    attempt = await throttle.start_password_check(
+        transactions, settings, email=user.email, address=address
+    )
+    matches, _ = await hasher.verify(current_password, verified_hash)
     if not matches:
-        # Guessing the current password with a stolen token is throttled like signing in.
-        await throttle.record_sign_in_failure(db, settings, email=user.email, address=address)
-        raise BadRequest("The current password is incorrect.").committing()
-    await _set_password(db, hasher, user=user, new_password=new_password)
-    await sessions_repo.revoke_all(db, user_id=user.id, except_session_id=session_id)
+        raise BadRequest("The current password is incorrect.")  # the attempt stays counted
+    await throttle.password_check_passed(transactions, attempt)
+    new_hash = await hasher.hash(new_password)
+    current = (await users_repo.lock(db, user_ids=[user.id])).get(user.id)
+    if current is None or current.hashed_password != verified_hash:
+        raise Conflict("The password was changed meanwhile; sign in again.")
+    if await sessions_repo.get_live(db, session_id=session_id) is None:
+        raise InvalidCredentials()
+    await users_repo.replace_password_hash(
+        db, user=current, expected=verified_hash, new_hash=new_hash
+    )
+    await resets_repo.use_all(db, user_id=current.id)
+    await sessions_repo.revoke_all(db, user_id=current.id, except_session_id=session_id)
 
 
 async def request_password_reset(
@@ -184,23 +219,29 @@ async def request_password_reset(
 async def confirm_password_reset(
     db: AsyncSession, hasher: PasswordHasher, *, token: str, new_password: str
 ) -> None:
-    """Spend a reset token and set the new password; every session of the user ends."""
+    """Spend a reset token and set the new password; every session of the user ends.
+
+    The token is looked at, the new password hashed with no connection held, then the token
+    spent on the locked user: of two resets, or a reset and a password change, at once,
+    exactly one takes effect.
+    """
     if len(token) > MAX_OPAQUE_TOKEN_LENGTH:
         raise BadRequest(INVALID_RESET)
-    user_id = await resets_repo.use(db, token_hash=hash_opaque_token(token))
-    user = None if user_id is None else await users_repo.get(db, user_id=user_id)
+    token_hash = hash_opaque_token(token)
+    user_id = await resets_repo.peek(db, token_hash=token_hash)
+    if user_id is None:
+        raise BadRequest(INVALID_RESET)
+    await release(db)
+    new_hash = await hasher.hash(new_password)
+    user = (await users_repo.lock(db, user_ids=[user_id])).get(user_id)
     if user is None or not user.is_active:
         raise BadRequest(INVALID_RESET)
-    await _set_password(db, hasher, user=user, new_password=new_password)
+    if await resets_repo.use(db, token_hash=token_hash) is None:
+        raise BadRequest(INVALID_RESET)
+    await users_repo.update(db, user=user, hashed_password=new_hash)
+    await resets_repo.use_all(db, user_id=user.id)
     await sessions_repo.revoke_all(db, user_id=user.id)
     await throttle.clear_sign_in_failures(db, email=user.email)
-
-
-async def _set_password(
-    db: AsyncSession, hasher: PasswordHasher, *, user: User, new_password: str
-) -> None:
-    await users_repo.update(db, user=user, hashed_password=await hasher.hash(new_password))
-    await resets_repo.use_all(db, user_id=user.id)
 
 
 async def _issue_tokens(

@@ -1,16 +1,23 @@
-"""Job rules: who posts for which company, and how a job's status may change."""
+"""Jobs: posting, searching, reading, changing and deleting them, and who may do which."""
 
+import re
 from datetime import UTC, datetime
+from typing import Any, Literal
 
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.exceptions import Conflict, Forbidden
+from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
+from backend.core.pagination import Paged, PageRequest
 from backend.db.models import Job, JobStatus, User
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
+from backend.db.repository.base import IdPosition
+from backend.db.repository.jobs import JobFilters
 from backend.schemas.job import JobCreate, JobUpdate
-from backend.services.rules import manages
+from backend.services.rules import check_if_match, manages
+
+JOB_NOT_FOUND = "Job not found."
+ANOTHER_EMPLOYERS_JOB = "This job belongs to another employer."
 
 # Setting the current status again is a no-op; any change not listed is a 409.
 ALLOWED_TRANSITIONS = frozenset(
@@ -21,16 +28,22 @@ ALLOWED_TRANSITIONS = frozenset(
     }
 )
 
+Sort = Literal["relevance", "newest", "salary"]
 
-def _invalid(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+__all__ = ["JobFilters", "Sort"]
+
+AUTOCOMPLETE_LIMIT = 10
+MAX_AUTOCOMPLETE_WORDS = 5
+# Autocomplete matches word prefixes; anything but letters and digits only separates words.
+WORD = re.compile(r"[^\W_]+")
 
 
 async def create(db: AsyncSession, *, user: User, payload: JobCreate) -> Job:
     """Post a job for a company the caller owns (any company, for an admin)."""
-    company = await companies_repo.get(db, company_id=payload.company_id)
+    # Shared lock: the company cannot be deleted or change hands under the new job.
+    company = await companies_repo.get(db, company_id=payload.company_id, lock="share")
     if company is None:
-        raise _invalid("company_id", "No company has this id")
+        raise InvalidField(("body", "company_id"), "No company has this id")
     if not manages(user, company.owner_id):
         raise Forbidden("This company belongs to another employer.")
     values = payload.model_dump()
@@ -39,14 +52,82 @@ async def create(db: AsyncSession, *, user: User, payload: JobCreate) -> Job:
     return await jobs_repo.create(db, **values)
 
 
-async def update(db: AsyncSession, *, job: Job, payload: JobUpdate) -> Job:
-    """Apply a partial update; the salary range is checked on the result."""
-    changes = payload.model_dump(exclude_unset=True)
+async def search(
+    db: AsyncSession, *, filters: JobFilters, sort: Sort | None, page: PageRequest
+) -> Paged[Job]:
+    """Visible jobs matching `filters`, in `sort` order (relevance by default with `q`)."""
+    order: Sort = sort or "relevance"
+    if order == "relevance" and not filters.q:
+        order = "newest"
+    scope = filters.scope(order)
+    kind = f"jobs:{order}"
+    if order == "newest":
+        newest = await jobs_repo.search_newest(
+            db,
+            filters=filters,
+            limit=page.limit,
+            after=page.after(kind, jobs_repo.NewestPosition, scope),
+        )
+        return page.page(newest, kind, scope)
+    if order == "salary":
+        by_salary = await jobs_repo.search_by_salary(
+            db,
+            filters=filters,
+            limit=page.limit,
+            after=page.after(kind, jobs_repo.SalaryPosition, scope),
+        )
+        return page.page(by_salary, kind, scope)
+    ranked = await jobs_repo.search_by_relevance(
+        db,
+        filters=filters,
+        limit=page.limit,
+        after=page.after(kind, jobs_repo.RelevancePosition, scope),
+    )
+    return page.page(ranked, kind, scope)
+
+
+async def autocomplete(db: AsyncSession, *, typed: str) -> list[str]:
+    """Up to 10 distinct titles of visible jobs with a word starting with what was typed."""
+    words = [word.lower() for word in WORD.findall(typed)][:MAX_AUTOCOMPLETE_WORDS]
+    if not words:
+        return []
+    return await jobs_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
+
+
+async def get(db: AsyncSession, *, user: User | None, job_id: int) -> Job:
+    """A job the caller may read: visible to all, or any status for its owner and admins."""
+    found = await jobs_repo.get_access(db, job_id=job_id)
+    if found is None or not (found.public or manages(user, found.owner_id)):
+        raise NotFound(JOB_NOT_FOUND)
+    return found.job
+
+
+async def _for_change(db: AsyncSession, *, user: User, job_id: int, if_match: str | None) -> Job:
+    """The job locked for a change by its owner or an admin: 403 if the caller can see it but
+    not change it, else 404; 412 if it changed since the caller's `If-Match`."""
+    found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
+    if found is None:
+        raise NotFound(JOB_NOT_FOUND)
+    if not manages(user, found.owner_id):
+        if found.public:
+            raise Forbidden(ANOTHER_EMPLOYERS_JOB)
+        raise NotFound(JOB_NOT_FOUND)
+    check_if_match(if_match, found.job.updated_at)
+    return found.job
+
+
+async def update(
+    db: AsyncSession, *, user: User, job_id: int, payload: JobUpdate, if_match: str | None
+) -> Job:
+    """Apply a partial update; the salary range is checked on the result, the status change
+    against the state machine, both on the locked row."""
+    job = await _for_change(db, user=user, job_id=job_id, if_match=if_match)
+    changes: dict[str, Any] = payload.model_dump(exclude_unset=True)
     salary_min = changes.get("salary_min", job.salary_min)
     salary_max = changes.get("salary_max", job.salary_max)
     if salary_min is not None and salary_max is not None and salary_min > salary_max:
         field = "salary_min" if "salary_min" in changes else "salary_max"
-        raise _invalid(field, "salary_min must not exceed salary_max")
+        raise InvalidField(("body", field), "salary_min must not exceed salary_max")
     new_status = changes.pop("status", None)
     if new_status is not None and new_status != job.status:
         if (job.status, new_status) not in ALLOWED_TRANSITIONS:
@@ -57,3 +138,18 @@ async def update(db: AsyncSession, *, job: Job, payload: JobUpdate) -> Job:
     if not changes:
         return job
     return await jobs_repo.update(db, job=job, **changes)
+
+
+async def delete(db: AsyncSession, *, user: User, job_id: int, if_match: str | None) -> None:
+    """Delete a job and its applications: its owner or an admin."""
+    job = await _for_change(db, user=user, job_id=job_id, if_match=if_match)
+    await jobs_repo.delete_job(db, job_id=job.id)
+
+
+async def list_mine(db: AsyncSession, *, user: User, page: PageRequest) -> Paged[Job]:
+    """The caller's own jobs in every status, newest first."""
+    kind = "jobs:mine"
+    rows = await jobs_repo.list_owned(
+        db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
+    )
+    return page.page(rows, kind)

@@ -1,9 +1,11 @@
-"""The predicates every ownership and visibility decision is made of."""
+"""The predicates every ownership decision is made of, and optimistic concurrency."""
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from backend.db.models import Application, Job, JobStatus, Role, User
+from backend.core.exceptions import PreconditionFailed
+from backend.db.models import Role, User
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def manages(user: User | None, owner_id: int) -> bool:
@@ -11,17 +13,20 @@ def manages(user: User | None, owner_id: int) -> bool:
     return user is not None and (user.role == Role.admin or user.id == owner_id)
 
 
-def is_publicly_visible(job: Job) -> bool:
-    """Published and not expired: what everyone but the owner and admins may see."""
-    return job.status == JobStatus.published and (
-        job.expires_at is None or job.expires_at > datetime.now(UTC)
-    )
+def etag(updated_at: datetime) -> str:
+    """The entity tag of a company, job or application: its last change, to the microsecond."""
+    return f'"{(updated_at - _EPOCH) // timedelta(microseconds=1):x}"'
 
 
-@dataclass(frozen=True, slots=True)
-class ApplicationAccess:
-    """An application with the caller's relation to it."""
+def check_if_match(if_match: str | None, updated_at: datetime) -> None:
+    """412 unless `If-Match` is absent, `*`, or names the current entity tag (RFC 9110 13.1.1).
 
-    application: Application
-    is_candidate: bool
-    manages: bool
+    Called on the row locked for the change, so that no other write can come between the
+    check and the change.
+    """
+    if if_match is None or if_match.strip() == "*":
+        return
+    current = etag(updated_at)
+    # Strong comparison: a weak tag (W/"...") never matches.
+    if current not in (tag.strip() for tag in if_match.split(",")):
+        raise PreconditionFailed()

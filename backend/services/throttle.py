@@ -1,15 +1,19 @@
-"""Throttling rules: failed sign-ins per email and per address, request rates per address."""
+"""Throttling rules: failed sign-ins per email and per address, request rates per address.
+
+Every counter is taken before the expensive work it guards (a bcrypt check, an account
+creation): however many requests arrive at once, no more than the limit get through.
+"""
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.exceptions import TooManyRequests
 from backend.db.models.user import EMAIL_MAX_LENGTH
 from backend.db.repository import throttle as throttle_repo
+from backend.db.transactions import Transactions, own_transaction
 
 LOGIN_EMAIL = "login_email"
 LOGIN_ADDRESS = "login_address"
@@ -28,71 +32,87 @@ def email_key(email: str) -> str:
     return key
 
 
-def client_address(request: Request) -> str:
-    """The caller's address; proxy headers count only from FORWARDED_ALLOW_IPS peers."""
-    return request.client.host if request.client else "unknown"
+@dataclass(slots=True)
+class SignInAttempt:
+    """The places a password check took in the counters: a failure keeps them, a success
+    gives them back."""
+
+    email: str
+    counted: list[int] = field(default_factory=list)
 
 
-async def check_sign_in(
-    db: AsyncSession, settings: Settings, *, email: str, address: str, per_address: bool = True
-) -> None:
-    """Raise 429 while this email, or this address, has too many recent failures."""
+async def start_password_check(
+    transactions: Transactions,
+    settings: Settings,
+    *,
+    email: str,
+    address: str,
+    per_address: bool = True,
+) -> SignInAttempt:
+    """Count a password check against the email and the address before it runs, or 429.
+
+    The count is committed at once, in its own transaction: a check that fails is a
+    counted failure whatever happens to the request, and concurrent checks for one email
+    take turns, so at most LOGIN_MAX_FAILURES of them run in a window.
+    """
+    attempt = SignInAttempt(email=email)
     window = settings.login_failure_window_seconds
-    wait = await throttle_repo.retry_after(
-        db,
-        kind=LOGIN_EMAIL,
-        key=email_key(email),
-        limit=settings.login_max_failures,
-        window_seconds=window,
-    )
-    if wait is None and per_address and settings.rate_limits_enabled:
-        wait = await throttle_repo.retry_after(
+    async with own_transaction(transactions) as db:
+        counted, wait = await throttle_repo.take(
             db,
-            kind=LOGIN_ADDRESS,
-            key=address,
-            limit=settings.address_max_failures,
+            kind=LOGIN_EMAIL,
+            key=email_key(email),
+            limit=settings.login_max_failures,
             window_seconds=window,
         )
-    if wait is not None:
-        raise TooManyRequests(SIGN_IN_THROTTLED, retry_after=wait)
+        if counted is not None:
+            attempt.counted.append(counted)
+        if wait is None and per_address and settings.rate_limits_enabled:
+            counted, wait = await throttle_repo.take(
+                db,
+                kind=LOGIN_ADDRESS,
+                key=address,
+                limit=settings.address_max_failures,
+                window_seconds=window,
+            )
+            if counted is not None:
+                attempt.counted.append(counted)
+        if wait is not None:
+            # Rolled back: a refused check counts nothing.
+            raise TooManyRequests(SIGN_IN_THROTTLED, retry_after=wait)
+    return attempt
 
 
-async def record_sign_in_failure(
-    db: AsyncSession, settings: Settings, *, email: str, address: str
-) -> None:
-    """Count a failed sign-in against the email and the address."""
-    await throttle_repo.record(db, kind=LOGIN_EMAIL, key=email_key(email))
-    if settings.rate_limits_enabled:
-        await throttle_repo.record(db, kind=LOGIN_ADDRESS, key=address)
+async def password_check_passed(transactions: Transactions, attempt: SignInAttempt) -> None:
+    """The password was right: the email's failures are forgotten, the address's place given
+    back."""
+    async with own_transaction(transactions) as db:
+        await throttle_repo.clear(db, kind=LOGIN_EMAIL, key=email_key(attempt.email))
+        await throttle_repo.forget(db, ids=attempt.counted)
 
 
 async def clear_sign_in_failures(db: AsyncSession, *, email: str) -> None:
-    """A successful sign-in (or a new password) forgets the email's failures."""
+    """A new password forgets the email's failures."""
     await throttle_repo.clear(db, kind=LOGIN_EMAIL, key=email_key(email))
 
 
-def address_rate_limit(kind: str) -> Callable[[Request], Awaitable[None]]:
-    """A route dependency allowing ADDRESS_RATE_LIMIT_PER_MINUTE requests per client address.
+async def count_request(
+    transactions: Transactions, settings: Settings, *, kind: str, address: str
+) -> None:
+    """Allow ADDRESS_RATE_LIMIT_PER_MINUTE requests of `kind` per client address, or 429.
 
-    It counts in a transaction of its own, committed before the endpoint runs, so that a
-    request that then fails (a 409 or a 422) is counted all the same.
+    Counted in a transaction of its own before the request's work, so that a request that
+    then fails (a 409 or a 422) is counted all the same.
     """
-
-    async def limit(request: Request) -> None:
-        settings: Settings = request.app.state.settings
-        if not settings.rate_limits_enabled:
-            return
-        address = client_address(request)
-        async with request.app.state.sessionmaker() as db, db.begin():
-            wait = await throttle_repo.retry_after(
-                db,
-                kind=kind,
-                key=address,
-                limit=settings.address_rate_limit_per_minute,
-                window_seconds=RATE_WINDOW_SECONDS,
-            )
-            if wait is not None:
-                raise TooManyRequests(retry_after=wait)
-            await throttle_repo.record(db, kind=kind, key=address)
-
-    return limit
+    if not settings.rate_limits_enabled:
+        return
+    async with own_transaction(transactions) as db:
+        _, wait = await throttle_repo.take(
+            db,
+            kind=kind,
+            key=address,
+            limit=settings.address_rate_limit_per_minute,
+            window_seconds=RATE_WINDOW_SECONDS,
+        )
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)

@@ -1,10 +1,13 @@
 """Queries over applications."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Application, Company, Job
 from backend.db.repository import base
+from backend.db.repository.base import IdPosition, Lock
 
 
 async def create(
@@ -18,18 +21,26 @@ async def create(
     return application
 
 
-async def get_with_owner(
-    session: AsyncSession, *, application_id: int
-) -> tuple[Application, int] | None:
-    """An application and the id of the owner of the job's company, in one query."""
+@dataclass(frozen=True, slots=True)
+class ApplicationAccess:
+    """An application and the owner of the job it is for."""
+
+    application: Application
+    job_owner_id: int
+
+
+async def get_access(
+    session: AsyncSession, *, application_id: int, lock: Lock = None
+) -> ApplicationAccess | None:
+    """An application and the owner of its job's company, in one query; locked if asked."""
     statement = (
         select(Application, Company.owner_id)
         .join(Job, Job.id == Application.job_id)
         .join(Company, Company.id == Job.company_id)
         .where(Application.id == application_id)
     )
-    row = (await session.execute(statement)).one_or_none()
-    return None if row is None else (row[0], row[1])
+    row = (await session.execute(base.locked(statement, lock, Application))).one_or_none()
+    return None if row is None else ApplicationAccess(application=row[0], job_owner_id=row[1])
 
 
 async def update(session: AsyncSession, *, application: Application, **values: object) -> None:
@@ -38,8 +49,8 @@ async def update(session: AsyncSession, *, application: Application, **values: o
 
 
 async def list_for_job(
-    session: AsyncSession, *, job_id: int, limit: int, after_id: int | None = None
-) -> list[Application]:
+    session: AsyncSession, *, job_id: int, limit: int, after: IdPosition | None = None
+) -> list[tuple[Application, IdPosition]]:
     """A job's applications, newest first."""
     statement = (
         select(Application)
@@ -47,14 +58,14 @@ async def list_for_job(
         .order_by(Application.id.desc())
         .limit(limit + 1)
     )
-    if after_id is not None:
-        statement = statement.where(Application.id < after_id)
-    return list((await session.execute(statement)).scalars())
+    if after is not None:
+        statement = statement.where(Application.id < after.id)
+    return base.by_id((await session.execute(statement)).scalars())
 
 
 async def list_for_candidate(
-    session: AsyncSession, *, candidate_id: int, limit: int, after_id: int | None = None
-) -> list[Application]:
+    session: AsyncSession, *, candidate_id: int, limit: int, after: IdPosition | None = None
+) -> list[tuple[Application, IdPosition]]:
     """A candidate's applications, newest first."""
     statement = (
         select(Application)
@@ -62,6 +73,6 @@ async def list_for_candidate(
         .order_by(Application.id.desc())
         .limit(limit + 1)
     )
-    if after_id is not None:
-        statement = statement.where(Application.id < after_id)
-    return list((await session.execute(statement)).scalars())
+    if after is not None:
+        statement = statement.where(Application.id < after.id)
+    return base.by_id((await session.execute(statement)).scalars())

@@ -5,11 +5,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company
 from backend.db.repository import base
+from backend.db.repository.base import IdPosition, Lock
 
 
-async def get(session: AsyncSession, *, company_id: int) -> Company | None:
-    """The company with this id, or None."""
-    return await session.get(Company, company_id)
+async def get(session: AsyncSession, *, company_id: int, lock: Lock = None) -> Company | None:
+    """The company with this id (locked if asked), or None."""
+    statement = base.locked(select(Company).where(Company.id == company_id), lock)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def create(
@@ -33,10 +35,10 @@ async def update(session: AsyncSession, *, company: Company, **values: object) -
 
 
 async def list_page(
-    session: AsyncSession, *, limit: int, after_id: int | None = None
-) -> list[Company]:
-    """Companies, newest first, after `after_id`; one more than `limit` to tell if more follow."""
+    session: AsyncSession, *, limit: int, after: IdPosition | None = None
+) -> list[tuple[Company, IdPosition]]:
+    """Companies, newest first, after `after`; one more than `limit` to tell if more follow."""
     statement = select(Company).order_by(Company.id.desc()).limit(limit + 1)
-    if after_id is not None:
-        statement = statement.where(Company.id < after_id)
-    return list((await session.execute(statement)).scalars())
+    if after is not None:
+        statement = statement.where(Company.id < after.id)
+    return base.by_id((await session.execute(statement)).scalars())

@@ -1,32 +1,42 @@
-"""Queries over jobs: ownership lookups, and the keyset-paginated public search."""
+"""Queries over jobs: who may see a job, changes, and the keyset-paginated public search."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import AwareDatetime
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    cast,
     delete,
     func,
+    literal,
     literal_column,
     or_,
     select,
     text,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.cursor import CursorId, Position, scope_of
 from backend.db.models import Company, Job, JobStatus, JobTitle
 from backend.db.repository import base
+from backend.db.repository.base import IdPosition, Lock
 
 SEARCH_CONFIG = "english"
 
 
 def publicly_visible() -> ColumnElement[bool]:
-    """Published and not expired: what everyone but the owner and admins may see."""
+    """Published and not expired: what everyone but the owner and admins may see.
+
+    The one definition of a job's visibility: the lists filter on it, and the loaders
+    return it beside the job.
+    """
     return and_(
         Job.status == JobStatus.published,
         or_(Job.expires_at.is_(None), Job.expires_at > func.now()),
@@ -38,16 +48,24 @@ def salary_key() -> ColumnElement[int | None]:
     return func.coalesce(Job.salary_max, Job.salary_min)
 
 
-async def get_with_owner(session: AsyncSession, *, job_id: int) -> tuple[Job, int] | None:
-    """A job and the id of its company's owner, in one query."""
+@dataclass(frozen=True, slots=True)
+class JobAccess:
+    """A job, who owns it, and whether the public may see it (`publicly_visible`)."""
+
+    job: Job
+    owner_id: int
+    public: bool
+
+
+async def get_access(session: AsyncSession, *, job_id: int, lock: Lock = None) -> JobAccess | None:
+    """A job with its owner and public visibility, in one query; locked if asked."""
     statement = (
-        select(Job, Company.owner_id)
+        select(Job, Company.owner_id, publicly_visible())
         .join(Company, Company.id == Job.company_id)
         .where(Job.id == job_id)
     )
-    row = (await session.execute(statement)).one_or_none()
-    # Published jobs always have published_at (ck_jobs_published_at_set).
-    return None if row is None or row[0] is None else (row[0], row[1])
+    row = (await session.execute(base.locked(statement, lock, Job))).one_or_none()
+    return None if row is None else JobAccess(job=row[0], owner_id=row[1], public=bool(row[2]))
 
 
 async def create(session: AsyncSession, **values: object) -> Job:
@@ -69,8 +87,8 @@ async def delete_job(session: AsyncSession, *, job_id: int) -> None:
 
 
 async def list_owned(
-    session: AsyncSession, *, owner_id: int, limit: int, after_id: int | None = None
-) -> list[Job]:
+    session: AsyncSession, *, owner_id: int, limit: int, after: IdPosition | None = None
+) -> list[tuple[Job, IdPosition]]:
     """Jobs of every company `owner_id` owns, in every status, newest first."""
     statement = (
         select(Job)
@@ -79,9 +97,9 @@ async def list_owned(
         .order_by(Job.id.desc())
         .limit(limit + 1)
     )
-    if after_id is not None:
-        statement = statement.where(Job.id < after_id)
-    return list((await session.execute(statement)).scalars())
+    if after is not None:
+        statement = statement.where(Job.id < after.id)
+    return base.by_id((await session.execute(statement)).scalars())
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,10 @@ class JobFilters:
     tags: Sequence[str] = field(default_factory=tuple)
     salary_min: int | None = None
     posted_after: datetime | None = None
+
+    def scope(self, order: str) -> str:
+        """What a cursor of this search in this order is bound to."""
+        return scope_of(order, asdict(self))
 
 
 def _escape_like(value: str) -> str:
@@ -196,60 +218,101 @@ async def _window_oldest(session: AsyncSession) -> tuple[datetime, int] | None:
 
 
 def rank(q: str) -> ColumnElement[float]:
-    """Relevance: weights D, C, B, A rank title over tags over company name over description."""
-    return func.ts_rank_cd(Job.search, _ts_query(q))
+    """Relevance: weights D, C, B, A rank title over tags over company name over description.
+
+    `ts_rank_cd` is a `real`; widened to `double precision`, the value a cursor carries
+    back (Python floats are doubles) compares equal to the one the row has, so that a page
+    resumes at exactly the row after the last one served.
+    """
+    return cast(func.ts_rank_cd(Job.search, _ts_query(q)), DOUBLE_PRECISION)
 
 
-# A page of visible jobs, each with its position in the order (what a cursor holds).
-Ranked = list[tuple[Job, list[Any]]]
+class NewestPosition(Position):
+    published_at: AwareDatetime
+    id: CursorId
+
+
+class SalaryPosition(Position):
+    salary: int | None
+    published_at: AwareDatetime
+    id: CursorId
+
+
+class RelevancePosition(Position):
+    """The window and the plan for older matches are fixed on page one (`window_*`, `dense`);
+    then the keyset of the phase the row is in: (rank, id) in the window, else
+    (published_at, id)."""
+
+    window_published_at: AwareDatetime | None
+    window_id: CursorId | None
+    dense: bool
+    rank: float | None
+    published_at: AwareDatetime | None
+    id: CursorId
 
 
 def newest_statement(
-    filters: JobFilters, *, limit: int, after: Sequence[Any] | None = None, dense: bool = True
+    filters: JobFilters, *, limit: int, after: NewestPosition | None = None, dense: bool = True
 ) -> Select[Job]:
     """The query behind `GET /jobs` in newest order (one row more than `limit`)."""
     statement = _filtered(filters)
     published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
     if after is not None:
-        statement = statement.where(tuple_(published_at, job_id) < tuple_(*after))
+        statement = statement.where(
+            tuple_(published_at, job_id) < tuple_(after.published_at, after.id)
+        )
     return statement.order_by(published_at.desc(), job_id.desc()).limit(limit + 1)
 
 
+def _published_at(job: Job) -> datetime:
+    # Visible jobs are published, and published jobs have published_at
+    # (ck_jobs_published_at_set).
+    assert job.published_at is not None
+    return job.published_at
+
+
 async def search_newest(
-    session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
-) -> Ranked:
-    """Visible jobs matching `filters`, newest published first; position (published_at, id)."""
+    session: AsyncSession, *, filters: JobFilters, limit: int, after: NewestPosition | None
+) -> list[tuple[Job, NewestPosition]]:
+    """Visible jobs matching `filters`, newest published first."""
     dense = True if not filters.q else await _probe(session, filters)
     statement = newest_statement(filters, limit=limit, after=after, dense=dense)
     jobs = (await session.execute(statement)).scalars()
-    return [(job, [job.published_at, job.id]) for job in jobs]
+    return [(job, NewestPosition(published_at=_published_at(job), id=job.id)) for job in jobs]
 
 
 async def search_by_salary(
-    session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
-) -> Ranked:
+    session: AsyncSession, *, filters: JobFilters, limit: int, after: SalaryPosition | None
+) -> list[tuple[Job, SalaryPosition]]:
     """Visible jobs matching `filters`, best paid first, those without a salary last.
 
-    Position (salary, published_at, id). Two index range scans rather than one OR, so that
-    any page costs the same: jobs with a salary after the position, then, when those run
-    out, the ones without.
+    Two index range scans rather than one OR, so that any page costs the same: jobs with a
+    salary after the position, then, when those run out, the ones without.
     """
     key = salary_key()
     order = (key.desc().nulls_last(), Job.published_at.desc(), Job.id.desc())
     jobs: list[Job] = []
-    if after is None or after[0] is not None:
+    if after is None or after.salary is not None:
         with_salary = _filtered(filters).where(key.is_not(None))
         if after is not None:
-            with_salary = with_salary.where(tuple_(key, Job.published_at, Job.id) < tuple_(*after))
+            with_salary = with_salary.where(
+                tuple_(key, Job.published_at, Job.id)
+                < tuple_(after.salary, after.published_at, after.id)
+            )
         statement = with_salary.order_by(*order).limit(limit + 1)
         jobs += (await session.execute(statement)).scalars()
     if len(jobs) <= limit:
         without = _filtered(filters).where(key.is_(None))
-        if after is not None and after[0] is None:
-            without = without.where(tuple_(Job.published_at, Job.id) < tuple_(*after[1:]))
+        if after is not None and after.salary is None:
+            without = without.where(
+                tuple_(Job.published_at, Job.id) < tuple_(after.published_at, after.id)
+            )
         statement = without.order_by(*order).limit(limit + 1 - len(jobs))
         jobs += (await session.execute(statement)).scalars()
-    return [(job, [_salary_of(job), job.published_at, job.id]) for job in jobs]
+    return [
+        (job, SalaryPosition(salary=_salary_of(job), published_at=_published_at(job), id=job.id))
+        for job in jobs
+    ]
 
 
 def _salary_of(job: Job) -> int | None:
@@ -257,21 +320,19 @@ def _salary_of(job: Job) -> int | None:
 
 
 async def search_by_relevance(
-    session: AsyncSession, *, filters: JobFilters, limit: int, after: Sequence[Any] | None
-) -> Ranked:
+    session: AsyncSession, *, filters: JobFilters, limit: int, after: RelevancePosition | None
+) -> list[tuple[Job, RelevancePosition]]:
     """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
-    recently published jobs best first, then older matches newest first.
-
-    Position (window's oldest published_at and id, dense, rank, published_at, id): the
-    window and the plan for older matches are fixed on page one, so that pages stay
-    consistent; then the keyset of the phase the row is in.
-    """
+    recently published jobs best first, then older matches newest first."""
     assert filters.q
+    oldest: tuple[datetime, int] | None
     if after is None:
         oldest, in_window, dense = await _window_oldest(session), True, True
     else:
-        oldest = None if after[0] is None else (after[0], after[1])
-        dense, in_window = bool(after[2]), after[3] is not None
+        oldest = None
+        if after.window_published_at is not None and after.window_id is not None:
+            oldest = (after.window_published_at, after.window_id)
+        dense, in_window = after.dense, after.rank is not None
     relevance = rank(filters.q)
     rows: list[tuple[Job, float]] = []
     if in_window:
@@ -280,23 +341,35 @@ async def search_by_relevance(
         statement = _filtered(filters, walk=True).add_columns(relevance, func.count().over())
         if oldest is not None:
             statement = statement.where(tuple_(Job.published_at, Job.id) >= tuple_(*oldest))
-        if after is not None:
-            statement = statement.where(tuple_(relevance, Job.id) < tuple_(after[3], after[5]))
+        if after is not None and after.rank is not None:
+            statement = statement.where(
+                tuple_(relevance, Job.id) < tuple_(literal(after.rank, DOUBLE_PRECISION), after.id)
+            )
         statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
         found = (await session.execute(statement)).all()
         rows = [(job, score) for job, score, _ in found]
         if after is None:
             dense = _dense(found[0][2] if found else 0)
-    head = [*(oldest or (None, None)), int(dense)]
-    ranked: Ranked = [(job, [*head, score, None, job.id]) for job, score in rows]
+    window_published_at, window_id = oldest or (None, None)
+
+    def position(job: Job, score: float | None) -> RelevancePosition:
+        return RelevancePosition(
+            window_published_at=window_published_at,
+            window_id=window_id,
+            dense=dense,
+            rank=score,
+            published_at=None if score is not None else _published_at(job),
+            id=job.id,
+        )
+
+    ranked = [(job, position(job, score)) for job, score in rows]
     if len(ranked) <= limit and oldest is not None:
         published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
         older = _filtered(filters).where(tuple_(Job.published_at, Job.id) < tuple_(*oldest))
         if after is not None and not in_window:
-            older = older.where(tuple_(published_at, job_id) < tuple_(after[4], after[5]))
+            older = older.where(tuple_(published_at, job_id) < tuple_(after.published_at, after.id))
         older = older.order_by(published_at.desc(), job_id.desc()).limit(limit + 1 - len(ranked))
-        older_jobs = (await session.execute(older)).scalars()
-        ranked += [(job, [*head, None, job.published_at, job.id]) for job in older_jobs]
+        ranked += [(job, position(job, None)) for job in (await session.execute(older)).scalars()]
     return ranked
 
 

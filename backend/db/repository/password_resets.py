@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import PasswordResetToken
@@ -14,6 +14,16 @@ async def create(
     """Store the hash of a new reset token for a user."""
     session.add(PasswordResetToken(token_hash=token_hash, user_id=user_id, expires_at=expires_at))
     await session.flush()
+
+
+async def peek(session: AsyncSession, *, token_hash: bytes) -> int | None:
+    """The user id of an unused, unexpired reset token, without spending it; else None."""
+    statement = select(PasswordResetToken.user_id).where(
+        PasswordResetToken.token_hash == token_hash,
+        PasswordResetToken.used_at.is_(None),
+        PasswordResetToken.expires_at > func.now(),
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def use(session: AsyncSession, *, token_hash: bytes) -> int | None:

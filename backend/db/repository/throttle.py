@@ -9,9 +9,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import AuthAttempt
 
 
-async def record(session: AsyncSession, *, kind: str, key: str) -> None:
-    """Count one event of `kind` for `key`."""
-    await session.execute(insert(AuthAttempt).values(kind=kind, key=key))
+async def take(
+    session: AsyncSession, *, kind: str, key: str, limit: int, window_seconds: int
+) -> tuple[int | None, int | None]:
+    """Count one event of `kind` for `key` unless `key` already has `limit` in the window.
+
+    Returns (the counted event's id, None), or (None, seconds until `key` may try again).
+    Check and count are one step: a transaction-scoped advisory lock on (kind, key) makes
+    concurrent callers for one key take turns, so that however many arrive at once, at
+    most `limit` are counted in a window. The caller's transaction must be short.
+    """
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"{kind}:{key}", 0)))
+    )
+    wait = await retry_after(
+        session, kind=kind, key=key, limit=limit, window_seconds=window_seconds
+    )
+    if wait is not None:
+        return None, wait
+    statement = insert(AuthAttempt).values(kind=kind, key=key).returning(AuthAttempt.id)
+    return (await session.execute(statement)).scalar_one(), None
 
 
 async def retry_after(
@@ -40,6 +57,12 @@ async def retry_after(
         )
     ).scalar_one()
     return None if seconds is None else max(1, math.ceil(seconds))
+
+
+async def forget(session: AsyncSession, *, ids: list[int]) -> None:
+    """Un-count these events (a sign-in that turned out to be right gives its place back)."""
+    if ids:
+        await session.execute(delete(AuthAttempt).where(AuthAttempt.id.in_(ids)))
 
 
 async def clear(session: AsyncSession, *, kind: str, key: str) -> None:

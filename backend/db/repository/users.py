@@ -1,15 +1,34 @@
 """Queries over users; they flush but never commit."""
 
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.db.models import Role, User
 from backend.db.repository import base
+from backend.db.repository.base import IdPosition
 
 
 async def get(session: AsyncSession, *, user_id: int) -> User | None:
     """The user with this id, or None."""
     return await session.get(User, user_id)
+
+
+async def lock(session: AsyncSession, *, user_ids: list[int]) -> dict[int, User]:
+    """Lock these users' rows against every other writer until the transaction ends.
+
+    Rows are locked in id order, so that two transactions locking the same users never
+    wait for each other in a circle. The rows come back as they are now.
+    """
+    statement = (
+        select(User)
+        .where(User.id.in_(sorted(set(user_ids))))
+        .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {user.id: user for user in (await session.execute(statement)).scalars()}
 
 
 async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
@@ -33,13 +52,32 @@ async def update(session: AsyncSession, *, user: User, **values: object) -> User
     return await base.update(session, user, **values)
 
 
+async def replace_password_hash(
+    session: AsyncSession, *, user: User, expected: str, new_hash: str
+) -> bool:
+    """Set a new password hash only if the stored one is still `expected` (compare-and-set)."""
+    statement = (
+        sql_update(User)
+        .where(User.id == user.id, User.hashed_password == expected)
+        .values(hashed_password=new_hash, updated_at=func.now())
+        .returning(User.updated_at)
+    )
+    updated_at = (await session.execute(statement)).scalar_one_or_none()
+    if updated_at is None:
+        return False
+    # The loaded row learns its new values without being marked for another UPDATE.
+    set_committed_value(user, "hashed_password", new_hash)
+    set_committed_value(user, "updated_at", updated_at)
+    return True
+
+
 async def list_page(
-    session: AsyncSession, *, limit: int, email: str | None = None, after_id: int | None = None
-) -> list[User]:
+    session: AsyncSession, *, limit: int, email: str | None = None, after: IdPosition | None = None
+) -> list[tuple[User, IdPosition]]:
     """Users, newest first, optionally those whose email contains `email` in any case."""
     statement = select(User).order_by(User.id.desc()).limit(limit + 1)
     if email:
         statement = statement.where(func.lower(User.email).contains(email.lower(), autoescape=True))
-    if after_id is not None:
-        statement = statement.where(User.id < after_id)
-    return list((await session.execute(statement)).scalars())
+    if after is not None:
+        statement = statement.where(User.id < after.id)
+    return base.by_id((await session.execute(statement)).scalars())

@@ -1,0 +1,53 @@
+"""Companies: employers create and edit their own; anyone can browse them."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.exceptions import Forbidden, NotFound
+from backend.core.pagination import Paged, PageRequest
+from backend.db.models import Company, User
+from backend.db.repository import companies as companies_repo
+from backend.db.repository.base import IdPosition
+from backend.schemas.company import CompanyCreate, CompanyUpdate
+from backend.services.rules import check_if_match, manages
+
+COMPANY_NOT_FOUND = "Company not found."
+
+
+async def create(db: AsyncSession, *, user: User, payload: CompanyCreate) -> Company:
+    """A company owned by the caller."""
+    return await companies_repo.create(db, owner_id=user.id, **payload.model_dump())
+
+
+async def list_page(db: AsyncSession, *, page: PageRequest) -> Paged[Company]:
+    """Every company, newest first."""
+    kind = "companies"
+    rows = await companies_repo.list_page(db, limit=page.limit, after=page.after(kind, IdPosition))
+    return page.page(rows, kind)
+
+
+async def get(db: AsyncSession, *, company_id: int) -> Company:
+    company = await companies_repo.get(db, company_id=company_id)
+    if company is None:
+        raise NotFound(COMPANY_NOT_FOUND)
+    return company
+
+
+async def update(
+    db: AsyncSession,
+    *,
+    user: User,
+    company_id: int,
+    payload: CompanyUpdate,
+    if_match: str | None,
+) -> Company:
+    """Change a company: its owner or an admin (403 for another employer's)."""
+    company = await companies_repo.get(db, company_id=company_id, lock="update")
+    if company is None:
+        raise NotFound(COMPANY_NOT_FOUND)
+    if not manages(user, company.owner_id):
+        raise Forbidden("This company belongs to another employer.")
+    check_if_match(if_match, company.updated_at)
+    changes = payload.model_dump(exclude_unset=True)
+    if not changes:
+        return company
+    return await companies_repo.update(db, company=company, **changes)
