@@ -153,6 +153,17 @@ async def make_client(
         yield make
 
 
+async def _empty_every_table(application: FastAPI) -> None:
+    async with application.state.engine.begin() as connection:
+        tables = await connection.execute(
+            text(
+                "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        )
+        await connection.execute(text(f"TRUNCATE {tables.scalar_one()} CASCADE"))
+
+
 @pytest.fixture
 async def live_app(settings: Settings) -> AsyncIterator[FastAPI]:
     """An app whose requests really commit, each on its own connection (for concurrency).
@@ -164,14 +175,7 @@ async def live_app(settings: Settings) -> AsyncIterator[FastAPI]:
         try:
             yield application
         finally:
-            async with application.state.engine.begin() as connection:
-                tables = await connection.execute(
-                    text(
-                        "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-                        "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-                    )
-                )
-                await connection.execute(text(f"TRUNCATE {tables.scalar_one()} CASCADE"))
+            await _empty_every_table(application)
 
 
 @pytest.fixture
@@ -179,6 +183,28 @@ async def live_client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=live_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture
+async def make_live_client(migrated_url: URL) -> AsyncIterator[ClientFactory]:
+    """Like `live_client`, for an app with other settings; every table is emptied afterwards."""
+    async with AsyncExitStack() as stack:
+        built: list[FastAPI] = []
+
+        async def make(client_address: str = "127.0.0.1", **overrides: object) -> httpx.AsyncClient:
+            application = create_app(make_settings(migrated_url, **overrides))
+            await stack.enter_async_context(application.router.lifespan_context(application))
+            built.append(application)
+            transport = httpx.ASGITransport(app=application, client=(client_address, 50000))
+            http = httpx.AsyncClient(transport=transport, base_url="http://test")
+            http.app = application  # type: ignore[attr-defined]
+            return await stack.enter_async_context(http)
+
+        try:
+            yield make
+        finally:
+            if built:
+                await _empty_every_table(built[0])
 
 
 @pytest.fixture

@@ -24,3 +24,15 @@ def reset_token(message: EmailMessage) -> str:
     match = RESET_LINK.search(body.get_content())
     assert match is not None, body.get_content()
     return match["token"]
+
+
+async def reset_token_from(directory: Path, to: str, *, seconds: float = 5.0) -> str:
+    """The token of the newest reset mail to `to`, waiting for it to be written."""
+    import asyncio
+
+    for _ in range(int(seconds / 0.05)):
+        sent = [message for message in messages(directory) if message["To"] == to]
+        if sent:
+            return reset_token(sent[-1])
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no reset mail to {to}")
