@@ -3,10 +3,11 @@
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import DefaultClause, MetaData, create_engine, inspect, text
 from sqlalchemy.engine import URL
 
 from backend.db import admin
@@ -64,6 +65,149 @@ def test_each_migration_steps_down_and_up(empty_database: URL) -> None:
 
 def test_models_and_migrations_agree(migrated_url: URL) -> None:
     assert _differences(migrated_url) == []
+
+
+# What autogenerate does not compare: index definitions (partial-index conditions,
+# expressions, operator classes), server defaults, nullability and check constraints. Read
+# from PostgreSQL itself, as it normalises them, for a database the migrations built and
+# one the models built.
+_SCHEMA_QUERIES = {
+    "index": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+    "column": """
+        SELECT table_name || '.' || column_name,
+               concat_ws(' ', data_type, character_maximum_length, is_nullable, column_default)
+        FROM information_schema.columns WHERE table_schema = 'public'
+    """,
+    "constraint": """
+        SELECT conrelid::regclass || '.' || conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+    """,
+}
+
+
+def _schema(url: URL) -> dict[str, str]:
+    found: dict[str, str] = {}
+    with psycopg.connect(admin.conninfo(url)) as connection:
+        for kind, query in _SCHEMA_QUERIES.items():
+            for name, definition in connection.execute(query):
+                if "alembic_version" not in name:
+                    found[f"{kind} {name}"] = definition
+    return found
+
+
+def _schema_differences(left: dict[str, str], right: dict[str, str]) -> list[str]:
+    return [
+        f"{key}: {left.get(key)!r} != {right.get(key)!r}"
+        for key in sorted(left.keys() | right.keys())
+        if left.get(key) != right.get(key)
+    ]
+
+
+def _build_from_models(url: URL, metadata: MetaData) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            metadata.create_all(connection)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def models_database(database_url: URL) -> Iterator[URL]:
+    url = database_url.set(database=f"jobboard_models_{uuid.uuid4().hex[:12]}")
+    admin.create_database(url)
+    try:
+        yield url
+    finally:
+        admin.drop_database(url)
+
+
+def test_indexes_defaults_and_constraints_agree(migrated_url: URL, models_database: URL) -> None:
+    _build_from_models(models_database, Base.metadata)
+    migrated, modelled = _schema(migrated_url), _schema(models_database)
+    assert any("WHERE (status = 'published'" in d for d in migrated.values())
+    assert _schema_differences(migrated, modelled) == []
+
+
+def test_the_schema_comparison_fails_when_either_side_changes(
+    migrated_url: URL, models_database: URL, empty_database: URL
+) -> None:
+    # The models alone: a partial index's condition and a server default change.
+    metadata = MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.tables.values():
+        table.to_metadata(metadata)
+    jobs = metadata.tables["jobs"]
+    (newest,) = [index for index in jobs.indexes if index.name == "ix_jobs_published_newest"]
+    newest.dialect_options["postgresql"]["where"] = text("status <> 'draft'")
+    jobs.c.tags.server_default = DefaultClause(text("'{x}'::varchar[]"))
+    _build_from_models(models_database, metadata)
+    differences = _schema_differences(_schema(migrated_url), _schema(models_database))
+    assert [line.split(":")[0] for line in differences] == [
+        "column jobs.tags",
+        "index ix_jobs_published_newest",
+    ]
+
+    # The database alone: an index expression changed by hand.
+    admin.upgrade(empty_database)
+    with psycopg.connect(admin.conninfo(empty_database), autocommit=True) as connection:
+        connection.execute("DROP INDEX ix_jobs_published_salary")
+        connection.execute(
+            "CREATE INDEX ix_jobs_published_salary ON jobs (salary_max DESC NULLS LAST)"
+        )
+    differences = _schema_differences(_schema(empty_database), _schema(migrated_url))
+    assert [line.split(":")[0] for line in differences] == ["index ix_jobs_published_salary"]
+
+
+def _trgm_mark(url: URL) -> tuple[bool, str | None]:
+    with psycopg.connect(admin.conninfo(url)) as connection:
+        row = connection.execute(
+            "SELECT obj_description(oid, 'pg_extension') FROM pg_extension "
+            "WHERE extname = 'pg_trgm'"
+        ).fetchone()
+    return (row is not None, row[0] if row else None)
+
+
+def test_a_downgrade_keeps_an_extension_it_did_not_create(empty_database: URL) -> None:
+    with psycopg.connect(admin.conninfo(empty_database), autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION pg_trgm")
+    admin.upgrade(empty_database)
+    present, mark = _trgm_mark(empty_database)
+    assert present
+    assert mark is not None
+    assert "jobboard" not in mark
+    admin.downgrade(empty_database, "base")
+    assert _trgm_mark(empty_database) == (True, mark)
+
+
+def test_a_downgrade_drops_the_extension_it_created(empty_database: URL) -> None:
+    admin.upgrade(empty_database)
+    assert _trgm_mark(empty_database) == (True, "created by the jobboard migration 0003_job_board")
+    admin.downgrade(empty_database, "base")
+    assert _trgm_mark(empty_database) == (False, None)
+
+
+def test_the_title_backfill_counts_jobs_written_before_it(empty_database: URL) -> None:
+    admin.upgrade(empty_database, "0003_job_board")
+    with psycopg.connect(admin.conninfo(empty_database), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO users (email, hashed_password, full_name, role) "
+            "VALUES ('e@example.com', 'x', 'E', 'employer')"
+        )
+        connection.execute("INSERT INTO companies (name, owner_id) SELECT 'C', id FROM users")
+        connection.execute(
+            "INSERT INTO jobs (company_id, title, description, location, workplace, "
+            "employment_type, status, published_at) "
+            "SELECT c.id, t, 'd', 'l', 'remote', 'full_time', s::job_status, now() "
+            "FROM companies c, (VALUES ('A', 'published'), ('A', 'published'), "
+            "('B', 'draft'), ('C', 'published')) AS v(t, s)"
+        )
+    admin.upgrade(empty_database)
+    with psycopg.connect(admin.conninfo(empty_database)) as connection:
+        counts: dict[str, int] = dict(
+            connection.execute("SELECT title, published_count FROM job_titles").fetchall()
+        )
+    assert counts == {"A": 2, "C": 1}
 
 
 def test_a_model_change_without_migration_is_caught(migrated_url: URL) -> None:

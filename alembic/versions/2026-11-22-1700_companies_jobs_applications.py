@@ -99,9 +99,24 @@ CREATE TRIGGER companies_search
 """
 
 
+# pg_trgm may have been there before this migration (other software on the database needs
+# it too): the migration marks the extension only when it created it (its comment reads
+# "created by the jobboard migration 0003_job_board"), and the downgrade drops it only when
+# so marked.
+
+
 def upgrade() -> None:
     # Trusted since PostgreSQL 13: a database owner may create it.
-    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    op.execute(
+        """
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+                CREATE EXTENSION pg_trgm;
+                COMMENT ON EXTENSION pg_trgm IS 'created by the jobboard migration 0003_job_board';
+            END IF;
+        END $$
+        """
+    )
     bind = op.get_bind()
     for enum in ENUMS:
         enum.create(bind)
@@ -251,4 +266,14 @@ def downgrade() -> None:
     bind = op.get_bind()
     for enum in reversed(ENUMS):
         enum.drop(bind)
-    op.execute("DROP EXTENSION IF EXISTS pg_trgm")
+    op.execute(
+        """
+        DO $$ BEGIN
+            IF obj_description(
+                (SELECT oid FROM pg_extension WHERE extname = 'pg_trgm'), 'pg_extension'
+            ) = 'created by the jobboard migration 0003_job_board' THEN
+                DROP EXTENSION pg_trgm;
+            END IF;
+        END $$
+        """
+    )

@@ -70,11 +70,13 @@ def upgrade() -> None:
         [sa.text("to_tsvector('simple'::regconfig, title)")],
         postgresql_using="gin",
     )
+    # The triggers first, then the backfill: creating them locks jobs against writes until
+    # this migration commits, so no job written meanwhile is missed or counted twice.
+    op.execute(COUNT_FUNCTION)
     op.execute(
         "INSERT INTO job_titles (title, published_count) "
         "SELECT title, count(*) FROM jobs WHERE status = 'published' GROUP BY title"
     )
-    op.execute(COUNT_FUNCTION)
     op.create_index(
         "ix_jobs_title_published",
         "jobs",

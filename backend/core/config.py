@@ -2,9 +2,10 @@
 
 import logging
 import secrets
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -116,12 +117,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _default_mail_backend(self) -> "Settings":
+        if self.mail_backend == "console" and self.environment == "production":
+            raise ValueError(
+                "MAIL_BACKEND=console would write password reset links into the logs; "
+                "refusing to start with ENVIRONMENT=production"
+            )
         if self.mail_backend is None:
             backend = "console" if self.environment == "development" else "smtp"
             object.__setattr__(self, "mail_backend", backend)
         if self.smtp_ssl and self.smtp_starttls:
             object.__setattr__(self, "smtp_starttls", False)  # implicit TLS already
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # The database password never reaches a log through repr() or str() of the settings.
+        for name, value in super().__repr_args__():
+            if name == "database_url":
+                value = make_url(value).render_as_string(hide_password=True)
+            yield name, value
 
     @property
     def is_development(self) -> bool:

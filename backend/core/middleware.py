@@ -8,7 +8,7 @@ from http import HTTPStatus
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.core.problems import problem_response
+from backend.core.problems import log_unexpected, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            logger.exception("unhandled error in request %s", request_id)
+        except Exception as exc:
+            log_unexpected(request_id, exc)
             if response_started:
                 raise
             response = problem_response(

@@ -1,6 +1,7 @@
 """One place that turns every exception into an RFC 9457 problem response."""
 
 import logging
+import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -99,14 +100,45 @@ async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, sa_exc.SQLAlchemyError)
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         # Server down, restarting, out of connections, or a statement past its timeout.
-        logger.warning("database unavailable: %s", type(exc).__name__)
+        logger.warning("database unavailable: %s", describe_database_error(exc))
         return await _app_error(request, ServiceUnavailable())
     return await _unexpected_error(request, exc)
 
 
+def describe_database_error(exc: BaseException) -> str:
+    """The driver's error class, SQLSTATE and primary message: enough to tell "too many
+    clients" from "read-only transaction", and never a bound value (DETAIL lines, which
+    can quote one, are left out)."""
+    original = getattr(exc, "orig", None) or exc
+    diag = getattr(original, "diag", None)
+    message = getattr(diag, "message_primary", None) or str(original).split("\n", 1)[0]
+    sqlstate = getattr(diag, "sqlstate", None) or getattr(original, "sqlstate", None)
+    state = f" [{sqlstate}]" if sqlstate else ""
+    return f"{type(original).__module__}.{type(original).__name__}{state}: {message}"
+
+
+def log_unexpected(request_id: str, exc: BaseException) -> None:
+    """Log an error no handler expected, with its traceback.
+
+    A database error's own text can quote bound values (PostgreSQL's DETAIL lines, e.g.
+    `Key (token_hash)=(...)`), so for those the traceback is logged without it, after the
+    class, SQLSTATE and primary message.
+    """
+    if isinstance(exc, sa_exc.DBAPIError):
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        logger.error(
+            "unhandled database error in request %s: %s\nTraceback (most recent call last):\n%s",
+            request_id,
+            describe_database_error(exc),
+            frames.rstrip(),
+        )
+        return
+    logger.error("unhandled error in request %s", request_id, exc_info=exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     request_id = getattr(request.state, "request_id", "-")
-    logger.error("unhandled error in request %s", request_id, exc_info=exc)
+    log_unexpected(request_id, exc)
     return problem_response(
         HTTPStatus.INTERNAL_SERVER_ERROR,
         f"The server could not handle the request (request id {request_id}).",

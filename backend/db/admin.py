@@ -17,6 +17,11 @@ def _maintenance_conninfo(url: URL) -> str:
     return server.render_as_string(hide_password=False)
 
 
+def conninfo(url: URL) -> str:
+    """A libpq connection string for the database `url` names."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_database(url: URL) -> bool:
     """Create the database `url` names unless it exists; True when it was created."""
     with psycopg.connect(_maintenance_conninfo(url), autocommit=True, connect_timeout=10) as conn:

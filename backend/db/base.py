@@ -24,4 +24,9 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        # The moment of each change (not of its transaction), so that every change, even two
+        # in one transaction, gives a new ETag.
+        server_default=func.now(),
+        onupdate=func.clock_timestamp(),
+    )

@@ -1,7 +1,7 @@
 """Base classes and field types shared by the request and response schemas."""
 
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     model_validator,
 )
@@ -73,6 +74,14 @@ Password = Annotated[
     Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH),
     AfterValidator(_password),
 ]
-# Timestamps leave as ISO 8601 in UTC ("Z"): connections run with TimeZone=UTC, so
-# pydantic's own serializer (no Python call per value) writes them.
-Timestamp = datetime
+
+
+def _utc(value: datetime) -> datetime:
+    # Values read from the database are UTC already (connections run with TimeZone=UTC);
+    # what a request just sent (an echoed `expires_at`) may carry any offset.
+    return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
+
+
+_ZERO = timedelta(0)
+# Every timestamp leaves as ISO 8601 in UTC, written with "Z", whatever it came in as.
+Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=datetime, when_used="json")]

@@ -59,7 +59,7 @@ async def replace_password_hash(
     statement = (
         sql_update(User)
         .where(User.id == user.id, User.hashed_password == expected)
-        .values(hashed_password=new_hash, updated_at=func.now())
+        .values(hashed_password=new_hash, updated_at=func.clock_timestamp())
         .returning(User.updated_at)
     )
     updated_at = (await session.execute(statement)).scalar_one_or_none()
