@@ -26,8 +26,10 @@ migrate: $(STAMP) .env
 run: migrate
 	$(BIN)/python -m backend serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
+# Two worker processes (one a core here), each with its own throwaway database.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""The OpenAPI document agrees with the contract in ../shared/API.md."""
+"""The OpenAPI document agrees with the contract in docs/API.md."""
 
 import re
 from typing import Any
@@ -140,3 +140,27 @@ def test_request_bodies_forbid_unknown_fields(document: dict[str, Any]) -> None:
     for name, schema in schemas.items():
         if name.endswith(("Create", "Update", "Request", "Confirm", "Change")):
             assert schema.get("additionalProperties") is False, name
+
+
+VERSIONED = {
+    ("patch", "/api/v1/companies/{company_id}"),
+    ("patch", "/api/v1/jobs/{job_id}"),
+    ("delete", "/api/v1/jobs/{job_id}"),
+    ("patch", "/api/v1/applications/{application_id}"),
+}
+TAGGED_READS = {
+    ("get", "/api/v1/companies/{company_id}"),
+    ("get", "/api/v1/jobs/{job_id}"),
+    ("get", "/api/v1/applications/{application_id}"),
+}
+
+
+def test_versioned_changes_take_if_match_and_document_412(document: dict[str, Any]) -> None:
+    for method, path in VERSIONED:
+        operation = document["paths"][path][method]
+        headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert headers == ["If-Match"], (method, path)
+        assert "412" in operation["responses"], (method, path)
+    for method, path in TAGGED_READS | (VERSIONED - {("delete", "/api/v1/jobs/{job_id}")}):
+        success = document["paths"][path][method]["responses"]["200"]
+        assert "ETag" in success.get("headers", {}), (method, path)
