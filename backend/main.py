@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -17,7 +18,11 @@ from backend.apis.router import api_router
 from backend.core.config import Settings, load_settings
 from backend.core.cursor import CursorCodec
 from backend.core.mail import create_mailer
-from backend.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from backend.core.middleware import (
+    BodySizeLimitMiddleware,
+    DeadlineMiddleware,
+    RequestIdMiddleware,
+)
 from backend.core.problems import install_problem_handlers
 from backend.core.security import PasswordHasher
 from backend.db.admin import ALEMBIC_INI
@@ -46,7 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
-        app.state.hasher = await asyncio.to_thread(PasswordHasher, settings.bcrypt_rounds)
+        app.state.hasher = await asyncio.to_thread(
+            partial(
+                PasswordHasher,
+                settings.bcrypt_rounds,
+                queue_limit=settings.password_hash_queue_limit or None,
+            )
+        )
         app.state.migration_heads = migration_heads()
         app.state.mailer = create_mailer(settings)
         try:
@@ -70,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router)
 
-    # Added last is outermost: request ids wrap everything, then CORS, then the body limit.
+    # Added last is outermost: request ids wrap everything, then the deadline, then CORS,
+    # then the body limit.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -83,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # The client address (for throttling) comes from X-Forwarded-For only via trusted proxies.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    if settings.request_timeout_seconds:
+        app.add_middleware(DeadlineMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import RefreshToken, User, UserSession
+from tests.conftest import ClientFactory
 from tests.factories import DEFAULT_PASSWORD, assert_problem, bearer, create_user, sign_in
 
 REFRESH = "/api/v1/auth/refresh"
@@ -105,14 +106,24 @@ async def test_refresh_rotates_and_spends_the_old_token(
     assert count == 1
 
 
+async def age_spent_tokens(db: AsyncSession, seconds: int) -> None:
+    """Move every spend back in time, past the reuse leeway."""
+    await db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.spent_at.is_not(None))
+        .values(spent_at=RefreshToken.spent_at - timedelta(seconds=seconds))
+    )
+
+
 async def test_replayed_refresh_token_revokes_the_whole_session(
-    client: httpx.AsyncClient, user: User
+    client: httpx.AsyncClient, db: AsyncSession, user: User
 ) -> None:
     first = await pair_for(client, user.email)
     second = (await refresh(client, first["refresh_token"])).json()
     third = (await refresh(client, second["refresh_token"])).json()
     assert (await client.get(ME, headers=bearer(third["access_token"]))).status_code == 200
 
+    await age_spent_tokens(db, 11)  # past REFRESH_REUSE_LEEWAY_SECONDS (10)
     replay = await refresh(client, first["refresh_token"])
     assert_problem(replay, 401)
 
@@ -121,10 +132,34 @@ async def test_replayed_refresh_token_revokes_the_whole_session(
     assert_problem(await refresh(client, third["refresh_token"]), 401)
 
 
-async def test_replay_leaves_other_sessions_alone(client: httpx.AsyncClient, user: User) -> None:
+async def test_a_token_presented_again_within_the_leeway_fails_without_revoking(
+    client: httpx.AsyncClient, user: User
+) -> None:
+    # Two tabs refreshing with one token: the slower one loses, and the session lives on.
+    first = await pair_for(client, user.email)
+    winner = (await refresh(client, first["refresh_token"])).json()
+    assert_problem(await refresh(client, first["refresh_token"]), 401)
+    assert (await client.get(ME, headers=bearer(winner["access_token"]))).status_code == 200
+    assert (await refresh(client, winner["refresh_token"])).status_code == 200
+
+
+async def test_a_leeway_of_zero_treats_every_reuse_as_a_replay(
+    make_client: ClientFactory, db: AsyncSession, user: User
+) -> None:
+    strict = await make_client(refresh_reuse_leeway_seconds=0)
+    first = await pair_for(strict, user.email)
+    winner = (await refresh(strict, first["refresh_token"])).json()
+    assert_problem(await refresh(strict, first["refresh_token"]), 401)
+    assert_problem(await strict.get(ME, headers=bearer(winner["access_token"])), 401)
+
+
+async def test_replay_leaves_other_sessions_alone(
+    client: httpx.AsyncClient, db: AsyncSession, user: User
+) -> None:
     stolen = await pair_for(client, user.email)
     other = await pair_for(client, user.email)
     await refresh(client, stolen["refresh_token"])
+    await age_spent_tokens(db, 60)
     assert_problem(await refresh(client, stolen["refresh_token"]), 401)
     assert (await client.get(ME, headers=bearer(other["access_token"]))).status_code == 200
     assert (await refresh(client, other["refresh_token"])).status_code == 200

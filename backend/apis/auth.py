@@ -17,7 +17,7 @@ from backend.apis.deps import (
 )
 from backend.apis.openapi import problem_responses
 from backend.core.config import Settings
-from backend.core.exceptions import Forbidden, NotAuthenticated
+from backend.core.exceptions import Forbidden, InvalidField, NotAuthenticated
 from backend.core.mail import send_quietly
 from backend.schemas.auth import (
     Accepted,
@@ -103,8 +103,16 @@ async def register(payload: UserCreate, db: DbSession, hasher: HasherDep) -> Use
     return UserRead.model_validate(user)
 
 
+async def password_grant(request: Request) -> None:
+    """`grant_type`, when sent at all, is `password` (an empty one is no grant type)."""
+    form = await request.form()
+    if "grant_type" in form and form["grant_type"] != "password":
+        raise InvalidField(("body", "grant_type"), 'must be "password" or left out')
+
+
 @router.post(
     "/token",
+    dependencies=[Depends(password_grant)],
     response_model=TokenPair,
     responses=problem_responses(401, 403, 429),
     openapi_extra={

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
 from backend.apis.deps import DbSession, IfMatch
@@ -11,7 +10,7 @@ from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.core.cursor import MAX_ID
 from backend.db.models import EmploymentType, Workplace
-from backend.schemas.base import Text
+from backend.schemas.base import Instant, Text
 from backend.schemas.job import MAX_SALARY, JobCreate, JobRead, JobUpdate, Tag
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
@@ -63,7 +62,7 @@ async def list_jobs(
         Query(ge=0, le=MAX_SALARY, description="Jobs paying at least this (max, else min)"),
     ] = None,
     posted_after: Annotated[
-        AwareDatetime | None, Query(description="Published at or after this time")
+        Instant | None, Query(description="Published at or after this time (ISO 8601, with offset)")
     ] = None,
     sort: Annotated[
         jobs_service.Sort | None,
@@ -95,7 +94,7 @@ async def autocomplete(
 
 
 @router.get(
-    "/jobs/{job_id}",
+    "/jobs/{job_id:int}",
     name="read",
     response_model=JobRead,
     responses={**problem_responses(401, 404), **with_etag()},
@@ -108,7 +107,7 @@ async def read_job(job_id: IdPath, user: MaybeUser, db: DbSession, response: Res
 
 
 @router.patch(
-    "/jobs/{job_id}",
+    "/jobs/{job_id:int}",
     name="update",
     response_model=JobRead,
     responses={**problem_responses(401, 403, 404, 409, 412), **with_etag()},
@@ -130,7 +129,7 @@ async def update_job(
 
 
 @router.delete(
-    "/jobs/{job_id}",
+    "/jobs/{job_id:int}",
     name="delete",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404, 412),

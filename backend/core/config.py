@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     # Passwords
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    # Hashes waiting or running at once before a sign-in is refused with 503 (0: 8 a thread).
+    password_hash_queue_limit: int = Field(default=0, ge=0)
 
     # Database
     database_url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/jobboard"
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
 
     # HTTP
+    # One deadline for a whole request, pool wait and statements included (0: none).
+    request_timeout_seconds: float = Field(default=10.0, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     frontend_url: str = "http://localhost:3000"
@@ -59,6 +63,9 @@ class Settings(BaseSettings):
 
     # Sessions and password reset
     reset_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # A refresh token presented again this soon after it was spent is taken for a race
+    # between two tabs (401, nothing revoked), not for a replay (which ends the session).
+    refresh_reuse_leeway_seconds: int = Field(default=10, ge=0, le=300)
 
     # Throttling: per email always; per client address unless RATE_LIMITS_ENABLED=false.
     rate_limits_enabled: bool = True

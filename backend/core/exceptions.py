@@ -87,3 +87,12 @@ class ServiceUnavailable(AppError):
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class HashQueueFull(ServiceUnavailable):
+    """More password checks are waiting than the hashing threads can serve promptly."""
+
+    detail = "Too many sign-ins at once; try again in a moment."
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=1)

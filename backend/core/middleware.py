@@ -1,5 +1,6 @@
 """Pure ASGI middleware: request ids with a last-resort 500, and the request body limit."""
 
+import asyncio
 import logging
 import re
 import uuid
@@ -51,6 +52,48 @@ class RequestIdMiddleware:
                 f"The server could not handle the request (request id {request_id}).",
             )
             await response(scope, receive, send_with_id)
+
+
+class DeadlineMiddleware:
+    """One deadline for a request until its response starts: past it, the work is cancelled
+    (psycopg cancels a running statement on the server) and the client gets a 503 problem.
+
+    Waiting for a pooled connection, statements and slow request bodies all count. Work
+    after the response has started (a mail sent after a 202) is not cut short.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        deadline = asyncio.timeout(self.seconds)
+
+        async def send_and_disarm(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                deadline.reschedule(None)
+            await send(message)
+
+        try:
+            async with deadline:
+                await self.app(scope, receive, send_and_disarm)
+            return
+        except TimeoutError:
+            if started or not deadline.expired():
+                raise
+        logger.warning("request %s passed its deadline", scope.get("state", {}).get("request_id"))
+        response = problem_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            f"The request took longer than {self.seconds:g} seconds and was stopped.",
+            headers={"Retry-After": "1"},
+        )
+        await response(scope, receive, send)
 
 
 class BodySizeLimitMiddleware:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -71,20 +72,55 @@ async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
     return problem_response(exc.status_code, exc.detail, headers=exc.headers)
 
 
-async def _http_error(_: Request, exc: Exception) -> ProblemResponse:
+# What FastAPI answers (400) for a body it cannot decode at all, such as invalid UTF-8.
+_UNDECODABLE_BODY = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    if exc.status_code == HTTPStatus.BAD_REQUEST and detail == _UNDECODABLE_BODY:
+        # The same problem as any other malformed body: a 422 saying where.
+        issue = {"loc": ["body"], "msg": "The body is not valid JSON text", "type": "json_invalid"}
+        return problem_response(422, "The request is invalid: body is not JSON.", errors=[issue])
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (the router names only one route's)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        pattern, route_methods = (
+            getattr(context, "path_regex", None),
+            getattr(context, "methods", None),
+        )
+        if pattern is not None and route_methods and pattern.match(path):
+            methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+# A 422 lists this many errors at most, and says how many there were.
+MAX_REPORTED_ERRORS = 20
 
 
 async def _validation_error(_: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
-    issues = _validation_issues(exc.errors())
+    raw = exc.errors()
+    issues = _validation_issues(raw[:MAX_REPORTED_ERRORS])
     first = issues[0] if issues else None
     detail = "The request is invalid."
     if first is not None:
         where = ".".join(str(part) for part in first["loc"])
         detail = f"The request is invalid: {where}: {first['msg']}."
+        if len(raw) > 1:
+            detail += f" ({len(raw)} errors in all"
+            detail += f"; the first {len(issues)} are listed.)" if len(raw) > len(issues) else ".)"
     return problem_response(422, detail, errors=issues)
 
 

@@ -18,6 +18,7 @@ from jose.exceptions import JOSEError
 from passlib.context import CryptContext
 
 from backend.core.config import Settings
+from backend.core.exceptions import HashQueueFull
 
 T = TypeVar("T")
 
@@ -82,10 +83,17 @@ class PasswordHasher:
     """bcrypt_sha256 for new hashes, plain bcrypt still verified; all work off the event loop.
 
     Hashing runs on its own threads, as many as there are cores (more cannot go faster),
-    at a lower CPU priority than the event loop.
+    at a lower CPU priority than the event loop. At most `queue_limit` hashes wait or run
+    at once (by default 8 per thread); beyond that a request is refused at once with a
+    503 rather than queued for seconds.
     """
 
-    def __init__(self, rounds: int, *, threads: int | None = None) -> None:
+    def __init__(
+        self, rounds: int, *, threads: int | None = None, queue_limit: int | None = None
+    ) -> None:
+        threads = threads or os.cpu_count() or 1
+        self.queue_limit = queue_limit or 8 * threads
+        self._pending = 0
         self._context = CryptContext(
             schemes=["bcrypt_sha256", "bcrypt"],
             deprecated=["bcrypt"],
@@ -93,15 +101,31 @@ class PasswordHasher:
             bcrypt_sha256__min_rounds=rounds,
         )
         self._executor = ThreadPoolExecutor(
-            max_workers=threads or os.cpu_count() or 1,
+            max_workers=threads,
             thread_name_prefix="password-hash",
             initializer=_background_priority,
         )
         # Verified against when there is no user, so that an unknown email costs a hash too.
         self._dummy_hash = self._context.hash(secrets.token_urlsafe(16))
 
+    def check_room(self) -> None:
+        """Raise HashQueueFull unless a hash could start waiting now."""
+        if self._pending >= self.queue_limit:
+            raise HashQueueFull()
+
+    @property
+    def pending(self) -> int:
+        """Hashes waiting or running now."""
+        return self._pending
+
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        self.check_room()
+        self._pending += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, function, *args)
+        finally:
+            self._pending -= 1
 
     def close(self) -> None:
         """Let the hashing threads finish and stop."""
@@ -181,7 +205,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         return _check_claims(claims)
     except InvalidToken:
         raise
-    except (JOSEError, TypeError, ValueError, LookupError, AttributeError) as exc:
+    except (JOSEError, TypeError, ValueError, LookupError, AttributeError, ArithmeticError) as exc:
+        # ArithmeticError: `"exp": Infinity` is valid JSON that overflows int().
         raise InvalidToken(str(exc) or type(exc).__name__) from None
 
 

@@ -1,9 +1,13 @@
 """The async engine and session factory, built by the app (never at import)."""
 
 import select
+from datetime import UTC, datetime
 from typing import Any
 
-from psycopg import pq
+from psycopg import DataError, pq
+from psycopg.abc import Buffer
+from psycopg.types.datetime import TimestamptzLoader
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,7 +36,29 @@ def create_engine(settings: Settings) -> AsyncEngine:
         },
     )
     engine.dialect.do_ping = is_connection_alive  # type: ignore[method-assign]
+    event.listen(engine.sync_engine, "connect", _load_any_timestamp)
     return engine
+
+
+# Python's datetime ends at year 9999 and starts at year 1; PostgreSQL's timestamps go
+# further (and have infinities). A value stored before the API bounded its input, or by
+# hand, reads as the nearest time Python has, instead of failing every read that meets it.
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+class _ClampedTimestamptzLoader(TimestamptzLoader):
+    def load(self, data: Buffer) -> datetime:
+        try:
+            return super().load(data)
+        except DataError:
+            written = bytes(data)
+            return _FIRST if written.startswith(b"-") or written.endswith(b"BC") else _LAST
+
+
+def _load_any_timestamp(dbapi_connection: Any, _: Any) -> None:
+    adapters = dbapi_connection.driver_connection.adapters
+    adapters.register_loader("timestamptz", _ClampedTimestamptzLoader)
 
 
 def is_connection_alive(dbapi_connection: Any) -> bool:

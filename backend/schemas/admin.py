@@ -1,11 +1,11 @@
 from pydantic import ConfigDict
 
 from backend.db.models.user import Role
-from backend.schemas.base import PatchModel
+from backend.schemas.base import PatchModel, StrictBool
 
 
 class AdminUserUpdate(PatchModel):
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
     role: Role | None = None
 
     model_config = ConfigDict(

@@ -1,7 +1,7 @@
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from backend.db.models.job import (
@@ -14,7 +14,15 @@ from backend.db.models.job import (
     JobStatus,
     Workplace,
 )
-from backend.schemas.base import Line, PatchModel, RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.base import (
+    Instant,
+    Line,
+    PatchModel,
+    RequestModel,
+    ResponseModel,
+    Text,
+    Timestamp,
+)
 from backend.schemas.currencies import ISO_4217
 
 MAX_ID = 2**63 - 1
@@ -83,7 +91,7 @@ class JobCreate(RequestModel):
     salary_currency: Currency | None = None
     tags: Tags = Field(default_factory=list)
     status: JobStatus = JobStatus.draft
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
@@ -110,7 +118,7 @@ class JobUpdate(PatchModel):
     salary_currency: Currency | None = None
     tags: Tags | None = None
     status: JobStatus | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"status": "closed"}, {"salary_max": 95000}]}

@@ -12,6 +12,7 @@ from backend.core.exceptions import (
     BadRequest,
     Conflict,
     Forbidden,
+    HashQueueFull,
     InvalidCredentials,
     NotAuthenticated,
 )
@@ -77,6 +78,7 @@ async def sign_in(
     An unknown email and a wrong password get the same 401 after the same hashing work;
     both count as failures. No connection is held while bcrypt runs.
     """
+    hasher.check_room()  # a full hash queue refuses before anything is counted
     attempt = await throttle.start_password_check(
         transactions, settings, email=email, address=address
     )
@@ -85,7 +87,11 @@ async def sign_in(
         user = await users_repo.get_by_email(db, email=email)
     await release(db)
     verified_hash = user.hashed_password if user else None
-    matches, new_hash = await hasher.verify(password, verified_hash)
+    try:
+        matches, new_hash = await hasher.verify(password, verified_hash)
+    except HashQueueFull:
+        await throttle.give_back(transactions, attempt)  # the password was never checked
+        raise
     if user is None or verified_hash is None or not matches:
         raise NotAuthenticated(INCORRECT_LOGIN)  # the attempt stays counted
     await throttle.password_check_passed(transactions, attempt)
@@ -121,11 +127,16 @@ async def refresh(
     if session_id is None:
         await db.rollback()  # nothing was spent; the request has nothing of its own to keep
         async with own_transaction(transactions) as record:
-            replayed = await sessions_repo.session_of_refresh_token(record, token_hash=token_hash)
-            if replayed is not None:
-                # Spent or expired, and presented again: whoever holds the session's newer
-                # tokens may be a thief, so the session ends for everyone.
-                await sessions_repo.revoke(record, session_id=replayed)
+            spent = await sessions_repo.spent_token(
+                record,
+                token_hash=token_hash,
+                leeway_seconds=settings.refresh_reuse_leeway_seconds,
+            )
+            if spent is not None and not spent[1]:
+                # Spent (or expired) a while ago and presented again: whoever holds the
+                # session's newer tokens may be a thief, so the session ends for everyone.
+                # Within the leeway it is two tabs refreshing at once: the loser just fails.
+                await sessions_repo.revoke(record, session_id=spent[0])
         raise InvalidCredentials(INVALID_REFRESH)
     user_session = await sessions_repo.get_live(db, session_id=session_id)
     if user_session is None:
@@ -168,10 +179,15 @@ async def change_password(
     """
     verified_hash = user.hashed_password
     await release(db)
+    hasher.check_room()
     attempt = await throttle.start_password_check(
         transactions, settings, email=user.email, address=address
     )
-    matches, _ = await hasher.verify(current_password, verified_hash)
+    try:
+        matches, _ = await hasher.verify(current_password, verified_hash)
+    except HashQueueFull:
+        await throttle.give_back(transactions, attempt)
+        raise
     if not matches:
         raise BadRequest("The current password is incorrect.")  # the attempt stays counted
     await throttle.password_check_passed(transactions, attempt)

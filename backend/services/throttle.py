@@ -91,6 +91,12 @@ async def password_check_passed(transactions: Transactions, attempt: SignInAttem
         await throttle_repo.forget(db, ids=attempt.counted)
 
 
+async def give_back(transactions: Transactions, attempt: SignInAttempt) -> None:
+    """The check never ran (no hashing thread was free): its places are given back."""
+    async with own_transaction(transactions) as db:
+        await throttle_repo.forget(db, ids=attempt.counted)
+
+
 async def clear_sign_in_failures(db: AsyncSession, *, email: str) -> None:
     """A new password forgets the email's failures."""
     await throttle_repo.clear(db, kind=LOGIN_EMAIL, key=email_key(email))

@@ -1,11 +1,12 @@
 """Queries over jobs: who may see a job, changes, and the keyset-paginated public search."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -122,8 +123,13 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# Runs of negations ("- - -python", "---python") nest a NOT per dash, and PostgreSQL's
+# tsquery stack ends at 32: one dash says the same.
+_NEGATIONS = re.compile(r"-(?:\s*-)+")
+
+
 def _ts_query(q: str) -> ColumnElement[Any]:
-    return func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
+    return func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), _NEGATIONS.sub("-", q))
 
 
 def _matches(q: str, *, walk: bool) -> ColumnElement[bool]:
@@ -233,7 +239,7 @@ class NewestPosition(Position):
 
 
 class SalaryPosition(Position):
-    salary: int | None
+    salary: Annotated[int, Field(ge=0, le=2**31 - 1)] | None
     published_at: AwareDatetime
     id: CursorId
 

@@ -1,7 +1,7 @@
 """Sign-in sessions and the refresh tokens bound to them."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,6 +106,19 @@ async def session_of_refresh_token(session: AsyncSession, *, token_hash: bytes) 
     """The session a refresh token was issued for, spent or not."""
     statement = select(RefreshToken.session_id).where(RefreshToken.token_hash == token_hash)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def spent_token(
+    session: AsyncSession, *, token_hash: bytes, leeway_seconds: int
+) -> tuple[uuid.UUID, bool] | None:
+    """The session of a refresh token that cannot be spent (spent or expired), and whether it
+    was spent within the last `leeway_seconds`; None for a token never issued."""
+    recently = RefreshToken.spent_at > func.now() - timedelta(seconds=leeway_seconds)
+    statement = select(RefreshToken.session_id, func.coalesce(recently, False)).where(
+        RefreshToken.token_hash == token_hash
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 async def purge(session: AsyncSession, *, revoked_before: datetime) -> int:

@@ -1,0 +1,116 @@
+"""Overload with small, fixed sizes: a sign-in storm starves no read, a full hash queue says
+so at once, and a request past its deadline is stopped with its database work."""
+
+import asyncio
+import time
+from collections import Counter
+
+import httpx
+import psycopg
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL
+
+from backend.db import admin
+from backend.db.models import AuthAttempt, Role
+from backend.services.throttle import LOGIN_EMAIL
+from tests.conftest import ClientFactory
+from tests.factories import assert_problem, unique_email
+from tests.test_races import live_job, live_user
+
+API = "/api/v1"
+
+
+async def timed_get(client: httpx.AsyncClient, url: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    response = await client.get(url)
+    return response.status_code, time.perf_counter() - started
+
+
+async def test_a_sign_in_storm_starves_no_read(make_live_client: ClientFactory) -> None:
+    # A pool of 2 connections: were bcrypt to hold one, 40 sign-ins would hold both and
+    # the job list would wait past its 2 s pool timeout (503).
+    client = await make_live_client(
+        bcrypt_rounds=10,
+        db_pool_size=2,
+        db_max_overflow=0,
+        db_pool_timeout_seconds=2,
+        rate_limits_enabled=False,
+        password_hash_queue_limit=16,
+    )
+    idle = [await timed_get(client, f"{API}/jobs") for _ in range(5)]
+    assert all(status == 200 for status, _ in idle)
+
+    sign_ins = [
+        client.post(
+            f"{API}/auth/token", data={"username": unique_email("storm"), "password": "wrong pw!"}
+        )
+        for _ in range(40)
+    ]
+    reads = [timed_get(client, f"{API}/jobs") for _ in range(10)]
+    storm_task = asyncio.gather(*sign_ins)
+    during = await asyncio.gather(*reads)
+    storm = [response.status_code for response in await storm_task]
+    assert [status for status, _ in during] == [200] * 10
+    assert set(storm) <= {401, 503}
+    assert storm.count(503) > 0  # more arrived than the queue holds: refused at once
+    slowest = max(seconds for _, seconds in during)
+    assert slowest < 2.0, slowest
+
+
+async def test_a_full_hash_queue_is_503_at_once_and_counts_nothing(
+    make_live_client: ClientFactory,
+) -> None:
+    client = await make_live_client(
+        bcrypt_rounds=10, password_hash_queue_limit=2, login_max_failures=100
+    )
+    user, _ = await live_user(client, Role.candidate)
+    responses = await asyncio.gather(
+        *(
+            client.post(f"{API}/auth/token", data={"username": user.email, "password": "wrong!!!"})
+            for _ in range(12)
+        )
+    )
+    statuses = Counter(response.status_code for response in responses)
+    assert set(statuses) == {401, 503}
+    for response in responses:
+        if response.status_code == 503:
+            assert_problem(response, 503)
+            assert response.headers["Retry-After"] == "1"
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as db:
+        counted = await db.scalar(
+            select(func.count()).select_from(AuthAttempt).where(AuthAttempt.kind == LOGIN_EMAIL)
+        )
+    # Only the checks that ran are failures.
+    assert counted == statuses[401]
+
+
+async def test_a_request_past_its_deadline_is_503_and_its_work_is_cancelled(
+    make_live_client: ClientFactory, migrated_url: URL
+) -> None:
+    client = await make_live_client(request_timeout_seconds=0.5)
+    _, employer = await live_user(client, Role.employer)
+    job_id = await live_job(client, employer)
+    # Another connection holds the job's row: the change below waits for it.
+    async with await psycopg.AsyncConnection.connect(admin.conninfo(migrated_url)) as holder:
+        await holder.execute("SELECT 1 FROM jobs WHERE id = %s FOR UPDATE", (job_id,))
+        started = time.perf_counter()
+        response = await client.patch(
+            f"{API}/jobs/{job_id}", json={"title": "Too late"}, headers=employer
+        )
+        elapsed = time.perf_counter() - started
+        problem = assert_problem(response, 503)
+        assert "0.5 seconds" in str(problem["detail"])
+        assert response.headers["Retry-After"] == "1"
+        assert 0.5 <= elapsed < 3, elapsed
+        # The waiting statement was cancelled on the server, not left queued for the lock.
+        waiting = await holder.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        assert (await waiting.fetchone()) == (0,)
+        await holder.rollback()
+    assert (await client.get(f"{API}/jobs/{job_id}")).json()["title"] == "Race Engineer"
+    # And the app goes on serving.
+    assert (await client.get(f"{API}/jobs/{job_id}")).status_code == 200
