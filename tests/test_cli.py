@@ -1,11 +1,16 @@
-"""`python -m backend` commands, run as the operator would."""
+"""`python -m backend` commands, run as the operator would: in this process, through the
+same entry point (`backend.cli.main`), with their own environment, standard input and
+output; one test runs the real `python -m backend` process."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import psycopg
 import pytest
@@ -18,21 +23,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(url: URL, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    from backend import cli
+
     env = {
-        **os.environ,
         "DATABASE_URL": url.render_as_string(hide_password=False),
         "SECRET_KEY": TEST_SECRET_KEY,
         "BCRYPT_ROUNDS": "4",
     }
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "backend", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=False,
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin)),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        contextlib.chdir(ROOT),
+    ):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(
+        ["python", "-m", "backend", *args], code, out.getvalue(), err.getvalue()
     )
 
 
