@@ -17,4 +17,4 @@ RUN useradd --system --uid 10001 --no-create-home app
 USER app
 
 EXPOSE 8000
-CMD ["uvicorn", "backend.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+CMD ["python", "-m", "backend", "serve", "--host", "0.0.0.0", "--port", "8000"]

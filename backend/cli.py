@@ -35,7 +35,17 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         reload=args.reload,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
+        # h11 bounds a request's head (request line and headers) to MAX_HEADER_BYTES and
+        # answers 431 beyond it; httptools is faster but bounds nothing, so it is only for
+        # running behind a proxy that does (HTTP_PARSER=httptools).
+        http=settings.http_parser,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        # A worker answers the supervisor's health check from a thread; on a machine busy
+        # enough, the answer can take seconds, and a worker killed for it drops the
+        # requests it was serving.
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
     )
 
 

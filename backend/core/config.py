@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
 
     # HTTP
+    # `python -m backend serve`: the request parser, how large a request's head may be, and
+    # how long a busy worker may take to answer its supervisor before it is replaced.
+    http_parser: Literal["h11", "httptools"] = "h11"
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    worker_healthcheck_timeout_seconds: int = Field(default=60, ge=1)
     # One deadline for a whole request, pool wait and statements included (0: none).
     request_timeout_seconds: float = Field(default=10.0, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = []

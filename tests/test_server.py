@@ -1,0 +1,146 @@
+"""`python -m backend serve` as deployed: a real server process on a real socket."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.conftest import TEST_SECRET_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = [int(pid) for pid in children.read_text().split()]
+        # multiprocessing's resource tracker is a child too, but serves nothing.
+        return [
+            pid
+            for pid in pids
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def start_server(url: URL, *args: str, **env: str) -> Server:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "BCRYPT_ROUNDS": "4",
+        "LOG_LEVEL": "warning",
+        **env,
+    }
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "backend", "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = Server(process, port)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.url}/health/live", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the server did not start")
+
+
+def stop_server(server: Server) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def two_workers(migrated_url: URL) -> Iterator[Server]:
+    server = start_server(migrated_url, "--workers", "2")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def send_head(port: int, head: bytes, *, chunk: int = 64 * 1024) -> bytes:
+    """Send a request head (possibly never finished) and read what the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        try:
+            for start in range(0, len(head), chunk):
+                connection.sendall(head[start : start + chunk])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server stopped reading: what it answered is still there
+        try:
+            return connection.recv(1024)
+        except ConnectionResetError:
+            return b""
+
+
+def test_an_oversized_request_head_is_refused_without_the_worker_growing(
+    two_workers: Server,
+) -> None:
+    before = sum(rss_kib(pid) for pid in two_workers.workers())
+    huge_header = b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (8 << 20)
+    many_headers = b"GET /health/live HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 100_000
+    for head in (huge_header, huge_header + b"\r\n\r\n", many_headers, many_headers + b"\r\n"):
+        answer = send_head(two_workers.port, head)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    after = sum(rss_kib(pid) for pid in two_workers.workers())
+    assert after - before < 20 * 1024, (before, after)
+    # Requests of a normal size go on being served.
+    assert httpx.get(f"{two_workers.url}/health/live").status_code == 200
+
+
+def test_a_worker_too_busy_to_answer_its_supervisor_for_seconds_is_kept(
+    two_workers: Server,
+) -> None:
+    # uvicorn's own default would replace a worker that does not answer within 5 s.
+    workers = two_workers.workers()
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGSTOP)
+    try:
+        time.sleep(7)
+    finally:
+        os.kill(workers[0], signal.SIGCONT)
+    time.sleep(0.5)
+    assert two_workers.workers() == workers
+    statuses = {httpx.get(f"{two_workers.url}/health/live").status_code for _ in range(10)}
+    assert statuses == {200}
