@@ -78,6 +78,8 @@ async def _create_admin(settings: Settings, email: str, full_name: str, password
         async with create_sessionmaker(engine)() as db, db.begin():
             if await users_repo.get_by_email(db, email=email) is not None:
                 raise CommandError(f"{email} is already registered")
+            if await users_repo.get_by_skeleton(db, email=email) is not None:
+                raise CommandError(f"{email} looks too much like an address already registered")
             hasher = PasswordHasher(settings.bcrypt_rounds)
             await users_repo.create(
                 db,
@@ -91,10 +93,12 @@ async def _create_admin(settings: Settings, email: str, full_name: str, password
 
 
 def create_admin(settings: Settings, args: argparse.Namespace) -> None:
-    from pydantic import EmailStr, TypeAdapter, ValidationError
+    from pydantic import TypeAdapter, ValidationError
+
+    from backend.schemas.base import Email
 
     try:
-        email = TypeAdapter(EmailStr).validate_python(args.email)
+        email = TypeAdapter(Email).validate_python(args.email)
     except ValidationError:
         raise CommandError(f"{args.email!r} is not a valid email address") from None
     password = _read_password()

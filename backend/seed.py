@@ -17,6 +17,7 @@ from passlib.context import CryptContext
 from psycopg import sql
 
 from backend.core.config import Settings
+from backend.core.emails import skeleton
 from backend.seed_vocabulary import (
     APPLICATION_STATUSES,
     CITIES,
@@ -110,10 +111,11 @@ def _next_number(conn: psycopg.Connection[Any], prefix: str) -> int:
 
 def _people(
     rng: random.Random, prefix: str, start: int, count: int, role: str, hashed: str
-) -> Iterator[tuple[str, str, str, str]]:
+) -> Iterator[tuple[str, str, str, str, str]]:
     for number in range(start, start + count):
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        yield f"{prefix}{number}@{SEED_DOMAIN}", hashed, name, role
+        email = f"{prefix}{number}@{SEED_DOMAIN}"
+        yield email, skeleton(email), hashed, name, role
 
 
 def _ids_after(conn: psycopg.Connection[Any], table: str, after: int) -> list[int]:
@@ -187,13 +189,14 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
         before = {table: _max_id(conn, table) for table in ("users", "companies", "jobs")}
         employer_start = _next_number(conn, "employer")
         candidate_start = _next_number(conn, "candidate")
-        columns = ("email", "hashed_password", "full_name", "role")
+        columns = ("email", "email_skeleton", "hashed_password", "full_name", "role")
         people = [
             *_people(rng, "employer", employer_start, sizes.employers, "employer", hashed),
             *_people(rng, "candidate", candidate_start, sizes.candidates, "candidate", hashed),
         ]
         if _next_number(conn, "admin") == 1:
-            people.append((f"admin1@{SEED_DOMAIN}", hashed, "Demo Admin", "admin"))
+            admin_email = f"admin1@{SEED_DOMAIN}"
+            people.append((admin_email, skeleton(admin_email), hashed, "Demo Admin", "admin"))
         _copy(conn, "users", columns, people, Progress("users", len(people)))
         user_ids = _ids_after(conn, "users", before["users"])
         employer_ids = user_ids[: sizes.employers]

@@ -225,3 +225,24 @@ def test_a_model_change_without_migration_is_caught(migrated_url: URL) -> None:
     finally:
         engine.dispose()
     assert [d[0] for d in diff] == ["add_column"]
+
+
+def test_skeletons_are_filled_for_existing_accounts_oldest_first(empty_database: URL) -> None:
+    admin.upgrade(empty_database, "0004_job_titles")
+    with psycopg.connect(admin.conninfo(empty_database), autocommit=True) as connection:
+        for email in ("paypal@example.com", "paypa1@example.com", "other@example.com"):
+            connection.execute(
+                "INSERT INTO users (email, hashed_password, full_name, role) "
+                "VALUES (%s, 'x', 'U', 'candidate')",
+                (email,),
+            )
+    admin.upgrade(empty_database)
+    with psycopg.connect(admin.conninfo(empty_database)) as connection:
+        rows: dict[str, str | None] = dict(
+            connection.execute("SELECT email, email_skeleton FROM users ORDER BY id").fetchall()
+        )
+    assert rows == {
+        "paypal@example.com": "paypal@exarnple.corn",
+        "paypa1@example.com": None,
+        "other@example.com": "other@exarnple.corn",
+    }

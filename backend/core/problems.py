@@ -23,6 +23,9 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 # request), with what to answer.
 CONSTRAINT_ERRORS: dict[str, AppError] = {
     "uq_users_email_lower": Conflict("This email is already registered."),
+    "uq_users_email_skeleton": Conflict(
+        "This email looks too much like an address already registered."
+    ),
     "uq_applications_job_id_candidate_id": Conflict("You have already applied to this job."),
     # The job was deleted while the application was being made.
     "fk_applications_job_id_jobs": NotFound("Job not found."),

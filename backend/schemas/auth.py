@@ -1,8 +1,8 @@
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from backend.schemas.base import Password, RequestModel
+from backend.schemas.base import Email, Password, RequestModel
 
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=512)]
 
@@ -23,7 +23,7 @@ class RefreshRequest(RequestModel):
 
 
 class PasswordResetRequest(RequestModel):
-    email: EmailStr
+    email: Email
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"email": "ada@example.com"}]})
 

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
     PlainSerializer,
     Strict,
@@ -18,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from backend.core import emails
 from backend.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, is_acceptable_password
 
 # No request body has more fields than this; a body with more is refused in one error
@@ -86,6 +88,9 @@ def _text(value: str) -> str:
         raise ValueError("must not contain NUL characters")
     return value
 
+
+# An address that can name an account: valid, in its one written form (see core.emails).
+Email = Annotated[EmailStr, AfterValidator(emails.normalize)]
 
 # A one-line name or title: trimmed, then not empty, no control characters.
 Line = Annotated[

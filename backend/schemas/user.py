@@ -1,15 +1,23 @@
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, Field
 
 from backend.db.models.user import FULL_NAME_MAX_LENGTH, Role
-from backend.schemas.base import Line, Password, PatchModel, RequestModel, ResponseModel, Timestamp
+from backend.schemas.base import (
+    Email,
+    Line,
+    Password,
+    PatchModel,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+)
 
 FullName = Annotated[Line, Field(max_length=FULL_NAME_MAX_LENGTH)]
 
 
 class UserCreate(RequestModel):
-    email: EmailStr
+    email: Email
     password: Password
     full_name: FullName
     role: Literal["candidate", "employer"] = "candidate"

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import emails
 from backend.core.config import Settings
 from backend.core.exceptions import (
     BadRequest,
@@ -33,6 +34,8 @@ from backend.schemas.user import UserCreate
 from backend.services import throttle
 
 INCORRECT_LOGIN = "Incorrect email or password."
+EMAIL_TAKEN = "This email is already registered."
+EMAIL_LOOKALIKE = "This email looks too much like an address already registered."
 INVALID_REFRESH = "The refresh token is invalid, expired or already used."
 INVALID_RESET = "This reset link is invalid, expired or already used."
 # Refresh tokens are opaque strings we mint at 43 characters; anything far longer is junk.
@@ -51,7 +54,9 @@ async def register(db: AsyncSession, hasher: PasswordHasher, payload: UserCreate
     """Create a candidate or employer account; a taken email is a 409."""
     if await users_repo.get_by_email(db, email=payload.email) is not None:
         # Checked first so that a duplicate costs no hashing; the constraint still decides races.
-        raise Conflict("This email is already registered.")
+        raise Conflict(EMAIL_TAKEN)
+    if await users_repo.get_by_skeleton(db, email=payload.email) is not None:
+        raise Conflict(EMAIL_LOOKALIKE)
     await release(db)
     hashed_password = await hasher.hash(payload.password)
     return await users_repo.create(
@@ -84,7 +89,7 @@ async def sign_in(
     )
     user = None
     if len(email) <= EMAIL_MAX_LENGTH and "\x00" not in email:
-        user = await users_repo.get_by_email(db, email=email)
+        user = await users_repo.get_by_email(db, email=emails.normalize_form(email))
     await release(db)
     verified_hash = user.hashed_password if user else None
     try:

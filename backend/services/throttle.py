@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import emails
 from backend.core.config import Settings
 from backend.core.exceptions import TooManyRequests
 from backend.db.models.user import EMAIL_MAX_LENGTH
@@ -25,8 +26,9 @@ SIGN_IN_THROTTLED = "Too many failed sign-ins; try again later."
 
 
 def email_key(email: str) -> str:
-    """What failures are counted under: the lowercased email, or a digest of an absurd one."""
-    key = email.lower()
+    """What failures are counted under: the email in its one written form, lowercased (so that
+    no spelling of an address escapes its count), or a digest of an absurd one."""
+    key = emails.normalize_form(email).lower()
     if len(key) > EMAIL_MAX_LENGTH or "\x00" in key:
         return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     return key

@@ -20,6 +20,8 @@ class User(TimestampMixin, Base):
     __table_args__ = (
         # Emails are unique and looked up case-insensitively.
         Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        # No two accounts whose addresses look alike (Unicode TS #39 skeletons).
+        Index("uq_users_email_skeleton", "email_skeleton", unique=True),
         # The admin filter: case-insensitive substring search.
         Index(
             "ix_users_email_trgm",
@@ -31,6 +33,9 @@ class User(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    # backend.core.emails.skeleton(email); NULL only for accounts older than it whose
+    # address looked like an older account's.
+    email_skeleton: Mapped[str | None] = mapped_column(String(4 * EMAIL_MAX_LENGTH))
     hashed_password: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(FULL_NAME_MAX_LENGTH))
     role: Mapped[Role] = mapped_column(

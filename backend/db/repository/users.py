@@ -5,6 +5,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from backend.core.emails import skeleton
 from backend.db.models import Role, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition
@@ -37,11 +38,24 @@ async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def get_by_skeleton(session: AsyncSession, *, email: str) -> User | None:
+    """The user whose address looks like `email` (same TS #39 skeleton), or None."""
+    statement = select(User).where(User.email_skeleton == skeleton(email))
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def create(
     session: AsyncSession, *, email: str, hashed_password: str, full_name: str, role: Role
 ) -> User:
-    """Insert a user; a taken email raises IntegrityError on uq_users_email_lower."""
-    user = User(email=email, hashed_password=hashed_password, full_name=full_name, role=role)
+    """Insert a user; a taken email raises IntegrityError on uq_users_email_lower, a look-alike
+    of a taken one on uq_users_email_skeleton."""
+    user = User(
+        email=email,
+        email_skeleton=skeleton(email),
+        hashed_password=hashed_password,
+        full_name=full_name,
+        role=role,
+    )
     session.add(user)
     await session.flush()
     return user
