@@ -29,7 +29,7 @@ async def test_a_mixed_script_local_part_is_refused(client: httpx.AsyncClient) -
     [
         ("paypal@example.com", "paypa1@example.com"),
         ("admin@example.com", "adrnin@example.com"),
-        ("admin@seed.example.com", "admin@s\u0435ed.example.com"),  # Cyrillic е in the domain
+        ("admin@seed.example.com", "admin@s\u0435ed.example.com"),  # a Cyrillic ie in the domain
         ("ace@example.com", "\u0430\u0441\u0435@example.com"),  # all Cyrillic: one script
     ],
 )
