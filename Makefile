@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate clean bench bench-quick
+.PHONY: install run test lint format migrate clean bench bench-quick fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: migrate
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# schemathesis against a live server as anonymous, candidate, employer and admin (CI runs it).
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz $(FUZZ_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
