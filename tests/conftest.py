@@ -23,6 +23,7 @@ from backend.db import admin
 from backend.main import create_app
 
 if TYPE_CHECKING:
+    from backend.db.models import Company
     from tests.factories import Actors
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
@@ -213,3 +214,10 @@ async def actors(db: AsyncSession, app: FastAPI, client: httpx.AsyncClient) -> "
     from tests.factories import make_actors
 
     return await make_actors(db, app, client)
+
+
+@pytest.fixture
+def company(actors: "Actors") -> "Company":
+    """The first employer's company."""
+    assert actors.employer.company is not None
+    return actors.employer.company

@@ -70,6 +70,19 @@ async def token_for(client: httpx.AsyncClient, email: str, password: str = DEFAU
     return token
 
 
+def job_body(company: int, **overrides: Any) -> dict[str, Any]:
+    """A valid body for POST /jobs (a draft unless `status` says otherwise)."""
+    return {
+        "company_id": company,
+        "title": "Backend Engineer",
+        "description": "Design and build services.",
+        "location": "Lisbon",
+        "workplace": "remote",
+        "employment_type": "full_time",
+        **overrides,
+    }
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

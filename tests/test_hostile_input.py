@@ -4,7 +4,6 @@ nothing one user stores can break a read for others."""
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
@@ -15,29 +14,17 @@ from backend.core.cursor import CursorCodec, _b64encode
 from backend.db.models import Company
 from backend.db.repository.jobs import JobFilters
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import DEFAULT_PASSWORD, Actors, assert_problem, create_job, token_for
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    Actors,
+    assert_problem,
+    create_job,
+    job_body,
+    token_for,
+)
 from tests.tokens import claims_of, forge
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def company(actors: Actors) -> Company:
-    assert actors.employer.company is not None
-    return actors.employer.company
-
-
-def job_body(company_id: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "company_id": company_id,
-        "title": "Engineer",
-        "description": "Build things.",
-        "location": "Berlin",
-        "workplace": "remote",
-        "employment_type": "full_time",
-        "status": "published",
-        **extra,
-    }
 
 
 # --- times: bounded on the way in, readable on the way out
@@ -67,7 +54,7 @@ async def test_times_out_of_range_or_not_iso_are_422(
 ) -> None:
     response = await client.post(
         f"{API}/jobs",
-        json=job_body(company.id, expires_at=expires_at),
+        json=job_body(company.id, status="published", expires_at=expires_at),
         headers=actors.employer.headers,
     )
     body = assert_problem(response, 422)
@@ -91,7 +78,7 @@ async def test_times_at_the_bounds_are_accepted(
     ]:
         response = await client.post(
             f"{API}/jobs",
-            json=job_body(company.id, expires_at=value),
+            json=job_body(company.id, status="published", expires_at=value),
             headers=actors.employer.headers,
         )
         assert response.status_code == 201, response.text
@@ -149,7 +136,7 @@ async def test_a_body_of_many_keys_is_one_small_error(
 async def test_many_errors_are_listed_twenty_at_most_with_their_count(
     client: httpx.AsyncClient, actors: Actors, company: Company
 ) -> None:
-    body = job_body(company.id, tags=["Not a tag!"] * 20)
+    body = job_body(company.id, status="published", tags=["Not a tag!"] * 20)
     body |= {"title": "", "location": "", "salary_min": -1, "salary_max": -1, "workplace": "x"}
     response = await client.post(f"{API}/jobs", json=body, headers=actors.employer.headers)
     problem = assert_problem(response, 422)
@@ -160,7 +147,7 @@ async def test_many_errors_are_listed_twenty_at_most_with_their_count(
 async def test_a_huge_array_is_refused_cheaply(
     client: httpx.AsyncClient, actors: Actors, company: Company
 ) -> None:
-    body = job_body(company.id, tags=["python"] * 100_000)
+    body = job_body(company.id, status="published", tags=["python"] * 100_000)
     started = time.perf_counter()
     response = await client.post(f"{API}/jobs", json=body, headers=actors.employer.headers)
     elapsed = time.perf_counter() - started
@@ -217,7 +204,7 @@ async def test_a_lone_surrogate_is_422(
 ) -> None:
     surrogate = "bad \ud800 text"
     if where == "job":
-        url, body = f"{API}/jobs", job_body(company.id, description=surrogate)
+        url, body = f"{API}/jobs", job_body(company.id, status="published", description=surrogate)
         headers = actors.employer.headers
     elif where in ("company", "company_name"):
         field = "description" if where == "company" else "name"
@@ -393,7 +380,7 @@ async def test_classic_hostile_bodies_are_422(
 async def test_huge_numbers_are_422(
     client: httpx.AsyncClient, actors: Actors, company_id: object
 ) -> None:
-    body = json.dumps(job_body(1) | {"company_id": "PLACEHOLDER"})
+    body = json.dumps(job_body(1, status="published") | {"company_id": "PLACEHOLDER"})
     body = body.replace('"PLACEHOLDER"', str(company_id))
     response = await client.post(
         f"{API}/jobs",

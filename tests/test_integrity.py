@@ -22,30 +22,13 @@ from tests.factories import (
     Actors,
     assert_problem,
     create_job,
+    job_body,
     sign_in,
     unique_email,
 )
 
 API = "/api/v1"
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def company(actors: Actors) -> Company:
-    assert actors.employer.company is not None
-    return actors.employer.company
-
-
-def job_body(company_id: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "company_id": company_id,
-        "title": "Engineer",
-        "description": "Build things.",
-        "location": "Berlin",
-        "workplace": "remote",
-        "employment_type": "full_time",
-        **extra,
-    }
 
 
 # --- timestamps

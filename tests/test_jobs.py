@@ -14,6 +14,7 @@ from tests.factories import (
     assert_problem,
     create_application,
     create_job,
+    job_body,
     signed_in_headers,
 )
 
@@ -36,18 +37,6 @@ JOB_FIELDS = {
     "created_at",
     "updated_at",
 }
-
-
-def job_body(company: int, **overrides: Any) -> dict[str, Any]:
-    return {
-        "company_id": company,
-        "title": "Backend Engineer",
-        "description": "Design and build services.",
-        "location": "Lisbon",
-        "workplace": "remote",
-        "employment_type": "full_time",
-        **overrides,
-    }
 
 
 async def count_jobs(db: AsyncSession) -> int:

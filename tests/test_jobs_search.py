@@ -39,12 +39,6 @@ async def walk(client: httpx.AsyncClient, **params: Any) -> list[int]:
     raise AssertionError("pagination did not end")
 
 
-@pytest.fixture
-def company(actors: Actors) -> Company:
-    assert actors.employer.company is not None
-    return actors.employer.company
-
-
 # --- full-text search
 
 

@@ -1,11 +1,13 @@
 """Jobs: posting, searching, reading, changing and deleting them, and who may do which."""
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.cursor import P
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.models import Job, JobStatus, User
@@ -60,30 +62,30 @@ async def search(
     if order == "relevance" and not filters.q:
         order = "newest"
     scope = filters.scope(order)
-    kind = f"jobs:{order}"
     if order == "newest":
-        newest = await jobs_repo.search_newest(
-            db,
-            filters=filters,
-            limit=page.limit,
-            after=page.after(kind, jobs_repo.NewestPosition, scope),
-        )
-        return page.page(newest, kind, scope)
+        newest = jobs_repo.NewestPosition, jobs_repo.search_newest
+        return await _page_of(db, filters, page, f"jobs:{order}", scope, *newest)
     if order == "salary":
-        by_salary = await jobs_repo.search_by_salary(
-            db,
-            filters=filters,
-            limit=page.limit,
-            after=page.after(kind, jobs_repo.SalaryPosition, scope),
-        )
-        return page.page(by_salary, kind, scope)
-    ranked = await jobs_repo.search_by_relevance(
-        db,
-        filters=filters,
-        limit=page.limit,
-        after=page.after(kind, jobs_repo.RelevancePosition, scope),
-    )
-    return page.page(ranked, kind, scope)
+        salary = jobs_repo.SalaryPosition, jobs_repo.search_by_salary
+        return await _page_of(db, filters, page, f"jobs:{order}", scope, *salary)
+    relevance = jobs_repo.RelevancePosition, jobs_repo.search_by_relevance
+    return await _page_of(db, filters, page, f"jobs:{order}", scope, *relevance)
+
+
+async def _page_of(
+    db: AsyncSession,
+    filters: JobFilters,
+    page: PageRequest,
+    kind: str,
+    scope: str,
+    position: type[P],
+    fetch: Callable[..., Awaitable[list[tuple[Job, P]]]],
+) -> Paged[Job]:
+    """One page of a search in one order: the cursor's typed position, the repository's
+    query, the next cursor."""
+    after = page.after(kind, position, scope)
+    rows = await fetch(db, filters=filters, limit=page.limit, after=after)
+    return page.page(rows, kind, scope)
 
 
 async def autocomplete(db: AsyncSession, *, typed: str) -> list[str]:
