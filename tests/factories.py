@@ -25,6 +25,7 @@ from backend.db.repository import applications as applications_repo
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import users as users_repo
+from backend.services.auth import start_session
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
@@ -156,11 +157,18 @@ async def signed_in(client: httpx.AsyncClient, user: User) -> dict[str, str]:
     return bearer(await token_for(client, user.email))
 
 
+async def session_headers(db: AsyncSession, app: FastAPI, user: User) -> dict[str, str]:
+    """Headers of a fresh sign-in session of `user`, opened without the sign-in route (which
+    its own tests cover), so that fixtures stay cheap."""
+    tokens = await start_session(db, app.state.settings, user=user)
+    return bearer(tokens.access_token)
+
+
 async def make_actors(db: AsyncSession, app: FastAPI, client: httpx.AsyncClient) -> Actors:
     async def actor(role: Role, company_name: str | None = None) -> Actor:
         user = await create_user(db, app, role=role)
         company = await create_company(db, owner=user, name=company_name) if company_name else None
-        return Actor(user=user, headers=await signed_in(client, user), company=company)
+        return Actor(user=user, headers=await session_headers(db, app, user), company=company)
 
     return Actors(
         employer=await actor(Role.employer, "Acme Robotics"),
