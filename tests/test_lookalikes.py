@@ -5,7 +5,11 @@ from collections import Counter
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.models import Role
+from backend.db.repository import users as users_repo
 from tests.conftest import ClientFactory
 from tests.factories import DEFAULT_PASSWORD, assert_problem, sign_in
 
@@ -88,3 +92,19 @@ async def test_look_alike_registrations_at_once_make_one_account(
         responses = await asyncio.gather(*(register(client, email) for email in spellings))
         statuses = Counter(response.status_code for response in responses)
         assert statuses == {201: 1, 409: 3}
+
+
+async def test_an_account_kept_with_a_unicode_domain_still_signs_in(
+    client: httpx.AsyncClient, db: AsyncSession, app: FastAPI
+) -> None:
+    # Addresses were kept as email-validator wrote them before they were normalized.
+    await users_repo.create(
+        db,
+        email="old@b\u00fccher.de",
+        hashed_password=await app.state.hasher.hash(DEFAULT_PASSWORD),
+        full_name="Old",
+        role=Role.candidate,
+    )
+    for spelling in ("old@b\u00fccher.de", "OLD@xn--bcher-kva.de"):
+        assert (await sign_in(client, spelling)).status_code == 200, spelling
+    assert_problem(await register(client, "old@xn--bcher-kva.de"), 409)

@@ -49,6 +49,17 @@ def normalize_form(address: str) -> str:
         return unicodedata.normalize("NFKC", address)
 
 
+def spellings(address: str) -> set[str]:
+    """The lowercased forms an account's address may be stored in: the normalized one, and
+    with its domain in Unicode (how addresses were kept before they were normalized)."""
+    written = normalize_form(address).lower()
+    local, _, domain = written.rpartition("@")
+    forms = {written, address.lower()}
+    with contextlib.suppress(idna.IDNAError, UnicodeError):
+        forms.add(f"{local}@{idna.decode(domain)}")
+    return forms
+
+
 @cache
 def _prototypes() -> dict[str, str]:
     """confusables.txt: each source character sequence's prototype (TS #39 section 4)."""

@@ -7,7 +7,6 @@ from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import emails
 from backend.core.config import Settings
 from backend.core.exceptions import (
     BadRequest,
@@ -89,7 +88,7 @@ async def sign_in(
     )
     user = None
     if len(email) <= EMAIL_MAX_LENGTH and "\x00" not in email:
-        user = await users_repo.get_by_email(db, email=emails.normalize_form(email))
+        user = await users_repo.get_by_email(db, email=email)
     await release(db)
     verified_hash = user.hashed_password if user else None
     try:

@@ -5,7 +5,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.core.emails import skeleton
+from backend.core.emails import skeleton, spellings
 from backend.db.models import Role, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition
@@ -33,9 +33,10 @@ async def lock(session: AsyncSession, *, user_ids: list[int]) -> dict[int, User]
 
 
 async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
-    """The user with this email, compared case-insensitively, or None."""
-    statement = select(User).where(func.lower(User.email) == email.lower())
-    return (await session.execute(statement)).scalar_one_or_none()
+    """The user with this email, in any spelling of it (case, compatibility forms, the domain
+    in IDNA or Unicode form), or None."""
+    statement = select(User).where(func.lower(User.email).in_(sorted(spellings(email))))
+    return (await session.execute(statement)).scalars().first()
 
 
 async def get_by_skeleton(session: AsyncSession, *, email: str) -> User | None:
