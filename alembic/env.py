@@ -7,7 +7,7 @@ A caller may hand over a URL in `config.attributes["url"]` (the test suite and
 import asyncio
 import logging.config
 
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -35,9 +35,19 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# One migration run at a time per database: a second `migrate` (two pods starting) waits
+# here, then finds nothing left to do.
+MIGRATION_LOCK = 0x6A6F62626F617264  # "jobboard"
+# DDL that would wait longer than this for a table's lock fails instead of holding up every
+# query queued behind it; run `migrate` again when the long query is gone.
+LOCK_TIMEOUT = "5s"
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         context.run_migrations()
 
 

@@ -50,9 +50,16 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from backend.core.problems import describe_database_error
+
     if admin.create_database(settings.database):
         print(f"created database {settings.database.database}")
-    admin.upgrade(settings.database)
+    try:
+        admin.upgrade(settings.database)
+    except DBAPIError as exc:
+        raise CommandError(f"migration failed: {describe_database_error(exc)}") from None
     print("database is at the newest migration")
 
 

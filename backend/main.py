@@ -40,6 +40,12 @@ def migration_heads() -> set[str]:
     return set(ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_heads())
 
 
+def known_revisions() -> set[str]:
+    """Every revision this version of the code has a migration for."""
+    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+    return {revision.revision for revision in script.walk_revisions()}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; its engine and hasher are made at startup and disposed of at shutdown."""
     settings = settings or load_settings()
@@ -59,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         )
         app.state.migration_heads = migration_heads()
+        app.state.known_revisions = known_revisions()
         app.state.mailer = create_mailer(settings)
         try:
             yield

@@ -231,3 +231,45 @@ def test_seed_refuses_zero_jobs(fresh_url: URL) -> None:
     result = run(fresh_url, "seed", "--jobs", "0")
     assert result.returncode == 1
     assert "--jobs" in result.stderr
+
+
+def _spawn(url: URL, *args: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "SECRET_KEY": TEST_SECRET_KEY,
+    }
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "backend", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_two_migrations_at_once_both_succeed(fresh_url: URL) -> None:
+    runs = [_spawn(fresh_url, "migrate") for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum("created database" in out for out, _ in outputs) == 1
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
+def test_a_migration_blocked_by_a_long_query_gives_up_in_one_line(fresh_url: URL) -> None:
+    admin.create_database(fresh_url)
+    admin.upgrade(fresh_url, "0004_job_titles")
+    with psycopg.connect(_conninfo(fresh_url)) as holder:
+        # A long read of users: the next migration's ALTER TABLE must wait for it.
+        holder.execute("SELECT count(*) FROM users")
+        result = run(fresh_url, "migrate")
+        holder.rollback()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1, result.stderr
+    assert "LockNotAvailable" in error[0]
+    assert "lock timeout" in error[0]
+    assert run(fresh_url, "migrate").returncode == 0

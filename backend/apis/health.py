@@ -37,8 +37,11 @@ async def live() -> Live:
 
 @router.get("/ready", response_model=Ready, responses=problem_responses(503))
 async def ready(request: Request) -> Ready:
-    """The database answers and its schema is at the newest migration."""
+    """The database answers and its schema is at this version's newest migration, or ahead of
+    it (the next release's migrations, written expand/contract, applied before it rolls out);
+    a schema behind it is 503."""
     expected: set[str] = request.app.state.migration_heads
+    known: set[str] = request.app.state.known_revisions
     try:
         with anyio.fail_after(READY_TIMEOUT_SECONDS):
             async with request.app.state.engine.connect() as connection:
@@ -46,8 +49,10 @@ async def ready(request: Request) -> Ready:
     except (SQLAlchemyError, TimeoutError, OSError) as exc:
         logger.warning("readiness check failed: %s", type(exc).__name__)
         raise ServiceUnavailable("The database does not answer.") from None
-    if current != expected:
-        raise ServiceUnavailable("The database schema is not at the newest migration.")
+    if current != expected and (not current or current <= known):
+        # A revision this code knows, other than its newest, is behind it; one it does not
+        # know comes from a newer release.
+        raise ServiceUnavailable("The database schema is behind this version's newest migration.")
     return Ready()
 
 

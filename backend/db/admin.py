@@ -30,7 +30,10 @@ def create_database(url: URL) -> bool:
         ).fetchone()
         if exists:
             return False
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(url.database))))
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(url.database))))
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            return False  # another `migrate` created it a moment ago
         return True
 
 
