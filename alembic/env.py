@@ -48,6 +48,8 @@ def _run(connection: Connection) -> None:
     with context.begin_transaction():
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        # Backfills may take longer than the app's statements are allowed to.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
         context.run_migrations()
 
 

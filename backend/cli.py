@@ -50,6 +50,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def migrate(settings: Settings, args: argparse.Namespace) -> None:
+    import psycopg
     from sqlalchemy.exc import DBAPIError
 
     from backend.core.problems import describe_database_error
@@ -58,7 +59,10 @@ def migrate(settings: Settings, args: argparse.Namespace) -> None:
         print(f"created database {settings.database.database}")
     try:
         admin.upgrade(settings.database)
-    except DBAPIError as exc:
+        admin.configure_database(
+            settings.database, statement_timeout_ms=settings.db_statement_timeout_ms
+        )
+    except (DBAPIError, psycopg.Error) as exc:
         raise CommandError(f"migration failed: {describe_database_error(exc)}") from None
     print("database is at the newest migration")
 

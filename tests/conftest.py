@@ -62,17 +62,48 @@ def database_url() -> Iterator[URL]:
         admin.drop_database(url)
 
 
+# TEST_PGBOUNCER_PORT: the app reaches the test database through a PgBouncer on this
+# port of the same host (migrations and fixtures still go straight to PostgreSQL), with
+# prepared statements off. TEST_SERVER_TIMEZONE: the time zone PostgreSQL speaks to the
+# test role in the test database, to show that responses are UTC whatever it is.
+PGBOUNCER_PORT = os.environ.get("TEST_PGBOUNCER_PORT")
+SERVER_TIMEZONE = os.environ.get("TEST_SERVER_TIMEZONE")
+
+
 @pytest.fixture(scope="session")
 def migrated_url(database_url: URL) -> URL:
     admin.upgrade(database_url)
+    admin.configure_database(database_url, statement_timeout_ms=15_000)
+    if SERVER_TIMEZONE:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(admin.conninfo(database_url), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET timezone TO {}").format(
+                    sql.Identifier(str(database_url.database)), sql.Literal(SERVER_TIMEZONE)
+                )
+            )
     return database_url
 
 
+def app_database(url: URL) -> tuple[URL, bool]:
+    """The URL the app uses for `url`'s database, and whether it may prepare statements."""
+    if PGBOUNCER_PORT:
+        return url.set(port=int(PGBOUNCER_PORT)), False
+    return url, True
+
+
 def make_settings(url: URL, **overrides: object) -> Settings:
+    """Settings of an app on `url`'s database (through PgBouncer when the run uses one,
+    unless `direct=True`)."""
+    direct = bool(overrides.pop("direct", False))
+    app_url, prepared = (url, True) if direct else app_database(url)
     values: dict[str, object] = {
         "environment": "development",
         "secret_key": TEST_SECRET_KEY,
-        "database_url": url.render_as_string(hide_password=False),
+        "database_url": app_url.render_as_string(hide_password=False),
+        "db_prepared_statements": prepared,
         "bcrypt_rounds": 4,
         "cors_origins": [],
     }

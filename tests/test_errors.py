@@ -85,7 +85,7 @@ async def test_unexpected_error_is_a_bare_500_problem(
 @pytest.fixture
 async def app_without_database(migrated_url: URL) -> AsyncIterator[httpx.AsyncClient]:
     # Port 1 on loopback: nothing listens there, so every connection is refused at once.
-    settings = make_settings(migrated_url.set(port=1), db_pool_timeout_seconds=2)
+    settings = make_settings(migrated_url.set(port=1), direct=True, db_pool_timeout_seconds=2)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

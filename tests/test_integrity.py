@@ -311,3 +311,23 @@ def make_settings_url() -> Any:
     from sqlalchemy.engine import make_url
 
     return make_url("postgresql+psycopg://postgres@localhost:5432/jobboard")
+
+
+async def test_responses_are_utc_whatever_the_servers_time_zone(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, company: Company
+) -> None:
+    # This test's requests share its connection: the server now speaks New York time.
+    await db.execute(text("SET LOCAL timezone = 'America/New_York'"))
+    assert (await db.execute(text("SELECT now()::text"))).scalar_one().endswith(("-05", "-04"))
+    for minutes in range(3):
+        await create_job(db, company=company, published_at=NOW - timedelta(minutes=minutes))
+    first = await client.get(f"{API}/jobs", params={"limit": 2})
+    for job in first.json()["items"]:
+        assert job["published_at"].endswith("Z")
+        assert job["created_at"].endswith("Z")
+    rest = await client.get(
+        f"{API}/jobs", params={"limit": 2, "cursor": first.json()["next_cursor"]}
+    )
+    assert len(first.json()["items"]) + len(rest.json()["items"]) == 3
+    read = await client.get(f"{API}/users/me", headers=actors.candidate.headers)
+    assert read.json()["created_at"].endswith("Z")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, app_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,9 +55,11 @@ def rss_kib(pid: int) -> int:
 
 def start_server(url: URL, *args: str, **env: str) -> Server:
     port = free_port()
+    app_url, prepared = app_database(url)
     environment = {
         **os.environ,
-        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "DATABASE_URL": app_url.render_as_string(hide_password=False),
+        "DB_PREPARED_STATEMENTS": str(prepared).lower(),
         "SECRET_KEY": TEST_SECRET_KEY,
         "BCRYPT_ROUNDS": "4",
         "LOG_LEVEL": "warning",

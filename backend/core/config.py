@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    # psycopg prepares statements it runs often; PgBouncer in transaction mode (before
+    # 1.21) cannot keep them, so set this to false behind it.
+    db_prepared_statements: bool = True
 
     # HTTP
     # `python -m backend serve`: the request parser, how large a request's head may be, and

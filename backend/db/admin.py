@@ -37,6 +37,19 @@ def create_database(url: URL) -> bool:
         return True
 
 
+def configure_database(url: URL, *, statement_timeout_ms: int) -> None:
+    """Set what every connection to the database starts with, so that the app needs no
+    startup parameters (which PgBouncer refuses): UTC, and the statement timeout."""
+    with psycopg.connect(conninfo(url), autocommit=True, connect_timeout=10) as conn:
+        name = sql.Identifier(str(url.database))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET timezone TO 'UTC'").format(name))
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET statement_timeout TO {}").format(
+                name, sql.Literal(statement_timeout_ms)
+            )
+        )
+
+
 def drop_database(url: URL) -> None:
     """Drop the database `url` names, ending its connections first."""
     with psycopg.connect(_maintenance_conninfo(url), autocommit=True, connect_timeout=10) as conn:

@@ -19,7 +19,7 @@ from backend.core.config import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine over psycopg 3 with pre-pinged pooled connections and a statement timeout."""
+    """An engine over psycopg 3 with pre-pinged pooled connections."""
     engine = create_async_engine(
         settings.database,
         pool_size=settings.db_pool_size,
@@ -29,11 +29,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         # Errors and logs never carry bound values (password hashes, token hashes, emails).
         hide_parameters=True,
-        connect_args={
-            # UTC timestamps come back from every server, whatever its TimeZone.
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms} -c TimeZone=UTC",
-            "connect_timeout": 5,
-        },
+        # No startup parameters (PgBouncer refuses `options`): `migrate` sets the database's
+        # TimeZone (UTC) and statement_timeout, and responses are written in UTC anyway.
+        connect_args=connect_args(settings),
     )
     engine.dialect.do_ping = is_connection_alive  # type: ignore[method-assign]
     event.listen(engine.sync_engine, "connect", _load_any_timestamp)
@@ -59,6 +57,14 @@ class _ClampedTimestamptzLoader(TimestamptzLoader):
 def _load_any_timestamp(dbapi_connection: Any, _: Any) -> None:
     adapters = dbapi_connection.driver_connection.adapters
     adapters.register_loader("timestamptz", _ClampedTimestamptzLoader)
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """What every connection is opened with."""
+    arguments: dict[str, Any] = {"connect_timeout": 5}
+    if not settings.db_prepared_statements:
+        arguments["prepare_threshold"] = None  # never prepare: PgBouncer transaction mode
+    return arguments
 
 
 def is_connection_alive(dbapi_connection: Any) -> bool:

@@ -144,11 +144,18 @@ StrictBool = Annotated[bool, Strict()]
 
 
 def _utc(value: datetime) -> datetime:
-    # Values read from the database are UTC already (connections run with TimeZone=UTC);
-    # what a request just sent (an echoed `expires_at`) may carry any offset.
-    return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
+    # Values read from the database are UTC already (the database's TimeZone is set to UTC
+    # by `migrate`); what a request sent, or a server in another zone, may carry an offset.
+    if value.utcoffset() == _ZERO:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # a time past year 9999, or before year 1, in UTC
+        return _LAST if value.year > 1 else _FIRST
 
 
 _ZERO = timedelta(0)
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
 # Every timestamp leaves as ISO 8601 in UTC, written with "Z", whatever it came in as.
 Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=datetime, when_used="json")]
