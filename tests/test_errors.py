@@ -9,11 +9,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.security import create_access_token
 from backend.main import create_app
 from tests.conftest import make_settings
-from tests.factories import DEFAULT_PASSWORD, assert_problem, bearer
+from tests.factories import DEFAULT_PASSWORD, Actors, assert_problem, bearer
 
 REGISTER = "/api/v1/auth/register"
 
@@ -142,3 +143,20 @@ async def test_restarted_database_costs_no_failed_request(
             data={"username": "pool@example.com", "password": DEFAULT_PASSWORD},
         )
         assert token.status_code == 200, token.text
+
+
+async def test_a_write_to_a_read_only_database_is_503_not_500(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As on a standby: this test's requests share its connection, now read-only.
+    await db.execute(text("SET LOCAL transaction_read_only = on"))
+    headers = actors.employer.headers
+    created = await client.post("/api/v1/companies", json={"name": "Co"}, headers=headers)
+    problem = assert_problem(created, 503)
+    assert "read-only" in str(problem["detail"])
+    assert created.headers["Retry-After"]
+    # A sign-out that cannot be written is not a 204: the client knows it did not happen.
+    assert_problem(await client.post("/api/v1/auth/logout", headers=headers), 503)
+    assert "ReadOnlySqlTransaction [25006]" in caplog.text
+    # Reads go on.
+    assert (await client.get("/api/v1/jobs")).status_code == 200

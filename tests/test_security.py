@@ -2,8 +2,11 @@
 
 import os
 import threading
+from pathlib import Path
 
-from backend.core.security import HASH_THREAD_NICE, PasswordHasher
+import pytest
+
+from backend.core.security import HASH_THREAD_NICE, PasswordHasher, available_cpus
 
 
 async def test_hashing_runs_on_its_own_lower_priority_threads() -> None:
@@ -32,3 +35,17 @@ async def test_an_unreadable_stored_hash_is_no_match() -> None:
         assert await hasher.verify("a long enough password", None) == (False, None)
     finally:
         hasher.close()
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("max 100000", None), ("150000 100000", 2), ("50000 100000", 1), ("100000 100000", 1)],
+)
+def test_hashing_threads_follow_the_cpu_quota(
+    tmp_path: Path, cpu_max: str, expected: int | None
+) -> None:
+    quota = tmp_path / "cpu.max"
+    quota.write_text(cpu_max + "\n")
+    affinity = len(os.sched_getaffinity(0))
+    assert available_cpus(quota) == (affinity if expected is None else min(affinity, expected))
+    assert available_cpus(tmp_path / "missing") == affinity

@@ -135,8 +135,16 @@ async def _integrity_error(request: Request, exc: Exception) -> ProblemResponse:
     return await _unexpected_error(request, exc)
 
 
+# SQLSTATE of a write sent to a database that takes none (a standby, or one failing over).
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
 async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, sa_exc.SQLAlchemyError)
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+        logger.warning("write refused: %s", describe_database_error(exc))
+        detail = "The database takes no writes right now (read-only); try again shortly."
+        return await _app_error(request, ServiceUnavailable(detail))
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         # Server down, restarting, out of connections, or a statement past its timeout.
         logger.warning("database unavailable: %s", describe_database_error(exc))

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import hashlib
+import math
 import os
 import secrets
 import threading
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from jose import jwt
@@ -79,10 +81,30 @@ def _background_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICE)
 
 
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def available_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a
+    container's `--cpus`, a Kubernetes limit), rounded up; at least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to honour
+    return max(1, cpus)
+
+
 class PasswordHasher:
     """bcrypt_sha256 for new hashes, plain bcrypt still verified; all work off the event loop.
 
-    Hashing runs on its own threads, as many as there are cores (more cannot go faster),
+    Hashing runs on its own threads, as many as the CPUs the process may use (more cannot
+    go faster; see `available_cpus`),
     at a lower CPU priority than the event loop. At most `queue_limit` hashes wait or run
     at once (by default 8 per thread); beyond that a request is refused at once with a
     503 rather than queued for seconds.
@@ -91,7 +113,7 @@ class PasswordHasher:
     def __init__(
         self, rounds: int, *, threads: int | None = None, queue_limit: int | None = None
     ) -> None:
-        threads = threads or os.cpu_count() or 1
+        threads = threads or available_cpus()
         self.queue_limit = queue_limit or 8 * threads
         self._pending = 0
         self._context = CryptContext(
