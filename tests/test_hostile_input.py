@@ -129,8 +129,9 @@ async def test_a_body_of_many_keys_is_one_small_error(
     assert len(response.content) < 2048
     assert len(problem["errors"]) == 1  # type: ignore[arg-type]
     assert "at most 32 fields" in str(problem["detail"])
-    # Bounded work: far below the second the same body cost when every key was an error.
-    assert elapsed < 0.5, elapsed
+    # Bounded work: the size and the single error above are the guard; this only catches
+    # a return to a second of CPU and more for such a body.
+    assert elapsed < 1.0, elapsed
 
 
 async def test_many_errors_are_listed_twenty_at_most_with_their_count(
