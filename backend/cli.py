@@ -46,6 +46,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         # enough, the answer can take seconds, and a worker killed for it drops the
         # requests it was serving.
         timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
+        # After the drain (backend.core.draining), what is in flight gets this long.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -17,6 +17,7 @@ from backend.apis.openapi import install_openapi, operation_id
 from backend.apis.router import api_router
 from backend.core.config import Settings, load_settings
 from backend.core.cursor import CursorCodec
+from backend.core.draining import Drain
 from backend.core.mail import create_mailer
 from backend.core.middleware import (
     BodySizeLimitMiddleware,
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.migration_heads = migration_heads()
         app.state.known_revisions = known_revisions()
         app.state.mailer = create_mailer(settings)
+        app.state.drain = Drain(settings.drain_seconds)
+        app.state.drain.install()
         try:
             yield
         finally:

@@ -42,6 +42,8 @@ async def ready(request: Request) -> Ready:
     a schema behind it is 503."""
     expected: set[str] = request.app.state.migration_heads
     known: set[str] = request.app.state.known_revisions
+    if request.app.state.drain.started.is_set():
+        raise ServiceUnavailable("The server is shutting down.")
     try:
         with anyio.fail_after(READY_TIMEOUT_SECONDS):
             async with request.app.state.engine.connect() as connection:

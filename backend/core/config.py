@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     http_parser: Literal["h11", "httptools"] = "h11"
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     worker_healthcheck_timeout_seconds: int = Field(default=60, ge=1)
+    # On SIGTERM: readiness 503 while still serving for DRAIN_SECONDS, then at most
+    # SHUTDOWN_GRACE_SECONDS to finish what is in flight (see backend.core.draining).
+    drain_seconds: float = Field(default=5.0, ge=0)
+    shutdown_grace_seconds: int = Field(default=20, ge=1)
     # One deadline for a whole request, pool wait and statements included (0: none).
     request_timeout_seconds: float = Field(default=10.0, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = []
