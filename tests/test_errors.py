@@ -134,10 +134,10 @@ async def test_restarted_database_costs_no_failed_request(
             await connection.close()
         conninfo = migrated_url.set(drivername="postgresql")
         with psycopg.connect(conninfo.render_as_string(hide_password=False)) as killer:
+            # With a timeout, each call returns once that backend has exited, as after a restart.
             for pid in pids:
-                assert killer.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (
-                    True,
-                )
+                terminated = killer.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+                assert terminated.fetchone() == (True,)
         token = await client.post(
             "/api/v1/auth/token",
             data={"username": "pool@example.com", "password": DEFAULT_PASSWORD},
