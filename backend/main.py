@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 
 from alembic.config import Config
@@ -28,6 +28,7 @@ from backend.core.problems import install_problem_handlers
 from backend.core.security import PasswordHasher
 from backend.db.admin import ALEMBIC_INI
 from backend.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
+from backend.db.replica import ReadReplica
 
 DESCRIPTION = """\
 The REST API of a job board: employers post jobs for their companies, candidates search
@@ -70,9 +71,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mailer = create_mailer(settings)
         app.state.drain = Drain(settings.drain_seconds)
         app.state.drain.install()
+        app.state.replica = None
+        watching = None
+        if settings.read_database is not None:
+            app.state.replica = ReadReplica(
+                create_engine(settings, settings.read_database, connect_timeout=2),
+                max_lag_seconds=settings.db_read_max_lag_seconds,
+                check_seconds=settings.db_read_check_seconds,
+            )
+            await app.state.replica.check()
+            watching = asyncio.create_task(app.state.replica.watch())
         try:
             yield
         finally:
+            if watching is not None:
+                watching.cancel()
+                with suppress(asyncio.CancelledError):
+                    await watching
+                await app.state.replica.engine.dispose()
             await engine.dispose()
             app.state.hasher.close()
 

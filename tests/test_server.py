@@ -157,10 +157,14 @@ def test_sigterm_drains_then_stops_within_its_grace(migrated_url: URL, workers: 
         assert httpx.get(f"{server.url}/health/ready").status_code == 200
         server.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
-        time.sleep(0.3)
         # Draining: not ready, so the load balancer stops sending; still serving meanwhile.
-        statuses = {httpx.get(f"{server.url}/health/ready").status_code for _ in range(5)}
-        assert statuses == {503}
+        # Each worker hears the signal from its supervisor, on a busy machine some time
+        # apart: within a second every one of them says 503.
+        in_a_row = 0
+        while in_a_row < 5:
+            ready = httpx.get(f"{server.url}/health/ready").status_code
+            in_a_row = in_a_row + 1 if ready == 503 else 0
+            assert time.monotonic() - signalled < 1.5, "still ready a while after SIGTERM"
         assert httpx.get(f"{server.url}/api/v1/jobs").status_code == 200
         assert httpx.get(f"{server.url}/health/live").status_code == 200
         server.process.wait(timeout=15)

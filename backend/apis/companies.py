@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Response, status
 
 from backend.apis.access import EmployerOrAdmin, IdPath
-from backend.apis.deps import DbSession, IfMatch
+from backend.apis.deps import DbSession, IfMatch, PublicReadDb
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.schemas.company import CompanyCreate, CompanyRead, CompanyUpdate
@@ -31,7 +31,7 @@ async def create_company(
 
 
 @router.get("", name="list", response_model=Page[CompanyRead])
-async def list_companies(page: PageDep, db: DbSession) -> Page[CompanyRead]:
+async def list_companies(page: PageDep, db: PublicReadDb) -> Page[CompanyRead]:
     """Every company, newest first."""
     paged = await companies_service.list_page(db, page=page)
     return to_page(paged, CompanyRead.model_validate)
@@ -43,7 +43,7 @@ async def list_companies(page: PageDep, db: DbSession) -> Page[CompanyRead]:
     response_model=CompanyRead,
     responses={**problem_responses(404), **with_etag()},
 )
-async def read_company(company_id: IdPath, db: DbSession, response: Response) -> CompanyRead:
+async def read_company(company_id: IdPath, db: PublicReadDb, response: Response) -> CompanyRead:
     """One company, with its `ETag`."""
     company = await companies_service.get(db, company_id=company_id)
     response.headers["ETag"] = etag(company.updated_at)

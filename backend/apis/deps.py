@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.exceptions import InvalidCredentials, NotAuthenticated
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
 from backend.db.models import User
+from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
 from backend.db.transactions import Transactions
 
@@ -78,6 +80,25 @@ IfMatch = Annotated[
 # scope="function": the commit runs when the endpoint returns, before the response leaves,
 # so a failed commit is the client's error response and never follows a 2xx.
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+async def get_public_read_db(request: Request, primary: DbSession) -> AsyncIterator[AsyncSession]:
+    """For public reads that tolerate a little lag: the read replica while it keeps up and
+    the caller is anonymous. A signed-in caller reads the primary, so what they just wrote
+    is there and a session they ended is over everywhere."""
+    replica: ReadReplica | None = request.app.state.replica
+    if replica is None or not replica.usable or "authorization" in request.headers:
+        yield primary  # the request's own session: still one connection at most
+        return
+    async with replica.sessionmaker() as session:
+        try:
+            yield session
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            replica.mark_down(exc)  # this request is a 503; the next ones read the primary
+            raise
+
+
+PublicReadDb = Annotated[AsyncSession, Depends(get_public_read_db, scope="function")]
 
 
 @dataclass(frozen=True, slots=True)

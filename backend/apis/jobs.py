@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
-from backend.apis.deps import DbSession, IfMatch
+from backend.apis.deps import DbSession, IfMatch, PublicReadDb
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.core.cursor import MAX_ID
@@ -40,7 +40,7 @@ async def create_job(
 @router.get("/jobs", name="list", response_model=Page[JobRead])
 async def list_jobs(
     page: PageDep,
-    db: DbSession,
+    db: PublicReadDb,
     q: Annotated[
         Text | None,
         Query(
@@ -86,7 +86,7 @@ async def list_jobs(
 
 @router.get("/jobs/autocomplete", name="autocomplete", response_model=list[str])
 async def autocomplete(
-    db: DbSession,
+    db: PublicReadDb,
     q: Annotated[str, Query(min_length=1, max_length=100, description="What the user typed")],
 ) -> list[str]:
     """Up to 10 distinct titles of visible jobs with a word starting with what was typed."""
@@ -99,7 +99,9 @@ async def autocomplete(
     response_model=JobRead,
     responses={**problem_responses(401, 404), **with_etag()},
 )
-async def read_job(job_id: IdPath, user: MaybeUser, db: DbSession, response: Response) -> JobRead:
+async def read_job(
+    job_id: IdPath, user: MaybeUser, db: PublicReadDb, response: Response
+) -> JobRead:
     """One job: published ones for everyone, any status for its owner and admins."""
     job = await jobs_service.get(db, user=user, job_id=job_id)
     response.headers["ETag"] = etag(job.updated_at)

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    # Optional streaming standby for public reads that tolerate a little lag; used only while
+    # it answers and its replay is at most DB_READ_MAX_LAG_SECONDS behind (checked every
+    # DB_READ_CHECK_SECONDS), else those reads go to the primary.
+    database_read_url: str | None = None
+    db_read_max_lag_seconds: float = Field(default=5.0, gt=0)
+    db_read_check_seconds: float = Field(default=1.0, gt=0)
     # psycopg prepares statements it runs often; PgBouncer in transaction mode (before
     # 1.21) cannot keep them, so set this to false behind it.
     db_prepared_statements: bool = True
@@ -105,14 +111,16 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
-    def _check_database_url(cls, value: str) -> str:
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         url = make_url(value)
         if url.drivername != "postgresql+psycopg":
-            raise ValueError("DATABASE_URL must start with postgresql+psycopg://")
+            raise ValueError("a database URL must start with postgresql+psycopg://")
         if not url.database:
-            raise ValueError("DATABASE_URL must name a database")
+            raise ValueError("a database URL must name a database")
         return value
 
     @model_validator(mode="after")
@@ -162,6 +170,10 @@ class Settings(BaseSettings):
     @cached_property
     def database(self) -> URL:
         return make_url(self.database_url)
+
+    @cached_property
+    def read_database(self) -> URL | None:
+        return make_url(self.database_read_url) if self.database_read_url else None
 
 
 def load_settings(**overrides: object) -> Settings:

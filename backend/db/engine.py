@@ -7,7 +7,7 @@ from typing import Any
 from psycopg import DataError, pq
 from psycopg.abc import Buffer
 from psycopg.types.datetime import TimestamptzLoader
-from sqlalchemy import event
+from sqlalchemy import URL, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,10 +18,13 @@ from sqlalchemy.ext.asyncio import (
 from backend.core.config import Settings
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine over psycopg 3 with pre-pinged pooled connections."""
+def create_engine(
+    settings: Settings, url: URL | None = None, *, connect_timeout: int = 5
+) -> AsyncEngine:
+    """An engine over psycopg 3 with pre-pinged pooled connections, on the primary unless
+    another `url` is given."""
     engine = create_async_engine(
-        settings.database,
+        url or settings.database,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
@@ -31,7 +34,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         # No startup parameters (PgBouncer refuses `options`): `migrate` sets the database's
         # TimeZone (UTC) and statement_timeout, and responses are written in UTC anyway.
-        connect_args=connect_args(settings),
+        connect_args=connect_args(settings, connect_timeout=connect_timeout),
     )
     engine.dialect.do_ping = is_connection_alive  # type: ignore[method-assign]
     event.listen(engine.sync_engine, "connect", _load_any_timestamp)
@@ -59,9 +62,9 @@ def _load_any_timestamp(dbapi_connection: Any, _: Any) -> None:
     adapters.register_loader("timestamptz", _ClampedTimestamptzLoader)
 
 
-def connect_args(settings: Settings) -> dict[str, Any]:
+def connect_args(settings: Settings, *, connect_timeout: int = 5) -> dict[str, Any]:
     """What every connection is opened with."""
-    arguments: dict[str, Any] = {"connect_timeout": 5}
+    arguments: dict[str, Any] = {"connect_timeout": connect_timeout}
     if not settings.db_prepared_statements:
         arguments["prepare_threshold"] = None  # never prepare: PgBouncer transaction mode
     return arguments
