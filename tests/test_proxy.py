@@ -5,14 +5,18 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from tests.factories import DEFAULT_PASSWORD, bearer, unique_email
 from tests.test_server import Server, free_port, start_server, stop_server
 
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy" / "haproxy.cfg"
@@ -131,3 +135,128 @@ def test_a_body_sent_a_byte_at_a_time_is_cut_off(proxied: int) -> None:
 def test_oversized_heads_are_refused(proxied: int, head: bytes) -> None:
     answer, _ = exchange(proxied, head)
     assert answer.startswith(b"HTTP/1.1 400"), answer
+
+
+# --- a rolling restart through the proxy
+
+
+@pytest.fixture
+def two_replicas_behind_the_proxy(
+    migrated_url: URL, tmp_path: Path
+) -> Iterator[tuple[int, list[Server]]]:
+    """Two replicas behind the deployed configuration, its replica list written out."""
+    binary = haproxy()
+    with ThreadPoolExecutor(2) as starting:
+        replicas = list(starting.map(lambda _: start_server(migrated_url, **ROLLING), range(2)))
+    servers = "\n".join(
+        f"    server api{number} 127.0.0.1:{replica.port} check"
+        for number, replica in enumerate(replicas)
+    )
+    text = CONFIG.read_text()
+    template = next(line for line in text.splitlines() if "server-template" in line)
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(text.replace(template, servers))
+    proxy_port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [binary, "-db", "-f", str(config)],
+        env=proxy_environment(0, proxy_port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{proxy_port}")
+        time.sleep(2.5)  # both replicas pass their first checks
+        yield proxy_port, replicas
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for replica in replicas:
+            replica.process.kill()  # nothing left to drain
+            replica.process.wait()
+
+
+# Readiness says 503 for 3 s before a replica stops: more than the two checks a second
+# apart that take it out of rotation.
+ROLLING = {"DRAIN_SECONDS": "3", "SHUTDOWN_GRACE_SECONDS": "5", "RATE_LIMITS_ENABLED": "false"}
+
+
+def wait_until_serving(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v1/jobs", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} does not serve")
+
+
+def test_a_rolling_restart_under_load_fails_no_request(
+    two_replicas_behind_the_proxy: tuple[int, list[Server]], migrated_url: URL
+) -> None:
+    proxy_port, replicas = two_replicas_behind_the_proxy
+    base = f"http://127.0.0.1:{proxy_port}/api/v1"
+    body = {"email": unique_email("rolling"), "password": DEFAULT_PASSWORD, "full_name": "R"}
+    registered = httpx.post(f"{base}/auth/register", json={**body, "role": "employer"})
+    assert registered.status_code == 201, registered.text
+    token = httpx.post(
+        f"{base}/auth/token", data={"username": body["email"], "password": DEFAULT_PASSWORD}
+    )
+    employer = bearer(token.json()["access_token"])
+
+    stop = threading.Event()
+    outcomes: Counter[str] = Counter()
+    created: list[int] = []
+    lock = threading.Lock()
+
+    def load(writer: bool) -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            number = 0
+            while not stop.is_set():
+                number += 1
+                try:
+                    if writer:
+                        name = f"Rolling {threading.get_ident()} {number}"
+                        response = client.post("/companies", json={"name": name}, headers=employer)
+                    else:
+                        response = client.get("/jobs", params={"limit": 5})
+                except httpx.TransportError as exc:
+                    outcome = type(exc).__name__
+                else:
+                    outcome = str(response.status_code)
+                    if response.status_code == 201:
+                        with lock:
+                            created.append(response.json()["id"])
+                with lock:
+                    outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=load, args=(index == 0,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for index, old in enumerate(replicas):
+            time.sleep(0.5)
+            stop_server(old)  # SIGTERM, as an orchestrator sends; waits for the exit
+            replicas[index] = start_server(migrated_url, port=old.port, **ROLLING)
+            time.sleep(2.5)  # two good checks put it back in rotation
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert set(outcomes) == {"200", "201"}, outcomes
+    assert outcomes["200"] > 50, outcomes
+    assert outcomes["201"] > 10, outcomes
+    # Every acknowledged write is there.
+    listed: set[int] = set()
+    cursor: str | None = None
+    while True:
+        page = httpx.get(
+            f"{base}/companies",
+            params={"limit": 100, "cursor": cursor} if cursor else {"limit": 100},
+        ).json()
+        listed |= {company["id"] for company in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert set(created) <= listed

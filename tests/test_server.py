@@ -53,8 +53,8 @@ def rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def start_server(url: URL, *args: str, **env: str) -> Server:
-    port = free_port()
+def start_server(url: URL, *args: str, port: int | None = None, **env: str) -> Server:
+    port = port or free_port()
     app_url, prepared = app_database(url)
     environment = {
         **os.environ,
