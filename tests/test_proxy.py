@@ -147,7 +147,7 @@ def two_replicas_behind_the_proxy(
     """Two replicas behind the deployed configuration, its replica list written out."""
     binary = haproxy()
     with ThreadPoolExecutor(2) as starting:
-        replicas = list(starting.map(lambda _: start_server(migrated_url, **ROLLING), range(2)))
+        replicas = list(starting.map(lambda _: start_replica(migrated_url), range(2)))
     servers = "\n".join(
         f"    server api{number} 127.0.0.1:{replica.port} check"
         for number, replica in enumerate(replicas)
@@ -175,9 +175,12 @@ def two_replicas_behind_the_proxy(
             replica.process.wait()
 
 
-# Readiness says 503 for 3 s before a replica stops: more than the two checks a second
-# apart that take it out of rotation.
-ROLLING = {"DRAIN_SECONDS": "3", "SHUTDOWN_GRACE_SECONDS": "5", "RATE_LIMITS_ENABLED": "false"}
+def start_replica(url: URL, port: int | None = None) -> Server:
+    # Readiness says 503 for 3 s before a replica stops: more than the two checks a second
+    # apart that take it out of rotation.
+    return start_server(
+        url, port=port, DRAIN_SECONDS="3", SHUTDOWN_GRACE_SECONDS="5", RATE_LIMITS_ENABLED="false"
+    )
 
 
 def wait_until_serving(url: str) -> None:
@@ -238,7 +241,7 @@ def test_a_rolling_restart_under_load_fails_no_request(
         for index, old in enumerate(replicas):
             time.sleep(0.5)
             stop_server(old)  # SIGTERM, as an orchestrator sends; waits for the exit
-            replicas[index] = start_server(migrated_url, port=old.port, **ROLLING)
+            replicas[index] = start_replica(migrated_url, port=old.port)
             time.sleep(2.5)  # two good checks put it back in rotation
     finally:
         stop.set()
