@@ -28,6 +28,8 @@ class CommandError(Exception):
 def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from backend.core.logs import logging_config
+
     uvicorn.run(
         "backend.main:app",
         host=args.host,
@@ -37,6 +39,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
+        # JSON lines in production, with the request id on every line, access log included.
+        log_config=logging_config(settings),
         # h11 bounds a request's head (request line and headers) to MAX_HEADER_BYTES and
         # answers 431 beyond it; httptools is faster but bounds nothing, so it is only for
         # running behind a proxy that does (HTTP_PARSER=httptools).

@@ -1,7 +1,6 @@
 """The app factory; `uvicorn backend.main:app` serves the app built from the environment."""
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -12,13 +11,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from backend.apis import health
+from backend.apis import health, metrics
 from backend.apis.openapi import install_openapi, operation_id
 from backend.apis.router import api_router
 from backend.core.config import Settings, load_settings
 from backend.core.cursor import CursorCodec
 from backend.core.draining import Drain
+from backend.core.logs import configure_logging
 from backend.core.mail import create_mailer
+from backend.core.metrics import MetricsMiddleware, app_registry
 from backend.core.middleware import (
     BodySizeLimitMiddleware,
     DeadlineMiddleware,
@@ -106,9 +107,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    if settings.metrics_enabled:
+        app.state.metrics = app_registry(app.state)
+        app.include_router(metrics.router)
 
-    # Added last is outermost: request ids wrap everything, then the deadline, then CORS,
-    # then the body limit.
+    # Added last is outermost: request ids wrap everything, then metrics, then the deadline,
+    # then CORS, then the body limit.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -123,15 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     if settings.request_timeout_seconds:
         app.add_middleware(DeadlineMiddleware, seconds=settings.request_timeout_seconds)
+    if settings.metrics_enabled:
+        app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 _app: FastAPI | None = None

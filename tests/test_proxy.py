@@ -108,6 +108,10 @@ def test_requests_pass_through(proxied: int) -> None:
     assert response.headers["X-Request-ID"]
 
 
+def test_metrics_are_not_served_through_the_proxy(proxied: int) -> None:
+    assert httpx.get(f"http://127.0.0.1:{proxied}/metrics").status_code == 404
+
+
 def test_a_slow_request_head_is_cut_off(proxied: int) -> None:
     answer, elapsed = exchange(proxied, b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
     assert answer.startswith(b"HTTP/1.1 408"), answer

@@ -138,6 +138,9 @@ async def test_anonymous_reads_use_a_standby_while_it_keeps_up(pair: Pair) -> No
         client.app = app  # type: ignore[attr-defined]
         replica = app.state.replica
         assert replica.usable
+        metrics = (await client.get("/metrics")).text
+        assert "jobboard_read_replica_usable 1.0" in metrics
+        assert 'jobboard_db_pool_connections{database="replica",state="in_use"}' in metrics
         _, employer = await live_user(client, Role.employer)
         first = await live_job(client, employer)
 

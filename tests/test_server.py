@@ -53,7 +53,10 @@ def rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def start_server(url: URL, *args: str, port: int | None = None, **env: str) -> Server:
+def start_server(
+    url: URL, *args: str, port: int | None = None, log: Path | None = None, **env: str
+) -> Server:
+    """`python -m backend serve` on `url`'s database; what it logs goes to `log`, if given."""
     port = port or free_port()
     app_url, prepared = app_database(url)
     environment = {
@@ -70,7 +73,7 @@ def start_server(url: URL, *args: str, port: int | None = None, **env: str) -> S
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb") if log else subprocess.DEVNULL,
     )
     server = Server(process, port)
     deadline = time.monotonic() + 30

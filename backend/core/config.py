@@ -29,6 +29,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
+    # json: one JSON object a line (the default in production); text: readable lines.
+    log_format: Literal["text", "json"] | None = None
+    # GET /metrics in Prometheus' format (deny it at the proxy: deploy/haproxy/haproxy.cfg).
+    metrics_enabled: bool = True
 
     # Tokens
     secret_key: SecretStr = SecretStr("")
@@ -46,9 +50,12 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/jobboard"
-    # At least the concurrent requests a worker serves, or connections churn under load.
-    db_pool_size: int = Field(default=20, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Connections one process keeps (and may add): 8 replicas x 2 workers x 5 = 80 fit in
+    # PostgreSQL's default max_connections (100) with room for migrate, purge and psql (see
+    # the README's connection budget). A request holds one only while it talks to the
+    # database; more at once wait up to DB_POOL_TIMEOUT_SECONDS.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     # Optional streaming standby for public reads that tolerate a little lag; used only while

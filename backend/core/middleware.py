@@ -9,6 +9,7 @@ from http import HTTPStatus
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.core import logs
 from backend.core.problems import log_unexpected, problem_response
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        logs.request_id.set(request_id)  # this request's task and what it logs
         response_started = False
 
         async def send_with_id(message: Message) -> None:

@@ -14,8 +14,24 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from backend.core.config import Settings
+
+
+class CountingPool(AsyncAdaptedQueuePool):
+    """The async queue pool, counting the callers waiting for a connection (for /metrics)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting = 0
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        self.waiting += 1
+        try:
+            return super()._do_get()
+        finally:
+            self.waiting -= 1
 
 
 def create_engine(
@@ -25,6 +41,7 @@ def create_engine(
     another `url` is given."""
     engine = create_async_engine(
         url or settings.database,
+        poolclass=CountingPool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

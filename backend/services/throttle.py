@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import emails
 from backend.core.config import Settings
 from backend.core.exceptions import TooManyRequests
+from backend.core.metrics import THROTTLED
 from backend.db.models.user import EMAIL_MAX_LENGTH
 from backend.db.repository import throttle as throttle_repo
 from backend.db.transactions import Transactions, own_transaction
@@ -81,6 +82,7 @@ async def start_password_check(
                 attempt.counted.append(counted)
         if wait is not None:
             # Rolled back: a refused check counts nothing.
+            THROTTLED.labels(LOGIN_ADDRESS if attempt.counted else LOGIN_EMAIL).inc()
             raise TooManyRequests(SIGN_IN_THROTTLED, retry_after=wait)
     return attempt
 
@@ -123,4 +125,5 @@ async def count_request(
             window_seconds=RATE_WINDOW_SECONDS,
         )
     if wait is not None:
+        THROTTLED.labels(kind).inc()
         raise TooManyRequests(retry_after=wait)

@@ -1,0 +1,64 @@
+"""Logging: one JSON object a line in production (python-json-logger), readable lines in
+development; every line, uvicorn's access log included, carries the id of the request it
+was written for (`-` outside requests)."""
+
+import logging
+import logging.config
+from contextvars import ContextVar
+from typing import Any
+
+from backend.core.config import Settings
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.__dict__.pop("color_message", None)  # uvicorn's copy with terminal colours
+        return True
+
+
+def log_format(settings: Settings) -> str:
+    if settings.log_format is not None:
+        return settings.log_format
+    return "json" if settings.environment == "production" else "text"
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """A `logging.config.dictConfig` for the app and uvicorn alike."""
+    level = settings.log_level.upper()
+    # uvicorn's loggers write through the root handler, not handlers of their own.
+    through_root = {"handlers": [], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"levelname": "level", "name": "logger"},
+                "timestamp": "time",  # ISO 8601, UTC
+            },
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        },
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": log_format(settings),
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            "uvicorn": {**through_root, "level": level},
+            "uvicorn.error": through_root,
+            "uvicorn.access": through_root,
+        },
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.config.dictConfig(logging_config(settings))

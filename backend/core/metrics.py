@@ -1,0 +1,149 @@
+"""Prometheus metrics (prometheus_client): requests by route template and status, the
+database pools, the password-hash queue, throttled requests and the read replica.
+
+Each process answers for itself: run one worker per container (and more containers) for
+per-replica numbers that add up, or scrape each worker.
+"""
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi.routing import iter_route_contexts
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# Process-wide: requests pass through every app of the process, throttles are decided in
+# services that know no app.
+PROCESS = CollectorRegistry()
+REQUESTS = Counter(
+    "jobboard_http_requests",
+    "Requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+    registry=PROCESS,
+)
+LATENCY = Histogram(
+    "jobboard_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its response, by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=PROCESS,
+)
+THROTTLED = Counter(
+    "jobboard_throttled_requests",
+    "Requests refused with 429, by the limit that refused them.",
+    ["limit"],
+    registry=PROCESS,
+)
+
+# What no route matched is counted as one route, any other method as one method: what a
+# client makes up never becomes a label.
+UNMATCHED = "unmatched"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request under its route template (`/api/v1/jobs/{job_id}`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._templates: dict[int, str] | None = None
+
+    def template(self, scope: Scope) -> str:
+        """The whole path template of the route that served the request. The route in the
+        scope is the one its router declared (`/jobs/{job_id}`); the prefixes it was included
+        under are in the app's route contexts, read once."""
+        if self._templates is None:
+            self._templates = {}
+            for context in iter_route_contexts(scope["app"].routes):
+                path_format = getattr(context, "path_format", None)
+                if path_format:
+                    self._templates[id(getattr(context, "original_route", context))] = path_format
+        route = scope.get("route")
+        return self._templates.get(id(route), UNMATCHED) if route is not None else UNMATCHED
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            template = self.template(scope)
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            REQUESTS.labels(method, template, str(status)).inc()
+            LATENCY.labels(method, template).observe(time.perf_counter() - started)
+
+
+class AppCollector(Collector):
+    """Read at each scrape from the app's state: pools, hash queue, replica."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Metric]:
+        connections = GaugeMetricFamily(
+            "jobboard_db_pool_connections",
+            "Pooled database connections by state: in_use, idle, overflow (beyond the pool's "
+            "size) and waiting (requests waiting for one).",
+            labels=["database", "state"],
+        )
+        engines = [("primary", getattr(self.state, "engine", None))]
+        replica = getattr(self.state, "replica", None)
+        if replica is not None:
+            engines.append(("replica", replica.engine))
+        for name, engine in engines:
+            if engine is None:
+                continue
+            pool = engine.pool
+            connections.add_metric([name, "in_use"], pool.checkedout())
+            connections.add_metric([name, "idle"], pool.checkedin())
+            connections.add_metric([name, "overflow"], max(pool.overflow(), 0))
+            connections.add_metric([name, "waiting"], getattr(pool, "waiting", 0))
+        yield connections
+        hasher = getattr(self.state, "hasher", None)
+        if hasher is not None:
+            queue = GaugeMetricFamily(
+                "jobboard_password_hash_queue",
+                "Password hashes waiting or running, and the most allowed at once.",
+                labels=["state"],
+            )
+            queue.add_metric(["pending"], hasher.pending)
+            queue.add_metric(["limit"], hasher.queue_limit)
+            yield queue
+        if replica is not None:
+            yield GaugeMetricFamily(
+                "jobboard_read_replica_usable",
+                "1 while public reads go to the read replica, else 0.",
+                value=1 if replica.usable else 0,
+            )
+            if replica.lag_seconds is not None:
+                yield GaugeMetricFamily(
+                    "jobboard_read_replica_lag_seconds",
+                    "How far the read replica's replay was behind at the last check.",
+                    value=replica.lag_seconds,
+                )
+
+
+def app_registry(state: Any) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AppCollector(state))
+    return registry
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The process's metrics and the app's, in Prometheus' text format."""
+    return generate_latest(PROCESS) + generate_latest(registry)

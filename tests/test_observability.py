@@ -1,0 +1,152 @@
+"""/metrics in Prometheus' format, and logs: JSON lines with the request id on each."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import URL
+
+from backend.core.config import Settings
+from backend.core.logs import log_format
+from tests.conftest import TEST_SECRET_KEY, ClientFactory
+from tests.factories import DEFAULT_PASSWORD, unique_email
+from tests.test_server import start_server, stop_server
+
+API = "/api/v1"
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def requests_of(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], **labels: str
+) -> float:
+    return samples.get(("jobboard_http_requests_total", frozenset(labels.items())), 0.0)
+
+
+async def test_requests_are_counted_by_route_template_and_status(
+    client: httpx.AsyncClient,
+) -> None:
+    job = {"method": "GET", "route": f"{API}/jobs/{{job_id}}", "status": "404"}
+    unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
+    made_up = {"method": "other", "route": "/health/live", "status": "405"}
+    before = await scrape(client)
+    for job_id in (991, 992, 993):
+        assert (await client.get(f"{API}/jobs/{job_id}")).status_code == 404
+    assert (await client.get("/no/such/path/1")).status_code == 404
+    assert (await client.get("/no/such/path/2")).status_code == 404
+    assert (await client.request("BREW", "/health/live")).status_code == 405
+    after = await scrape(client)
+    assert requests_of(after, **job) - requests_of(before, **job) == 3
+    assert requests_of(after, **unmatched) - requests_of(before, **unmatched) == 2
+    assert requests_of(after, **made_up) - requests_of(before, **made_up) == 1
+    # Made-up paths never become labels.
+    assert not any("/no/such" in str(labels) for _, labels in after)
+    timed = (
+        "jobboard_http_request_duration_seconds_count",
+        frozenset({("method", "GET"), ("route", f"{API}/jobs/{{job_id}}")}),
+    )
+    assert after[timed] - before.get(timed, 0) == 3
+
+
+async def test_pool_gauges_show_a_request_waiting_for_a_connection(
+    make_live_client: ClientFactory,
+) -> None:
+    client = await make_live_client(db_pool_size=1, db_max_overflow=0)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    in_use = (
+        "jobboard_db_pool_connections",
+        frozenset({("database", "primary"), ("state", "in_use")}),
+    )
+    waiting = (
+        "jobboard_db_pool_connections",
+        frozenset({("database", "primary"), ("state", "waiting")}),
+    )
+    async with engine.connect() as held:
+        await held.exec_driver_sql("SELECT 1")
+        blocked = asyncio.create_task(client.get(f"{API}/companies"))
+        for _ in range(100):
+            samples = await scrape(client)
+            if samples[waiting] == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert samples[waiting] == 1
+        assert samples[in_use] == 1
+    assert (await blocked).status_code == 200
+    samples = await scrape(client)
+    assert samples[waiting] == 0
+    assert samples[in_use] == 0
+    limit = ("jobboard_password_hash_queue", frozenset({("state", "limit")}))
+    assert samples[limit] == client.app.state.hasher.queue_limit  # type: ignore[attr-defined]
+    assert samples[("jobboard_password_hash_queue", frozenset({("state", "pending")}))] == 0
+
+
+async def test_throttled_sign_ins_are_counted_by_limit(client: httpx.AsyncClient) -> None:
+    email = unique_email("throttled")
+    key = ("jobboard_throttled_requests_total", frozenset({("limit", "login_email")}))
+    before = (await scrape(client)).get(key, 0.0)
+    statuses = [
+        (
+            await client.post(
+                f"{API}/auth/token", data={"username": email, "password": "wrong-password-1"}
+            )
+        ).status_code
+        for _ in range(7)
+    ]
+    assert statuses == [401] * 5 + [429] * 2
+    assert (await scrape(client))[key] - before == 2
+
+
+def test_production_logs_are_json_and_development_logs_are_text() -> None:
+    common = {"secret_key": TEST_SECRET_KEY, "_env_file": None}
+    production = Settings(environment="production", mail_backend="smtp", **common)  # type: ignore[arg-type]
+    assert log_format(production) == "json"
+    assert log_format(Settings(environment="development", **common)) == "text"  # type: ignore[arg-type]
+    assert log_format(Settings(log_format="json", **common)) == "json"  # type: ignore[arg-type]
+
+
+def test_every_json_log_line_carries_its_request_id_and_no_secret(
+    migrated_url: URL, tmp_path: Path
+) -> None:
+    log = tmp_path / "server.log"
+    server = start_server(migrated_url, log=log, LOG_FORMAT="json", LOG_LEVEL="info")
+    password = "a-secret-password-1234"
+    try:
+        body = {"email": unique_email("logged"), "password": password, "full_name": "L"}
+        registered = httpx.post(
+            f"{server.url}{API}/auth/register", json=body, headers={"X-Request-ID": "trace-42"}
+        )
+        assert registered.status_code == 201
+        token = httpx.post(
+            f"{server.url}{API}/auth/token",
+            data={"username": body["email"], "password": password},
+            headers={"X-Request-ID": "trace-43"},
+        ).json()["access_token"]
+        me = httpx.get(
+            f"{server.url}{API}/users/me",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "trace-44"},
+        )
+        assert me.status_code == 200
+    finally:
+        stop_server(server)
+    text = log.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert lines
+    assert all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in lines)
+    access = {
+        line["request_id"]: line["message"] for line in lines if line["logger"] == "uvicorn.access"
+    }
+    assert '"POST /api/v1/auth/register HTTP/1.1" 201' in access["trace-42"]
+    assert '"GET /api/v1/users/me HTTP/1.1" 200' in access["trace-44"]
+    for secret in (password, token, DEFAULT_PASSWORD, TEST_SECRET_KEY):
+        assert secret not in text
