@@ -14,7 +14,8 @@ COPY alembic ./alembic
 COPY backend ./backend
 
 RUN useradd --system --uid 10001 --no-create-home app
-USER app
+# By number, so that Kubernetes' runAsNonRoot can check it.
+USER 10001:10001
 
 EXPOSE 8000
 CMD ["python", "-m", "backend", "serve", "--host", "0.0.0.0", "--port", "8000"]

