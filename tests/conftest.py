@@ -185,15 +185,26 @@ async def make_client(
         yield make
 
 
+_EVERY_TABLE = (
+    "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+    "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+)
+
+
 async def _empty_every_table(application: FastAPI) -> None:
     async with application.state.engine.begin() as connection:
-        tables = await connection.execute(
-            text(
-                "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            )
-        )
+        tables = await connection.execute(text(_EVERY_TABLE))
         await connection.execute(text(f"TRUNCATE {tables.scalar_one()} CASCADE"))
+
+
+def empty_every_table(url: URL) -> None:
+    """What tests of real servers committed, gone (straight to PostgreSQL)."""
+    import psycopg
+
+    with psycopg.connect(admin.conninfo(url), autocommit=True) as connection:
+        row = connection.execute(_EVERY_TABLE).fetchone()
+        assert row is not None
+        connection.execute(f"TRUNCATE {row[0]} CASCADE")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL
 
 from backend.core.config import Settings
 from backend.core.logs import log_format
-from tests.conftest import TEST_SECRET_KEY, ClientFactory
+from tests.conftest import TEST_SECRET_KEY, ClientFactory, empty_every_table
 from tests.factories import DEFAULT_PASSWORD, unique_email
 from tests.test_server import start_server, stop_server
 
@@ -139,6 +139,7 @@ def test_every_json_log_line_carries_its_request_id_and_no_secret(
         assert me.status_code == 200
     finally:
         stop_server(server)
+        empty_every_table(migrated_url)
     text = log.read_text()
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert lines

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from tests.conftest import empty_every_table
 from tests.factories import DEFAULT_PASSWORD, bearer, unique_email
 from tests.test_server import Server, free_port, start_server, stop_server
 
@@ -177,6 +178,7 @@ def two_replicas_behind_the_proxy(
         for replica in replicas:
             replica.process.kill()  # nothing left to drain
             replica.process.wait()
+        empty_every_table(migrated_url)
 
 
 def start_replica(url: URL, port: int | None = None) -> Server:
