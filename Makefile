@@ -26,10 +26,11 @@ migrate: $(STAMP) .env
 run: migrate
 	$(BIN)/python -m backend serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-# Two worker processes (one a core here), each with its own throwaway database.
+# Two worker processes (one a core here), each with its own throwaway database; an idle
+# worker takes tests queued for the other, so the few slow ones do not end up together.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # schemathesis against a live server as anonymous, candidate, employer and admin (CI runs it).
 fuzz: $(STAMP)

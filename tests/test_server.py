@@ -66,6 +66,8 @@ def start_server(
         "SECRET_KEY": TEST_SECRET_KEY,
         "BCRYPT_ROUNDS": "4",
         "LOG_LEVEL": "warning",
+        # Stopped at once unless a test is about the drain.
+        "DRAIN_SECONDS": "0",
         **env,
     }
     process = subprocess.Popen(  # noqa: S603
