@@ -68,14 +68,14 @@ async def main(url: str) -> None:
 
     async def orm_auth() -> object:
         async with read() as session:
-            user = await sessions_repo.get_active_user(
+            user = await sessions_repo.get_caller(
                 session, user_id=user_id, session_id=session_id
             )
             await session.commit()
         return user
 
     async with read() as session:
-        user = await sessions_repo.get_active_user(session, user_id=user_id, session_id=session_id)
+        user = await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
 
     async def user_json() -> object:
         return UserRead.model_validate(user).model_dump_json()
@@ -101,7 +101,7 @@ async def main(url: str) -> None:
     print("GET /users/me")
     await timed("  verify the JWT (python-jose and our checks)", decode)
     await timed("  auth query, raw psycopg (what the ceiling does)", raw_auth)
-    await timed("  auth query through an ORM session (what the API does)", orm_auth)
+    await timed("  auth query, Core on the session's connection (what the API does)", orm_auth)
     await timed("  UserRead validation and JSON", user_json)
     print("GET /jobs (first page)")
     await timed("  list query, raw psycopg (what the ceiling does)", raw_jobs)

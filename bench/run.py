@@ -13,6 +13,7 @@ import os
 import random
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 import uuid
@@ -62,7 +63,9 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET_KEY,
         "ENVIRONMENT": "production",
-        "MAIL_BACKEND": "console",
+        # Production refuses the console mailer (it would log reset links).
+        "MAIL_BACKEND": "file",
+        "MAIL_FILE_DIR": str(Path(tempfile.gettempdir()) / "jobboard-bench-mail"),
         "LOG_LEVEL": "WARNING",
         # One client address drives all the load: per-address limits would only get in the way.
         "RATE_LIMITS_ENABLED": "false",

@@ -12,15 +12,16 @@ from fastapi import Depends, Path
 from backend.apis.deps import CurrentUser, DbSession, SettingsDep, bearer_scheme, get_principal
 from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
-from backend.db.models import Role, User
+from backend.db.models import Role
+from backend.db.repository.sessions import Caller
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+def require_role(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency: the current user, if their role (read from the database) is one of these."""
 
-    async def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> Caller:
         if user.role not in roles:
             raise Forbidden(
                 f"Only {' or '.join(role.value for role in roles)} accounts may do this."
@@ -30,18 +31,18 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     return check
 
 
-EmployerOrAdmin = Annotated[User, Depends(require_role(Role.employer, Role.admin))]
-Candidate = Annotated[User, Depends(require_role(Role.candidate))]
-Admin = Annotated[User, Depends(require_role(Role.admin))]
+EmployerOrAdmin = Annotated[Caller, Depends(require_role(Role.employer, Role.admin))]
+Candidate = Annotated[Caller, Depends(require_role(Role.candidate))]
+Admin = Annotated[Caller, Depends(require_role(Role.admin))]
 
 
 async def optional_user(
     db: DbSession, settings: SettingsDep, token: Annotated[str | None, Depends(bearer_scheme)]
-) -> User | None:
+) -> Caller | None:
     """The signed-in user when a token is sent (a bad one is still a 401), else None."""
     if not token:
         return None
     return (await get_principal(db, settings, token)).user
 
 
-MaybeUser = Annotated[User | None, Depends(optional_user)]
+MaybeUser = Annotated[Caller | None, Depends(optional_user)]

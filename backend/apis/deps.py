@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.config import Settings
 from backend.core.exceptions import InvalidCredentials, NotAuthenticated
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
-from backend.db.models import User
 from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
+from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
@@ -105,7 +105,7 @@ PublicReadDb = Annotated[AsyncSession, Depends(get_public_read_db, scope="functi
 class Principal:
     """The signed-in user and the session their token belongs to."""
 
-    user: User
+    user: Caller
     session_id: uuid.UUID
 
 
@@ -121,17 +121,15 @@ async def get_principal(
         claims = decode_access_token(settings, token)
     except InvalidToken:
         raise InvalidCredentials() from None
-    user = await sessions_repo.get_active_user(
-        db, user_id=claims.user_id, session_id=claims.session_id
-    )
+    user = await sessions_repo.get_caller(db, user_id=claims.user_id, session_id=claims.session_id)
     if user is None:
         raise InvalidCredentials()
     return Principal(user=user, session_id=claims.session_id)
 
 
-async def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> User:
+async def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> Caller:
     return principal.user
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[Caller, Depends(get_current_user)]

@@ -29,8 +29,8 @@ async def read_me(user: CurrentUser) -> UserRead:
 @router.patch("/me", response_model=UserRead)
 async def update_me(payload: UserUpdate, user: CurrentUser, db: DbSession) -> UserRead:
     """Change the signed-in user's own profile."""
-    user = await users_service.update_profile(db, user=user, payload=payload)
-    return UserRead.model_validate(user)
+    updated = await users_service.update_profile(db, user=user, payload=payload)
+    return UserRead.model_validate(updated)
 
 
 @router.post(

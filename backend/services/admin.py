@@ -9,6 +9,7 @@ from backend.db.models import Role, User
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.base import IdPosition
+from backend.db.repository.sessions import Caller
 from backend.schemas.admin import AdminUserUpdate
 
 
@@ -22,7 +23,7 @@ async def list_users(db: AsyncSession, *, email: str | None, page: PageRequest) 
 
 
 async def update_user(
-    db: AsyncSession, *, admin: User, user_id: int, payload: AdminUserUpdate
+    db: AsyncSession, *, admin: Caller, user_id: int, payload: AdminUserUpdate
 ) -> User:
     """Change a user's role or activity; deactivating ends every session of theirs at once.
 

@@ -4,11 +4,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.exceptions import Conflict, Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
-from backend.db.models import Application, ApplicationStatus, User
+from backend.db.models import Application, ApplicationStatus
 from backend.db.models.application import FINAL_STATUSES
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.base import IdPosition, Lock
+from backend.db.repository.sessions import Caller
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
 
@@ -27,7 +28,7 @@ CANDIDATE_STATUSES = frozenset({ApplicationStatus.withdrawn})
 
 
 async def apply(
-    db: AsyncSession, *, candidate: User, job_id: int, cover_letter: str | None
+    db: AsyncSession, *, candidate: Caller, job_id: int, cover_letter: str | None
 ) -> Application:
     """Apply to a job the public may see, once (a second time is a 409)."""
     # Shared lock: a job being closed or deleted now waits for this application, or this
@@ -41,7 +42,7 @@ async def apply(
 
 
 async def list_for_job(
-    db: AsyncSession, *, user: User, job_id: int, page: PageRequest
+    db: AsyncSession, *, user: Caller, job_id: int, page: PageRequest
 ) -> Paged[Application]:
     """A job's applications, newest first: its owner and admins (404 for anyone else)."""
     found = await jobs_repo.get_access(db, job_id=job_id)
@@ -54,7 +55,9 @@ async def list_for_job(
     return page.page(rows, kind)
 
 
-async def list_mine(db: AsyncSession, *, candidate: User, page: PageRequest) -> Paged[Application]:
+async def list_mine(
+    db: AsyncSession, *, candidate: Caller, page: PageRequest
+) -> Paged[Application]:
     """The candidate's own applications, newest first."""
     kind = "applications:mine"
     rows = await applications_repo.list_for_candidate(
@@ -64,7 +67,7 @@ async def list_mine(db: AsyncSession, *, candidate: User, page: PageRequest) -> 
 
 
 async def _visible(
-    db: AsyncSession, *, user: User, application_id: int, lock: Lock = None
+    db: AsyncSession, *, user: Caller, application_id: int, lock: Lock = None
 ) -> tuple[Application, set[ApplicationStatus]]:
     """An application its candidate, the job's owner or an admin may see (404 for others),
     and the statuses this caller may set."""
@@ -81,7 +84,7 @@ async def _visible(
     return found.application, allowed
 
 
-async def get(db: AsyncSession, *, user: User, application_id: int) -> Application:
+async def get(db: AsyncSession, *, user: Caller, application_id: int) -> Application:
     application, _ = await _visible(db, user=user, application_id=application_id)
     return application
 
@@ -89,7 +92,7 @@ async def get(db: AsyncSession, *, user: User, application_id: int) -> Applicati
 async def change_status(
     db: AsyncSession,
     *,
-    user: User,
+    user: Caller,
     application_id: int,
     status: ApplicationStatus,
     if_match: str | None,

@@ -28,6 +28,7 @@ from backend.db.models.user import EMAIL_MAX_LENGTH
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import users as users_repo
+from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction, release
 from backend.schemas.user import UserCreate
 from backend.services import throttle
@@ -113,7 +114,9 @@ async def sign_in(
     return await start_session(db, settings, user=current)
 
 
-async def start_session(db: AsyncSession, settings: Settings, *, user: User) -> IssuedTokens:
+async def start_session(
+    db: AsyncSession, settings: Settings, *, user: Caller | User
+) -> IssuedTokens:
     """Open a sign-in session and issue its first access and refresh tokens."""
     expires_at = datetime.now(UTC) + timedelta(days=settings.session_expire_days)
     user_session = await sessions_repo.create(db, user_id=user.id, expires_at=expires_at)
@@ -149,7 +152,7 @@ async def refresh(
 
 
 async def logout(
-    db: AsyncSession, *, user: User, session_id: uuid.UUID, refresh_token: str | None
+    db: AsyncSession, *, user: Caller, session_id: uuid.UUID, refresh_token: str | None
 ) -> None:
     """End the caller's session, and the session of a refresh token of theirs if one is given."""
     await sessions_repo.revoke(db, session_id=session_id)
@@ -169,7 +172,7 @@ async def change_password(
     hasher: PasswordHasher,
     settings: Settings,
     *,
-    user: User,
+    user: Caller,
     session_id: uuid.UUID,
     current_password: str,
     new_password: str,

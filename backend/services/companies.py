@@ -4,16 +4,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.exceptions import Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
-from backend.db.models import Company, User
+from backend.db.models import Company
 from backend.db.repository import companies as companies_repo
 from backend.db.repository.base import IdPosition
+from backend.db.repository.sessions import Caller
 from backend.schemas.company import CompanyCreate, CompanyUpdate
 from backend.services.rules import check_if_match, manages
 
 COMPANY_NOT_FOUND = "Company not found."
 
 
-async def create(db: AsyncSession, *, user: User, payload: CompanyCreate) -> Company:
+async def create(db: AsyncSession, *, user: Caller, payload: CompanyCreate) -> Company:
     """A company owned by the caller."""
     return await companies_repo.create(db, owner_id=user.id, **payload.model_dump())
 
@@ -35,7 +36,7 @@ async def get(db: AsyncSession, *, company_id: int) -> Company:
 async def update(
     db: AsyncSession,
     *,
-    user: User,
+    user: Caller,
     company_id: int,
     payload: CompanyUpdate,
     if_match: str | None,

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.cursor import P
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
-from backend.db.models import Job, JobStatus, User
+from backend.db.models import Job, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.base import IdPosition
-from backend.db.repository.jobs import JobFilters
+from backend.db.repository.jobs import JobFilters, JobRow
+from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobUpdate
 from backend.services.rules import check_if_match, manages
 
@@ -40,7 +41,7 @@ MAX_AUTOCOMPLETE_WORDS = 5
 WORD = re.compile(r"[^\W_]+")
 
 
-async def create(db: AsyncSession, *, user: User, payload: JobCreate) -> Job:
+async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
     """Post a job for a company the caller owns (any company, for an admin)."""
     # Shared lock: the company cannot be deleted or change hands under the new job.
     company = await companies_repo.get(db, company_id=payload.company_id, lock="share")
@@ -56,7 +57,7 @@ async def create(db: AsyncSession, *, user: User, payload: JobCreate) -> Job:
 
 async def search(
     db: AsyncSession, *, filters: JobFilters, sort: Sort | None, page: PageRequest
-) -> Paged[Job]:
+) -> Paged[JobRow]:
     """Visible jobs matching `filters`, in `sort` order (relevance by default with `q`)."""
     order: Sort = sort or "relevance"
     if order == "relevance" and not filters.q:
@@ -79,8 +80,8 @@ async def _page_of(
     kind: str,
     scope: str,
     position: type[P],
-    fetch: Callable[..., Awaitable[list[tuple[Job, P]]]],
-) -> Paged[Job]:
+    fetch: Callable[..., Awaitable[list[tuple[JobRow, P]]]],
+) -> Paged[JobRow]:
     """One page of a search in one order: the cursor's typed position, the repository's
     query, the next cursor."""
     after = page.after(kind, position, scope)
@@ -96,7 +97,7 @@ async def autocomplete(db: AsyncSession, *, typed: str) -> list[str]:
     return await jobs_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
 
 
-async def get(db: AsyncSession, *, user: User | None, job_id: int) -> Job:
+async def get(db: AsyncSession, *, user: Caller | None, job_id: int) -> Job:
     """A job the caller may read: visible to all, or any status for its owner and admins."""
     found = await jobs_repo.get_access(db, job_id=job_id)
     if found is None or not (found.public or manages(user, found.owner_id)):
@@ -104,7 +105,7 @@ async def get(db: AsyncSession, *, user: User | None, job_id: int) -> Job:
     return found.job
 
 
-async def _for_change(db: AsyncSession, *, user: User, job_id: int, if_match: str | None) -> Job:
+async def _for_change(db: AsyncSession, *, user: Caller, job_id: int, if_match: str | None) -> Job:
     """The job locked for a change by its owner or an admin: 403 if the caller can see it but
     not change it, else 404; 412 if it changed since the caller's `If-Match`."""
     found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
@@ -119,7 +120,7 @@ async def _for_change(db: AsyncSession, *, user: User, job_id: int, if_match: st
 
 
 async def update(
-    db: AsyncSession, *, user: User, job_id: int, payload: JobUpdate, if_match: str | None
+    db: AsyncSession, *, user: Caller, job_id: int, payload: JobUpdate, if_match: str | None
 ) -> Job:
     """Apply a partial update; the salary range is checked on the result, the status change
     against the state machine, both on the locked row."""
@@ -142,13 +143,13 @@ async def update(
     return await jobs_repo.update(db, job=job, **changes)
 
 
-async def delete(db: AsyncSession, *, user: User, job_id: int, if_match: str | None) -> None:
+async def delete(db: AsyncSession, *, user: Caller, job_id: int, if_match: str | None) -> None:
     """Delete a job and its applications: its owner or an admin."""
     job = await _for_change(db, user=user, job_id=job_id, if_match=if_match)
     await jobs_repo.delete_job(db, job_id=job.id)
 
 
-async def list_mine(db: AsyncSession, *, user: User, page: PageRequest) -> Paged[Job]:
+async def list_mine(db: AsyncSession, *, user: Caller, page: PageRequest) -> Paged[Job]:
     """The caller's own jobs in every status, newest first."""
     kind = "jobs:mine"
     rows = await jobs_repo.list_owned(

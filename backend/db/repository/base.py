@@ -1,15 +1,20 @@
 """What every repository shares: setting columns, row locks, and the id-ordered keyset."""
 
-from collections.abc import Iterable
-from typing import Any, Literal, TypeVar, TypeVarTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, TypeVarTuple, overload
 
-from sqlalchemy import Select
+import psycopg
+from sqlalchemy import Dialect, Executable, Row, Select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position
 from backend.db.base import Base
 
 Model = TypeVar("Model", bound=Base)
+# A row of any columns, read by attribute (`row.id`) or by position.
+AnyRow = Row[*tuple[Any, ...]]
 Columns = TypeVarTuple("Columns")
 
 # How a loader reads a row it is about to change: "update" locks it against every other
@@ -23,6 +28,134 @@ async def update(session: AsyncSession, instance: Model, **values: object) -> Mo
         setattr(instance, name, value)
     await session.flush()
     return instance
+
+
+class Prepared:
+    """A read statement of fixed shape, declared once by its repository (`bindparam`s for its
+    values) and compiled once: `first` and `all_rows` send its SQL straight to the request's
+    psycopg connection, skipping SQLAlchemy's per-execution work (cache key, compiled-cache
+    lookup, result set metadata) on the paths every request takes. Values still travel as
+    bound parameters; types with Python-side conversions are converted both ways as
+    SQLAlchemy would."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+
+    def compiled(self, dialect: Dialect) -> "_Compiled":
+        if self._compiled is None:
+            compiled = self.statement.compile(dialect=dialect)
+            if any(bind.expanding for bind in compiled.binds.values()):
+                raise ValueError("a Prepared statement cannot take expanding (IN) parameters")
+            self._compiled = _Compiled(
+                sql=compiled.string,
+                defaults={
+                    name: bind.effective_value
+                    for name, bind in compiled.binds.items()
+                    if not bind.required
+                },
+                binds={
+                    name: process
+                    for name, process in compiled._bind_processors.items()
+                    if callable(process)
+                },
+                results=tuple(
+                    column.type._cached_result_processor(dialect, None)
+                    for column in self.statement.selected_columns
+                ),
+            )
+        return self._compiled
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    defaults: Mapping[str, Any]
+    binds: Mapping[str, Callable[[Any], Any]]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def parameters(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        values = {**self.defaults, **(params or {})}
+        for name, process in self.binds.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values
+
+    def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip(raw, self.results, strict=True)
+        )
+
+
+async def _run_prepared(
+    session: AsyncSession, query: Prepared, params: Mapping[str, Any] | None
+) -> tuple[_Compiled, Any]:
+    connection = await session.connection()
+    compiled = query.compiled(connection.dialect)
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    values = compiled.parameters(params)
+    try:
+        return compiled, await driver.execute(compiled.sql, values)
+    except psycopg.Error as exc:
+        # As SQLAlchemy raises it: the problem handlers map it (503s, constraint names), and
+        # a connection that broke is not handed out again.
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            await connection.invalidate(exc)
+        raise DBAPIError.instance(
+            compiled.sql, None, exc, psycopg.Error, hide_parameters=True, dialect=connection.dialect
+        ) from exc
+
+
+@overload
+async def first(
+    session: AsyncSession, statement: Prepared, params: Mapping[str, Any] | None = None
+) -> tuple[Any, ...] | None: ...
+@overload
+async def first(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
+) -> AnyRow | None: ...
+async def first(
+    session: AsyncSession,
+    statement: Executable | Prepared,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[Any, ...] | AnyRow | None:
+    """Run a read statement on the session's connection; its first row, or None.
+
+    How reads execute is decided here, for every repository: as Core on the connection the
+    request already holds, so rows come back as tuples, with no ORM loading and no identity
+    map they would never use; a `Prepared` statement goes straight to the driver. Writes that
+    change loaded objects keep the ORM session.
+    """
+    if isinstance(statement, Prepared):
+        compiled, cursor = await _run_prepared(session, statement, params)
+        raw = await cursor.fetchone()
+        return None if raw is None else compiled.row(raw)
+    connection = await session.connection()
+    return (await connection.execute(statement, params)).first()
+
+
+@overload
+async def all_rows(
+    session: AsyncSession, statement: Prepared, params: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]: ...
+@overload
+async def all_rows(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[AnyRow]: ...
+async def all_rows(
+    session: AsyncSession,
+    statement: Executable | Prepared,
+    params: Mapping[str, Any] | None = None,
+) -> list[tuple[Any, ...]] | Sequence[AnyRow]:
+    """Like `first`, every row."""
+    if isinstance(statement, Prepared):
+        compiled, cursor = await _run_prepared(session, statement, params)
+        return [compiled.row(raw) for raw in await cursor.fetchall()]
+    connection = await session.connection()
+    return (await connection.execute(statement, params)).all()
 
 
 def locked(statement: Select[*Columns], lock: Lock, *of: Any) -> Select[*Columns]:

@@ -139,9 +139,15 @@ def _matches(q: str, *, walk: bool) -> ColumnElement[bool]:
     return vector.op("@@")(_ts_query(q))
 
 
-def _filtered(filters: JobFilters, *, walk: bool = False) -> Select[Job]:
+# The lists read a job's columns as a row (attributes named as Job's), through
+# `base.all_rows`: no ORM object is built for a page nobody changes.
+JobRow = base.AnyRow
+JOB_COLUMNS = tuple(Job.__table__.c)
+
+
+def _filtered(filters: JobFilters, *, walk: bool = False) -> Select[Any]:
     """Visible jobs passing `filters` (for `walk`, see _matches)."""
-    statement = select(Job).where(publicly_visible())
+    statement = select(*JOB_COLUMNS).where(publicly_visible())
     if filters.q:
         statement = statement.where(_matches(filters.q, walk=walk))
     if filters.location:
@@ -259,7 +265,7 @@ class RelevancePosition(Position):
 
 def newest_statement(
     filters: JobFilters, *, limit: int, after: NewestPosition | None = None, dense: bool = True
-) -> Select[Job]:
+) -> Select[Any]:
     """The query behind `GET /jobs` in newest order (one row more than `limit`)."""
     statement = _filtered(filters)
     published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
@@ -270,26 +276,27 @@ def newest_statement(
     return statement.order_by(published_at.desc(), job_id.desc()).limit(limit + 1)
 
 
-def _published_at(job: Job) -> datetime:
+def _published_at(job: JobRow) -> datetime:
     # Visible jobs are published, and published jobs have published_at
     # (ck_jobs_published_at_set).
-    assert job.published_at is not None
-    return job.published_at
+    published_at: datetime | None = job.published_at
+    assert published_at is not None
+    return published_at
 
 
 async def search_newest(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: NewestPosition | None
-) -> list[tuple[Job, NewestPosition]]:
+) -> list[tuple[JobRow, NewestPosition]]:
     """Visible jobs matching `filters`, newest published first."""
     dense = True if not filters.q else await _probe(session, filters)
     statement = newest_statement(filters, limit=limit, after=after, dense=dense)
-    jobs = (await session.execute(statement)).scalars()
+    jobs = await base.all_rows(session, statement)
     return [(job, NewestPosition(published_at=_published_at(job), id=job.id)) for job in jobs]
 
 
 async def search_by_salary(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: SalaryPosition | None
-) -> list[tuple[Job, SalaryPosition]]:
+) -> list[tuple[JobRow, SalaryPosition]]:
     """Visible jobs matching `filters`, best paid first, those without a salary last.
 
     Two index range scans rather than one OR, so that any page costs the same: jobs with a
@@ -297,7 +304,7 @@ async def search_by_salary(
     """
     key = salary_key()
     order = (key.desc().nulls_last(), Job.published_at.desc(), Job.id.desc())
-    jobs: list[Job] = []
+    jobs: list[JobRow] = []
     if after is None or after.salary is not None:
         with_salary = _filtered(filters).where(key.is_not(None))
         if after is not None:
@@ -306,7 +313,7 @@ async def search_by_salary(
                 < tuple_(after.salary, after.published_at, after.id)
             )
         statement = with_salary.order_by(*order).limit(limit + 1)
-        jobs += (await session.execute(statement)).scalars()
+        jobs += await base.all_rows(session, statement)
     if len(jobs) <= limit:
         without = _filtered(filters).where(key.is_(None))
         if after is not None and after.salary is None:
@@ -314,20 +321,21 @@ async def search_by_salary(
                 tuple_(Job.published_at, Job.id) < tuple_(after.published_at, after.id)
             )
         statement = without.order_by(*order).limit(limit + 1 - len(jobs))
-        jobs += (await session.execute(statement)).scalars()
+        jobs += await base.all_rows(session, statement)
     return [
         (job, SalaryPosition(salary=_salary_of(job), published_at=_published_at(job), id=job.id))
         for job in jobs
     ]
 
 
-def _salary_of(job: Job) -> int | None:
-    return job.salary_max if job.salary_max is not None else job.salary_min
+def _salary_of(job: JobRow) -> int | None:
+    salary: int | None = job.salary_max if job.salary_max is not None else job.salary_min
+    return salary
 
 
 async def search_by_relevance(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: RelevancePosition | None
-) -> list[tuple[Job, RelevancePosition]]:
+) -> list[tuple[JobRow, RelevancePosition]]:
     """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
     recently published jobs best first, then older matches newest first."""
     assert filters.q
@@ -340,7 +348,7 @@ async def search_by_relevance(
             oldest = (after.window_published_at, after.window_id)
         dense, in_window = after.dense, after.rank is not None
     relevance = rank(filters.q)
-    rows: list[tuple[Job, float]] = []
+    rows: list[tuple[JobRow, float]] = []
     if in_window:
         # At most WINDOW rows, walked in date order and each tested for the filters and
         # words; how many match tells how dense matches are (see DENSE_SHARE).
@@ -352,13 +360,14 @@ async def search_by_relevance(
                 tuple_(relevance, Job.id) < tuple_(literal(after.rank, DOUBLE_PRECISION), after.id)
             )
         statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
-        found = (await session.execute(statement)).all()
-        rows = [(job, score) for job, score, _ in found]
+        found: Sequence[JobRow] = await base.all_rows(session, statement)
+        # Each row: the job's columns, then its rank, then how many rows matched.
+        rows = [(row, row[-2]) for row in found]
         if after is None:
-            dense = _dense(found[0][2] if found else 0)
+            dense = _dense(found[0][-1] if found else 0)
     window_published_at, window_id = oldest or (None, None)
 
-    def position(job: Job, score: float | None) -> RelevancePosition:
+    def position(job: JobRow, score: float | None) -> RelevancePosition:
         return RelevancePosition(
             window_published_at=window_published_at,
             window_id=window_id,
@@ -375,7 +384,7 @@ async def search_by_relevance(
         if after is not None and not in_window:
             older = older.where(tuple_(published_at, job_id) < tuple_(after.published_at, after.id))
         older = older.order_by(published_at.desc(), job_id.desc()).limit(limit + 1 - len(ranked))
-        ranked += [(job, position(job, None)) for job in (await session.execute(older)).scalars()]
+        ranked += [(job, position(job, None)) for job in await base.all_rows(session, older)]
     return ranked
 
 
