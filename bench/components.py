@@ -68,9 +68,7 @@ async def main(url: str) -> None:
 
     async def orm_auth() -> object:
         async with read() as session:
-            user = await sessions_repo.get_caller(
-                session, user_id=user_id, session_id=session_id
-            )
+            user = await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
             await session.commit()
         return user
 

@@ -13,8 +13,8 @@ import os
 import random
 import statistics
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
