@@ -1,5 +1,6 @@
 """What every repository shares: setting columns, row locks, and the id-ordered keyset."""
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, TypeVarTuple, overload
@@ -63,6 +64,12 @@ class Prepared:
                     column.type._cached_result_processor(dialect, None)
                     for column in self.statement.selected_columns
                 ),
+                # Rows read by attribute (`row.id`) as well as by position.
+                make=namedtuple(
+                    "PreparedRow",
+                    [column.key or "_" for column in self.statement.selected_columns],
+                    rename=True,
+                ),
             )
         return self._compiled
 
@@ -73,6 +80,7 @@ class _Compiled:
     defaults: Mapping[str, Any]
     binds: Mapping[str, Callable[[Any], Any]]
     results: tuple[Callable[[Any], Any] | None, ...]
+    make: Callable[..., tuple[Any, ...]]
 
     def parameters(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         values = {**self.defaults, **(params or {})}
@@ -82,9 +90,11 @@ class _Compiled:
         return values
 
     def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip(raw, self.results, strict=True)
+        return self.make(
+            *(
+                value if process is None or value is None else process(value)
+                for value, process in zip(raw, self.results, strict=True)
+            )
         )
 
 
@@ -97,6 +107,11 @@ async def _run_prepared(
     driver = raw.driver_connection
     assert driver is not None
     values = compiled.parameters(params)
+    # Whoever listens to the engine's statements (query counts, plans, tracing) hears these
+    # too, as if SQLAlchemy had sent them.
+    sync = connection.sync_connection
+    if sync is not None and sync.dispatch.before_cursor_execute:
+        sync.dispatch.before_cursor_execute(sync, None, compiled.sql, values, None, False)
     try:
         return compiled, await driver.execute(compiled.sql, values)
     except psycopg.Error as exc:
@@ -112,7 +127,7 @@ async def _run_prepared(
 @overload
 async def first(
     session: AsyncSession, statement: Prepared, params: Mapping[str, Any] | None = None
-) -> tuple[Any, ...] | None: ...
+) -> Any | None: ...
 @overload
 async def first(
     session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
@@ -140,7 +155,7 @@ async def first(
 @overload
 async def all_rows(
     session: AsyncSession, statement: Prepared, params: Mapping[str, Any] | None = None
-) -> list[tuple[Any, ...]]: ...
+) -> list[Any]: ...
 @overload
 async def all_rows(
     session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None

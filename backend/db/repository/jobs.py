@@ -4,13 +4,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import AwareDatetime, Field
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -141,7 +143,7 @@ def _matches(q: str, *, walk: bool) -> ColumnElement[bool]:
 
 # The lists read a job's columns as a row (attributes named as Job's), through
 # `base.all_rows`: no ORM object is built for a page nobody changes.
-JobRow = base.AnyRow
+JobRow: TypeAlias = Any
 JOB_COLUMNS = tuple(Job.__table__.c)
 
 
@@ -284,13 +286,41 @@ def _published_at(job: JobRow) -> datetime:
     return published_at
 
 
+def _front_page(*, after: bool) -> base.Prepared:
+    """The board's unfiltered newest list, compiled once (see base.Prepared): the same SQL
+    as `newest_statement(JobFilters())`, its position and limit bound at each page."""
+    statement = select(*JOB_COLUMNS).where(publicly_visible())
+    if after:
+        statement = statement.where(
+            tuple_(Job.published_at, Job.id)
+            < tuple_(
+                bindparam("published_at", type_=Job.published_at.type),
+                bindparam("after_id", type_=Job.id.type),
+            )
+        )
+    order = (Job.published_at.desc(), Job.id.desc())
+    return base.Prepared(statement.order_by(*order).limit(bindparam("limit", type_=Integer)))
+
+
+_FRONT_PAGE = _front_page(after=False)
+_FRONT_PAGE_AFTER = _front_page(after=True)
+
+
 async def search_newest(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: NewestPosition | None
 ) -> list[tuple[JobRow, NewestPosition]]:
     """Visible jobs matching `filters`, newest published first."""
-    dense = True if not filters.q else await _probe(session, filters)
-    statement = newest_statement(filters, limit=limit, after=after, dense=dense)
-    jobs = await base.all_rows(session, statement)
+    jobs: Sequence[JobRow]
+    if filters == JobFilters():
+        if after is None:
+            jobs = await base.all_rows(session, _FRONT_PAGE, {"limit": limit + 1})
+        else:
+            values = {"limit": limit + 1, "published_at": after.published_at, "after_id": after.id}
+            jobs = await base.all_rows(session, _FRONT_PAGE_AFTER, values)
+    else:
+        dense = True if not filters.q else await _probe(session, filters)
+        statement = newest_statement(filters, limit=limit, after=after, dense=dense)
+        jobs = await base.all_rows(session, statement)
     return [(job, NewestPosition(published_at=_published_at(job), id=job.id)) for job in jobs]
 
 

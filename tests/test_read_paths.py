@@ -1,0 +1,41 @@
+"""Reads compiled once (repository/base.Prepared) answer as the statements they stand for."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import JobStatus
+from backend.db.repository import base
+from backend.db.repository import jobs as jobs_repo
+from backend.db.repository.jobs import JobFilters, NewestPosition
+from tests.factories import Actors, create_job
+
+
+async def test_the_front_page_compiled_once_lists_what_the_general_query_lists(
+    db: AsyncSession, actors: Actors
+) -> None:
+    assert actors.employer.company is not None
+    company = actors.employer.company
+    now = datetime.now(UTC)
+    for number in range(7):
+        await create_job(db, company=company, title=f"Visible {number}")
+    await create_job(db, company=company, title="Draft", status=JobStatus.draft)
+    expired = await create_job(db, company=company, title="Expired")
+    expired.expires_at = now - timedelta(days=1)
+    await db.flush()
+
+    async def general(after: NewestPosition | None) -> list[int]:
+        statement = jobs_repo.newest_statement(JobFilters(), limit=3, after=after)
+        return [row.id for row in await base.all_rows(db, statement)]
+
+    after: NewestPosition | None = None
+    walked: list[int] = []
+    while True:
+        page = await jobs_repo.search_newest(db, filters=JobFilters(), limit=3, after=after)
+        assert [job.id for job, _ in page] == await general(after)
+        walked += [job.id for job, _ in page[:3]]
+        if len(page) <= 3:
+            break
+        after = page[2][1]
+    assert len(walked) == len(set(walked)) == 7
+    assert expired.id not in walked
