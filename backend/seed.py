@@ -184,6 +184,9 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
     ).hash(SEED_PASSWORD)
     conninfo = settings.database.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn:
+        # The database's statement_timeout (set by `migrate`) bounds requests; a bulk load of
+        # a million jobs takes longer than any request may.
+        conn.execute("SET LOCAL statement_timeout = 0")
         # Other writers wait while ids are read back; readers carry on.
         conn.execute("LOCK TABLE users, companies, jobs, applications IN EXCLUSIVE MODE")
         before = {table: _max_id(conn, table) for table in ("users", "companies", "jobs")}

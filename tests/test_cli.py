@@ -22,13 +22,16 @@ from tests.conftest import TEST_SECRET_KEY
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(url: URL, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    url: URL, *args: str, stdin: str = "", **settings: str
+) -> subprocess.CompletedProcess[str]:
     from backend import cli
 
     env = {
         "DATABASE_URL": url.render_as_string(hide_password=False),
         "SECRET_KEY": TEST_SECRET_KEY,
         "BCRYPT_ROUNDS": "4",
+        **settings,
     }
     out, err = io.StringIO(), io.StringIO()
     with (
@@ -224,6 +227,17 @@ def test_seed_fills_a_database_that_people_can_sign_in_to(fresh_url: URL) -> Non
             "SELECT count(*) FROM users WHERE email = 'candidate21@seed.example.com'"
         ).fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM users WHERE role = 'admin'").fetchone() == (1,)
+
+
+def test_seed_is_not_cut_short_by_the_statement_timeout_of_requests(fresh_url: URL) -> None:
+    # `migrate` sets the database's statement_timeout for requests; a bulk load of a million
+    # jobs takes longer than any request may, and must not be cancelled by it.
+    assert run(fresh_url, "migrate", DB_STATEMENT_TIMEOUT_MS="1").returncode == 0
+    result = run(fresh_url, "seed", "--jobs", "2000")
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        conn.execute("SET statement_timeout = 0")
+        assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (2000,)
 
 
 def test_seed_refuses_zero_jobs(fresh_url: URL) -> None:
