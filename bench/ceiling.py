@@ -1,21 +1,21 @@
-"""The ceiling: a bare ASGI app running the very SQL of `GET /jobs` and `GET /users/me`.
+"""The ceiling: a bare ASGI app answering each read route with the very SQL the API sends
+for it (recorded by bench/replay.py), and nothing else.
 
-No framework, validation, ORM or auth: a psycopg pool, the statement, rows as JSON. What
-the API achieves as a fraction of this is the headline figure of the benchmarks.
-Configured by BENCH_DATABASE_URL, BENCH_USER_ID and BENCH_SESSION_ID.
+No framework, validation, ORM or auth: a psycopg pool, the recorded statements in order on
+one connection, the last one's rows as JSON. What the API achieves as a fraction of this, for
+the same path, is the headline figure of the benchmarks. Configured by BENCH_DATABASE_URL
+and BENCH_CEILING_QUERIES (the file `replay.record` wrote).
 """
 
 import json
 import os
-import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from backend.db.repository.jobs import JobFilters, newest_statement
-from backend.db.repository.sessions import active_user_statement
-from bench.sql import compiled
+from bench.replay import load
 
 
 def _json(value: object) -> str:
@@ -29,15 +29,7 @@ conninfo = os.environ["BENCH_DATABASE_URL"].replace("postgresql+psycopg://", "po
 pool = AsyncConnectionPool(
     conninfo, min_size=2, max_size=20, open=False, kwargs={"autocommit": True}
 )
-QUERIES = {
-    "/jobs": compiled(newest_statement(JobFilters(), limit=20)),
-    "/users/me": compiled(
-        active_user_statement(
-            user_id=int(os.environ.get("BENCH_USER_ID", "1")),
-            session_id=uuid.UUID(os.environ.get("BENCH_SESSION_ID", str(uuid.UUID(int=0)))),
-        )
-    ),
-}
+QUERIES = load(Path(os.environ["BENCH_CEILING_QUERIES"]))
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -51,16 +43,20 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 await pool.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    query = QUERIES.get(scope["path"])
-    if query is None:
+    query = scope["query_string"].decode("latin-1")
+    statements = QUERIES.get(scope["path"] + (f"?{query}" if query else ""))
+    if statements is None:
         await send({"type": "http.response.start", "status": 404, "headers": []})
         await send({"type": "http.response.body", "body": b""})
         return
+    rows: list[dict[str, Any]] = []
     async with pool.connection() as conn:
-        cursor = await conn.execute(query[0], query[1])
-        columns = [column.name for column in cursor.description or ()]
-        rows = [dict(zip(columns, row, strict=True)) for row in await cursor.fetchall()]
-    body = json.dumps(rows[:20] if scope["path"] == "/jobs" else rows[0], default=_json).encode()
+        for sql, params in statements:
+            cursor = await conn.execute(sql, params)
+            if cursor.description:
+                columns = [column.name for column in cursor.description]
+                rows = [dict(zip(columns, row, strict=True)) for row in await cursor.fetchall()]
+    body = json.dumps(rows, default=_json).encode()
     await send(
         {
             "type": "http.response.start",

@@ -96,15 +96,30 @@ async def main(url: str) -> None:
         items = [JobRead.model_validate(job) for job, _ in page[:20]]
         return Page[JobRead](items=items, next_cursor=None).model_dump_json()
 
+    with psycopg.connect(raw_url) as conn:
+        job_row = conn.execute("SELECT id FROM jobs WHERE status = 'published' LIMIT 1").fetchone()
+    job_id = job_row[0] if job_row else 1
+    job_sql = compiled(jobs_repo._READ_ACCESS.statement.params(job_id=job_id))
+
+    async def raw_job() -> object:
+        return await (await driver.execute(job_sql[0], job_sql[1])).fetchall()
+
+    async def api_job() -> object:
+        async with read() as session:
+            return await jobs_repo.read_access(session, job_id=job_id)
+
     print("GET /users/me")
     await timed("  verify the JWT (python-jose and our checks)", decode)
     await timed("  auth query, raw psycopg (what the ceiling does)", raw_auth)
-    await timed("  auth query, Core on the session's connection (what the API does)", orm_auth)
+    await timed("  auth query, Prepared on the session's connection (the API)", orm_auth)
     await timed("  UserRead validation and JSON", user_json)
     print("GET /jobs (first page)")
     await timed("  list query, raw psycopg (what the ceiling does)", raw_jobs)
-    await timed("  list query through an ORM session (what the API does)", orm_jobs)
+    await timed("  list query, Prepared on the session's connection (the API)", orm_jobs)
     await timed("  JobRead validation of 20 jobs and JSON", jobs_json)
+    print("GET /jobs/{id}")
+    await timed("  job query, raw psycopg (what the ceiling does)", raw_job)
+    await timed("  job query, Prepared on the session's connection (the API)", api_job)
     await driver.close()
     await engine.dispose()
 

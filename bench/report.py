@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-CEILINGS = {"users_me": "ceiling_users_me", "jobs_first_page": "ceiling_jobs"}
+# What each read route must reach of its own ceiling (the very SQL it sends, replayed bare).
+CEILING_TARGETS = {
+    "users_me": 0.6,
+    "jobs_first_page": 0.6,
+    "job_detail": 0.5,
+    "autocomplete": 0.5,
+    "my_applications": 0.5,
+    "jobs_search": 0.5,
+    "jobs_search_filters": 0.5,
+}
 
 
 def machine() -> dict[str, Any]:
@@ -35,16 +44,20 @@ def machine() -> dict[str, Any]:
 
 def _table(run: dict[str, Any]) -> list[str]:
     rows = [
-        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | of ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | ceiling req/s | of ceiling"
+        " (median; each round) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    scenarios = run["scenarios"]
-    for name, figures in scenarios.items():
-        ceiling = scenarios.get(CEILINGS.get(name, ""), None)
-        ratio = f"{figures['rps'] / ceiling['rps']:.0%}" if ceiling else ""
+    ceilings = run.get("ceilings", {})
+    for name, figures in run["scenarios"].items():
+        ceiling = ceilings.get(name)
+        shown, ratio = "", ""
+        if ceiling:
+            rounds = ", ".join(f"{r:.0%}" for r in ceiling["ratios"])
+            shown, ratio = f"{ceiling['rps']:.0f}", f"{ceiling['ratio']:.0%} ({rounds})"
         rows.append(
             f"| {name} | {figures['rps']:.0f} | {figures['p50_ms']:.1f} | {figures['p95_ms']:.1f}"
-            f" | {figures['p99_ms']:.1f} | {figures['errors']} | {ratio} |"
+            f" | {figures['p99_ms']:.1f} | {figures['errors']} | {shown} | {ratio} |"
         )
     return rows
 
@@ -53,28 +66,38 @@ def targets(summary: dict[str, Any], out: Path) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for each target the suite checks."""
     small, large = summary["runs"][0], summary["runs"][-1]
     s, checks = large["scenarios"], []
-    for name, ceiling in CEILINGS.items():
-        ratio = s[name]["rps"] / s[ceiling]["rps"]
-        checks.append((f"{name} >= 60% of the ceiling", f"{ratio:.0%}", ratio >= 0.6))
+    for run in summary["runs"]:
+        for name, wanted in CEILING_TARGETS.items():
+            ceiling = run.get("ceilings", {}).get(name)
+            if ceiling is None:
+                continue
+            ratio = ceiling["ratio"]
+            checks.append(
+                (
+                    f"{name} >= {wanted:.0%} of its ceiling at {run['jobs']:,} jobs",
+                    f"{ratio:.0%} (rounds: {', '.join(f'{r:.0%}' for r in ceiling['ratios'])})",
+                    ratio >= wanted,
+                )
+            )
     growth = s["jobs_search"]["p95_ms"] / small["scenarios"]["jobs_search"]["p95_ms"]
     checks.append(
         (
-            f"search p95 at {large['jobs']} <= 2x p95 at {small['jobs']}",
+            f"search p95 at {large['jobs']} <= 1.5x p95 at {small['jobs']}",
             f"{growth:.2f}x ({s['jobs_search']['p95_ms']:.1f} vs "
             f"{small['scenarios']['jobs_search']['p95_ms']:.1f} ms)",
-            growth <= 2,
+            growth <= 1.5,
         )
     )
     page = s["jobs_page_500"]["p50_ms"] / s["jobs_first_page"]["p50_ms"]
-    checks.append(("page 500 p50 <= 1.5x page 1 p50", f"{page:.2f}x", page <= 1.5))
+    checks.append(("page 500 p50 <= 1.2x page 1 p50", f"{page:.2f}x", page <= 1.2))
     sign_in = large["sign_in"]
     checks.append(
         (
-            "sign-in >= 80% of the bcrypt limit, no errors",
+            "sign-in >= 90% of the in-process hash throughput, no errors",
             f"{sign_in['fraction_of_limit']:.0%} of {sign_in['limit_rps']:.1f}/s "
             f"({sign_in['hash_ms']:.0f} ms a hash at cost {sign_in['rounds']}), "
             f"{s['sign_in']['errors']} errors",
-            sign_in["fraction_of_limit"] >= 0.8 and s["sign_in"]["errors"] == 0,
+            sign_in["fraction_of_limit"] >= 0.9 and s["sign_in"]["errors"] == 0,
         )
     )
     stall = sign_in["health_p99_storm_ms"] / sign_in["health_p99_idle_ms"]

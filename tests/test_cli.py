@@ -22,9 +22,7 @@ from tests.conftest import TEST_SECRET_KEY
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(
-    url: URL, *args: str, stdin: str = "", **settings: str
-) -> subprocess.CompletedProcess[str]:
+def run(url: URL, *args: str, stdin: str = "", **settings: str) -> subprocess.CompletedProcess[str]:
     from backend import cli
 
     env = {

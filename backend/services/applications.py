@@ -8,7 +8,7 @@ from backend.db.models import Application, ApplicationStatus
 from backend.db.models.application import FINAL_STATUSES
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
-from backend.db.repository.base import IdPosition, Lock
+from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
@@ -43,7 +43,7 @@ async def apply(
 
 async def list_for_job(
     db: AsyncSession, *, user: Caller, job_id: int, page: PageRequest
-) -> Paged[Application]:
+) -> Paged[AnyRow]:
     """A job's applications, newest first: its owner and admins (404 for anyone else)."""
     found = await jobs_repo.get_access(db, job_id=job_id)
     if found is None or not manages(user, found.owner_id):
@@ -55,9 +55,7 @@ async def list_for_job(
     return page.page(rows, kind)
 
 
-async def list_mine(
-    db: AsyncSession, *, candidate: Caller, page: PageRequest
-) -> Paged[Application]:
+async def list_mine(db: AsyncSession, *, candidate: Caller, page: PageRequest) -> Paged[AnyRow]:
     """The candidate's own applications, newest first."""
     kind = "applications:mine"
     rows = await applications_repo.list_for_candidate(

@@ -97,12 +97,12 @@ async def autocomplete(db: AsyncSession, *, typed: str) -> list[str]:
     return await jobs_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
 
 
-async def get(db: AsyncSession, *, user: Caller | None, job_id: int) -> Job:
+async def get(db: AsyncSession, *, user: Caller | None, job_id: int) -> JobRow:
     """A job the caller may read: visible to all, or any status for its owner and admins."""
-    found = await jobs_repo.get_access(db, job_id=job_id)
+    found = await jobs_repo.read_access(db, job_id=job_id)
     if found is None or not (found.public or manages(user, found.owner_id)):
         raise NotFound(JOB_NOT_FOUND)
-    return found.job
+    return found
 
 
 async def _for_change(db: AsyncSession, *, user: Caller, job_id: int, if_match: str | None) -> Job:

@@ -9,6 +9,9 @@ from backend.db.models import Application, Company, Job
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
 
+# The lists read an application's columns as a row (see base.all_rows).
+APPLICATION_COLUMNS = tuple(Application.__table__.c)
+
 
 async def create(
     session: AsyncSession, *, job_id: int, candidate_id: int, cover_letter: str | None
@@ -50,29 +53,29 @@ async def update(session: AsyncSession, *, application: Application, **values: o
 
 async def list_for_job(
     session: AsyncSession, *, job_id: int, limit: int, after: IdPosition | None = None
-) -> list[tuple[Application, IdPosition]]:
+) -> list[tuple[base.AnyRow, IdPosition]]:
     """A job's applications, newest first."""
     statement = (
-        select(Application)
+        select(*APPLICATION_COLUMNS)
         .where(Application.job_id == job_id)
         .order_by(Application.id.desc())
         .limit(limit + 1)
     )
     if after is not None:
         statement = statement.where(Application.id < after.id)
-    return base.by_id((await session.execute(statement)).scalars())
+    return base.by_id(await base.all_rows(session, statement))
 
 
 async def list_for_candidate(
     session: AsyncSession, *, candidate_id: int, limit: int, after: IdPosition | None = None
-) -> list[tuple[Application, IdPosition]]:
+) -> list[tuple[base.AnyRow, IdPosition]]:
     """A candidate's applications, newest first."""
     statement = (
-        select(Application)
+        select(*APPLICATION_COLUMNS)
         .where(Application.candidate_id == candidate_id)
         .order_by(Application.id.desc())
         .limit(limit + 1)
     )
     if after is not None:
         statement = statement.where(Application.id < after.id)
-    return base.by_id((await session.execute(statement)).scalars())
+    return base.by_id(await base.all_rows(session, statement))

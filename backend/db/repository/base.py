@@ -186,6 +186,9 @@ class IdPosition(Position):
     id: CursorId
 
 
-def by_id(rows: Iterable[Model]) -> list[tuple[Model, IdPosition]]:
-    """Rows of an id-ordered list, each with its position."""
+Listed = TypeVar("Listed")
+
+
+def by_id(rows: Iterable[Listed]) -> list[tuple[Listed, IdPosition]]:
+    """Rows of an id-ordered list (objects or rows with an `id`), each with its position."""
     return [(row, IdPosition(id=row.id)) for row in rows]  # type: ignore[attr-defined]

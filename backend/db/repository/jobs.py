@@ -33,6 +33,11 @@ from backend.db.repository.base import IdPosition, Lock
 
 SEARCH_CONFIG = "english"
 
+# The lists read a job's columns as a row (attributes named as Job's), through
+# `base.all_rows`: no ORM object is built for a page nobody changes.
+JobRow: TypeAlias = Any
+JOB_COLUMNS = tuple(Job.__table__.c)
+
 
 def publicly_visible() -> ColumnElement[bool]:
     """Published and not expired: what everyone but the owner and admins may see.
@@ -69,6 +74,26 @@ async def get_access(session: AsyncSession, *, job_id: int, lock: Lock = None) -
     )
     row = (await session.execute(base.locked(statement, lock, Job))).one_or_none()
     return None if row is None else JobAccess(job=row[0], owner_id=row[1], public=bool(row[2]))
+
+
+def _read_access() -> base.Prepared:
+    jobs, companies = Job.__table__, Company.__table__
+    statement = (
+        select(*JOB_COLUMNS, companies.c.owner_id, publicly_visible().label("public"))
+        .select_from(jobs.join(companies, companies.c.id == jobs.c.company_id))
+        .where(jobs.c.id == bindparam("job_id", type_=Job.id.type))
+    )
+    return base.Prepared(statement)
+
+
+# A job page, read by everyone: compiled once (see base.Prepared).
+_READ_ACCESS = _read_access()
+
+
+async def read_access(session: AsyncSession, *, job_id: int) -> JobRow | None:
+    """For reading only: a job's columns as a row, with `owner_id` and `public` (as
+    `get_access` tells them), in one query; None if there is no such job."""
+    return await base.first(session, _READ_ACCESS, {"job_id": job_id})
 
 
 async def create(session: AsyncSession, **values: object) -> Job:
@@ -139,12 +164,6 @@ def _matches(q: str, *, walk: bool) -> ColumnElement[bool]:
     walks the date index through a bounded range and tests each row there."""
     vector = Job.search.op("||")(literal_column("''::tsvector")) if walk else Job.search
     return vector.op("@@")(_ts_query(q))
-
-
-# The lists read a job's columns as a row (attributes named as Job's), through
-# `base.all_rows`: no ORM object is built for a page nobody changes.
-JobRow: TypeAlias = Any
-JOB_COLUMNS = tuple(Job.__table__.c)
 
 
 def _filtered(filters: JobFilters, *, walk: bool = False) -> Select[Any]:
@@ -448,4 +467,4 @@ async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: in
         )
         .limit(limit)
     )
-    return list((await session.execute(statement)).scalars())
+    return [title for (title,) in await base.all_rows(session, statement)]
