@@ -42,14 +42,18 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent, rolled back on any
     error. What must outlive a failed request is written with `own_transaction`."""
     state = request.app.state
-    factory = state.read_sessionmaker if request.method in READ_ONLY_METHODS else state.sessionmaker
+    reading = request.method in READ_ONLY_METHODS
+    factory = state.read_sessionmaker if reading else state.sessionmaker
     async with factory() as session:
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
+        if not reading or session.new or session.dirty or session.deleted:
+            await session.commit()
+        # A read in autocommit has nothing to commit: closing the session (on leaving this
+        # block) hands its connection back.
 
 
 async def get_transactions(request: Request) -> Transactions:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     cast,
@@ -437,23 +438,15 @@ async def search_by_relevance(
     return ranked
 
 
-async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: int) -> list[str]:
-    """Distinct titles of visible jobs with a word starting with each of `words`.
-
-    Read from job_titles (each published title once, with how many jobs carry it, kept by
-    trigger), so the cost follows the number of distinct titles, not of jobs. Titles that
-    start with the words come first, then the most common. Only the best candidates are
-    checked for a job that is still visible (not expired).
-    """
-    prefix_query = " & ".join(f"{word}:*" for word in words)
+def _autocomplete() -> base.Prepared:
     title_words = func.to_tsvector(text("'simple'::regconfig"), JobTitle.title)
-    matches = title_words.op("@@")(func.to_tsquery(text("'simple'::regconfig"), prefix_query))
-    starts_with = func.lower(JobTitle.title).startswith(" ".join(words), autoescape=True)
+    query = func.to_tsquery(text("'simple'::regconfig"), bindparam("query", type_=String))
+    starts_with = func.lower(JobTitle.title).like(bindparam("pattern", type_=String))
     candidates = (
         select(JobTitle.title, starts_with.label("starts"), JobTitle.published_count)
-        .where(JobTitle.published_count > 0, matches)
+        .where(JobTitle.published_count > 0, title_words.op("@@")(query))
         .order_by(starts_with.desc(), JobTitle.published_count.desc(), JobTitle.title)
-        .limit(limit * 5)
+        .limit(bindparam("pool", type_=Integer))
         .subquery()
     )
     visible = (
@@ -465,6 +458,27 @@ async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: in
         .order_by(
             candidates.c.starts.desc(), candidates.c.published_count.desc(), candidates.c.title
         )
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    return [title for (title,) in await base.all_rows(session, statement)]
+    return base.Prepared(statement)
+
+
+# Typed at every keystroke: compiled once (see base.Prepared).
+_AUTOCOMPLETE = _autocomplete()
+
+
+async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: int) -> list[str]:
+    """Distinct titles of visible jobs with a word starting with each of `words`.
+
+    Read from job_titles (each published title once, with how many jobs carry it, kept by
+    trigger), so the cost follows the number of distinct titles, not of jobs. Titles that
+    start with the words come first, then the most common. Only the best candidates
+    (5 times `limit`) are checked for a job that is still visible (not expired).
+    """
+    values = {
+        "query": " & ".join(f"{word}:*" for word in words),
+        "pattern": _escape_like(" ".join(words)) + "%",
+        "pool": limit * 5,
+        "limit": limit,
+    }
+    return [title for (title,) in await base.all_rows(session, _AUTOCOMPLETE, values)]
