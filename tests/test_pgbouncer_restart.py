@@ -3,7 +3,6 @@ request is its right answer or a 503 problem with Retry-After, never a 500; once
 the app carries on without a restart of its own, and no acknowledged write is lost."""
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -21,19 +20,9 @@ from backend.main import create_app
 from tests.conftest import empty_every_table, make_settings
 from tests.factories import DEFAULT_PASSWORD, assert_problem, unique_email
 from tests.test_server import free_port
+from tests.tools import debian_program
 
 API = "/api/v1"
-
-
-def pgbouncer_binary() -> str:
-    found = shutil.which("pgbouncer") or (
-        "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
-    )
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("pgbouncer is not installed (.ci/run installs it)")
-        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
-    return found
 
 
 @dataclass
@@ -46,7 +35,7 @@ class Bouncer:
         # PgBouncer refuses to run as root.
         user = ["-u", "postgres"] if os.geteuid() == 0 else []
         self.process = subprocess.Popen(  # noqa: S603
-            [pgbouncer_binary(), *user, str(self.config)],
+            [debian_program("pgbouncer"), *user, str(self.config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -2,7 +2,6 @@
 server cannot bound (slow request heads and bodies, header counts), it bounds."""
 
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -19,20 +18,14 @@ from sqlalchemy.engine import URL
 from tests.conftest import empty_every_table
 from tests.factories import DEFAULT_PASSWORD, bearer, unique_email
 from tests.test_server import Server, free_port, start_server, stop_server
+from tests.tools import debian_program
 
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy" / "haproxy.cfg"
 REQUEST_TIMEOUT = 1.0
 
 
 def haproxy() -> str:
-    found = shutil.which("haproxy") or (
-        "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
-    )
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("haproxy is not installed (.ci/run installs it)")
-        pytest.skip("haproxy is not installed (apt-get install haproxy)")
-    return found
+    return debian_program("haproxy")
 
 
 def proxy_environment(api_port: int, proxy_port: int) -> dict[str, str]:

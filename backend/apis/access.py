@@ -9,11 +9,17 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from backend.apis.deps import CurrentUser, DbSession, SettingsDep, bearer_scheme, get_principal
+from backend.apis.deps import (
+    Caller,
+    CurrentUser,
+    DbSession,
+    SettingsDep,
+    bearer_scheme,
+    get_principal,
+)
 from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
 from backend.db.models import Role
-from backend.db.repository.sessions import Caller
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 

@@ -15,7 +15,7 @@ from backend.core.exceptions import InvalidCredentials, NotAuthenticated
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
 from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
-from backend.db.repository.sessions import Caller
+from backend.db.repository.sessions import Caller as Caller  # re-exported for the routers
 from backend.db.transactions import Transactions
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
