@@ -15,6 +15,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from backend.core.config import load_settings
 from bench.replay import load
 
 
@@ -25,9 +26,16 @@ def _json(value: object) -> str:
 
 
 conninfo = os.environ["BENCH_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
-# Autocommit, as the API runs its reads: the same statements and round trips.
+# Autocommit, as the API runs its reads: the same statements and round trips, on as many
+# connections a worker as the API's pool allows (DB_POOL_SIZE + DB_MAX_OVERFLOW).
+_api = load_settings(_env_file=None, database_url=os.environ["BENCH_DATABASE_URL"])
+connections = _api.db_pool_size + _api.db_max_overflow
 pool = AsyncConnectionPool(
-    conninfo, min_size=2, max_size=20, open=False, kwargs={"autocommit": True}
+    conninfo,
+    min_size=min(2, connections),
+    max_size=connections,
+    open=False,
+    kwargs={"autocommit": True},
 )
 QUERIES = load(Path(os.environ["BENCH_CEILING_QUERIES"]))
 
