@@ -1,5 +1,6 @@
 """GET and PATCH /api/v1/users/me, and the bearer-token checks every protected route shares."""
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -8,9 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.config import Settings
+from backend.core.security import InvalidToken, create_access_token, decode_access_token
 from backend.db.models import Role, User, UserSession
 from tests.factories import assert_problem, bearer, create_user, token_for
 from tests.tokens import b64, claims_of, forge
@@ -198,3 +202,29 @@ async def test_empty_patch_changes_nothing(
     response = await client.patch(URL, json={}, headers=bearer(token))
     assert response.status_code == 200
     assert response.json()["full_name"] == "Me"
+
+
+async def test_an_accepted_token_stops_working_when_it_expires(
+    client: httpx.AsyncClient, signed_in: tuple[User, str]
+) -> None:
+    # Verified claims are kept per token: its expiry must still end it on time.
+    _, token = signed_in
+    expires = int(time.time()) + 2
+    short = forge(replaced(exp=expires)(claims_of(token)))
+    assert (await client.get(URL, headers=bearer(short))).status_code == 200
+    assert (await client.get(URL, headers=bearer(short))).status_code == 200
+    await asyncio.sleep(expires + 1 - time.time())  # into the second after `exp`
+    assert_problem(await client.get(URL, headers=bearer(short)), 401)
+
+
+def test_a_token_accepted_under_one_key_is_refused_under_another(settings: Settings) -> None:
+    token = create_access_token(settings, user_id=1, session_id=uuid.uuid4()).token
+    assert decode_access_token(settings, token).user_id == 1
+    rotated = settings.model_copy(
+        update={"secret_key": SecretStr("a-rotated-secret-key-that-is-long-enough")}
+    )
+    with pytest.raises(InvalidToken):
+        decode_access_token(rotated, token)
+    other_audience = settings.model_copy(update={"jwt_audience": "another-audience"})
+    with pytest.raises(InvalidToken):
+        decode_access_token(other_audience, token)

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -210,18 +211,43 @@ def create_access_token(
 
 
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
-    """Verify an access token strictly and return its claims, or raise InvalidToken."""
+    """Verify an access token strictly and return its claims, or raise InvalidToken.
+
+    A client sends one token on every request for its lifetime: its verified claims are
+    kept (per signing key, audience and issuer), so the signature and claims are checked
+    once per token and only its expiry on each later use. Only valid tokens are kept.
+    """
     if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         raise InvalidToken("malformed token")
+    claims = _verified_claims(
+        token,
+        settings.secret_key.get_secret_value(),
+        settings.algorithm,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+    )
+    # As jose checks `exp` (no leeway): valid through the second it names.
+    if claims.expires_at < int(time.time()):
+        raise InvalidToken("Signature has expired.")
+    return claims
+
+
+# Bounded: a token is about 400 bytes, so the cache stays under a few megabytes.
+VERIFIED_TOKENS_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified_claims(
+    token: str, secret: str, algorithm: str, audience: str, issuer: str
+) -> AccessClaims:
     try:
-        header = jwt.get_unverified_header(token)
-        _check_header(header, settings)
+        _check_header(jwt.get_unverified_header(token), algorithm)
         claims = jwt.decode(
             token,
-            settings.secret_key.get_secret_value(),
-            algorithms=[settings.algorithm],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            secret,
+            algorithms=[algorithm],
+            audience=audience,
+            issuer=issuer,
             options=_JOSE_OPTIONS,
         )
         return _check_claims(claims)
@@ -232,10 +258,10 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         raise InvalidToken(str(exc) or type(exc).__name__) from None
 
 
-def _check_header(header: Any, settings: Settings) -> None:
+def _check_header(header: Any, algorithm: str) -> None:
     if not isinstance(header, dict) or not set(header) <= ALLOWED_HEADER_KEYS:
         raise InvalidToken("unexpected token header")
-    if header.get("alg") != settings.algorithm or header.get("typ", "JWT") != "JWT":
+    if header.get("alg") != algorithm or header.get("typ", "JWT") != "JWT":
         raise InvalidToken("unexpected token algorithm")
 
 
