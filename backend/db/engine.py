@@ -4,19 +4,25 @@ import select
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg import DataError, pq
 from psycopg.abc import Buffer
 from psycopg.types.datetime import TimestamptzLoader
-from sqlalchemy import URL, event
+from sqlalchemy import URL, Dialect, event
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import await_, greenlet_spawn
 
 from backend.core.config import Settings
+
+_IDLE = pq.TransactionStatus.IDLE
 
 
 class CountingPool(AsyncAdaptedQueuePool):
@@ -67,6 +73,13 @@ _LAST = datetime.max.replace(tzinfo=UTC)
 
 class _ClampedTimestamptzLoader(TimestamptzLoader):
     def load(self, data: Buffer) -> datetime:
+        # The server writes ISO 8601 (DateStyle ISO, its default), which the standard
+        # library parses in C, some forty times faster than the general loader this class
+        # replaces; other styles, years past 9999 and infinities take the general way.
+        try:
+            return datetime.fromisoformat(bytes(data).decode("ascii"))
+        except ValueError:
+            pass
         try:
             return super().load(data)
         except DataError:
@@ -108,6 +121,97 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def as_sqlalchemy_error(exc: psycopg.Error, sql: str | None, dialect: Dialect) -> StatementError:
+    """A driver error as SQLAlchemy raises it, so that the problem handlers map it (503s,
+    constraint names), without its parameters."""
+    return DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True, dialect=dialect)
+
+
+_LEASE = "read_lease"
+
+
+class _ReadSyncSession(Session):
+    pass
+
+
+@event.listens_for(_ReadSyncSession, "after_transaction_create")
+def _lease_ends_where_a_transaction_begins(session: Session, transaction: Any) -> None:
+    # The session is about to take a connection of its own (an ORM or Core read): the
+    # leased one goes back first, so that a request never holds two. This runs inside the
+    # session's greenlet, where the pool's blocking calls may wait.
+    if transaction.parent is None and _LEASE in session.info:
+        _return_lease(session.info)
+
+
+def _return_lease(info: dict[Any, Any]) -> None:
+    lease: PoolProxiedConnection = info.pop(_LEASE)
+    driver = lease.driver_connection
+    if driver is not None and not driver.closed and driver.info.transaction_status == _IDLE:
+        await_(driver.set_autocommit(False))  # as the pool's other users expect it
+    else:
+        # Cancelled mid-statement (a deadline) or broken: never handed out again.
+        lease.invalidate()
+    lease.close()
+
+
+class ReadSession(AsyncSession):
+    """The session of a request that only reads.
+
+    Its statements run in autocommit. Statements compiled once (`repository.base.Prepared`,
+    the hot read paths) run on a connection leased straight from the engine's pool
+    (`driver_connection`): no ORM session transaction, no `Connection` object, no isolation
+    level bookkeeping, which is most of what a short read costs in SQLAlchemy (about 300 us
+    a request, see BENCHMARKS.md). Anything else the session runs takes the ordinary path;
+    the lease is returned before that, and when the session closes.
+    """
+
+    sync_session_class = _ReadSyncSession
+
+    async def driver_connection(self) -> psycopg.AsyncConnection[Any] | None:
+        """The leased psycopg connection (leased on first use), or None where the session
+        already holds a connection of its own or is not bound to an engine (the tests' one
+        outer transaction): then statements run on the session's connection."""
+        if self.in_transaction() or not isinstance(self.bind, AsyncEngine):
+            return None
+        lease: PoolProxiedConnection | None = self.info.get(_LEASE)
+        if lease is None:
+            try:
+                lease = await self.bind.raw_connection()  # checked out, pre-pinged
+            except psycopg.Error as exc:  # as a `Connection` would raise it: a 503
+                raise as_sqlalchemy_error(exc, None, self.bind.dialect) from exc
+            self.info[_LEASE] = lease
+            driver = lease.driver_connection
+            assert driver is not None
+            try:
+                await driver.set_autocommit(True)
+            except BaseException:
+                await self.return_lease()
+                raise
+        connection: psycopg.AsyncConnection[Any] | None = lease.driver_connection
+        return connection
+
+    async def invalidate_lease(self, exc: BaseException) -> None:
+        """A statement on the lease failed for the connection's sake: it is discarded."""
+        lease: PoolProxiedConnection | None = self.info.pop(_LEASE, None)
+        if lease is not None:
+            await greenlet_spawn(lease.invalidate, exc)
+            await greenlet_spawn(lease.close)
+
+    async def return_lease(self) -> None:
+        """Hand the leased connection back to the pool (nothing if none is leased)."""
+        if _LEASE in self.info:
+            await greenlet_spawn(_return_lease, self.info)
+
+    async def close(self) -> None:
+        await self.return_lease()
+        await super().close()
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[ReadSession]:
     """Sessions for requests that only read: autocommit, so no BEGIN and COMMIT round trips."""
-    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        class_=ReadSession,
+        expire_on_commit=False,
+        autoflush=False,
+    )

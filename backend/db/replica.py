@@ -11,9 +11,9 @@ import logging
 
 import anyio
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from backend.db.engine import create_read_sessionmaker
+from backend.db.engine import ReadSession, create_read_sessionmaker
 from backend.db.repository import replication as replication_repo
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 class ReadReplica:
     def __init__(self, engine: AsyncEngine, *, max_lag_seconds: float, check_seconds: float):
         self.engine = engine
-        self.sessionmaker: async_sessionmaker[AsyncSession] = create_read_sessionmaker(engine)
+        self.sessionmaker: async_sessionmaker[ReadSession] = create_read_sessionmaker(engine)
         self.max_lag_seconds = max_lag_seconds
         self.check_seconds = check_seconds
         self.usable = False

@@ -7,11 +7,11 @@ from typing import Any, Literal, TypeVar, TypeVarTuple, overload
 
 import psycopg
 from sqlalchemy import Dialect, Executable, Row, Select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position
 from backend.db.base import Base
+from backend.db.engine import ReadSession, as_sqlalchemy_error
 
 Model = TypeVar("Model", bound=Base)
 # A row of any columns, read by attribute (`row.id`) or by position.
@@ -101,27 +101,39 @@ class _Compiled:
 async def _run_prepared(
     session: AsyncSession, query: Prepared, params: Mapping[str, Any] | None
 ) -> tuple[_Compiled, Any]:
+    leased = await session.driver_connection() if isinstance(session, ReadSession) else None
+    if leased is not None:
+        assert isinstance(session, ReadSession)
+        assert session.bind is not None
+        engine = session.bind.sync_engine
+        compiled = query.compiled(engine.dialect)
+        values = compiled.parameters(params)
+        # Whoever listens to the engine's statements (query counts, plans, tracing) hears
+        # these too, as if SQLAlchemy had sent them (there is no `Connection` to pass).
+        if engine.dispatch.before_cursor_execute:
+            engine.dispatch.before_cursor_execute(None, None, compiled.sql, values, None, False)
+        try:
+            return compiled, await leased.execute(compiled.sql, values)
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+                await session.invalidate_lease(exc)
+            raise as_sqlalchemy_error(exc, compiled.sql, engine.dialect) from exc
     connection = await session.connection()
     compiled = query.compiled(connection.dialect)
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     values = compiled.parameters(params)
-    # Whoever listens to the engine's statements (query counts, plans, tracing) hears these
-    # too, as if SQLAlchemy had sent them.
     sync = connection.sync_connection
     if sync is not None and sync.dispatch.before_cursor_execute:
         sync.dispatch.before_cursor_execute(sync, None, compiled.sql, values, None, False)
     try:
         return compiled, await driver.execute(compiled.sql, values)
     except psycopg.Error as exc:
-        # As SQLAlchemy raises it: the problem handlers map it (503s, constraint names), and
-        # a connection that broke is not handed out again.
+        # A connection that broke is not handed out again.
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             await connection.invalidate(exc)
-        raise DBAPIError.instance(
-            compiled.sql, None, exc, psycopg.Error, hide_parameters=True, dialect=connection.dialect
-        ) from exc
+        raise as_sqlalchemy_error(exc, compiled.sql, connection.dialect) from exc
 
 
 @overload

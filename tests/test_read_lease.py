@@ -1,0 +1,57 @@
+"""Read requests lease their connection straight from the pool (engine.ReadSession): one
+connection at most, handed back as the pool's other users expect it."""
+
+import asyncio
+
+from fastapi import FastAPI
+
+from backend.db.models import Role
+from tests.conftest import ClientFactory
+from tests.test_races import live_job, live_user
+
+API = "/api/v1"
+
+
+async def test_a_read_request_never_holds_two_connections(
+    make_live_client: ClientFactory,
+) -> None:
+    # One connection in the pool and a short wait for it: a request that held its lease while
+    # the session took a connection of its own would wait for itself and fail with a 503.
+    client = await make_live_client(
+        rate_limits_enabled=False, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=2
+    )
+    _, employer = await live_user(client, Role.employer)
+    job = await live_job(client, employer)
+    # Each of these reads the caller through the lease, then reads on through the session.
+    reads = [
+        (f"{API}/jobs/{job}", employer),
+        (f"{API}/jobs/{job}/applications", employer),
+        (f"{API}/companies", employer),
+        (f"{API}/jobs", employer),
+        (f"{API}/jobs?q=race&workplace=remote", employer),
+        (f"{API}/jobs/autocomplete?q=ra", employer),
+        (f"{API}/users/me", employer),
+    ]
+    for path, headers in reads:
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+    answers = await asyncio.gather(
+        *(client.get(path, headers=headers) for path, headers in reads * 3)
+    )
+    assert [response.status_code for response in answers] == [200] * len(reads) * 3
+
+
+async def test_a_leased_connection_goes_back_as_the_writers_expect_it(
+    make_live_client: ClientFactory,
+) -> None:
+    client = await make_live_client(rate_limits_enabled=False, db_pool_size=1, db_max_overflow=0)
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    _, candidate = await live_user(client, Role.candidate)
+    assert (await client.get(f"{API}/users/me", headers=candidate)).status_code == 200
+    assert app.state.engine.pool.checkedout() == 0
+    # The pool's one connection, leased in autocommit by the read, runs transactions again.
+    async with app.state.sessionmaker() as session:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        assert raw.driver_connection.autocommit is False
+        assert session.in_transaction()
