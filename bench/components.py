@@ -12,12 +12,14 @@ import time
 from collections.abc import Awaitable, Callable
 
 import psycopg
+from starlette.types import Message
 
 from backend.core.config import load_settings
 from backend.core.security import create_access_token, decode_access_token
-from backend.db.engine import create_engine, create_read_sessionmaker
+from backend.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import sessions as sessions_repo
+from backend.main import create_app
 from backend.schemas.job import JobRead
 from backend.schemas.pagination import Page
 from backend.schemas.user import UserRead
@@ -56,6 +58,8 @@ async def main(url: str) -> None:
     token = create_access_token(settings, user_id=user_id, session_id=session_id).token
     engine = create_engine(settings)
     read = create_read_sessionmaker(engine)
+    # What reads ran on before the lease: a plain AsyncSession's connection, in autocommit.
+    through_session = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
     driver = await psycopg.AsyncConnection.connect(raw_url, autocommit=True)
     auth_sql = compiled(sessions_repo.active_user_statement(user_id=user_id, session_id=session_id))
     jobs_sql = compiled(jobs_repo.newest_statement(jobs_repo.JobFilters(), limit=20))
@@ -66,11 +70,13 @@ async def main(url: str) -> None:
     async def raw_auth() -> object:
         return await (await driver.execute(auth_sql[0], auth_sql[1])).fetchall()
 
-    async def orm_auth() -> object:
+    async def leased_auth() -> object:
         async with read() as session:
-            user = await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
-            await session.commit()
-        return user
+            return await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
+
+    async def session_auth() -> object:
+        async with through_session() as session:
+            return await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
 
     async with read() as session:
         user = await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
@@ -81,7 +87,7 @@ async def main(url: str) -> None:
     async def raw_jobs() -> object:
         return await (await driver.execute(jobs_sql[0], jobs_sql[1])).fetchall()
 
-    async def orm_jobs() -> object:
+    async def leased_jobs() -> object:
         async with read() as session:
             return await jobs_repo.search_newest(
                 session, filters=jobs_repo.JobFilters(), limit=20, after=None
@@ -108,18 +114,60 @@ async def main(url: str) -> None:
         async with read() as session:
             return await jobs_repo.read_access(session, job_id=job_id)
 
-    print("GET /users/me")
-    await timed("  verify the JWT (python-jose and our checks)", decode)
-    await timed("  auth query, raw psycopg (what the ceiling does)", raw_auth)
-    await timed("  auth query, Prepared on the session's connection (the API)", orm_auth)
-    await timed("  UserRead validation and JSON", user_json)
-    print("GET /jobs (first page)")
-    await timed("  list query, raw psycopg (what the ceiling does)", raw_jobs)
-    await timed("  list query, Prepared on the session's connection (the API)", orm_jobs)
-    await timed("  JobRead validation of 20 jobs and JSON", jobs_json)
-    print("GET /jobs/{id}")
-    await timed("  job query, raw psycopg (what the ceiling does)", raw_job)
-    await timed("  job query, Prepared on the session's connection (the API)", api_job)
+    app = create_app(settings)
+
+    async def request(path: str, headers: list[tuple[bytes, bytes]]) -> object:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"bench"), *headers],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        await app(scope, receive, send)
+        if sent[0]["status"] != 200:
+            raise SystemExit(f"{path} answered {sent[0]['status']}")
+        return sent
+
+    signed_in = [(b"authorization", f"Bearer {token}".encode())]
+    async with app.router.lifespan_context(app):
+        print("GET /users/me")
+        await timed("  verify the JWT (python-jose and our checks, kept per token)", decode)
+        await timed("  auth query, raw psycopg (what the ceiling does)", raw_auth)
+        await timed("  auth query, Prepared on a leased connection (the API)", leased_auth)
+        await timed("  auth query, Prepared on an AsyncSession's connection", session_auth)
+        await timed("  UserRead validation and JSON", user_json)
+        await timed(
+            "  the whole request, ASGI app in process",
+            lambda: request("/api/v1/users/me", signed_in),
+        )
+        print("GET /jobs (first page)")
+        await timed("  list query, raw psycopg (what the ceiling does)", raw_jobs)
+        await timed("  list query, Prepared on a leased connection (the API)", leased_jobs)
+        await timed("  JobRead validation of 20 jobs and JSON", jobs_json)
+        await timed("  the whole request, ASGI app in process", lambda: request("/api/v1/jobs", []))
+        print("GET /jobs/{id}")
+        await timed("  job query, raw psycopg (what the ceiling does)", raw_job)
+        await timed("  job query, Prepared on a leased connection (the API)", api_job)
+        await timed(
+            "  the whole request, ASGI app in process",
+            lambda: request(f"/api/v1/jobs/{job_id}", []),
+        )
     await driver.close()
     await engine.dispose()
 
