@@ -14,10 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# A .env with a freshly generated SECRET_KEY, made once from the template.
+# A .env made once from the template, with a freshly generated SECRET_KEY and the
+# DATABASE_URL this make was given (else the template's), so that every later command
+# (`seed`, `create-admin`, ...) reads the same database.
 .env:
-	sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')|" \
-		.env.template > .env
+	$(PYTHON) -m backend.core.envfile .env.template .env
 	@echo "created .env with a new SECRET_KEY"
 
 migrate: $(STAMP) .env

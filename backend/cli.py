@@ -7,6 +7,9 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
 from backend.core.config import Settings, SettingsError, load_settings
 from backend.core.security import (
     PASSWORD_MAX_LENGTH,
@@ -56,11 +59,6 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def migrate(settings: Settings, args: argparse.Namespace) -> None:
-    import psycopg
-    from sqlalchemy.exc import DBAPIError
-
-    from backend.core.problems import describe_database_error
-
     if admin.create_database(settings.database):
         print(f"created database {settings.database.database}")
     try:
@@ -69,7 +67,7 @@ def migrate(settings: Settings, args: argparse.Namespace) -> None:
             settings.database, statement_timeout_ms=settings.db_statement_timeout_ms
         )
     except (DBAPIError, psycopg.Error) as exc:
-        raise CommandError(f"migration failed: {describe_database_error(exc)}") from None
+        raise CommandError(f"migration failed: {database_failure(settings, exc)}") from None
     print("database is at the newest migration")
 
 
@@ -202,12 +200,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def database_failure(settings: Settings, exc: BaseException) -> str:
+    """One line for the operator: which server could not be reached, or what it refused."""
+    from backend.core.problems import describe_database_error
+
+    original = getattr(exc, "orig", None) or exc
+    # psycopg reports a failed connection attempt without a SQLSTATE; 08xxx are connection
+    # errors and 57P03 a server that is starting up or shutting down.
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(original, OSError | psycopg.OperationalError) and (
+        sqlstate is None or sqlstate.startswith("08") or sqlstate == "57P03"
+    ):
+        where = f"{settings.database.host or 'localhost'}:{settings.database.port or 5432}"
+        return f"cannot reach the database at {where} ({describe_database_error(exc)})"
+    return describe_database_error(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        args.handler(settings, args)
-    except (SettingsError, CommandError) as exc:
+    except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        args.handler(settings, args)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (DBAPIError, psycopg.Error, OSError) as exc:
+        print(f"error: {database_failure(settings, exc)}", file=sys.stderr)
         return 1
     return 0

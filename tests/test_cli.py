@@ -5,6 +5,7 @@ output; one test runs the real `python -m backend` process."""
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -285,3 +286,56 @@ def test_a_migration_blocked_by_a_long_query_gives_up_in_one_line(fresh_url: URL
     assert "LockNotAvailable" in error[0]
     assert "lock timeout" in error[0]
     assert run(fresh_url, "migrate").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["migrate"],
+        ["create-admin", "--email", "ops@example.com"],
+        ["purge"],
+        ["seed", "--jobs", "5"],
+    ],
+)
+def test_an_unreachable_database_is_one_line_naming_host_and_port(
+    database_url: URL, command: list[str]
+) -> None:
+    # Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    unreachable = database_url.set(host="127.0.0.1", port=1)
+    result = run(unreachable, *command, stdin="a long enough password\n" * 2)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot reach the database at 127.0.0.1:1"), lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("given", [None, "postgresql+psycopg://app:p%26ss@db.internal:6432/board"])
+def test_make_writes_the_database_url_it_was_given_into_env(
+    tmp_path: Path, given: str | None
+) -> None:
+    for name in ("Makefile", ".env.template"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(ROOT)
+    if given is not None:
+        env["DATABASE_URL"] = given
+    make = shutil.which("make")
+    assert make is not None
+    subprocess.run([make, "-s", ".env"], cwd=tmp_path, env=env, check=True)  # noqa: S603
+    written = dict(
+        line.split("=", 1)
+        for line in (tmp_path / ".env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    template = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.template").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert written["DATABASE_URL"] == (given or template["DATABASE_URL"])
+    assert len(written["SECRET_KEY"]) >= 48
+    assert written["SECRET_KEY"] != template["SECRET_KEY"]
+    assert {k: v for k, v in written.items() if k not in ("DATABASE_URL", "SECRET_KEY")} == {
+        k: v for k, v in template.items() if k not in ("DATABASE_URL", "SECRET_KEY")
+    }

@@ -141,3 +141,21 @@ def test_backend_defaults_follow_the_environment(migrated_url: URL) -> None:
     assert make_settings(migrated_url, mail_backend=None).mail_backend == "console"
     production = make_settings(migrated_url, mail_backend=None, environment="production")
     assert production.mail_backend == "smtp"
+
+
+async def test_console_backend_logs_the_text_decoded_with_a_long_link_whole(
+    migrated_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A line over 78 characters (a reset link) is quoted-printable in the message itself,
+    # broken with "=" and "=3D": copied from the log, it would not work.
+    settings = make_settings(migrated_url, mail_backend="console")
+    link = "http://localhost:3000/reset-password?token=" + "Ab3_-x" * 8
+    body = f"Hello Ada,\n\nOpen this link: {link}\n\nThe job board"
+    with caplog.at_level(logging.INFO, logger="backend.core.mail"):
+        await create_mailer(settings).send(
+            compose(settings, to="ada@example.com", subject="Reset", body=body)
+        )
+    lines = caplog.text.splitlines()
+    assert any(line.endswith(f"Open this link: {link}") for line in lines), caplog.text
+    assert "=3D" not in caplog.text
+    assert "Subject: Reset" in caplog.text

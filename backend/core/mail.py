@@ -37,7 +37,13 @@ class ConsoleMailer:
     """Logs each message: for development, where nothing should leave the machine."""
 
     async def send(self, message: EmailMessage) -> None:
-        logger.info("mail to %s:\n%s", message["To"], message.as_string())
+        # The text as the reader sees it, decoded (the message itself may be quoted-
+        # printable, which breaks long lines such as a link).
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if isinstance(body, EmailMessage) else ""
+        logger.info(
+            "mail to %s\nSubject: %s\n\n%s", message["To"], message["Subject"], text.rstrip()
+        )
 
 
 class FileMailer:
