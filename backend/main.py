@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.apis import health, metrics
@@ -93,7 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
             app.state.hasher.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets shipped in a pinned package, not a CDN: /docs and
+    # /redoc work on a network that cannot reach the internet.
+    app = FastAPIOffline(
         title="Job board API",
         version="1.0.0",
         description=DESCRIPTION,

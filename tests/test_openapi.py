@@ -164,3 +164,22 @@ def test_versioned_changes_take_if_match_and_document_412(document: dict[str, An
     for method, path in TAGGED_READS | (VERSIONED - {("delete", "/api/v1/jobs/{job_id}")}):
         success = document["paths"][path][method]["responses"]["200"]
         assert "ETag" in success.get("headers", {}), (method, path)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_docs_pages_load_every_asset_from_the_app_itself(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    # Nothing from a CDN: the pages work on a network that reaches only this server.
+    html = (await client.get(page)).text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), html
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert any(asset.endswith(".js") for asset in assets), html
+    for asset in assets:
+        response = await client.get(asset)
+        assert response.status_code == 200, asset
+        assert int(response.headers["content-length"]) > 0
+    # The spec URL both pages read, and the page Swagger UI's OAuth2 flow returns to.
+    assert "/openapi.json" in html
+    if page == "/docs":
+        assert (await client.get("/docs/oauth2-redirect")).status_code == 200
