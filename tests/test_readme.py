@@ -59,9 +59,7 @@ def test_the_walk_through_runs_as_written(fresh_database: URL, tmp_path: Path) -
     try:
         # Every command must succeed: curl fails on an HTTP error status (and prints the
         # problem), and the script stops at the first failing command.
-        prelude = (
-            'set -euo pipefail\ncurl() { command curl --fail-with-body --show-error "$@"; }\n'
-        )
+        prelude = 'set -euo pipefail\ncurl() { command curl --fail-with-body --show-error "$@"; }\n'
         script = prelude + "\n".join(walk_through()).replace(WRITTEN_FOR, server.url)
         (tmp_path / "walk.sh").write_text(script)
         environment = {
