@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from backend.apis import health, metrics
+from backend.apis import health, metrics, sitemaps
 from backend.apis.openapi import install_openapi, operation_id
 from backend.apis.router import api_router
 from backend.core.config import Settings, load_settings
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(sitemaps.router)
     if settings.metrics_enabled:
         app.state.metrics = app_registry(app.state)
         app.include_router(metrics.router)

@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
-from backend.apis.deps import DbSession, IfMatch, PublicReadDb
+from backend.apis.deps import DbSession, IfMatch, PublicReadDb, SettingsDep
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.core.cursor import MAX_ID
 from backend.db.models import EmploymentType, Workplace
 from backend.schemas.base import Instant, Text
+from backend.schemas.feeds import ATOM_MEDIA_TYPE, atom_feed
 from backend.schemas.job import MAX_SALARY, JobCreate, JobRead, JobUpdate, Tag
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
@@ -19,6 +20,8 @@ from backend.services.rules import etag
 router = APIRouter(tags=["jobs"])
 
 MAX_QUERY_LENGTH = 200
+# Feed readers and search engines may keep what they fetched this long (seconds).
+FEED_MAX_AGE = 300
 
 
 @router.post(
@@ -37,10 +40,7 @@ async def create_job(
     return JobRead.model_validate(job)
 
 
-@router.get("/jobs", name="list", response_model=Page[JobRead])
-async def list_jobs(
-    page: PageDep,
-    db: PublicReadDb,
+async def job_filters(
     q: Annotated[
         Text | None,
         Query(
@@ -64,13 +64,9 @@ async def list_jobs(
     posted_after: Annotated[
         Instant | None, Query(description="Published at or after this time (ISO 8601, with offset)")
     ] = None,
-    sort: Annotated[
-        jobs_service.Sort | None,
-        Query(description="Default: `relevance` with `q`, else `newest`"),
-    ] = None,
-) -> Page[JobRead]:
-    """Published, unexpired jobs, filtered, searched and sorted."""
-    filters = jobs_service.JobFilters(
+) -> jobs_service.JobFilters:
+    """The filters of a job search, as every list of jobs takes them (the list, the feed)."""
+    return jobs_service.JobFilters(
         q=q.strip() if q and q.strip() else None,
         location=location or None,
         workplace=workplace,
@@ -80,8 +76,56 @@ async def list_jobs(
         salary_min=salary_min,
         posted_after=posted_after,
     )
+
+
+# `async def` although it awaits nothing: FastAPI would run a plain `def` in its thread pool.
+JobFiltersDep = Annotated[jobs_service.JobFilters, Depends(job_filters)]
+
+
+@router.get("/jobs", name="list", response_model=Page[JobRead])
+async def list_jobs(
+    page: PageDep,
+    db: PublicReadDb,
+    filters: JobFiltersDep,
+    sort: Annotated[
+        jobs_service.Sort | None,
+        Query(description="Default: `relevance` with `q`, else `newest`"),
+    ] = None,
+) -> Page[JobRead]:
+    """Published, unexpired jobs, filtered, searched and sorted."""
     paged = await jobs_service.search(db, filters=filters, sort=sort, page=page)
     return to_page(paged, JobRead.model_validate)
+
+
+@router.get(
+    "/jobs/feed",
+    name="feed",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {ATOM_MEDIA_TYPE: {}},
+            "description": "An Atom feed (RFC 4287) of the newest matching jobs",
+        }
+    },
+)
+async def job_feed(
+    request: Request, db: PublicReadDb, settings: SettingsDep, filters: JobFiltersDep
+) -> Response:
+    """The 50 most recently published visible jobs matching the same filters as the list,
+    newest first, as an Atom feed whose entries link to the web app's job pages."""
+    jobs, companies = await jobs_service.feed(db, filters=filters)
+    body = atom_feed(
+        title="New jobs" + (f": {filters.q}" if filters.q else ""),
+        self_url=str(request.url),
+        frontend_url=settings.frontend_url,
+        jobs=jobs,
+        companies=companies,
+    )
+    return Response(
+        body,
+        media_type=ATOM_MEDIA_TYPE,
+        headers={"Cache-Control": f"public, max-age={FEED_MAX_AGE}"},
+    )
 
 
 @router.get("/jobs/autocomplete", name="autocomplete", response_model=list[str])

@@ -156,3 +156,33 @@ async def list_mine(db: AsyncSession, *, user: Caller, page: PageRequest) -> Pag
         db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
     )
     return page.page(rows, kind)
+
+
+# The newest jobs an Atom feed carries; readers poll it, so it is one bounded page.
+FEED_SIZE = 50
+# Job ids a sitemap file covers: a sitemap holds at most 50 000 URLs (sitemaps.org).
+SITEMAP_IDS = 50_000
+
+
+async def feed(db: AsyncSession, *, filters: JobFilters) -> tuple[list[JobRow], dict[int, str]]:
+    """The newest visible jobs matching `filters` (at most FEED_SIZE), with the names of
+    their companies by id."""
+    rows = await jobs_repo.search_newest(db, filters=filters, limit=FEED_SIZE, after=None)
+    jobs = [job for job, _ in rows[:FEED_SIZE]]
+    names = await companies_repo.names(db, company_ids=(job.company_id for job in jobs))
+    return jobs, names
+
+
+async def sitemap_files(db: AsyncSession) -> int:
+    """How many sitemap files the jobs take: one a SITEMAP_IDS ids, up to the highest."""
+    return max(1, -(-await jobs_repo.last_id(db) // SITEMAP_IDS))
+
+
+async def sitemap_file(db: AsyncSession, *, number: int) -> list[Any]:
+    """The visible jobs of sitemap file `number` (from 1): ids and times of last change;
+    NotFound past the last file."""
+    if number > await sitemap_files(db):
+        raise NotFound("No such sitemap.")
+    first = (number - 1) * SITEMAP_IDS + 1
+    rows = await jobs_repo.visible_in_id_range(db, first=first, last=first + SITEMAP_IDS - 1)
+    return list(rows)

@@ -482,3 +482,23 @@ async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: in
         "limit": limit,
     }
     return [title for (title,) in await base.all_rows(session, _AUTOCOMPLETE, values)]
+
+
+async def last_id(session: AsyncSession) -> int:
+    """The highest job id there is (0 for none): the end of the sitemap's id ranges, read
+    from the primary key's index."""
+    row = await base.first(session, select(func.coalesce(func.max(Job.id), 0)))
+    return int(row[0]) if row is not None else 0
+
+
+async def visible_in_id_range(
+    session: AsyncSession, *, first: int, last: int
+) -> Sequence[base.AnyRow]:
+    """The id and last change of each visible job with `first <= id <= last`, by id: one
+    range of the primary key, however many jobs there are."""
+    statement = (
+        select(Job.id, Job.updated_at)
+        .where(Job.id >= first, Job.id <= last, publicly_visible())
+        .order_by(Job.id)
+    )
+    return await base.all_rows(session, statement)

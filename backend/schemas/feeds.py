@@ -1,0 +1,111 @@
+"""The XML the board publishes for machines: an Atom feed of new jobs (RFC 4287) and
+sitemaps of job pages (sitemaps.org), written with the standard library's ElementTree,
+which escapes every value."""
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+ATOM_MEDIA_TYPE = "application/atom+xml"
+XML_MEDIA_TYPE = "application/xml"
+
+# Characters XML 1.0 cannot carry at all: a stored value with one of them must not make
+# the whole document unreadable for every reader.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: object) -> str:
+    return _NOT_XML.sub("", str(value))
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _add(parent: ET.Element, tag: str, text: object | None = None, **attributes: str) -> None:
+    element = ET.SubElement(parent, tag, {key: _text(value) for key, value in attributes.items()})
+    if text is not None:
+        element.text = _text(text)
+
+
+def _document(root: ET.Element) -> bytes:
+    written: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return written
+
+
+def job_page(frontend_url: str, job_id: int) -> str:
+    """Where the web app shows a job."""
+    return f"{frontend_url.rstrip('/')}/jobs/{job_id}"
+
+
+def _summary(job: Any, company: str | None) -> str:
+    kinds = (getattr(kind, "value", kind) for kind in (job.workplace, job.employment_type))
+    parts = [company or "", job.location, *kinds]
+    if job.salary_min is not None or job.salary_max is not None:
+        amounts = " to ".join(
+            f"{amount:,}" for amount in (job.salary_min, job.salary_max) if amount is not None
+        )
+        parts.append(f"{amounts} {job.salary_currency or ''}".strip())
+    return " · ".join(part for part in parts if part)
+
+
+def atom_feed(
+    *,
+    title: str,
+    self_url: str,
+    frontend_url: str,
+    jobs: Iterable[Any],
+    companies: Mapping[int, str],
+) -> bytes:
+    """An Atom feed of `jobs` (newest first), each entry linking to its page."""
+    jobs = list(jobs)
+    feed = ET.Element("feed", {"xmlns": ATOM})
+    _add(feed, "id", self_url)
+    _add(feed, "title", title)
+    newest = max((job.updated_at for job in jobs), default=datetime.now(UTC))
+    _add(feed, "updated", _time(newest))
+    _add(feed, "link", rel="self", href=self_url, type=ATOM_MEDIA_TYPE)
+    _add(feed, "link", rel="alternate", href=frontend_url, type="text/html")
+    author = ET.SubElement(feed, "author")
+    _add(author, "name", "Job board")
+    for job in jobs:
+        entry = ET.SubElement(feed, "entry")
+        page = job_page(frontend_url, job.id)
+        _add(entry, "id", page)
+        _add(entry, "title", job.title)
+        _add(entry, "link", rel="alternate", href=page, type="text/html")
+        _add(entry, "updated", _time(job.updated_at))
+        if job.published_at is not None:
+            _add(entry, "published", _time(job.published_at))
+        company = companies.get(job.company_id)
+        if company:
+            by = ET.SubElement(entry, "author")
+            _add(by, "name", company)
+        for tag in job.tags:
+            _add(entry, "category", term=tag)
+        _add(entry, "summary", _summary(job, company))
+        _add(entry, "content", job.description, type="text")
+    return _document(feed)
+
+
+def sitemap_index(urls: Iterable[str]) -> bytes:
+    """A sitemap index listing sitemap files."""
+    index = ET.Element("sitemapindex", {"xmlns": SITEMAP})
+    for url in urls:
+        sitemap = ET.SubElement(index, "sitemap")
+        _add(sitemap, "loc", url)
+    return _document(index)
+
+
+def sitemap(frontend_url: str, jobs: Iterable[Any]) -> bytes:
+    """A sitemap of job pages, each with the time the job last changed."""
+    urlset = ET.Element("urlset", {"xmlns": SITEMAP})
+    for job in jobs:
+        url = ET.SubElement(urlset, "url")
+        _add(url, "loc", job_page(frontend_url, job.id))
+        _add(url, "lastmod", _time(job.updated_at))
+    return _document(urlset)
