@@ -1,12 +1,12 @@
 """What every repository shares: setting columns, row locks, and the id-ordered keyset."""
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, TypeVarTuple, overload
 
 import psycopg
-from sqlalchemy import Dialect, Executable, Row, Select
+from sqlalchemy import Connection, Dialect, Engine, Executable, Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position
@@ -101,39 +101,36 @@ class _Compiled:
 async def _run_prepared(
     session: AsyncSession, query: Prepared, params: Mapping[str, Any] | None
 ) -> tuple[_Compiled, Any]:
-    leased = await session.driver_connection() if isinstance(session, ReadSession) else None
-    if leased is not None:
+    # Where the statement runs: the connection a read session leases from the pool, or the
+    # one the session holds. Either way, what listens to the engine's statements (query
+    # counts, plans, tracing) hears it as if SQLAlchemy had sent it, and a connection that
+    # broke is never handed out again.
+    driver = await session.driver_connection() if isinstance(session, ReadSession) else None
+    invalidate: Callable[[BaseException], Awaitable[None]]
+    listener: Engine | Connection | None
+    if driver is not None:
         assert isinstance(session, ReadSession)
         assert session.bind is not None
-        engine = session.bind.sync_engine
-        compiled = query.compiled(engine.dialect)
-        values = compiled.parameters(params)
-        # Whoever listens to the engine's statements (query counts, plans, tracing) hears
-        # these too, as if SQLAlchemy had sent them (there is no `Connection` to pass).
-        if engine.dispatch.before_cursor_execute:
-            engine.dispatch.before_cursor_execute(None, None, compiled.sql, values, None, False)
-        try:
-            return compiled, await leased.execute(compiled.sql, values)
-        except psycopg.Error as exc:
-            if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-                await session.invalidate_lease(exc)
-            raise as_sqlalchemy_error(exc, compiled.sql, engine.dialect) from exc
-    connection = await session.connection()
-    compiled = query.compiled(connection.dialect)
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+        dialect, listener = session.bind.dialect, session.bind.sync_engine
+        listened: Any = None  # no `Connection` exists for a leased read
+        invalidate = session.invalidate_lease
+    else:
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        dialect, listener = connection.dialect, connection.sync_connection
+        listened = listener
+        invalidate = connection.invalidate
+    compiled = query.compiled(dialect)
     values = compiled.parameters(params)
-    sync = connection.sync_connection
-    if sync is not None and sync.dispatch.before_cursor_execute:
-        sync.dispatch.before_cursor_execute(sync, None, compiled.sql, values, None, False)
+    if listener is not None and listener.dispatch.before_cursor_execute:
+        listener.dispatch.before_cursor_execute(listened, None, compiled.sql, values, None, False)
     try:
         return compiled, await driver.execute(compiled.sql, values)
     except psycopg.Error as exc:
-        # A connection that broke is not handed out again.
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-            await connection.invalidate(exc)
-        raise as_sqlalchemy_error(exc, compiled.sql, connection.dialect) from exc
+            await invalidate(exc)
+        raise as_sqlalchemy_error(exc, compiled.sql, dialect) from exc
 
 
 @overload
