@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Application, Company, Job
@@ -66,16 +66,30 @@ async def list_for_job(
     return base.by_id(await base.all_rows(session, statement))
 
 
+def _candidates_page(*, after: bool) -> base.Prepared:
+    """A candidate's applications, newest first, compiled once (see base.Prepared): every
+    candidate reads this list, and it has one shape."""
+    statement = select(*APPLICATION_COLUMNS).where(
+        Application.candidate_id == bindparam("candidate_id", type_=Application.candidate_id.type)
+    )
+    if after:
+        statement = statement.where(
+            Application.id < bindparam("after_id", type_=Application.id.type)
+        )
+    limit = bindparam("limit", type_=Integer)
+    return base.Prepared(statement.order_by(Application.id.desc()).limit(limit))
+
+
+_CANDIDATES_PAGE = _candidates_page(after=False)
+_CANDIDATES_PAGE_AFTER = _candidates_page(after=True)
+
+
 async def list_for_candidate(
     session: AsyncSession, *, candidate_id: int, limit: int, after: IdPosition | None = None
 ) -> list[tuple[base.AnyRow, IdPosition]]:
     """A candidate's applications, newest first."""
-    statement = (
-        select(*APPLICATION_COLUMNS)
-        .where(Application.candidate_id == candidate_id)
-        .order_by(Application.id.desc())
-        .limit(limit + 1)
-    )
-    if after is not None:
-        statement = statement.where(Application.id < after.id)
-    return base.by_id(await base.all_rows(session, statement))
+    values = {"candidate_id": candidate_id, "limit": limit + 1}
+    if after is None:
+        return base.by_id(await base.all_rows(session, _CANDIDATES_PAGE, values))
+    values["after_id"] = after.id
+    return base.by_id(await base.all_rows(session, _CANDIDATES_PAGE_AFTER, values))
