@@ -2,11 +2,14 @@
 connection at most, handed back as the pool's other users expect it."""
 
 import asyncio
+import contextlib
 
 from fastapi import FastAPI
+from sqlalchemy.engine import URL
 
+from backend.db.engine import CountingPool, create_engine, create_read_sessionmaker
 from backend.db.models import Role
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, make_settings
 from tests.test_races import live_job, live_user
 
 API = "/api/v1"
@@ -55,3 +58,33 @@ async def test_a_leased_connection_goes_back_as_the_writers_expect_it(
         raw = await connection.get_raw_connection()
         assert raw.driver_connection.autocommit is False
         assert session.in_transaction()
+
+
+async def test_a_lease_cancelled_mid_statement_leaves_the_pool_healthy(migrated_url: URL) -> None:
+    # What a request's deadline does to a read: the task is cancelled inside the statement.
+    engine = create_engine(make_settings(migrated_url, db_pool_size=1, db_max_overflow=0))
+    sessions = create_read_sessionmaker(engine)
+    pool = engine.pool
+    assert isinstance(pool, CountingPool)
+    try:
+        async with sessions() as session:
+            driver = await session.driver_connection()
+            assert driver is not None
+            statement = asyncio.create_task(driver.execute("SELECT pg_sleep(5)"))
+            await asyncio.sleep(0.3)
+            statement.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await statement
+        assert pool.checkedout() == 0
+        # The pool's one connection (returned, or replaced if it was left mid-statement)
+        # serves the next read at once.
+        async with sessions() as session:
+            driver = await session.driver_connection()
+            assert driver is not None
+            async with asyncio.timeout(2):
+                row = await (await driver.execute("SELECT 1")).fetchone()
+            assert row == (1,)
+            assert driver.autocommit is True
+        assert pool.checkedout() == 0
+    finally:
+        await engine.dispose()

@@ -145,13 +145,18 @@ def _lease_ends_where_a_transaction_begins(session: Session, transaction: Any) -
 
 def _return_lease(info: dict[Any, Any]) -> None:
     lease: PoolProxiedConnection = info.pop(_LEASE)
-    driver = lease.driver_connection
-    if driver is not None and not driver.closed and driver.info.transaction_status == _IDLE:
-        await_(driver.set_autocommit(False))  # as the pool's other users expect it
-    else:
-        # Cancelled mid-statement (a deadline) or broken: never handed out again.
-        lease.invalidate()
-    lease.close()
+    try:
+        driver = lease.driver_connection
+        if driver is None or driver.closed or driver.info.transaction_status != _IDLE:
+            # Cancelled mid-statement (a deadline) or broken: never handed out again.
+            lease.invalidate()
+            return
+        try:
+            await_(driver.set_autocommit(False))  # as the pool's other users expect it
+        except psycopg.Error as exc:
+            lease.invalidate(exc)
+    finally:
+        lease.close()  # back to the pool, or (invalidated) closed and replaced
 
 
 class ReadSession(AsyncSession):
