@@ -208,7 +208,7 @@ def database_failure(settings: Settings, exc: BaseException) -> str:
     # psycopg reports a failed connection attempt without a SQLSTATE; 08xxx are connection
     # errors and 57P03 a server that is starting up or shutting down.
     sqlstate = getattr(original, "sqlstate", None)
-    if isinstance(original, OSError | psycopg.OperationalError) and (
+    if isinstance(original, psycopg.OperationalError) and (
         sqlstate is None or sqlstate.startswith("08") or sqlstate == "57P03"
     ):
         where = f"{settings.database.host or 'localhost'}:{settings.database.port or 5432}"
@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (DBAPIError, psycopg.Error, OSError) as exc:
+    except (DBAPIError, psycopg.Error) as exc:
         print(f"error: {database_failure(settings, exc)}", file=sys.stderr)
         return 1
     return 0
