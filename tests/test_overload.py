@@ -111,6 +111,12 @@ async def test_a_request_past_its_deadline_is_503_and_its_work_is_cancelled(
         )
         assert (await waiting.fetchone()) == (0,)
         await holder.rollback()
-    assert (await client.get(f"{API}/jobs/{job_id}")).json()["title"] == "Race Engineer"
-    # And the app goes on serving.
-    assert (await client.get(f"{API}/jobs/{job_id}")).status_code == 200
+    # And the app goes on serving, the change undone. The app's deadline is still 0.5 s: on
+    # a loaded machine a read can pass it too (a 503 of its own), so a few are allowed.
+    for _ in range(5):
+        read = await client.get(f"{API}/jobs/{job_id}")
+        if read.status_code != 503:
+            break
+        assert "0.5 seconds" in str(read.json()["detail"])
+    assert read.status_code == 200, read.text
+    assert read.json()["title"] == "Race Engineer"
