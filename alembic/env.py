@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
 from backend.core.config import load_settings
-from backend.db.models import Base
+from backend.db.models import Base, belongs_to_queue
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -43,8 +43,15 @@ MIGRATION_LOCK = 0x6A6F62626F617264  # "jobboard"
 LOCK_TIMEOUT = "5s"
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """The task queue's tables come from procrastinate's SQL, not from the models."""
+    return not (type_ == "table" and belongs_to_queue(name))
+
+
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, include_name=include_name
+    )
     with context.begin_transaction():
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))

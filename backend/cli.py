@@ -1,11 +1,11 @@
-"""`python -m backend`: serve, migrate, create-admin, purge, seed."""
+"""`python -m backend`: serve, worker, migrate, create-admin, purge, seed, tasks, mail."""
 
 import argparse
 import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import psycopg
 from sqlalchemy.exc import DBAPIError
@@ -21,7 +21,6 @@ from backend.db import admin
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.models import Role
 from backend.db.repository import users as users_repo
-from backend.services.throttle import RATE_WINDOW_SECONDS
 
 
 class CommandError(Exception):
@@ -102,6 +101,8 @@ async def _create_admin(settings: Settings, email: str, full_name: str, password
                 hashed_password=await hasher.hash(password),
                 full_name=full_name,
                 role=Role.admin,
+                # An operator typed the address: there is nothing for its owner to confirm.
+                email_verified_at=datetime.now(UTC),
             )
     finally:
         await engine.dispose()
@@ -122,23 +123,12 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _purge(settings: Settings) -> dict[str, int]:
-    from backend.db.repository import password_resets as resets_repo
-    from backend.db.repository import sessions as sessions_repo
-    from backend.db.repository import throttle as throttle_repo
+    from backend.services import housekeeping
 
-    now = datetime.now(UTC)
-    # Throttle events matter while any window still looks back at them.
-    longest_window = max(settings.login_failure_window_seconds, RATE_WINDOW_SECONDS)
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
-            return {
-                "sessions": await sessions_repo.purge(db, revoked_before=now),
-                "reset tokens": await resets_repo.purge(db, older_than=now),
-                "throttle events": await throttle_repo.purge(
-                    db, older_than=now - timedelta(seconds=longest_window)
-                ),
-            }
+            return await housekeeping.purge(db, settings)
     finally:
         await engine.dispose()
 
@@ -161,6 +151,73 @@ def seed(settings: Settings, args: argparse.Namespace) -> None:
         f"sign in as employer1@{SEED_DOMAIN}, candidate1@{SEED_DOMAIN} or admin1@{SEED_DOMAIN} "
         f"with the password {SEED_PASSWORD!r}"
     )
+
+
+async def _confirm_emails(settings: Settings, emails: list[str]) -> list[str]:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            confirmed = []
+            for email in emails:
+                user = await users_repo.get_by_email(db, email=email)
+                if user is None:
+                    raise CommandError(f"{email} is not registered")
+                if user.email_verified_at is None:
+                    await users_repo.update(db, user=user, email_verified_at=datetime.now(UTC))
+                confirmed.append(user.email)
+            return confirmed
+    finally:
+        await engine.dispose()
+
+
+def confirm_email(settings: Settings, args: argparse.Namespace) -> None:
+    for email in asyncio.run(_confirm_emails(settings, args.emails)):
+        print(f"confirmed {email}")
+
+
+def worker(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.core.logs import configure_logging
+    from backend.tasks.worker import run_worker
+
+    configure_logging(settings)
+    asyncio.run(run_worker(settings, concurrency=args.concurrency, wait=not args.until_empty))
+
+
+def tasks_failed(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.tasks.worker import failed_tasks
+
+    failed = asyncio.run(failed_tasks(settings))
+    if not failed:
+        print("no failed tasks")
+        return
+    for task in failed:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in task.arguments.items())
+        print(f"{task.id}\t{task.task}({arguments})\t{task.attempts} attempts")
+
+
+def tasks_retry(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.tasks.worker import failed_tasks, retry_failed
+
+    ids = [task.id for task in asyncio.run(failed_tasks(settings))] if args.all else args.task_ids
+    if not ids:
+        raise CommandError("name the tasks to retry (their ids), or --all")
+    retried = asyncio.run(retry_failed(settings, ids))
+    missing = sorted(set(ids) - set(retried))
+    print(f"{len(retried)} tasks queued again")
+    if missing:
+        raise CommandError(f"not failed tasks: {', '.join(map(str, missing))}")
+
+
+def mail_preview(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.core.mailtemplates import SAMPLES, names, render
+
+    if args.name not in names():
+        raise CommandError(f"no mail named {args.name!r}; there are: {', '.join(names())}")
+    mail = render(args.name, SAMPLES[args.name])
+    if args.html:
+        print(mail.html)
+    else:
+        print(f"Subject: {mail.subject}\n\n{mail.text}", end="")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,11 +244,45 @@ def build_parser() -> argparse.ArgumentParser:
     admin_cmd.add_argument("--full-name", default="Administrator")
     admin_cmd.set_defaults(handler=create_admin)
 
+    confirm_cmd = commands.add_parser(
+        "confirm-email",
+        help="confirm accounts' addresses without the mailed link (support, demos)",
+    )
+    confirm_cmd.add_argument("emails", nargs="+", metavar="EMAIL")
+    confirm_cmd.set_defaults(handler=confirm_email)
+
     purge_cmd = commands.add_parser(
         "purge",
         help="delete ended sessions, spent reset tokens and old throttle counts (cron-safe)",
     )
     purge_cmd.set_defaults(handler=purge)
+
+    worker_cmd = commands.add_parser(
+        "worker", help="run background tasks (mail, alerts, periodic cleanup) until stopped"
+    )
+    worker_cmd.add_argument(
+        "--concurrency", type=int, default=None, help="tasks at once (default WORKER_CONCURRENCY)"
+    )
+    worker_cmd.add_argument(
+        "--until-empty", action="store_true", help="stop once no task is left to do"
+    )
+    worker_cmd.set_defaults(handler=worker)
+
+    tasks_cmd = commands.add_parser("tasks", help="tasks that failed their last try")
+    tasks_commands = tasks_cmd.add_subparsers(dest="tasks_command", required=True)
+    failed_cmd = tasks_commands.add_parser("failed", help="list them")
+    failed_cmd.set_defaults(handler=tasks_failed)
+    retry_cmd = tasks_commands.add_parser("retry", help="queue them again, to run now")
+    retry_cmd.add_argument("task_ids", type=int, nargs="*", metavar="ID")
+    retry_cmd.add_argument("--all", action="store_true", help="every failed task")
+    retry_cmd.set_defaults(handler=tasks_retry)
+
+    mail_cmd = commands.add_parser("mail", help="the mail the service sends")
+    mail_commands = mail_cmd.add_subparsers(dest="mail_command", required=True)
+    preview_cmd = mail_commands.add_parser("preview", help="render a mail with sample data")
+    preview_cmd.add_argument("name")
+    preview_cmd.add_argument("--html", action="store_true", help="the HTML part, not the text")
+    preview_cmd.set_defaults(handler=mail_preview)
 
     seed_cmd = commands.add_parser("seed", help="fill the database with demo data")
     seed_cmd.add_argument("--jobs", type=int, default=1000, help="how many jobs (default 1000)")

@@ -83,9 +83,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             await app.state.replica.check()
             watching = asyncio.create_task(app.state.replica.watch())
+        working = None
+        if settings.worker_in_process:
+            # Development: background tasks run in this process (production runs
+            # `python -m backend worker` beside the API).
+            from backend.tasks.worker import run_worker
+
+            working = asyncio.create_task(
+                run_worker(settings, install_signal_handlers=False, name="in-process")
+            )
         try:
             yield
         finally:
+            if working is not None:
+                working.cancel()
+                with suppress(asyncio.CancelledError):
+                    await working
             if watching is not None:
                 watching.cancel()
                 with suppress(asyncio.CancelledError):

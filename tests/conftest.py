@@ -156,6 +156,7 @@ async def db(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator
 async def client(app: FastAPI, db: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        http.app = app  # type: ignore[attr-defined]
         yield http
 
 
@@ -225,6 +226,7 @@ async def live_app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def live_client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=live_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        http.app = live_app  # type: ignore[attr-defined]
         yield http
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.security import PasswordHasher
@@ -44,6 +45,7 @@ async def create_user(
     role: Role = Role.candidate,
     full_name: str = "Test User",
     is_active: bool = True,
+    verified: bool = True,
 ) -> User:
     hasher: PasswordHasher = app.state.hasher
     user = await users_repo.create(
@@ -52,6 +54,7 @@ async def create_user(
         hashed_password=await hasher.hash(password),
         full_name=full_name,
         role=role,
+        email_verified_at=datetime.now(UTC) if verified else None,
     )
     if not is_active:
         await users_repo.update(db, user=user, is_active=False)
@@ -180,11 +183,19 @@ async def make_actors(db: AsyncSession, app: FastAPI, client: httpx.AsyncClient)
 
 
 async def signed_in_headers(client: httpx.AsyncClient, role: str) -> dict[str, str]:
-    """Register a fresh account of `role` through the API and sign it in."""
+    """Register a fresh account of `role` through the API, confirm its address (as its
+    mailed link would), and sign it in."""
     email = unique_email(role)
     registered = await client.post(
         "/api/v1/auth/register",
         json={"email": email, "password": DEFAULT_PASSWORD, "full_name": role, "role": role},
     )
     assert registered.status_code == 201, registered.text
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as db, db.begin():
+        await db.execute(
+            update(User)
+            .where(User.id == registered.json()["id"])
+            .values(email_verified_at=func.now())
+        )
     return bearer(await token_for(client, email))

@@ -108,7 +108,12 @@ async def test_registers_a_candidate_by_default(client: httpx.AsyncClient) -> No
     response = await client.post(URL, json=body())
     assert response.status_code == 201, response.text
     user = response.json()
-    assert set(user) == {"id", "email", "full_name", "role", "is_active", "created_at"}
+    assert set(user) == {
+        "id", "email", "full_name", "role", "is_active", "created_at", "email_verified_at",
+        "email_verified",
+    }  # fmt: skip
+    assert user["email_verified"] is False
+    assert user["email_verified_at"] is None
     assert user["email"] == "new@example.com"
     assert user["full_name"] == "New User"
     assert user["role"] == "candidate"

@@ -18,6 +18,16 @@ CONTRACT = {
     ("get", "/api/v1/users/me"),
     ("patch", "/api/v1/users/me"),
     ("post", "/api/v1/users/me/password"),
+    ("post", "/api/v1/auth/verify-email"),
+    ("post", "/api/v1/auth/verify-email/resend"),
+    ("get", "/api/v1/users/me/notifications"),
+    ("patch", "/api/v1/users/me/notifications"),
+    ("post", "/api/v1/notifications/unsubscribe"),
+    ("post", "/api/v1/users/me/saved-searches"),
+    ("get", "/api/v1/users/me/saved-searches"),
+    ("get", "/api/v1/users/me/saved-searches/{saved_search_id}"),
+    ("patch", "/api/v1/users/me/saved-searches/{saved_search_id}"),
+    ("delete", "/api/v1/users/me/saved-searches/{saved_search_id}"),
     ("post", "/api/v1/companies"),
     ("get", "/api/v1/companies"),
     ("get", "/api/v1/companies/{company_id}"),
@@ -41,7 +51,15 @@ CONTRACT = {
     ("patch", "/api/v1/admin/users/{user_id}"),
 }
 READ_MODELS = {
-    "UserRead": {"id", "email", "full_name", "role", "is_active", "created_at"},
+    "UserRead": {
+        "id", "email", "full_name", "role", "is_active", "created_at", "email_verified_at",
+        "email_verified",
+    },
+    "NotificationSettings": {"new_applicants", "application_status", "job_alerts"},
+    "SavedSearchRead": {
+        "id", "name", "search", "frequency", "alerted_through", "next_alert_at", "created_at",
+        "updated_at",
+    },
     "CompanyRead": {"id", "name", "website", "description", "owner_id", "created_at"},
     "ApplicationRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "created_at", "updated_at",

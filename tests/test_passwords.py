@@ -1,6 +1,8 @@
 """POST /users/me/password, /auth/password-reset and /auth/password-reset/confirm."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from backend.db.models import PasswordResetToken, User
 from tests.conftest import ClientFactory
 from tests.factories import DEFAULT_PASSWORD, assert_problem, bearer, create_user, sign_in
 from tests.mailbox import messages, reset_token
+from tests.tasks import run_queued
 
 CHANGE = "/api/v1/users/me/password"
 RESET = "/api/v1/auth/password-reset"
@@ -40,6 +43,20 @@ async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.Async
     return await make_client(
         mail_backend="file", mail_file_dir=tmp_path, frontend_url="https://jobs.example/"
     )
+
+
+Sent = Callable[[], Awaitable[list[EmailMessage]]]
+
+
+@pytest.fixture
+def sent(mail_client: httpx.AsyncClient, db: AsyncSession, tmp_path: Path) -> Sent:
+    """The mail sent once the tasks the requests asked for have run."""
+
+    async def deliver() -> list[EmailMessage]:
+        await run_queued(mail_client, db)
+        return messages(tmp_path)
+
+    return deliver
 
 
 # --- change password
@@ -105,42 +122,42 @@ async def test_change_ends_every_other_session(client: httpx.AsyncClient, user: 
 
 @pytest.mark.parametrize("email", ["not-an-email", "", "a" * 400 + "@example.com"])
 async def test_reset_request_with_invalid_email_is_422(
-    mail_client: httpx.AsyncClient, tmp_path: Path, email: str
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, email: str
 ) -> None:
     assert_problem(await mail_client.post(RESET, json={"email": email}), 422)
-    assert messages(tmp_path) == []
+    assert await sent() == []
 
 
 async def test_reset_request_answers_the_same_for_unknown_and_known_emails(
-    mail_client: httpx.AsyncClient, tmp_path: Path, user: User
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, user: User
 ) -> None:
     unknown = await mail_client.post(RESET, json={"email": "nobody@example.com"})
     known = await mail_client.post(RESET, json={"email": "reset.me@example.com"})
     assert unknown.status_code == known.status_code == 202
     assert unknown.content == known.content
-    sent = messages(tmp_path)
-    assert len(sent) == 1
-    assert sent[0]["To"] == user.email
-    assert sent[0]["Subject"] == "Reset your password"
-    body = sent[0].get_body(preferencelist=("plain",))
+    mails = await sent()
+    assert len(mails) == 1
+    assert mails[0]["To"] == user.email
+    assert mails[0]["Subject"] == "Reset your password"
+    body = mails[0].get_body(preferencelist=("plain",))
     assert body is not None
     assert "https://jobs.example/reset-password?token=" in body.get_content()
 
 
 async def test_deactivated_account_gets_no_mail(
-    mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, app: FastAPI
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, app: FastAPI
 ) -> None:
     inactive = await create_user(db, app, is_active=False)
     response = await mail_client.post(RESET, json={"email": inactive.email})
     assert response.status_code == 202
-    assert messages(tmp_path) == []
+    assert await sent() == []
 
 
 async def test_reset_token_is_stored_only_as_a_hash(
-    mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, user: User
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, user: User
 ) -> None:
     await mail_client.post(RESET, json={"email": user.email})
-    token = reset_token(messages(tmp_path)[0])
+    token = reset_token((await sent())[0])
     stored = (await db.execute(select(PasswordResetToken.token_hash))).scalars().all()
     assert len(stored) == 1
     assert token.encode() not in stored
@@ -173,13 +190,13 @@ async def test_invalid_confirm_body_is_422(client: httpx.AsyncClient, body: dict
 
 
 async def test_reset_flow_end_to_end(
-    mail_client: httpx.AsyncClient, tmp_path: Path, user: User
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, user: User
 ) -> None:
     sessions = [await access_token(mail_client, user.email) for _ in range(2)]
     assert (
         await mail_client.post(RESET, json={"email": "RESET.ME@example.com"})
     ).status_code == 202
-    token = reset_token(messages(tmp_path)[0])
+    token = reset_token((await sent())[0])
 
     response = await mail_client.post(CONFIRM, json={"token": token, "new_password": NEW_PASSWORD})
     assert response.status_code == 204, response.text
@@ -197,10 +214,10 @@ async def test_reset_flow_end_to_end(
 
 
 async def test_expired_reset_token_is_400(
-    mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, user: User
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, user: User
 ) -> None:
     await mail_client.post(RESET, json={"email": user.email})
-    token = reset_token(messages(tmp_path)[0])
+    token = reset_token((await sent())[0])
     await db.execute(
         update(PasswordResetToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     )
@@ -210,11 +227,11 @@ async def test_expired_reset_token_is_400(
 
 
 async def test_a_new_password_spends_older_reset_links(
-    mail_client: httpx.AsyncClient, tmp_path: Path, user: User
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, user: User
 ) -> None:
     await mail_client.post(RESET, json={"email": user.email})
     await mail_client.post(RESET, json={"email": user.email})
-    first, second = (reset_token(message) for message in messages(tmp_path))
+    first, second = (reset_token(message) for message in await sent())
     ok = await mail_client.post(CONFIRM, json={"token": second, "new_password": NEW_PASSWORD})
     assert ok.status_code == 204
     stale = await mail_client.post(CONFIRM, json={"token": first, "new_password": "sneaky pass"})
@@ -222,10 +239,10 @@ async def test_a_new_password_spends_older_reset_links(
 
 
 async def test_reset_link_of_a_since_deactivated_account_is_400(
-    mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, user: User
+    sent: Sent, mail_client: httpx.AsyncClient, tmp_path: Path, db: AsyncSession, user: User
 ) -> None:
     await mail_client.post(RESET, json={"email": user.email})
-    token = reset_token(messages(tmp_path)[0])
+    token = reset_token((await sent())[0])
     await db.execute(update(User).where(User.id == user.id).values(is_active=False))
     response = await mail_client.post(CONFIRM, json={"token": token, "new_password": NEW_PASSWORD})
     assert_problem(response, 400)

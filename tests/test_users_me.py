@@ -153,7 +153,10 @@ async def test_read_me(client: httpx.AsyncClient, signed_in: tuple[User, str]) -
         "role": "candidate",
         "is_active": True,
         "created_at": response.json()["created_at"],
+        "email_verified_at": response.json()["email_verified_at"],
+        "email_verified": True,
     }
+    assert response.json()["email_verified_at"].endswith("Z")
     assert "password" not in response.text
     assert "$bcrypt" not in response.text
 

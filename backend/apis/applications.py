@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Response, status
 
 from backend.apis.access import Candidate, IdPath
-from backend.apis.deps import CurrentUser, DbSession, IfMatch
+from backend.apis.deps import CurrentUser, DbSession, IfMatch, SettingsDep
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.schemas.application import ApplicationCreate, ApplicationRead, ApplicationUpdate
@@ -26,11 +26,12 @@ async def apply(
     payload: ApplicationCreate,
     candidate: Candidate,
     db: DbSession,
+    settings: SettingsDep,
     response: Response,
 ) -> ApplicationRead:
-    """Apply to a published job, once (candidates only)."""
+    """Apply to a published job, once (candidates with a confirmed email address only)."""
     application = await applications_service.apply(
-        db, candidate=candidate, job_id=job_id, cover_letter=payload.cover_letter
+        db, settings, candidate=candidate, job_id=job_id, cover_letter=payload.cover_letter
     )
     response.headers["ETag"] = etag(application.updated_at)
     return ApplicationRead.model_validate(application)

@@ -1,15 +1,17 @@
-"""Registration, sign-in and the session lifecycle: refresh, logout, password reset."""
+"""Registration, sign-in and the session lifecycle: refresh, logout, password reset, and
+confirming email addresses."""
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from backend.apis.deps import (
     ClientAddress,
     CurrentPrincipal,
+    CurrentUser,
     DbSession,
     HasherDep,
     SettingsDep,
@@ -18,9 +20,9 @@ from backend.apis.deps import (
 from backend.apis.openapi import problem_responses
 from backend.core.config import Settings
 from backend.core.exceptions import Forbidden, InvalidField, NotAuthenticated
-from backend.core.mail import send_quietly
 from backend.schemas.auth import (
     Accepted,
+    EmailVerification,
     PasswordResetConfirm,
     PasswordResetRequest,
     RefreshRequest,
@@ -28,7 +30,7 @@ from backend.schemas.auth import (
 )
 from backend.schemas.user import UserCreate, UserRead
 from backend.services import auth as auth_service
-from backend.services import throttle
+from backend.services import throttle, verification
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -199,22 +201,12 @@ async def logout(
     responses=problem_responses(429),
     dependencies=[Depends(rate_limit(throttle.RESET_ADDRESS))],
 )
-async def request_password_reset(
-    payload: PasswordResetRequest,
-    request: Request,
-    background: BackgroundTasks,
-    db: DbSession,
-    settings: SettingsDep,
-) -> Accepted:
+async def request_password_reset(payload: PasswordResetRequest, db: DbSession) -> Accepted:
     """Mail a single-use reset link if the email belongs to an active account.
 
-    The answer is the same whether or not it does.
+    The answer is the same whether or not it does; the mail is sent by a worker.
     """
-    message = await auth_service.request_password_reset(db, settings, email=payload.email)
-    if message is not None:
-        # Sent after the response (and so after the commit): the answer's timing and
-        # content say nothing about whether the account exists.
-        background.add_task(send_quietly, request.app.state.mailer, message)
+    await auth_service.request_password_reset(db, email=payload.email)
     return Accepted(detail=RESET_ACCEPTED)
 
 
@@ -231,3 +223,37 @@ async def confirm_password_reset(
         db, hasher, token=payload.token, new_password=payload.new_password
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 409),
+)
+async def verify_email(
+    payload: EmailVerification, db: DbSession, settings: SettingsDep
+) -> Response:
+    """Confirm an email address with the token of a mailed link (no sign-in needed).
+
+    A link for a new address (asked for with `PATCH /users/me`) makes it the account's
+    address. A tampered, expired or already used link is a 400 and changes nothing.
+    """
+    await verification.confirm(db, settings, token=payload.token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=problem_responses(401, 409, 429),
+    dependencies=[Depends(rate_limit(throttle.VERIFY_ADDRESS))],
+)
+async def resend_verification(
+    user: CurrentUser, db: DbSession, transactions: TransactionsDep, settings: SettingsDep
+) -> Accepted:
+    """Mail a new confirmation link for the signed-in user's address (at most
+    5 an hour); 409 when it is already confirmed."""
+    await throttle.count_confirmation_request(transactions, settings, user_id=user.id)
+    await verification.resend(db, user=user)
+    return Accepted(detail=f"A confirmation link is on its way to {user.email}.")

@@ -8,18 +8,14 @@ from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
 from backend.apis.deps import DbSession, IfMatch, PublicReadDb, SettingsDep
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
-from backend.core.cursor import MAX_ID
-from backend.db.models import EmploymentType, Workplace
-from backend.schemas.base import Instant, Text
 from backend.schemas.feeds import ATOM_MEDIA_TYPE, atom_feed
-from backend.schemas.job import MAX_SALARY, JobCreate, JobRead, JobUpdate, Tag
+from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
 from backend.services.rules import etag
 
 router = APIRouter(tags=["jobs"])
 
-MAX_QUERY_LENGTH = 200
 # Feed readers and search engines may keep what they fetched this long (seconds).
 FEED_MAX_AGE = 300
 
@@ -40,42 +36,9 @@ async def create_job(
     return JobRead.model_validate(job)
 
 
-async def job_filters(
-    q: Annotated[
-        Text | None,
-        Query(
-            max_length=MAX_QUERY_LENGTH,
-            description='Full-text search in web-search syntax: `"exact phrase"`, `-word`, `or`.',
-        ),
-    ] = None,
-    location: Annotated[
-        Text | None, Query(max_length=200, description="Case-insensitive substring")
-    ] = None,
-    workplace: Workplace | None = None,
-    employment_type: EmploymentType | None = None,
-    company_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    tag: Annotated[
-        list[Tag] | None, Query(max_length=20, description="Repeatable; every tag must match")
-    ] = None,
-    salary_min: Annotated[
-        int | None,
-        Query(ge=0, le=MAX_SALARY, description="Jobs paying at least this (max, else min)"),
-    ] = None,
-    posted_after: Annotated[
-        Instant | None, Query(description="Published at or after this time (ISO 8601, with offset)")
-    ] = None,
-) -> jobs_service.JobFilters:
+async def job_filters(query: Annotated[JobQuery, Query()]) -> jobs_service.JobFilters:
     """The filters of a job search, as every list of jobs takes them (the list, the feed)."""
-    return jobs_service.JobFilters(
-        q=q.strip() if q and q.strip() else None,
-        location=location or None,
-        workplace=workplace,
-        employment_type=employment_type,
-        company_id=company_id,
-        tags=tuple(tag or ()),
-        salary_min=salary_min,
-        posted_after=posted_after,
-    )
+    return jobs_service.to_filters(query)
 
 
 # `async def` although it awaits nothing: FastAPI would run a plain `def` in its thread pool.
@@ -84,16 +47,12 @@ JobFiltersDep = Annotated[jobs_service.JobFilters, Depends(job_filters)]
 
 @router.get("/jobs", name="list", response_model=Page[JobRead])
 async def list_jobs(
-    page: PageDep,
-    db: PublicReadDb,
-    filters: JobFiltersDep,
-    sort: Annotated[
-        jobs_service.Sort | None,
-        Query(description="Default: `relevance` with `q`, else `newest`"),
-    ] = None,
+    page: PageDep, db: PublicReadDb, search: Annotated[JobSearch, Query()]
 ) -> Page[JobRead]:
     """Published, unexpired jobs, filtered, searched and sorted."""
-    paged = await jobs_service.search(db, filters=filters, sort=sort, page=page)
+    paged = await jobs_service.search(
+        db, filters=jobs_service.to_filters(search), sort=search.sort, page=page
+    )
     return to_page(paged, JobRead.model_validate)
 
 

@@ -2,8 +2,17 @@
 
 from fastapi import APIRouter
 
-from backend.apis import admin, applications, auth, companies, jobs, users
+from backend.apis import (
+    admin,
+    applications,
+    auth,
+    companies,
+    jobs,
+    notifications,
+    saved_searches,
+    users,
+)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, users, companies, jobs, applications, admin):
+for module in (auth, users, saved_searches, notifications, companies, jobs, applications, admin):
     api_router.include_router(module.router)

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     frontend_url: str = "http://localhost:3000"
+    # Where the API is reached from outside (links in mail that mail clients POST to).
+    api_url: str = "http://127.0.0.1:8000"
     # Client addresses are read from X-Forwarded-For only when the peer is one of these.
     forwarded_allow_ips: str = "127.0.0.1"
 
@@ -110,6 +112,28 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_ssl: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Background work (backend.tasks): how many tasks a worker runs at once, how often a
+    # failing task is tried (waiting TASK_RETRY_BASE_SECONDS ** attempt between tries)
+    # before it is left failed for an operator, and whether `serve` runs a worker in its own
+    # process (development; production runs `python -m backend worker` beside it).
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    worker_in_process: bool = False
+    # Workers hear of new tasks at once through LISTEN/NOTIFY, else by polling every
+    # WORKER_POLL_SECONDS; PgBouncer in transaction mode cannot LISTEN: set it to false there.
+    worker_listen_notify: bool = True
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
+    # A worker sends a heartbeat every sixth of this; one silent for this long is taken for
+    # dead, and its tasks run again elsewhere.
+    worker_stalled_seconds: float = Field(default=60.0, ge=1)
+    task_max_attempts: int = Field(default=10, ge=1, le=50)
+    task_retry_base_seconds: int = Field(default=3, ge=1, le=60)
+
+    # Notifications: at most one "new applicants" mail per job in this many minutes.
+    notify_batch_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    # Links in mail: email verification, and one-click unsubscribe.
+    verification_token_expire_hours: int = Field(default=48, ge=1, le=24 * 30)
+    unsubscribe_token_expire_days: int = Field(default=365, ge=1, le=3650)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -21,15 +21,32 @@ class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
-def compose(settings: Settings, *, to: str, subject: str, body: str) -> EmailMessage:
-    """An RFC 5322 plain-text message from the configured sender."""
+def compose(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    html: str | None = None,
+    unsubscribe_url: str | None = None,
+) -> EmailMessage:
+    """An RFC 5322 message from the configured sender: text, and HTML beside it if given.
+
+    `unsubscribe_url` adds RFC 8058 one-click unsubscribe: mail clients POST
+    `List-Unsubscribe=One-Click` to it, with no sign-in.
+    """
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="jobboard")
+    if unsubscribe_url is not None:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
 
 
@@ -102,11 +119,3 @@ def create_mailer(settings: Settings) -> Mailer:
     if settings.mail_backend == "smtp":
         return SmtpMailer(settings)
     return ConsoleMailer()
-
-
-async def send_quietly(mailer: Mailer, message: EmailMessage) -> None:
-    """Send after the response has gone: a failure is logged, never raised into a request."""
-    try:
-        await mailer.send(message)
-    except Exception:
-        logger.exception("could not send mail to %s", message["To"])

@@ -297,6 +297,81 @@ def _check_claims(claims: dict[str, Any]) -> AccessClaims:
     )
 
 
+# Tokens in links sent by mail, each for one purpose: confirming an address, and turning
+# one kind of notification off. Signed like access tokens, with their own type and audience.
+VERIFY_EMAIL_PURPOSE = "verify-email"
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+LINK_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "type", "for")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClaims:
+    user_id: int
+    # What the link is for: the address to confirm, or the kind of notification.
+    subject: str
+    issued_at: int
+
+
+def create_link_token(
+    settings: Settings,
+    *,
+    purpose: str,
+    user_id: int,
+    subject: str,
+    expires_in: int,
+    now: int | None = None,
+) -> str:
+    """A signed token for a link in a mail: `purpose` says what it may be used for."""
+    issued_at = int(time.time()) if now is None else now
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": f"{settings.jwt_audience}/{purpose}",
+        "sub": str(user_id),
+        "type": purpose,
+        "for": subject,
+        "jti": uuid.uuid4().hex,
+        "iat": issued_at,
+        "exp": issued_at + expires_in,
+    }
+    return str(
+        jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm)
+    )
+
+
+def decode_link_token(settings: Settings, token: str, *, purpose: str) -> LinkClaims:
+    """Verify a link token made for `purpose`, or raise InvalidToken."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        raise InvalidToken("malformed token")
+    try:
+        _check_header(jwt.get_unverified_header(token), settings.algorithm)
+        claims = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=[settings.algorithm],
+            audience=f"{settings.jwt_audience}/{purpose}",
+            issuer=settings.jwt_issuer,
+            options=_JOSE_OPTIONS,
+        )
+    except InvalidToken:
+        raise
+    except (JOSEError, TypeError, ValueError, LookupError, AttributeError, ArithmeticError) as exc:
+        raise InvalidToken(str(exc) or type(exc).__name__) from None
+    missing = [claim for claim in LINK_CLAIMS if claim not in claims]
+    if missing or claims["type"] != purpose:
+        raise InvalidToken("not a token for this link")
+    subject, user, issued_at = claims["for"], claims["sub"], claims["iat"]
+    if (
+        not isinstance(subject, str)
+        or not isinstance(user, str)
+        or not (user.isascii() and user.isdigit())
+        or len(user) > 19
+        or int(user) > MAX_USER_ID
+        or type(issued_at) is not int
+    ):
+        raise InvalidToken("malformed claims")
+    return LinkClaims(user_id=int(user), subject=subject, issued_at=issued_at)
+
+
 def new_opaque_token() -> str:
     """A URL-safe random token of 256 bits, for refresh and reset tokens."""
     return secrets.token_urlsafe(32)

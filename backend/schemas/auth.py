@@ -57,3 +57,15 @@ class PasswordChange(RequestModel):
 
 class Accepted(BaseModel):
     detail: str
+
+
+# A signed link token (a JWT, a few hundred characters).
+LinkToken = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class EmailVerification(RequestModel):
+    token: LinkToken
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token": "token-from-the-mailed-link"}]}
+    )

@@ -1,7 +1,7 @@
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from backend.db.models.job import (
@@ -142,3 +142,46 @@ class JobRead(ResponseModel):
     published_at: Timestamp | None
     created_at: Timestamp
     updated_at: Timestamp
+
+
+MAX_QUERY_LENGTH = 200
+MAX_SEARCH_TAGS = 20
+Sort = Literal["relevance", "newest", "salary"]
+
+
+class JobQuery(BaseModel):
+    """What a list of jobs is filtered by: `GET /jobs` and its feed take these as query
+    parameters, and a saved search stores them (with `sort`, as `JobSearch`)."""
+
+    q: Annotated[
+        Text | None,
+        Field(
+            max_length=MAX_QUERY_LENGTH,
+            description='Full-text search in web-search syntax: `"exact phrase"`, `-word`, `or`.',
+        ),
+    ] = None
+    location: Annotated[
+        Text | None, Field(max_length=200, description="Case-insensitive substring")
+    ] = None
+    workplace: Workplace | None = None
+    employment_type: EmploymentType | None = None
+    company_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+    tag: Annotated[
+        list[Tag] | None,
+        Field(max_length=MAX_SEARCH_TAGS, description="Repeatable; every tag must match"),
+    ] = None
+    salary_min: Annotated[
+        int | None,
+        Field(ge=0, le=MAX_SALARY, description="Jobs paying at least this (max, else min)"),
+    ] = None
+    posted_after: Annotated[
+        Instant | None, Field(description="Published at or after this time (ISO 8601, with offset)")
+    ] = None
+
+
+class JobSearch(JobQuery):
+    """A job search: its filters and its order."""
+
+    sort: Annotated[
+        Sort | None, Field(description="Default: `relevance` with `q`, else `newest`")
+    ] = None

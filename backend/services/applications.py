@@ -1,7 +1,10 @@
 """Applications: candidates apply and follow theirs; job owners review them."""
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.config import Settings
 from backend.core.exceptions import Conflict, Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.models import Application, ApplicationStatus
@@ -10,8 +13,10 @@ from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
+from backend.services import verification
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
+from backend.tasks.queue import NOTIFY_APPLICATION_STATUS, NOTIFY_NEW_APPLICANTS, enqueue
 
 APPLICATION_NOT_FOUND = "Application not found."
 
@@ -28,17 +33,34 @@ CANDIDATE_STATUSES = frozenset({ApplicationStatus.withdrawn})
 
 
 async def apply(
-    db: AsyncSession, *, candidate: Caller, job_id: int, cover_letter: str | None
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    candidate: Caller,
+    job_id: int,
+    cover_letter: str | None,
 ) -> Application:
-    """Apply to a job the public may see, once (a second time is a 409)."""
+    """Apply to a job the public may see, once (a second time is a 409), with a confirmed
+    address (else 403). The job's owner hears of it within NOTIFY_BATCH_MINUTES, in one
+    mail with the other applications that arrive meanwhile."""
+    verification.require_confirmed(candidate, "apply to jobs")
     # Shared lock: a job being closed or deleted now waits for this application, or this
     # application sees it closed; never an application to a job that closed first.
     found = await jobs_repo.get_access(db, job_id=job_id, lock="share")
     if found is None or not found.public:
         raise NotFound(JOB_NOT_FOUND)
-    return await applications_repo.create(
+    application = await applications_repo.create(
         db, job_id=job_id, candidate_id=candidate.id, cover_letter=cover_letter
     )
+    # One waiting mail per job: when one is already scheduled, it will list this one too.
+    await enqueue(
+        db,
+        NOTIFY_NEW_APPLICANTS,
+        queueing_lock=f"new-applicants:{job_id}",
+        delay=timedelta(minutes=settings.notify_batch_minutes),
+        job_id=job_id,
+    )
+    return application
 
 
 async def list_for_job(
@@ -111,4 +133,8 @@ async def change_status(
     if application.status in FINAL_STATUSES:
         raise Conflict(f"The application is already {application.status.value}.")
     await applications_repo.update(db, application=application, status=status)
+    if status != ApplicationStatus.withdrawn:  # the candidate's own doing
+        await enqueue(
+            db, NOTIFY_APPLICATION_STATUS, application_id=application.id, status=status.value
+        )
     return application

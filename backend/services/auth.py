@@ -3,7 +3,6 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +15,6 @@ from backend.core.exceptions import (
     InvalidCredentials,
     NotAuthenticated,
 )
-from backend.core.mail import compose
 from backend.core.security import (
     PasswordHasher,
     create_access_token,
@@ -31,7 +29,8 @@ from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction, release
 from backend.schemas.user import UserCreate
-from backend.services import throttle
+from backend.services import throttle, verification
+from backend.tasks.queue import SEND_PASSWORD_RESET, enqueue
 
 INCORRECT_LOGIN = "Incorrect email or password."
 EMAIL_TAKEN = "This email is already registered."
@@ -59,13 +58,15 @@ async def register(db: AsyncSession, hasher: PasswordHasher, payload: UserCreate
         raise Conflict(EMAIL_LOOKALIKE)
     await release(db)
     hashed_password = await hasher.hash(payload.password)
-    return await users_repo.create(
+    user = await users_repo.create(
         db,
         email=payload.email,
         hashed_password=hashed_password,
         full_name=payload.full_name,
         role=Role(payload.role),
     )
+    await verification.ask_to_confirm(db, user_id=user.id, email=user.email)
+    return user
 
 
 async def sign_in(
@@ -211,32 +212,16 @@ async def change_password(
     await sessions_repo.revoke_all(db, user_id=current.id, except_session_id=session_id)
 
 
-async def request_password_reset(
-    db: AsyncSession, settings: Settings, *, email: str
-) -> EmailMessage | None:
-    """The reset mail to send when the email belongs to an active account, else None.
+async def request_password_reset(db: AsyncSession, *, email: str) -> None:
+    """Mail a reset link (made by the worker) if the email belongs to an active account.
 
-    The caller answers the same either way and sends the mail after the response.
+    The caller answers the same either way; the mail is asked for in this transaction, so
+    it goes out exactly when the request commits.
     """
     user = await users_repo.get_by_email(db, email=email)
     if user is None or not user.is_active:
-        return None
-    token = new_opaque_token()
-    await resets_repo.create(
-        db,
-        user_id=user.id,
-        token_hash=hash_opaque_token(token),
-        expires_at=datetime.now(UTC) + timedelta(minutes=settings.reset_token_expire_minutes),
-    )
-    link = f"{settings.frontend_url.rstrip('/')}/reset-password?token={token}"
-    body = (
-        f"Hello {user.full_name},\n\n"
-        "Someone asked to reset the password of your job board account. If it was you,\n"
-        f"open this link within {settings.reset_token_expire_minutes} minutes:\n\n"
-        f"{link}\n\n"
-        "If it was not you, ignore this message: your password stays as it is.\n"
-    )
-    return compose(settings, to=user.email, subject="Reset your password", body=body)
+        return
+    await enqueue(db, SEND_PASSWORD_RESET, user_id=user.id)
 
 
 async def confirm_password_reset(

@@ -3,7 +3,7 @@
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,9 @@ from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.base import IdPosition
 from backend.db.repository.jobs import JobFilters, JobRow
 from backend.db.repository.sessions import Caller
-from backend.schemas.job import JobCreate, JobUpdate
+from backend.schemas.job import JobCreate, JobQuery, JobUpdate
+from backend.schemas.job import Sort as SearchSort
+from backend.services import verification
 from backend.services.rules import check_if_match, manages
 
 JOB_NOT_FOUND = "Job not found."
@@ -31,7 +33,8 @@ ALLOWED_TRANSITIONS = frozenset(
     }
 )
 
-Sort = Literal["relevance", "newest", "salary"]
+# The orders of a search (one definition, in the schema GET /jobs and saved searches share).
+Sort = SearchSort
 
 __all__ = ["JobFilters", "Sort"]
 
@@ -39,6 +42,20 @@ AUTOCOMPLETE_LIMIT = 10
 MAX_AUTOCOMPLETE_WORDS = 5
 # Autocomplete matches word prefixes; anything but letters and digits only separates words.
 WORD = re.compile(r"[^\W_]+")
+
+
+def to_filters(query: JobQuery) -> JobFilters:
+    """A search's filters as the repository takes them (blank text is no filter)."""
+    return JobFilters(
+        q=query.q.strip() if query.q and query.q.strip() else None,
+        location=query.location or None,
+        workplace=query.workplace,
+        employment_type=query.employment_type,
+        company_id=query.company_id,
+        tags=tuple(query.tag or ()),
+        salary_min=query.salary_min,
+        posted_after=query.posted_after,
+    )
 
 
 async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
@@ -51,6 +68,7 @@ async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
         raise Forbidden("This company belongs to another employer.")
     values = payload.model_dump()
     if payload.status == JobStatus.published:
+        verification.require_confirmed(user, "publish jobs")
         values["published_at"] = datetime.now(UTC)
     return await jobs_repo.create(db, **values)
 
@@ -136,6 +154,8 @@ async def update(
         if (job.status, new_status) not in ALLOWED_TRANSITIONS:
             raise Conflict(f"A {job.status.value} job cannot become {new_status.value}.")
         changes["status"] = new_status
+        if new_status == JobStatus.published:
+            verification.require_confirmed(user, "publish jobs")
         if new_status == JobStatus.published and job.published_at is None:
             changes["published_at"] = datetime.now(UTC)
     if not changes:

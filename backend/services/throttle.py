@@ -21,6 +21,11 @@ LOGIN_EMAIL = "login_email"
 LOGIN_ADDRESS = "login_address"
 REGISTER_ADDRESS = "register_address"
 RESET_ADDRESS = "reset_address"
+VERIFY_ADDRESS = "verify_address"
+VERIFY_USER = "verify_user"
+# Confirmation links one account may ask for in VERIFY_WINDOW_SECONDS.
+VERIFY_MAX_PER_USER = 5
+VERIFY_WINDOW_SECONDS = 3600
 RATE_WINDOW_SECONDS = 60
 
 SIGN_IN_THROTTLED = "Too many failed sign-ins; try again later."
@@ -126,4 +131,22 @@ async def count_request(
         )
     if wait is not None:
         THROTTLED.labels(kind).inc()
+        raise TooManyRequests(retry_after=wait)
+
+
+async def count_confirmation_request(
+    transactions: Transactions, settings: Settings, *, user_id: int
+) -> None:
+    """Allow VERIFY_MAX_PER_USER confirmation mails an hour per account, or 429 (so that an
+    account cannot be used to flood an inbox), counted before the request's work."""
+    async with own_transaction(transactions) as db:
+        _, wait = await throttle_repo.take(
+            db,
+            kind=VERIFY_USER,
+            key=str(user_id),
+            limit=VERIFY_MAX_PER_USER,
+            window_seconds=VERIFY_WINDOW_SECONDS,
+        )
+    if wait is not None:
+        THROTTLED.labels(VERIFY_USER).inc()
         raise TooManyRequests(retry_after=wait)

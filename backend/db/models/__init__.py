@@ -5,10 +5,14 @@ from backend.db.models.application import Application, ApplicationStatus
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.company import Company
 from backend.db.models.job import EmploymentType, Job, JobStatus, JobTitle, Workplace
+from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
+from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.session import UserSession
 from backend.db.models.user import Role, User
 
 __all__ = [
+    "QUEUE_PREFIX",
+    "AlertFrequency",
     "Application",
     "ApplicationStatus",
     "AuthAttempt",
@@ -21,7 +25,10 @@ __all__ = [
     "PasswordResetToken",
     "RefreshToken",
     "Role",
+    "SavedSearch",
+    "SentMail",
     "User",
     "UserSession",
     "Workplace",
+    "belongs_to_queue",
 ]

@@ -29,6 +29,12 @@ class Application(TimestampMixin, Base):
         UniqueConstraint("job_id", "candidate_id"),
         Index("ix_applications_job_id_id", "job_id", text("id DESC")),
         Index("ix_applications_candidate_id_id", "candidate_id", text("id DESC")),
+        # Applications the job's owner has not been told of yet (a short list per job).
+        Index(
+            "ix_applications_owner_notify_pending",
+            "job_id",
+            postgresql_where=text("owner_notify_pending"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -45,3 +51,5 @@ class Application(TimestampMixin, Base):
         server_default=ApplicationStatus.submitted.value,
     )
     cover_letter: Mapped[str | None] = mapped_column(Text)
+    # True from the application until the job's owner is mailed of it (in a batch).
+    owner_notify_pending: Mapped[bool] = mapped_column(server_default=text("false"))

@@ -1,4 +1,5 @@
 import enum
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Enum, Identity, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,3 +43,10 @@ class User(TimestampMixin, Base):
         Enum(Role, name="user_role", values_callable=lambda roles: [r.value for r in roles])
     )
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # When the address was last confirmed through a mailed link (admins' and seeded accounts
+    # are confirmed when created); NULL until then.
+    email_verified_at: Mapped[datetime | None]
+    # Which notification mails the user gets (each turned off from a mail's link, too).
+    notify_new_applicants: Mapped[bool] = mapped_column(server_default=text("true"))
+    notify_application_status: Mapped[bool] = mapped_column(server_default=text("true"))
+    notify_job_alerts: Mapped[bool] = mapped_column(server_default=text("true"))

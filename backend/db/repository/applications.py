@@ -1,11 +1,13 @@
 """Queries over applications."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Application, Company, Job
+from backend.db.models import Application, ApplicationStatus, Company, Job, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
 
@@ -18,7 +20,12 @@ async def create(
 ) -> Application:
     """Insert an application; a second one for the same job and candidate raises
     IntegrityError on uq_applications_job_id_candidate_id."""
-    application = Application(job_id=job_id, candidate_id=candidate_id, cover_letter=cover_letter)
+    application = Application(
+        job_id=job_id,
+        candidate_id=candidate_id,
+        cover_letter=cover_letter,
+        owner_notify_pending=True,
+    )
     session.add(application)
     await session.flush()
     return application
@@ -93,3 +100,71 @@ async def list_for_candidate(
         return base.by_id(await base.all_rows(session, _CANDIDATES_PAGE, values))
     values["after_id"] = after.id
     return base.by_id(await base.all_rows(session, _CANDIDATES_PAGE_AFTER, values))
+
+
+@dataclass(frozen=True, slots=True)
+class NewApplicant:
+    application_id: int
+    name: str
+    applied_at: datetime
+
+
+async def pending_for_owner(session: AsyncSession, *, job_id: int) -> list[NewApplicant]:
+    """A job's applications its owner has not been told of, oldest first (withdrawn ones
+    left out)."""
+    statement = (
+        select(Application.id, User.full_name, Application.created_at)
+        .join(User, User.id == Application.candidate_id)
+        .where(
+            Application.job_id == job_id,
+            Application.owner_notify_pending,
+            Application.status != ApplicationStatus.withdrawn,
+        )
+        .order_by(Application.id)
+    )
+    return [NewApplicant(*row) for row in await session.execute(statement)]
+
+
+async def mark_owner_notified(session: AsyncSession, *, job_id: int, through_id: int) -> None:
+    """The owner has been told of the job's applications up to `through_id`."""
+    await session.execute(
+        sql_update(Application)
+        .where(
+            Application.job_id == job_id,
+            Application.owner_notify_pending,
+            Application.id <= through_id,
+        )
+        .values(owner_notify_pending=False)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusNotice:
+    """What the mail about an application's status says, and to whom."""
+
+    candidate_id: int
+    email: str
+    name: str
+    wants_it: bool
+    job_title: str
+    company: str
+
+
+async def status_notice(session: AsyncSession, *, application_id: int) -> StatusNotice | None:
+    statement = (
+        select(
+            User.id,
+            User.email,
+            User.full_name,
+            User.notify_application_status & User.is_active,
+            Job.title,
+            Company.name,
+        )
+        .select_from(Application)
+        .join(User, User.id == Application.candidate_id)
+        .join(Job, Job.id == Application.job_id)
+        .join(Company, Company.id == Job.company_id)
+        .where(Application.id == application_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else StatusNotice(*row)

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position, scope_of
-from backend.db.models import Company, Job, JobStatus, JobTitle
+from backend.db.models import Company, Job, JobStatus, JobTitle, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
 
@@ -502,3 +502,65 @@ async def visible_in_id_range(
         .order_by(Job.id)
     )
     return await base.all_rows(session, statement)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerNotice:
+    """Whom the mail about a job's new applicants goes to, and what it names."""
+
+    owner_id: int
+    email: str
+    name: str
+    wants_it: bool
+    job_title: str
+
+
+async def owner_notice(session: AsyncSession, *, job_id: int) -> OwnerNotice | None:
+    statement = (
+        select(
+            User.id,
+            User.email,
+            User.full_name,
+            User.notify_new_applicants & User.is_active,
+            Job.title,
+        )
+        .select_from(Job)
+        .join(Company, Company.id == Job.company_id)
+        .join(User, User.id == Company.owner_id)
+        .where(Job.id == job_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else OwnerNotice(*row)
+
+
+async def published_between(
+    session: AsyncSession,
+    *,
+    filters: JobFilters,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> tuple[list[Any], int]:
+    """Visible jobs matching `filters` published in [start, end), newest first, at most
+    `limit` (with their company's name), and how many there are in all.
+
+    Both run through the search's own filters and the published-date index, bounded by the
+    window, however many jobs there are (`dense`: the window is all the date range read).
+    """
+    statement = (
+        _filtered(filters)
+        .where(Job.published_at >= start, Job.published_at < end)
+        .add_columns(Company.name.label("company_name"))
+        .join(Company, Company.id == Job.company_id)
+        .order_by(Job.published_at.desc(), Job.id.desc())
+        .limit(limit)
+    )
+    rows = list(await session.execute(statement))
+    if len(rows) < limit:
+        return rows, len(rows)
+    matching = (
+        _filtered(filters)
+        .where(Job.published_at >= start, Job.published_at < end)
+        .with_only_columns(func.count())
+    )
+    return rows, int((await session.execute(matching)).scalar_one())

@@ -31,6 +31,7 @@ class Caller:
     role: Role
     is_active: bool
     created_at: datetime
+    email_verified_at: datetime | None
     hashed_password: str | None = field(repr=False)
 
 

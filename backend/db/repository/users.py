@@ -1,5 +1,7 @@
 """Queries over users; they flush but never commit."""
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,7 +48,13 @@ async def get_by_skeleton(session: AsyncSession, *, email: str) -> User | None:
 
 
 async def create(
-    session: AsyncSession, *, email: str, hashed_password: str, full_name: str, role: Role
+    session: AsyncSession,
+    *,
+    email: str,
+    hashed_password: str,
+    full_name: str,
+    role: Role,
+    email_verified_at: datetime | None = None,
 ) -> User:
     """Insert a user; a taken email raises IntegrityError on uq_users_email_lower, a look-alike
     of a taken one on uq_users_email_skeleton."""
@@ -56,6 +64,7 @@ async def create(
         hashed_password=hashed_password,
         full_name=full_name,
         role=role,
+        email_verified_at=email_verified_at,
     )
     session.add(user)
     await session.flush()

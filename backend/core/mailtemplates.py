@@ -1,0 +1,110 @@
+"""Mail bodies from Jinja2 templates (`backend/templates/mail`): a text and an HTML part.
+
+Each mail NAME has `NAME.txt` and `NAME.html`, both extending a base that adds the footer
+(and the unsubscribe link, for notifications); the subject is the text template's
+`subject` block. `SAMPLES` holds the data `python -m backend mail preview NAME` renders.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jinja2
+
+SITE_NAME = "Job board"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
+    loader = jinja2.PackageLoader("backend", "templates/mail")
+    text = jinja2.Environment(
+        loader=loader,
+        autoescape=False,  # noqa: S701 - plain text, never shown as HTML
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    html = jinja2.Environment(
+        loader=loader, autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True
+    )
+    return text, html
+
+
+def names() -> list[str]:
+    """Every mail there is a template for."""
+    text, _ = _environments()
+    return sorted(
+        name.removesuffix(".txt")
+        for name in text.list_templates(extensions=["txt"])
+        if not name.startswith("base")
+    )
+
+
+def render(name: str, context: dict[str, Any]) -> RenderedMail:
+    """The mail NAME with `context` (and the site's name); a missing value is an error."""
+    text_env, html_env = _environments()
+    values = {"site_name": SITE_NAME, "unsubscribe_url": None, **context}
+    text_template = text_env.get_template(f"{name}.txt")
+    subject = "".join(text_template.blocks["subject"](text_template.new_context(values)))
+    return RenderedMail(
+        subject=" ".join(subject.split()),
+        text=text_template.render(values).strip() + "\n",
+        html=html_env.get_template(f"{name}.html").render(values),
+    )
+
+
+_LINK = "https://jobs.example"
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "password_reset": {
+        "name": "Ada Lovelace",
+        "minutes": 30,
+        "link": f"{_LINK}/reset-password?token=sample-token",
+    },
+    "verify_email": {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "hours": 48,
+        "link": f"{_LINK}/verify-email?token=sample-token",
+    },
+    "new_applicants": {
+        "name": "Grace Hopper",
+        "job_title": "Backend Engineer",
+        "applicants": [
+            {"name": "Ada Lovelace", "applied_at": "2026-11-23 09:12 UTC"},
+            {"name": "Alan Turing", "applied_at": "2026-11-23 09:40 UTC"},
+        ],
+        "link": f"{_LINK}/dashboard/jobs/1",
+        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
+    },
+    "application_status": {
+        "name": "Ada Lovelace",
+        "job_title": "Backend Engineer",
+        "company": "Analytical Engines",
+        "status": "interviewing",
+        "link": f"{_LINK}/applications",
+        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
+    },
+    "job_alert": {
+        "name": "Ada Lovelace",
+        "search_name": "Remote Python",
+        "total": 23,
+        "jobs": [
+            {
+                "title": "Backend Engineer",
+                "company": "Analytical Engines",
+                "location": "Lisbon",
+                "link": f"{_LINK}/jobs/1",
+            }
+        ],
+        "more": 22,
+        "search_link": f"{_LINK}/?q=python&workplace=remote",
+        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
+    },
+}

@@ -1,0 +1,24 @@
+from pydantic import ConfigDict, Field
+
+from backend.schemas.base import PatchModel, ResponseModel
+
+
+class NotificationSettings(ResponseModel):
+    """Which notification mails the user gets."""
+
+    new_applicants: bool = Field(description="An employer's jobs got applications")
+    application_status: bool = Field(description="A candidate's application changed status")
+    job_alerts: bool = Field(description="Saved searches found new jobs")
+
+
+class NotificationSettingsUpdate(PatchModel):
+    new_applicants: bool | None = None
+    application_status: bool | None = None
+    job_alerts: bool | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"job_alerts": False}]})
+
+
+class Unsubscribed(ResponseModel):
+    detail: str
+    kind: str

@@ -1,0 +1,220 @@
+"""Saved searches, and the alerts that mail each one's new matches.
+
+An alert covers a window of publication times: from where the last one stopped
+(`alerted_through`) to the time it was due (`next_alert_at`), so that consecutive windows
+meet exactly: no job is mailed twice for one saved search and none is skipped. A worker
+that was down catches up with one mail covering every window it missed. An alert runs
+ALERT_LAG after it is due, so that a job published just before is committed by then.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.core.config import Settings
+from backend.core.exceptions import Conflict, NotFound
+from backend.core.pagination import Paged, PageRequest
+from backend.db.models import AlertFrequency, SavedSearch
+from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import saved_searches as saved_repo
+from backend.db.repository import users as users_repo
+from backend.db.repository.base import IdPosition
+from backend.db.repository.sessions import Caller
+from backend.schemas.job import JobSearch
+from backend.schemas.saved_search import SavedSearchCreate, SavedSearchUpdate
+from backend.services import jobs as jobs_service
+from backend.services import notifications
+from backend.tasks.queue import SEND_JOB_ALERT, enqueue_many
+
+logger = logging.getLogger(__name__)
+
+MAX_SAVED_SEARCHES = 20
+MAX_JOBS_IN_ALERT = 20
+ALERT_LAG = timedelta(minutes=2)
+PERIODS = {AlertFrequency.daily: timedelta(days=1), AlertFrequency.weekly: timedelta(days=7)}
+SAVED_SEARCH_NOT_FOUND = "Saved search not found."
+# Due searches asked for per statement by the scheduler.
+SCHEDULE_BATCH = 1000
+
+
+def stored(search: JobSearch) -> dict[str, Any]:
+    """A search as a saved search keeps it: JSON, without the parameters left out."""
+    return search.model_dump(mode="json", exclude_none=True)
+
+
+async def create(db: AsyncSession, *, user: Caller, payload: SavedSearchCreate) -> SavedSearch:
+    """Save a search (at most MAX_SAVED_SEARCHES a user: decided on the locked account, so
+    that saves at once cannot pass it); its first alert covers jobs published from now."""
+    account = (await users_repo.lock(db, user_ids=[user.id])).get(user.id)
+    if account is None:
+        raise NotFound(SAVED_SEARCH_NOT_FOUND)
+    if await saved_repo.count_for_user(db, user_id=user.id) >= MAX_SAVED_SEARCHES:
+        raise Conflict(f"You can keep at most {MAX_SAVED_SEARCHES} saved searches.")
+    now = datetime.now(UTC)
+    return await saved_repo.create(
+        db,
+        user_id=user.id,
+        name=payload.name,
+        query=stored(payload.search),
+        frequency=payload.frequency,
+        alerted_through=now,
+        next_alert_at=now + PERIODS[payload.frequency],
+    )
+
+
+async def list_mine(db: AsyncSession, *, user: Caller, page: PageRequest) -> Paged[SavedSearch]:
+    kind = "saved-searches"
+    rows = await saved_repo.list_for_user(
+        db, user_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
+    )
+    return page.page(rows, kind)
+
+
+async def get(db: AsyncSession, *, user: Caller, saved_search_id: int) -> SavedSearch:
+    saved = await saved_repo.get(db, saved_search_id=saved_search_id, user_id=user.id)
+    if saved is None:
+        raise NotFound(SAVED_SEARCH_NOT_FOUND)
+    return saved
+
+
+async def update(
+    db: AsyncSession, *, user: Caller, saved_search_id: int, payload: SavedSearchUpdate
+) -> SavedSearch:
+    """Rename it, change its search, or how often it alerts (from its last alert on)."""
+    saved = await saved_repo.get(
+        db, saved_search_id=saved_search_id, user_id=user.id, lock="update"
+    )
+    if saved is None:
+        raise NotFound(SAVED_SEARCH_NOT_FOUND)
+    changes: dict[str, Any] = {}
+    if payload.name is not None:
+        changes["name"] = payload.name
+    if payload.search is not None:
+        changes["query"] = stored(payload.search)
+    if payload.frequency is not None and payload.frequency != saved.frequency:
+        changes["frequency"] = payload.frequency
+        changes["next_alert_at"] = saved.alerted_through + PERIODS[payload.frequency]
+    if not changes:
+        return saved
+    return await saved_repo.update(db, saved=saved, **changes)
+
+
+async def delete(db: AsyncSession, *, user: Caller, saved_search_id: int) -> None:
+    saved = await saved_repo.get(
+        db, saved_search_id=saved_search_id, user_id=user.id, lock="update"
+    )
+    if saved is None:
+        raise NotFound(SAVED_SEARCH_NOT_FOUND)
+    await saved_repo.delete(db, saved=saved)
+
+
+async def schedule_due(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """Ask for one alert task per due saved search (a task each, so that every worker takes
+    a share); none while the tasks asked for last time still wait. How many were asked for."""
+    due_by = datetime.now(UTC) - ALERT_LAG
+    count, after_id = 0, 0
+    while True:
+        async with sessionmaker() as db, db.begin():
+            if count == 0 and await saved_repo.alert_tasks_waiting(db, task_name=SEND_JOB_ALERT):
+                return 0
+            ids = await saved_repo.due_ids(
+                db, due_by=due_by, after_id=after_id, limit=SCHEDULE_BATCH
+            )
+            await enqueue_many(db, SEND_JOB_ALERT, [{"saved_search_id": i} for i in ids])
+        count += len(ids)
+        if len(ids) < SCHEDULE_BATCH:
+            return count
+        after_id = ids[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    saved: SavedSearch
+    window_end: datetime
+    # Names the send: one mail per saved search and window.
+    key: str
+    message: EmailMessage | None
+
+
+def _search_link(settings: Settings, query: dict[str, Any]) -> str:
+    pairs = [
+        (name, item)
+        for name, value in query.items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    return f"{settings.frontend_url.rstrip('/')}/?{urlencode(pairs)}"
+
+
+async def due_alert(db: AsyncSession, settings: Settings, *, saved_search_id: int) -> Alert | None:
+    """The alert a saved search is due for, its row locked in `db` until the caller commits
+    (`alert_sent`); None when it is not due, gone, or another run holds it."""
+    target = await saved_repo.lock_for_alert(db, saved_search_id=saved_search_id)
+    if target is None:
+        return None
+    saved = target.saved
+    horizon = datetime.now(UTC) - ALERT_LAG
+    if saved.next_alert_at > horizon:
+        return None
+    period = PERIODS[saved.frequency]
+    # Every window missed while no worker ran, in one mail.
+    window_end = saved.next_alert_at + ((horizon - saved.next_alert_at) // period) * period
+    key = f"alert:{saved.id}:{window_end.isoformat()}"
+    if not target.wants_it:
+        return Alert(saved=saved, window_end=window_end, key=key, message=None)
+    try:
+        search = JobSearch.model_validate(saved.query)
+    except ValidationError:
+        # Saved under rules since tightened: this search sends nothing, and stops no other.
+        logger.warning("saved search %d holds a search no longer valid", saved.id)
+        return Alert(saved=saved, window_end=window_end, key=key, message=None)
+    rows, total = await jobs_repo.published_between(
+        db,
+        filters=jobs_service.to_filters(search),
+        start=saved.alerted_through,
+        end=window_end,
+        limit=MAX_JOBS_IN_ALERT,
+    )
+    if total == 0:
+        return Alert(saved=saved, window_end=window_end, key=key, message=None)
+    frontend = settings.frontend_url.rstrip("/")
+    context = {
+        "name": target.name,
+        "search_name": saved.name,
+        "total": total,
+        "jobs": [
+            {
+                "title": row.title,
+                "company": row.company_name,
+                "location": row.location,
+                "link": f"{frontend}/jobs/{row.id}",
+            }
+            for row in rows
+        ],
+        "more": total - len(rows),
+        "search_link": _search_link(settings, saved.query),
+    }
+    message = notifications.notification_mail(
+        settings,
+        "job_alert",
+        to=target.email,
+        user_id=saved.user_id,
+        kind=notifications.Kind.job_alerts,
+        context=context,
+    )
+    return Alert(saved=saved, window_end=window_end, key=key, message=message)
+
+
+async def alert_sent(db: AsyncSession, *, alert: Alert) -> None:
+    """The next window starts where this one ended."""
+    await saved_repo.update(
+        db,
+        saved=alert.saved,
+        alerted_through=alert.window_end,
+        next_alert_at=alert.window_end + PERIODS[alert.saved.frequency],
+    )

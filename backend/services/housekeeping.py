@@ -1,0 +1,33 @@
+"""Deleting what has ended, hourly by a worker (or `python -m backend purge` from cron)."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.config import Settings
+from backend.db.repository import mail as mail_repo
+from backend.db.repository import password_resets as resets_repo
+from backend.db.repository import sessions as sessions_repo
+from backend.db.repository import throttle as throttle_repo
+from backend.services.throttle import RATE_WINDOW_SECONDS, VERIFY_WINDOW_SECONDS
+
+# A send record matters while the task that made it could run again (its retries end well
+# within this).
+SENT_MAIL_KEPT = timedelta(days=30)
+
+
+async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
+    """Ended sessions, spent or expired reset tokens, throttle counts no window looks back
+    at, and old send records; how many of each went."""
+    now = datetime.now(UTC)
+    longest_window = max(
+        settings.login_failure_window_seconds, RATE_WINDOW_SECONDS, VERIFY_WINDOW_SECONDS
+    )
+    return {
+        "sessions": await sessions_repo.purge(db, revoked_before=now),
+        "reset tokens": await resets_repo.purge(db, older_than=now),
+        "throttle events": await throttle_repo.purge(
+            db, older_than=now - timedelta(seconds=longest_window)
+        ),
+        "send records": await mail_repo.purge(db, older_than=now - SENT_MAIL_KEPT),
+    }

@@ -1,0 +1,258 @@
+"""Mail that tells people what happened: what each mail says and to whom, whether they want
+it, and turning a kind of mail off (from the settings, or one click in the mail itself).
+
+The builders here run in the worker (`backend.tasks.handlers`); each returns the message to
+send, or None when there is nothing to send (the user turned that kind off, the thing is
+gone). Sending, and recording the send, is the worker's.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.config import Settings
+from backend.core.exceptions import BadRequest, InvalidCredentials
+from backend.core.mail import compose
+from backend.core.mailtemplates import render
+from backend.core.security import (
+    UNSUBSCRIBE_PURPOSE,
+    VERIFY_EMAIL_PURPOSE,
+    InvalidToken,
+    create_link_token,
+    decode_link_token,
+    hash_opaque_token,
+    new_opaque_token,
+)
+from backend.db.models import ApplicationStatus, User
+from backend.db.repository import applications as applications_repo
+from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import password_resets as resets_repo
+from backend.db.repository import users as users_repo
+from backend.db.repository.sessions import Caller
+from backend.schemas.notifications import NotificationSettings, NotificationSettingsUpdate
+
+INVALID_UNSUBSCRIBE = "This unsubscribe link is invalid, expired or already used."
+
+
+class Kind(StrEnum):
+    """The kinds of notification mail, each of which a user can turn off."""
+
+    new_applicants = "new_applicants"
+    application_status = "application_status"
+    job_alerts = "job_alerts"
+
+
+def _column(kind: Kind) -> str:
+    return f"notify_{kind.value}"
+
+
+def _frontend(settings: Settings, path: str) -> str:
+    return f"{settings.frontend_url.rstrip('/')}{path}"
+
+
+def unsubscribe_url(settings: Settings, *, user_id: int, kind: Kind) -> str:
+    """The one-click unsubscribe address of a mail of `kind` (RFC 8058): the API's, since
+    mail clients POST to it without the web app."""
+    token = create_link_token(
+        settings,
+        purpose=UNSUBSCRIBE_PURPOSE,
+        user_id=user_id,
+        subject=kind.value,
+        expires_in=settings.unsubscribe_token_expire_days * 24 * 3600,
+    )
+    return f"{settings.api_url.rstrip('/')}/api/v1/notifications/unsubscribe?token={token}"
+
+
+def _message(
+    settings: Settings,
+    name: str,
+    *,
+    to: str,
+    context: dict[str, Any],
+    unsubscribe: str | None = None,
+) -> EmailMessage:
+    mail = render(name, {**context, "unsubscribe_url": unsubscribe})
+    return compose(
+        settings,
+        to=to,
+        subject=mail.subject,
+        body=mail.text,
+        html=mail.html,
+        unsubscribe_url=unsubscribe,
+    )
+
+
+def notification_mail(
+    settings: Settings,
+    name: str,
+    *,
+    to: str,
+    user_id: int,
+    kind: Kind,
+    context: dict[str, Any],
+) -> EmailMessage:
+    """A notification of `kind`: with its one-click unsubscribe link and headers."""
+    unsubscribe = unsubscribe_url(settings, user_id=user_id, kind=kind)
+    return _message(settings, name, to=to, context=context, unsubscribe=unsubscribe)
+
+
+async def password_reset_mail(
+    db: AsyncSession, settings: Settings, *, user_id: int
+) -> EmailMessage | None:
+    """A new single-use reset link for an active account (its hash stored with `db`)."""
+    user = await users_repo.get(db, user_id=user_id)
+    if user is None or not user.is_active:
+        return None
+    token = new_opaque_token()
+    await resets_repo.create(
+        db,
+        user_id=user.id,
+        token_hash=hash_opaque_token(token),
+        expires_at=datetime.now(UTC) + timedelta(minutes=settings.reset_token_expire_minutes),
+    )
+    context = {
+        "name": user.full_name,
+        "minutes": settings.reset_token_expire_minutes,
+        "link": _frontend(settings, f"/reset-password?token={token}"),
+    }
+    return _message(settings, "password_reset", to=user.email, context=context)
+
+
+async def verification_mail(
+    db: AsyncSession, settings: Settings, *, user_id: int, email: str
+) -> EmailMessage | None:
+    """A link that confirms `email` for the user (their address, or the one they asked to
+    change to); None when there is nothing left to confirm."""
+    user = await users_repo.get(db, user_id=user_id)
+    if user is None or not user.is_active:
+        return None
+    if email.lower() == user.email.lower() and user.email_verified_at is not None:
+        return None
+    token = create_link_token(
+        settings,
+        purpose=VERIFY_EMAIL_PURPOSE,
+        user_id=user.id,
+        subject=email,
+        expires_in=settings.verification_token_expire_hours * 3600,
+    )
+    context = {
+        "name": user.full_name,
+        "email": email,
+        "hours": settings.verification_token_expire_hours,
+        "link": _frontend(settings, f"/verify-email?token={token}"),
+    }
+    return _message(settings, "verify_email", to=email, context=context)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicantsMail:
+    message: EmailMessage | None
+    # The newest application the mail tells of (None: nothing was pending).
+    through_id: int | None
+
+
+async def new_applicants_mail(
+    db: AsyncSession, settings: Settings, *, job_id: int
+) -> ApplicantsMail:
+    """The mail to a job's owner listing its applications they have not been told of."""
+    pending = await applications_repo.pending_for_owner(db, job_id=job_id)
+    notice = await jobs_repo.owner_notice(db, job_id=job_id)
+    if not pending or notice is None:
+        return ApplicantsMail(message=None, through_id=None)
+    through_id = pending[-1].application_id
+    if not notice.wants_it:
+        return ApplicantsMail(message=None, through_id=through_id)
+    context = {
+        "name": notice.name,
+        "job_title": notice.job_title,
+        "applicants": [
+            {"name": p.name, "applied_at": p.applied_at.strftime("%Y-%m-%d %H:%M UTC")}
+            for p in pending
+        ],
+        "link": _frontend(settings, f"/dashboard/jobs/{job_id}"),
+    }
+    message = notification_mail(
+        settings,
+        "new_applicants",
+        to=notice.email,
+        user_id=notice.owner_id,
+        kind=Kind.new_applicants,
+        context=context,
+    )
+    return ApplicantsMail(message=message, through_id=through_id)
+
+
+async def applicants_told(db: AsyncSession, *, job_id: int, through_id: int) -> None:
+    """The job's owner knows of its applications up to `through_id`."""
+    await applications_repo.mark_owner_notified(db, job_id=job_id, through_id=through_id)
+
+
+async def application_status_mail(
+    db: AsyncSession, settings: Settings, *, application_id: int, status: str
+) -> EmailMessage | None:
+    """The mail to a candidate whose application moved to `status`."""
+    notice = await applications_repo.status_notice(db, application_id=application_id)
+    if notice is None or not notice.wants_it:
+        return None
+    context = {
+        "name": notice.name,
+        "job_title": notice.job_title,
+        "company": notice.company,
+        "status": ApplicationStatus(status).value,
+        "link": _frontend(settings, "/applications"),
+    }
+    return notification_mail(
+        settings,
+        "application_status",
+        to=notice.email,
+        user_id=notice.candidate_id,
+        kind=Kind.application_status,
+        context=context,
+    )
+
+
+def settings_of(user: User | Caller) -> NotificationSettings:
+    return NotificationSettings(**{kind.value: bool(getattr(user, _column(kind))) for kind in Kind})
+
+
+async def read_settings(db: AsyncSession, *, user: Caller) -> NotificationSettings:
+    account = await users_repo.get(db, user_id=user.id)
+    if account is None:
+        raise InvalidCredentials()
+    return settings_of(account)
+
+
+async def update_settings(
+    db: AsyncSession, *, user: Caller, payload: NotificationSettingsUpdate
+) -> NotificationSettings:
+    """Turn kinds of mail on or off, on the locked account."""
+    account = (await users_repo.lock(db, user_ids=[user.id])).get(user.id)
+    if account is None:
+        raise InvalidCredentials()
+    changes = {
+        _column(Kind(kind)): value
+        for kind, value in payload.model_dump(exclude_unset=True).items()
+        if value is not None
+    }
+    if changes:
+        account = await users_repo.update(db, user=account, **changes)
+    return settings_of(account)
+
+
+async def unsubscribe(db: AsyncSession, settings: Settings, *, token: str) -> Kind:
+    """Turn off the kind of mail an unsubscribe link was made for; a tampered or expired
+    link, or one whose kind is already off, is a 400 and changes nothing."""
+    try:
+        claims = decode_link_token(settings, token, purpose=UNSUBSCRIBE_PURPOSE)
+        kind = Kind(claims.subject)
+    except (InvalidToken, ValueError):
+        raise BadRequest(INVALID_UNSUBSCRIBE) from None
+    account = (await users_repo.lock(db, user_ids=[claims.user_id])).get(claims.user_id)
+    if account is None or not getattr(account, _column(kind)):
+        raise BadRequest(INVALID_UNSUBSCRIBE)
+    await users_repo.update(db, user=account, **{_column(kind): False})
+    return kind

@@ -1,0 +1,128 @@
+"""Confirmed email addresses: the link mailed at registration (and on request), changing
+one's address, and what an unconfirmed account may not do yet.
+
+A confirmation link carries a signed token naming the user and the address it confirms
+(backend.core.security.create_link_token): the account's own address, or the one they
+asked to change to, which takes effect only when the link is opened.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.config import Settings
+from backend.core.emails import skeleton
+from backend.core.exceptions import BadRequest, Conflict, Forbidden, HashQueueFull
+from backend.core.security import (
+    VERIFY_EMAIL_PURPOSE,
+    InvalidToken,
+    PasswordHasher,
+    decode_link_token,
+)
+from backend.db.models import User
+from backend.db.repository import users as users_repo
+from backend.db.repository.sessions import Caller
+from backend.db.transactions import Transactions, release
+from backend.services import throttle
+from backend.tasks.queue import SEND_EMAIL_VERIFICATION, enqueue
+
+INVALID_LINK = "This confirmation link is invalid, expired or already used."
+ALREADY_CONFIRMED = "Your email address is already confirmed."
+EMAIL_TAKEN = "This email is already registered."
+EMAIL_LOOKALIKE = "This email looks too much like an address already registered."
+SAME_EMAIL = "This is already your email address."
+
+
+def require_confirmed(user: Caller, action: str) -> None:
+    """403 for an account whose address is not confirmed yet, saying how to confirm it."""
+    if user.email_verified_at is None:
+        raise Forbidden(
+            f"Confirm your email address before you {action}: open the link we mailed to "
+            f"{user.email}, or ask for a new one (POST /api/v1/auth/verify-email/resend)."
+        )
+
+
+async def ask_to_confirm(db: AsyncSession, *, user_id: int, email: str) -> None:
+    """Mail a confirmation link for `email` once `db`'s transaction commits."""
+    await enqueue(db, SEND_EMAIL_VERIFICATION, user_id=user_id, email=email)
+
+
+async def resend(db: AsyncSession, *, user: Caller) -> None:
+    """A new link for the caller's own address, unless it is confirmed (409)."""
+    if user.email_verified_at is not None:
+        raise Conflict(ALREADY_CONFIRMED)
+    await ask_to_confirm(db, user_id=user.id, email=user.email)
+
+
+async def _check_free(db: AsyncSession, *, email: str, user_id: int) -> None:
+    owner = await users_repo.get_by_email(db, email=email)
+    if owner is not None and owner.id != user_id:
+        raise Conflict(EMAIL_TAKEN)
+    lookalike = await users_repo.get_by_skeleton(db, email=email)
+    if lookalike is not None and lookalike.id != user_id:
+        raise Conflict(EMAIL_LOOKALIKE)
+
+
+async def confirm(db: AsyncSession, settings: Settings, *, token: str) -> User:
+    """Confirm the address a link names, on the locked account.
+
+    A link for the account's own address confirms it once; a link for another address
+    (asked for with `change_email`) makes it the account's address, confirmed, if it is
+    still free and the link is newer than the last confirmation. Anything else is a 400
+    and changes nothing.
+    """
+    try:
+        claims = decode_link_token(settings, token, purpose=VERIFY_EMAIL_PURPOSE)
+    except InvalidToken:
+        raise BadRequest(INVALID_LINK) from None
+    account = (await users_repo.lock(db, user_ids=[claims.user_id])).get(claims.user_id)
+    if account is None or not account.is_active:
+        raise BadRequest(INVALID_LINK)
+    now = datetime.now(UTC)
+    if claims.subject.lower() == account.email.lower():
+        if account.email_verified_at is not None:
+            raise BadRequest(INVALID_LINK)
+        return await users_repo.update(db, user=account, email_verified_at=now)
+    confirmed = account.email_verified_at
+    if confirmed is not None and claims.issued_at < int(confirmed.timestamp()):
+        raise BadRequest(INVALID_LINK)  # made before the address last changed
+    await _check_free(db, email=claims.subject, user_id=account.id)
+    return await users_repo.update(
+        db,
+        user=account,
+        email=claims.subject,
+        email_skeleton=skeleton(claims.subject),
+        email_verified_at=now,
+    )
+
+
+async def change_email(
+    db: AsyncSession,
+    transactions: Transactions,
+    hasher: PasswordHasher,
+    settings: Settings,
+    *,
+    user: Caller,
+    new_email: str,
+    password: str,
+    address: str,
+) -> None:
+    """Mail a confirmation link to `new_email` once the password is checked (throttled as a
+    sign-in is); the address changes only when the link is opened."""
+    if new_email.lower() == user.email.lower():
+        raise Conflict(SAME_EMAIL)
+    await _check_free(db, email=new_email, user_id=user.id)
+    await release(db)
+    hasher.check_room()
+    attempt = await throttle.start_password_check(
+        transactions, settings, email=user.email, address=address
+    )
+    try:
+        matches, _ = await hasher.verify(password, user.hashed_password)
+    except HashQueueFull:
+        await throttle.give_back(transactions, attempt)
+        raise
+    if not matches:
+        raise BadRequest("The password is incorrect.")  # the attempt stays counted
+    await throttle.password_check_passed(transactions, attempt)
+    await ask_to_confirm(db, user_id=user.id, email=new_email)

@@ -1,0 +1,178 @@
+"""The tasks workers run, and the periodic ones.
+
+Every task is safe to run again: procrastinate retries a failing task with exponential
+backoff (`backend.tasks.worker.configure_retries`), and a task whose worker died is run
+again by another. A mail is sent at most once per key once the SMTP server accepted it:
+the send is recorded under the key (`sent_mails`), in the transaction that commits the
+task's other changes, and a task finding its key recorded sends nothing. The one case left
+is a worker dying between the server's acceptance and that commit, which sends that mail
+again.
+"""
+
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from procrastinate import JobContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.core.config import Settings
+from backend.core.mail import Mailer
+from backend.db.repository import mail as mail_repo
+from backend.services import alerts, housekeeping, notifications
+from backend.tasks.queue import (
+    NOTIFY_APPLICATION_STATUS,
+    NOTIFY_NEW_APPLICANTS,
+    SEND_EMAIL_VERIFICATION,
+    SEND_JOB_ALERT,
+    SEND_PASSWORD_RESET,
+    queue,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What tasks work with: one set per worker, handed to tasks in their context."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    mailer: Mailer
+
+
+RESOURCES = "resources"
+
+
+def _resources(context: JobContext) -> Resources:
+    resources: Resources = context.additional_context[RESOURCES]
+    return resources
+
+
+def _key(context: JobContext) -> str:
+    """The send key of a task's one mail: the task itself (a retry keeps its id)."""
+    return f"{context.job.task_name}:{context.job.id}"
+
+
+async def send_once(
+    db: AsyncSession, resources: Resources, key: str, message: EmailMessage
+) -> None:
+    """Send `message` unless a mail was sent under `key`, and record the send in `db`'s
+    transaction (the caller's changes commit with it). An SMTP failure raises: the
+    transaction rolls back and the task is retried."""
+    await mail_repo.hold(db, key=key)
+    if await mail_repo.was_sent(db, key=key):
+        return
+    await resources.mailer.send(message)
+    await mail_repo.record_sent(db, key=key)
+
+
+@queue.task(name=SEND_PASSWORD_RESET, pass_context=True)
+async def send_password_reset(context: JobContext, *, user_id: int) -> None:
+    """A new reset link; its token is stored only if the mail went out."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        await mail_repo.hold(db, key=_key(context))
+        if await mail_repo.was_sent(db, key=_key(context)):
+            return  # sent by an earlier run: no second link
+        message = await notifications.password_reset_mail(db, resources.settings, user_id=user_id)
+        if message is not None:
+            await send_once(db, resources, _key(context), message)
+
+
+@queue.task(name=SEND_EMAIL_VERIFICATION, pass_context=True)
+async def send_email_verification(context: JobContext, *, user_id: int, email: str) -> None:
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.verification_mail(
+            db, resources.settings, user_id=user_id, email=email
+        )
+        if message is not None:
+            await send_once(db, resources, _key(context), message)
+
+
+@queue.task(name=NOTIFY_NEW_APPLICANTS, pass_context=True)
+async def notify_new_applicants(context: JobContext, *, job_id: int) -> None:
+    """One mail to a job's owner listing every application not told of yet (the request
+    that applied scheduled this NOTIFY_BATCH_MINUTES later, and others joined it)."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        mail = await notifications.new_applicants_mail(db, resources.settings, job_id=job_id)
+        if mail.through_id is None:
+            return
+        if mail.message is not None:  # else the owner turned these off
+            key = f"new-applicants:{job_id}:{mail.through_id}"
+            await send_once(db, resources, key, mail.message)
+        await notifications.applicants_told(db, job_id=job_id, through_id=mail.through_id)
+
+
+@queue.task(name=NOTIFY_APPLICATION_STATUS, pass_context=True)
+async def notify_application_status(
+    context: JobContext, *, application_id: int, status: str
+) -> None:
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.application_status_mail(
+            db, resources.settings, application_id=application_id, status=status
+        )
+        if message is not None:
+            await send_once(db, resources, _key(context), message)
+
+
+@queue.task(name=SEND_JOB_ALERT, pass_context=True)
+async def send_job_alert(context: JobContext, *, saved_search_id: int) -> None:
+    """Mail a saved search's new matches and move its window on, in one transaction that
+    holds the saved search's row: once per window, however many runs race."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        alert = await alerts.due_alert(db, resources.settings, saved_search_id=saved_search_id)
+        if alert is None:
+            return
+        if alert.message is not None:  # else nothing new, or the user turned alerts off
+            await send_once(db, resources, alert.key, alert.message)
+        await alerts.alert_sent(db, alert=alert)
+
+
+# Periodic tasks: each runs once per period however many workers run (procrastinate
+# defers one job per period and task, under a lock).
+
+
+@queue.periodic(cron="*/10 * * * *")
+@queue.task(name="schedule_job_alerts", queueing_lock="schedule_job_alerts", pass_context=True)
+async def schedule_job_alerts(context: JobContext, timestamp: int) -> None:
+    """Ask for the alert of every saved search that is due (one task each, so that every
+    worker takes a share)."""
+    resources = _resources(context)
+    count = await alerts.schedule_due(resources.sessionmaker)
+    if count:
+        logger.info("job alerts due: %d", count)
+
+
+@queue.periodic(cron="17 * * * *")
+@queue.task(name="purge", queueing_lock="purge", pass_context=True)
+async def purge(context: JobContext, timestamp: int) -> None:
+    """Delete what has ended: sessions, reset tokens, throttle counts, old send records."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        removed = await housekeeping.purge(db, resources.settings)
+    logger.info("purged %s", ", ".join(f"{count} {what}" for what, count in removed.items()))
+
+
+@queue.periodic(cron="*/10 * * * * *")
+@queue.task(name="retry_stalled_tasks", queueing_lock="retry_stalled_tasks", pass_context=True)
+async def retry_stalled_tasks(context: JobContext, timestamp: int) -> None:
+    """Run again the tasks of workers that died mid-task (killed, or their machine lost)."""
+    manager = context.app.job_manager
+    seconds = _resources(context).settings.worker_stalled_seconds
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=seconds)
+    for job in stalled:
+        await manager.retry_job(job)
+        logger.warning("task %s of a stalled worker queued again", job.id)
+
+
+def task_names() -> list[str]:
+    return sorted(queue.tasks)
+
+
+__all__: list[Any] = ["RESOURCES", "Resources", "send_once", "task_names"]
