@@ -36,3 +36,28 @@ async def reset_token_from(directory: Path, to: str, *, seconds: float = 5.0) ->
             return reset_token(sent[-1])
         await asyncio.sleep(0.05)
     raise AssertionError(f"no reset mail to {to}")
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert isinstance(body, EmailMessage)
+    content: str = body.get_content()
+    return content
+
+
+def html_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("html",))
+    assert isinstance(body, EmailMessage)
+    content: str = body.get_content()
+    return content
+
+
+def link_token(message: EmailMessage, path: str) -> str:
+    """The token of the link to `path` (e.g. `/verify-email`) in a message's text."""
+    match = re.search(re.escape(path) + r"\?token=([A-Za-z0-9_.\-]+)", text_of(message))
+    assert match is not None, text_of(message)
+    return match[1]
+
+
+def to(directory: Path, address: str) -> list[EmailMessage]:
+    return [message for message in messages(directory) if message["To"] == address]

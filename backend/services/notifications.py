@@ -54,35 +54,30 @@ def _frontend(settings: Settings, path: str) -> str:
     return f"{settings.frontend_url.rstrip('/')}{path}"
 
 
-def unsubscribe_url(settings: Settings, *, user_id: int, kind: Kind) -> str:
-    """The one-click unsubscribe address of a mail of `kind` (RFC 8058): the API's, since
-    mail clients POST to it without the web app."""
-    token = create_link_token(
-        settings,
-        purpose=UNSUBSCRIBE_PURPOSE,
-        user_id=user_id,
-        subject=kind.value,
-        expires_in=settings.unsubscribe_token_expire_days * 24 * 3600,
-    )
-    return f"{settings.api_url.rstrip('/')}/api/v1/notifications/unsubscribe?token={token}"
-
-
 def _message(
     settings: Settings,
     name: str,
     *,
     to: str,
     context: dict[str, Any],
-    unsubscribe: str | None = None,
+    unsubscribe_token: str | None = None,
 ) -> EmailMessage:
-    mail = render(name, {**context, "unsubscribe_url": unsubscribe})
+    """A mail from its template. With `unsubscribe_token`, the reader's link opens the web
+    app's unsubscribe page, and the RFC 8058 headers name the API's address, which mail
+    clients POST to themselves."""
+    page = header = None
+    if unsubscribe_token is not None:
+        page = _frontend(settings, f"/unsubscribe?token={unsubscribe_token}")
+        api = settings.api_url.rstrip("/")
+        header = f"{api}/api/v1/notifications/unsubscribe?token={unsubscribe_token}"
+    mail = render(name, {**context, "unsubscribe_url": page})
     return compose(
         settings,
         to=to,
         subject=mail.subject,
         body=mail.text,
         html=mail.html,
-        unsubscribe_url=unsubscribe,
+        unsubscribe_url=header,
     )
 
 
@@ -96,8 +91,14 @@ def notification_mail(
     context: dict[str, Any],
 ) -> EmailMessage:
     """A notification of `kind`: with its one-click unsubscribe link and headers."""
-    unsubscribe = unsubscribe_url(settings, user_id=user_id, kind=kind)
-    return _message(settings, name, to=to, context=context, unsubscribe=unsubscribe)
+    token = create_link_token(
+        settings,
+        purpose=UNSUBSCRIBE_PURPOSE,
+        user_id=user_id,
+        subject=kind.value,
+        expires_in=settings.unsubscribe_token_expire_days * 24 * 3600,
+    )
+    return _message(settings, name, to=to, context=context, unsubscribe_token=token)
 
 
 async def password_reset_mail(
