@@ -1,6 +1,7 @@
 """Notification mail: new applicants (batched per job), status changes, settings, and
 one-click unsubscribe; and the rule that a task exists exactly when its request commits."""
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -396,3 +397,25 @@ async def test_a_user_row_is_what_unsubscribing_changes(
         )
     ).scalar_one()
     assert stored is False
+
+
+async def test_a_task_run_again_after_its_mail_was_recorded_sends_nothing(
+    mail_client: httpx.AsyncClient, sent: Sent, db: AsyncSession, actors: Actors, tmp_path: Path
+) -> None:
+    """A task whose worker died after the send was committed, run again by another."""
+    user = actors.candidate.user
+    await mail_client.post(f"{API}/auth/password-reset", json={"email": user.email})
+    (task,) = await waiting(db)
+    assert len(await sent()) == 1
+    await db.execute(
+        text(
+            "INSERT INTO procrastinate_jobs (id, queue_name, task_name, args, status) "
+            "VALUES (:id, 'default', :task, CAST(:args AS jsonb), 'todo')"
+        ),
+        {"id": task.id, "task": task.task_name, "args": json.dumps({"user_id": user.id})},
+    )
+    assert len(await sent()) == 1
+    tokens = await db.execute(
+        text("SELECT count(*) FROM password_reset_tokens WHERE user_id = :u"), {"u": user.id}
+    )
+    assert tokens.scalar_one() == 1  # no second link either

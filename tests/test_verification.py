@@ -338,6 +338,8 @@ async def test_an_address_change_that_cannot_be_asked_for_mails_nothing(
     headers = await confirmed_account(mail_client, sent, "me@example.com")
     problem = assert_problem(await mail_client.patch(ME, json=body, headers=headers), status)
     if field is not None:
-        assert [error["loc"][-1] for error in problem["errors"]] == [field]  # type: ignore[index, union-attr]
+        errors = problem["errors"]
+        assert isinstance(errors, list)
+        assert [error["loc"][-1] for error in errors] == [field]
     assert await waiting(db) == []
     assert (await mail_client.get(ME, headers=headers)).json()["email"] == "me@example.com"

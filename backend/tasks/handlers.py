@@ -159,7 +159,8 @@ async def purge(context: JobContext, timestamp: int) -> None:
     logger.info("purged %s", ", ".join(f"{count} {what}" for what, count in removed.items()))
 
 
-@queue.periodic(cron="*/10 * * * * *")
+# Every ten seconds (croniter takes seconds as a sixth field, last).
+@queue.periodic(cron="* * * * * */10")
 @queue.task(name="retry_stalled_tasks", queueing_lock="retry_stalled_tasks", pass_context=True)
 async def retry_stalled_tasks(context: JobContext, timestamp: int) -> None:
     """Run again the tasks of workers that died mid-task (killed, or their machine lost)."""

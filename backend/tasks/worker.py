@@ -21,12 +21,15 @@ logger = logging.getLogger(__name__)
 
 
 def configure_retries(settings: Settings) -> None:
-    """Every task is tried TASK_MAX_ATTEMPTS times, waiting TASK_RETRY_BASE_SECONDS **
-    (attempt + 1) seconds after each failed try (3 s, 9 s, 27 s ... by default: about eight
-    hours in all), then left failed for an operator."""
-    strategy = RetryStrategy(
-        max_attempts=settings.task_max_attempts,
-        exponential_wait=settings.task_retry_base_seconds,
+    """Every task is tried TASK_MAX_ATTEMPTS times in all, waiting TASK_RETRY_BASE_SECONDS **
+    (try + 1) seconds after each failed try (3 s, 9 s, 27 s ... 19 683 s by default: about
+    eight hours in all), then left failed for an operator."""
+    # procrastinate counts the retries after the first try.
+    retries = settings.task_max_attempts - 1
+    strategy = (
+        RetryStrategy(max_attempts=retries, exponential_wait=settings.task_retry_base_seconds)
+        if retries
+        else None
     )
     for task in queue.tasks.values():
         task.retry_strategy = strategy
