@@ -24,7 +24,10 @@ install: $(STAMP)
 migrate: $(STAMP) .env
 	$(BIN)/python -m backend migrate
 
+# The API with a background worker in the same process (mail, notifications, alerts);
+# deployments run `python -m backend worker` beside the API instead.
 run: migrate
+	WORKER_IN_PROCESS=$${WORKER_IN_PROCESS:-true} \
 	$(BIN)/python -m backend serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 # Two worker processes (one a core here), each with its own throwaway database; an idle

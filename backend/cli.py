@@ -177,8 +177,13 @@ def confirm_email(settings: Settings, args: argparse.Namespace) -> None:
 
 def worker(settings: Settings, args: argparse.Namespace) -> None:
     from backend.core.logs import configure_logging
-    from backend.tasks.worker import run_worker
+    from backend.tasks.worker import is_alive, run_worker
 
+    if args.check:
+        if not is_alive(settings):
+            raise CommandError("no worker on this machine is alive (its heartbeat is stale)")
+        print("a worker is alive")
+        return
     configure_logging(settings)
     asyncio.run(run_worker(settings, concurrency=args.concurrency, wait=not args.until_empty))
 
@@ -265,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker_cmd.add_argument(
         "--until-empty", action="store_true", help="stop once no task is left to do"
+    )
+    worker_cmd.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 0 if a worker on this machine is alive (for health checks), else 1",
     )
     worker_cmd.set_defaults(handler=worker)
 

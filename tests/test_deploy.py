@@ -77,6 +77,11 @@ def test_compose_scales_behind_the_proxy(compose: dict[str, Any], defaults: Sett
     # Migrations run once, before any replica, straight to PostgreSQL.
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "@db:5432/" in services["migrate"]["environment"]["DATABASE_URL"]
+    # Workers go straight to PostgreSQL too (they LISTEN), after the migrations.
+    worker = services["worker"]
+    assert worker["command"] == ["python", "-m", "backend", "worker"]
+    assert "@db:5432/" in worker["environment"]["DATABASE_URL"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     # PgBouncer is there for those who ask for it.
     assert services["pgbouncer"]["profiles"] == ["pgbouncer"]
 
@@ -103,7 +108,7 @@ def test_kubernetes_manifests_are_valid_and_all_listed() -> None:
     assert kinds == sorted(
         [
             "ConfigMap",
-            "CronJob",
+            "Deployment",
             "Deployment",
             "HorizontalPodAutoscaler",
             "Job",
@@ -128,7 +133,7 @@ def test_every_pod_runs_locked_down_with_the_secret(defaults: Settings) -> None:
     dockerfile_user = re.search(r"^USER (\d+)", DOCKERFILES[0].read_text(), re.MULTILINE)
     assert dockerfile_user
     specs = pod_specs()
-    assert len(specs) == 3  # the API, the migration, the purge
+    assert len(specs) == 3  # the API, the migration, the workers
     for spec in specs:
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["runAsUser"] == int(dockerfile_user[1])

@@ -139,11 +139,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def command(url: URL, smtp_port: int, *args: str) -> subprocess.CompletedProcess[str]:
+def command(url: URL, smtp_port: int, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603
         [sys.executable, "-m", "backend", *args],
         cwd=ROOT,
-        env=worker_environment(url, smtp_port),
+        env=worker_environment(url, smtp_port, **env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -228,12 +228,18 @@ def test_a_committed_request_is_mailed_although_the_api_died_right_after(
     assert [task[1] for task in tasks(database)] == [SEND_PASSWORD_RESET]
     assert inbox.received == []
 
-    worker = start_worker(database, port, tmp_path / "worker.log")
+    heartbeat = {"WORKER_HEARTBEAT_FILE": str(tmp_path / "alive")}
+    assert command(database, port, "worker", "--check", **heartbeat).returncode == 1
+    worker = start_worker(database, port, tmp_path / "worker.log", **heartbeat)
     try:
         wait_for(lambda: len(inbox.received) == 1, what="the reset mail")
         wait_for(lambda: tasks(database) == [], what="the task to finish")
+        alive = command(database, port, "worker", "--check", **heartbeat)
+        assert alive.returncode == 0, alive.stderr
     finally:
         stop(worker)
+    # Stopped: no longer alive (what the compose and Kubernetes health checks ask).
+    assert command(database, port, "worker", "--check", **heartbeat).returncode == 1
     (mail,) = inbox.to("ada@example.com")
     assert mail["Subject"] == "Reset your password"
     assert "https://jobs.example/reset-password?token=" in str(mail.get_body(("plain",)))

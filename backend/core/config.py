@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import tempfile
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -126,6 +127,8 @@ class Settings(BaseSettings):
     # A worker sends a heartbeat every sixth of this; one silent for this long is taken for
     # dead, and its tasks run again elsewhere.
     worker_stalled_seconds: float = Field(default=60.0, ge=1)
+    # A running worker touches this file; `python -m backend worker --check` reads it.
+    worker_heartbeat_file: Path = Path(tempfile.gettempdir()) / "jobboard-worker-alive"
     task_max_attempts: int = Field(default=10, ge=1, le=50)
     task_retry_base_seconds: int = Field(default=3, ge=1, le=60)
 

@@ -1,10 +1,13 @@
 """Running workers, and what an operator does with tasks that failed for good."""
 
+import asyncio
 import logging
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import procrastinate
@@ -48,6 +51,22 @@ def connector(settings: Settings, *, max_size: int) -> procrastinate.PsycopgConn
     )
 
 
+async def _beat(path: Path, every: float) -> None:
+    """Touch `path` while the worker's event loop runs (`worker --check` reads it)."""
+    while True:
+        await asyncio.to_thread(path.touch)
+        await asyncio.sleep(every)
+
+
+def is_alive(settings: Settings) -> bool:
+    """Whether a worker on this machine touched its heartbeat file lately."""
+    try:
+        age = time.time() - settings.worker_heartbeat_file.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age < settings.worker_stalled_seconds
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -66,6 +85,8 @@ async def run_worker(
         mailer=create_mailer(settings),
     )
     configure_retries(settings)
+    heartbeat = settings.worker_heartbeat_file
+    beating = asyncio.create_task(_beat(heartbeat, settings.worker_stalled_seconds / 6))
     try:
         # Fetching, heartbeats and LISTEN each hold a connection beside the tasks' work.
         with queue.replace_connector(connector(settings, max_size=3)) as app:
@@ -83,6 +104,8 @@ async def run_worker(
                     install_signal_handlers=install_signal_handlers,
                 )
     finally:
+        beating.cancel()
+        heartbeat.unlink(missing_ok=True)
         await engine.dispose()
 
 
