@@ -167,7 +167,10 @@ def test_the_api_pods_probe_real_routes_and_outlast_their_drain(defaults: Settin
     assert spec["terminationGracePeriodSeconds"] > drain
     # Rolled one pod at a time, never below the wanted count.
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
-    # The autoscaler's most pods fit in PostgreSQL's default 100 connections with room left.
+    # The autoscaler's most pods and the background workers (their pool and up to 3
+    # connections for the queue) fit in PostgreSQL's default 100 connections with room left.
     autoscaler = next(doc for doc in documents() if doc["kind"] == "HorizontalPodAutoscaler")
+    workers = next(doc for doc in documents() if doc["metadata"]["name"] == "jobboard-worker")
     pool = int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"])
-    assert autoscaler["spec"]["maxReplicas"] * pool <= 80
+    api_connections = autoscaler["spec"]["maxReplicas"] * pool
+    assert api_connections + workers["spec"]["replicas"] * (pool + 3) <= 80

@@ -33,6 +33,8 @@ def test_the_walk_through_covers_every_section() -> None:
         "/companies",
         "/jobs",
         "/applications",
+        "/saved-searches",
+        "/notifications",
         "/admin/users",
         "/auth/refresh",
         "/auth/logout",
