@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     database_url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/jobboard"
     # Connections one process keeps (and may add): 7 replicas x 2 workers x 5 = 70, with two
     # background workers' 2 x (5 + 3), fit in PostgreSQL's default max_connections (100)
-    # with room for migrate, purge and psql (see the README's connection budget). A request holds one only while it talks to the
-    # database; more at once wait up to DB_POOL_TIMEOUT_SECONDS.
+    # with room for migrate, purge and psql (see the README's connection budget). A request
+    # holds one only while it talks to the database; more at once wait up to
+    # DB_POOL_TIMEOUT_SECONDS.
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
