@@ -163,10 +163,10 @@ def main() -> None:
     server = load_settings(environment="development").database
     url = server.set(database=f"jobboard_bench_{args.jobs}").render_as_string(hide_password=False)
     prepare_database(url, args.jobs, reuse=args.keep)
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - repeatable data, not secrets
     add_searches(url, args.searches, rng)
     log(f"{args.searches} saved searches due")
-    sample = searches(random.Random(7), 40)
+    sample = searches(random.Random(7), 40)  # noqa: S311
 
     mail = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     before = database_stats(url)
@@ -183,8 +183,10 @@ def main() -> None:
     )
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "backend", "worker", "--until-empty"]
-            + ["--concurrency", str(CONCURRENCY)],
+            [
+                *(sys.executable, "-m", "backend", "worker", "--until-empty"),
+                *("--concurrency", str(CONCURRENCY)),
+            ],
             env=environment,
         )
         for _ in range(WORKERS)
