@@ -82,10 +82,13 @@ def test_create_admin_reads_the_password_twice_from_stdin(fresh_url: URL) -> Non
     assert result.returncode == 0, result.stderr
     assert password not in result.stdout + result.stderr
     with psycopg.connect(_conninfo(fresh_url)) as conn:
-        row = conn.execute("SELECT role::text, hashed_password FROM users").fetchone()
+        row = conn.execute(
+            "SELECT role::text, hashed_password, email_verified_at IS NOT NULL FROM users"
+        ).fetchone()
     assert row is not None
     assert row[0] == "admin"
     assert row[1].startswith("$bcrypt-sha256$")
+    assert row[2] is True  # an operator typed the address: nothing to confirm
     again = run(
         fresh_url, "create-admin", "--email", "root@example.com", stdin=f"{password}\n{password}\n"
     )
@@ -171,17 +174,23 @@ def test_purge_removes_only_what_is_dead(fresh_url: URL) -> None:
             "INSERT INTO auth_attempts (kind, key, created_at) VALUES "
             "('login_email', 'old', now() - interval '2 hours'), ('login_email', 'new', now())"
         )
+        conn.execute(
+            "INSERT INTO sent_mails (key, sent_at) VALUES "
+            "('old', now() - interval '31 days'), ('recent', now() - interval '29 days')"
+        )
     result = run(fresh_url, "purge")
     assert result.returncode == 0, result.stderr
     assert "2 sessions" in result.stdout
     assert "2 reset tokens" in result.stdout
     assert "1 throttle events" in result.stdout
+    assert "1 send records" in result.stdout
     with psycopg.connect(_conninfo(fresh_url)) as conn:
         assert conn.execute("SELECT id = md5('live')::uuid FROM sessions").fetchall() == [(True,)]
         # The live session's spent refresh token stays: it is how a replay is recognised.
         assert conn.execute("SELECT count(*) FROM refresh_tokens").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM password_reset_tokens").fetchone() == (1,)
         assert conn.execute("SELECT key FROM auth_attempts").fetchall() == [("new",)]
+        assert conn.execute("SELECT key FROM sent_mails").fetchall() == [("recent",)]
     # Running it again, as cron on another replica might, is harmless.
     again = run(fresh_url, "purge")
     assert again.returncode == 0
@@ -209,6 +218,10 @@ def test_seed_fills_a_database_that_people_can_sign_in_to(fresh_url: URL) -> Non
         assert 0 < applications <= 100
         assert titles > 20
         assert unindexed == 0
+        # Demo accounts have no inbox: they count as confirmed.
+        assert conn.execute(
+            "SELECT count(*) FROM users WHERE email_verified_at IS NULL"
+        ).fetchone() == (0,)
         hashed = conn.execute(
             "SELECT hashed_password FROM users WHERE email = 'candidate1@seed.example.com'"
         ).fetchone()
@@ -339,3 +352,40 @@ def test_make_writes_the_database_url_it_was_given_into_env(
     assert {k: v for k, v in written.items() if k not in ("DATABASE_URL", "SECRET_KEY")} == {
         k: v for k, v in template.items() if k not in ("DATABASE_URL", "SECRET_KEY")
     }
+
+
+def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> None:
+    for name in ("password_reset", "verify_email", "new_applicants", "application_status"):
+        text = run(fresh_url, "mail", "preview", name)
+        assert text.returncode == 0, text.stderr
+        assert text.stdout.startswith("Subject: ")
+        assert "https://jobs.example/" in text.stdout
+        html = run(fresh_url, "mail", "preview", name, "--html")
+        assert html.returncode == 0, html.stderr
+        assert html.stdout.lstrip().startswith("<!doctype html>")
+    alert = run(fresh_url, "mail", "preview", "job_alert")
+    assert 'Subject: 23 new jobs for "Remote Python"' in alert.stdout
+    assert "... and 22 more" in alert.stdout
+    assert "Stop mails like this one" in alert.stdout
+    unknown = run(fresh_url, "mail", "preview", "nope")
+    assert unknown.returncode == 1
+    assert "no mail named 'nope'; there are: application_status, job_alert" in unknown.stderr
+
+
+def test_confirm_email_confirms_registered_addresses_only(fresh_url: URL) -> None:
+    assert run(fresh_url, "migrate").returncode == 0
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        conn.execute(
+            "INSERT INTO users (email, hashed_password, full_name, role) "
+            "VALUES ('late@example.com', 'x', 'L', 'candidate')"
+        )
+    missing = run(fresh_url, "confirm-email", "late@example.com", "ghost@example.com")
+    assert missing.returncode == 1
+    assert "ghost@example.com is not registered" in missing.stderr
+    with psycopg.connect(_conninfo(fresh_url)) as conn:  # all or nothing
+        assert conn.execute("SELECT email_verified_at FROM users").fetchone() == (None,)
+    confirmed = run(fresh_url, "confirm-email", "Late@Example.com")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert confirmed.stdout == "confirmed late@example.com\n"
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        assert conn.execute("SELECT email_verified_at IS NOT NULL FROM users").fetchone() == (True,)
