@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from backend.db.models import Application, JobTitle, Role, User, UserSession
 from backend.db.repository import users as users_repo
-from tests.conftest import ClientFactory
+from tests.conftest import PGBOUNCER_PORT, ClientFactory
 from tests.factories import DEFAULT_PASSWORD, bearer, token_for, unique_email
 
 API = "/api/v1"
@@ -356,6 +356,8 @@ async def test_a_password_change_and_a_reset_at_once_exactly_one_wins(
         mail_file_dir=tmp_path,
         worker_in_process=True,
         worker_poll_seconds=0.1,
+        # PgBouncer in transaction mode cannot LISTEN: the worker polls there.
+        worker_listen_notify=not PGBOUNCER_PORT,
     )
     from tests.mailbox import reset_token_from
 
