@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from backend.apis import health, metrics, sitemaps
+from backend.apis import health, metrics, sitemaps, web
 from backend.apis.openapi import install_openapi, operation_id
 from backend.apis.router import api_router
 from backend.core.config import Settings, load_settings
@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.state.metrics = app_registry(app.state)
         app.include_router(metrics.router)
+    if settings.web_app_enabled:
+        web.install(app)
 
     # Added last is outermost: request ids wrap everything, then metrics, then the deadline,
     # then CORS, then the body limit.

@@ -32,6 +32,7 @@ CONTRACT = {
     ("get", "/api/v1/companies"),
     ("get", "/api/v1/companies/{company_id}"),
     ("patch", "/api/v1/companies/{company_id}"),
+    ("get", "/api/v1/users/me/companies"),
     ("post", "/api/v1/jobs"),
     ("get", "/api/v1/jobs"),
     ("get", "/api/v1/jobs/autocomplete"),

@@ -70,3 +70,20 @@ async def update_company(
     )
     response.headers["ETag"] = etag(company.updated_at)
     return CompanyRead.model_validate(company)
+
+
+mine = APIRouter(tags=["companies"])
+
+
+@mine.get(
+    "/users/me/companies",
+    name="list-mine",
+    response_model=Page[CompanyRead],
+    responses=problem_responses(401, 403),
+)
+async def list_my_companies(
+    user: EmployerOrAdmin, page: PageDep, db: DbSession
+) -> Page[CompanyRead]:
+    """The caller's own companies, newest first (employers and admins)."""
+    paged = await companies_service.list_mine(db, user=user, page=page)
+    return to_page(paged, CompanyRead.model_validate)

@@ -16,3 +16,4 @@ from backend.apis import (
 api_router = APIRouter(prefix="/api/v1")
 for module in (auth, users, saved_searches, notifications, companies, jobs, applications, admin):
     api_router.include_router(module.router)
+api_router.include_router(companies.mine)

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # One deadline for a whole request, pool wait and statements included (0: none).
     request_timeout_seconds: float = Field(default=10.0, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = []
+    # The web app at / (backend/web): off for deployments that serve the API alone.
+    web_app_enabled: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     frontend_url: str = "http://localhost:3000"
     # Where the API is reached from outside (links in mail that mail clients POST to).

@@ -26,6 +26,15 @@ async def list_page(db: AsyncSession, *, page: PageRequest) -> Paged[Company]:
     return page.page(rows, kind)
 
 
+async def list_mine(db: AsyncSession, *, user: Caller, page: PageRequest) -> Paged[Company]:
+    """The caller's own companies, newest first."""
+    kind = "companies:mine"
+    rows = await companies_repo.list_page(
+        db, limit=page.limit, after=page.after(kind, IdPosition), owner_id=user.id
+    )
+    return page.page(rows, kind)
+
+
 async def get(db: AsyncSession, *, company_id: int) -> Company:
     company = await companies_repo.get(db, company_id=company_id)
     if company is None:

@@ -193,6 +193,15 @@ async def feed(db: AsyncSession, *, filters: JobFilters) -> tuple[list[JobRow], 
     return jobs, names
 
 
+async def posting(db: AsyncSession, *, job_id: int) -> tuple[JobRow, str] | None:
+    """A visible job and its company's name, for its public page; None if not visible."""
+    job = await jobs_repo.read_access(db, job_id=job_id)
+    if job is None or not job.public:
+        return None
+    names = await companies_repo.names(db, company_ids=[job.company_id])
+    return job, names.get(job.company_id, "")
+
+
 async def sitemap_files(db: AsyncSession) -> int:
     """How many sitemap files the jobs take: one a SITEMAP_IDS ids, up to the highest."""
     return max(1, -(-await jobs_repo.last_id(db) // SITEMAP_IDS))

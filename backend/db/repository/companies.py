@@ -37,10 +37,17 @@ async def update(session: AsyncSession, *, company: Company, **values: object) -
 
 
 async def list_page(
-    session: AsyncSession, *, limit: int, after: IdPosition | None = None
+    session: AsyncSession,
+    *,
+    limit: int,
+    after: IdPosition | None = None,
+    owner_id: int | None = None,
 ) -> list[tuple[Company, IdPosition]]:
-    """Companies, newest first, after `after`; one more than `limit` to tell if more follow."""
+    """Companies (of `owner_id`, if given), newest first, after `after`; one more than
+    `limit` to tell if more follow."""
     statement = select(Company).order_by(Company.id.desc()).limit(limit + 1)
+    if owner_id is not None:
+        statement = statement.where(Company.owner_id == owner_id)
     if after is not None:
         statement = statement.where(Company.id < after.id)
     return base.by_id((await session.execute(statement)).scalars())

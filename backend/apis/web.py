@@ -1,0 +1,104 @@
+"""The web app (backend/web): its pages and assets, served by the API itself.
+
+Every page is the same shell (`index.html`) whose scripts build the page from the public
+REST API; a job's page also carries the job's schema.org JobPosting, written here, so
+that search engines read it without running any script. Not part of the OpenAPI document.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.apis.deps import PublicReadDb
+from backend.core.cursor import MAX_ID
+from backend.core.exceptions import NotFound
+from backend.schemas.structured import job_posting, script_tag
+from backend.services import jobs as jobs_service
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+SHELL = (WEB / "index.html").read_text(encoding="utf-8")
+STRUCTURED_DATA = "<!--structured-data-->"
+
+# The app's own scripts, styles and the API: nothing else, nowhere else.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+        "object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    # The shell is small and changes with each release; the data comes from the API.
+    "Cache-Control": "no-cache",
+}
+
+# The app's pages (app.js routes the same paths).
+PAGES = (
+    "/",
+    "/signin",
+    "/signup",
+    "/forgot-password",
+    "/reset-password",
+    "/verify-email",
+    "/unsubscribe",
+    "/account",
+    "/applications",
+    "/saved-searches",
+    "/dashboard",
+    "/admin",
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def shell(structured: str = "", status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        SHELL.replace(STRUCTURED_DATA, structured),
+        status_code=status_code,
+        headers=SECURITY_HEADERS,
+    )
+
+
+async def page() -> HTMLResponse:
+    return shell()
+
+
+for path in PAGES:
+    router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/dashboard/jobs/{job_id}", response_class=HTMLResponse)
+async def dashboard_job(job_id: int) -> HTMLResponse:
+    return shell()
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+async def job_page(
+    job_id: Annotated[int, PathParam(ge=1, le=MAX_ID)], request: Request, db: PublicReadDb
+) -> HTMLResponse:
+    """A visible job's page, with its JobPosting; the app says "not found" (404) for others."""
+    found = await jobs_service.posting(db, job_id=job_id)
+    if found is None:
+        return shell(status_code=404)
+    job, company = found
+    return shell(script_tag(job_posting(job, company=company, page_url=str(request.url))))
+
+
+# Anything else that is not the API's is a page the app does not have: its shell says so,
+# with a 404. Unknown API paths keep their problem answer.
+@router.get("/{path:path}", response_class=HTMLResponse)
+async def unknown_page(path: str) -> HTMLResponse:
+    if path.startswith(("api/", "static/")) or path in ("api", "static"):
+        raise NotFound("Not Found")
+    return shell(status_code=404)
+
+
+def install(app: FastAPI) -> None:
+    """The web app's assets under /static and its pages; last, after every other route,
+    since its catch-all answers any GET left."""
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.include_router(router)

@@ -1,0 +1,186 @@
+// The public REST API, as a browser should use it.
+//
+// The access token lives in memory only (never in storage a script could read later); the
+// refresh token stays in its HttpOnly cookie, which only /api/v1/auth sees. A reload or a
+// new tab gets a fresh access token from that cookie; a 401 triggers one refresh and one
+// retry; signing out ends the session on the server.
+
+const API = "/api/v1";
+
+export class ApiError extends Error {
+  constructor(status, problem, retryAfter) {
+    super((problem && problem.detail) || `The server answered ${status}.`);
+    this.status = status;
+    this.problem = problem || {};
+    this.retryAfter = retryAfter;
+  }
+
+  // 422 problems list what was wrong with which field.
+  fieldErrors() {
+    const found = {};
+    for (const error of this.problem.errors || []) {
+      const name = String(error.loc[error.loc.length - 1]);
+      if (!(name in found)) found[name] = error.msg;
+    }
+    return found;
+  }
+}
+
+const state = { token: null, user: null };
+// Whether this browser holds a session: not a secret (the refresh token stays in its
+// HttpOnly cookie), only spares anonymous visitors a refresh that could only fail.
+const MARK = "jobboard.signed-in";
+
+function mark(signedIn) {
+  try {
+    if (signedIn) window.localStorage.setItem(MARK, "1");
+    else window.localStorage.removeItem(MARK);
+  } catch {
+    // Storage may be off (private browsing): a refresh is then always tried.
+  }
+}
+
+function marked() {
+  try {
+    return window.localStorage.getItem(MARK) !== null;
+  } catch {
+    return true;
+  }
+}
+const listeners = new Set();
+let refreshing = null;
+
+export function currentUser() {
+  return state.user;
+}
+
+export function onSessionChange(listener) {
+  listeners.add(listener);
+}
+
+function changed() {
+  for (const listener of listeners) listener(state.user);
+}
+
+async function parse(response) {
+  if (response.status === 204) return null;
+  const type = response.headers.get("content-type") || "";
+  if (type.includes("json")) return response.json();
+  return response.text();
+}
+
+async function send(method, path, { json, form, params, auth = true } = {}) {
+  const headers = { Accept: "application/json" };
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    body = new URLSearchParams(form);
+  }
+  if (auth && state.token) headers.Authorization = `Bearer ${state.token}`;
+  let url = `${API}${path}`;
+  if (params) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (item !== undefined && item !== null && item !== "") query.append(key, item);
+      }
+    }
+    const text = query.toString();
+    if (text) url += `?${text}`;
+  }
+  return fetch(url, { method, headers, body, credentials: "same-origin" });
+}
+
+async function refreshToken() {
+  // One refresh at a time: two requests failing at once share it.
+  if (!refreshing) {
+    refreshing = (async () => {
+      const response = await send("POST", "/auth/refresh", { json: {}, auth: false });
+      if (!response.ok) {
+        state.token = null;
+        mark(false);
+        return false;
+      }
+      state.token = (await response.json()).access_token;
+      mark(true);
+      return true;
+    })().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+export async function request(method, path, options = {}) {
+  let response = await send(method, path, options);
+  if (response.status === 401 && state.token && options.auth !== false) {
+    if (await refreshToken()) {
+      response = await send(method, path, options);
+    } else {
+      state.user = null;
+      changed();
+    }
+  }
+  const data = await parse(response);
+  if (!response.ok) {
+    const wait = response.headers.get("Retry-After");
+    throw new ApiError(response.status, typeof data === "object" ? data : null, wait);
+  }
+  return data;
+}
+
+export const get = (path, params) => request("GET", path, { params });
+export const post = (path, json) => request("POST", path, { json });
+export const patch = (path, json) => request("PATCH", path, { json });
+export const remove = (path) => request("DELETE", path);
+
+async function loadUser() {
+  state.user = await request("GET", "/users/me");
+  changed();
+  return state.user;
+}
+
+// On every page load: a session kept in the refresh cookie comes back.
+export async function restore() {
+  if (marked() && (await refreshToken())) {
+    try {
+      return await loadUser();
+    } catch {
+      state.token = null;
+    }
+  }
+  state.user = null;
+  changed();
+  return null;
+}
+
+export async function signIn(email, password) {
+  const response = await send("POST", "/auth/token", {
+    form: { username: email, password },
+    auth: false,
+  });
+  const data = await parse(response);
+  if (!response.ok) {
+    throw new ApiError(response.status, data, response.headers.get("Retry-After"));
+  }
+  state.token = data.access_token;
+  mark(true);
+  return loadUser();
+}
+
+export async function signOut() {
+  try {
+    if (state.token) await request("POST", "/auth/logout", { json: {} });
+  } finally {
+    state.token = null;
+    state.user = null;
+    mark(false);
+    changed();
+  }
+}
+
+export async function reloadUser() {
+  return loadUser();
+}

@@ -1,0 +1,236 @@
+// An employer's dashboard: companies, jobs in every status, and each job's applicants.
+
+import { currentUser, get, patch, post, remove, request } from "../api.js";
+import { action, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
+import { navigate } from "../router.js";
+
+const WORKPLACES = [["remote", "Remote"], ["hybrid", "Hybrid"], ["onsite", "On site"]];
+const TYPES = [["full_time", "Full time"], ["part_time", "Part time"], ["contract", "Contract"], ["internship", "Internship"], ["temporary", "Temporary"]];
+const REVIEW = ["reviewing", "interviewing", "offered", "rejected"];
+
+async function allPages(path) {
+  const items = [];
+  let cursor;
+  do {
+    const page = await get(path, { limit: 100, cursor });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+function employerOnly(path) {
+  const user = currentUser();
+  if (!user) {
+    navigate(`/signin?next=${path}`, { replace: true });
+    return null;
+  }
+  if (user.role === "candidate") {
+    title("Dashboard");
+    render(h("h1", {}, "Dashboard"), h("p", {}, "The dashboard is for employers."));
+    return null;
+  }
+  return user;
+}
+
+function jobFields(companies, job = {}) {
+  const fields = [
+    field("Company", select("company_id", companies.map((company) => [String(company.id), company.name]))),
+    field("Title", input("title", { value: job.title, required: true, maxlength: 200 })),
+    field("Description", h("textarea", { name: "description", rows: 8, required: true }, job.description || "")),
+    field("Location", input("location", { value: job.location, required: true })),
+    field("Workplace", select("workplace", WORKPLACES)),
+    field("Type", select("employment_type", TYPES)),
+    field("Minimum salary", input("salary_min", { type: "number", min: 0, value: job.salary_min })),
+    field("Maximum salary", input("salary_max", { type: "number", min: 0, value: job.salary_max })),
+    field("Currency", input("salary_currency", { value: job.salary_currency, maxlength: 3, placeholder: "EUR" })),
+    field("Tags", input("tags", { value: (job.tags || []).join(", ") }), "Comma-separated, lowercase"),
+  ];
+  return fields;
+}
+
+function jobBody(data, { partial }) {
+  const number = (name) => {
+    const value = String(data.get(name) || "").trim();
+    return value === "" ? null : Number(value);
+  };
+  const body = {
+    title: String(data.get("title") || ""),
+    description: String(data.get("description") || ""),
+    location: String(data.get("location") || ""),
+    workplace: String(data.get("workplace")),
+    employment_type: String(data.get("employment_type")),
+    salary_min: number("salary_min"),
+    salary_max: number("salary_max"),
+    salary_currency: String(data.get("salary_currency") || "").trim().toUpperCase() || null,
+    tags: String(data.get("tags") || "").split(",").map((tag) => tag.trim().toLowerCase()).filter(Boolean),
+  };
+  if (!partial) body.company_id = Number(data.get("company_id"));
+  return body;
+}
+
+function jobRow(job, companies) {
+  const status = h("td", {}, job.status);
+  const actions = h("td", { class: "row-actions" });
+  const company = companies.find((item) => item.id === job.company_id);
+  function refresh(changed) {
+    status.textContent = changed.status;
+    job = changed;
+    fill();
+  }
+  function fill() {
+    actions.replaceChildren(
+      h("a", { href: `/dashboard/jobs/${job.id}` }, "Applicants and edit"),
+      job.status !== "published"
+        ? action("Publish", async () => refresh(await patch(`/jobs/${job.id}`, { status: "published" })))
+        : action("Close", async () => refresh(await patch(`/jobs/${job.id}`, { status: "closed" }))),
+      action("Delete", async () => {
+        if (!window.confirm(`Delete "${job.title}" and its applications?`)) return;
+        await remove(`/jobs/${job.id}`);
+        row.remove();
+      }, { class: "danger" }),
+    );
+  }
+  fill();
+  const row = h("tr", {}, h("td", {}, job.status === "published" ? h("a", { href: `/jobs/${job.id}` }, job.title) : job.title), h("td", {}, company ? company.name : ""), status, actions);
+  return row;
+}
+
+export async function dashboardPage() {
+  const user = employerOnly("/dashboard");
+  if (!user) return;
+  title("Dashboard");
+  const [companies, jobs] = await Promise.all([allPages("/users/me/companies"), allPages("/users/me/jobs")]);
+  const companyList = h("ul", { class: "cards" }, companies.map((company) => companyItem(company)));
+  const empty = h("tr", {}, h("td", { colspan: 4 }, "No jobs yet."));
+  const jobsBody = h("tbody", {}, jobs.length ? jobs.map((job) => jobRow(job, companies)) : empty);
+  const newJob = companies.length
+    ? form(
+        { "aria-label": "Post a job" },
+        [...jobFields(companies), field("Status", select("status", [["draft", "Draft"], ["published", "Published"]]))],
+        async (data, node) => {
+          const job = await post("/jobs", { ...jobBody(data, { partial: false }), status: String(data.get("status")) });
+          empty.remove();
+          jobsBody.prepend(jobRow(job, companies));
+          node.reset();
+          flash(`Posted "${job.title}" as ${job.status}.`);
+        },
+        "Post the job",
+      )
+    : h("p", {}, "Add a company first.");
+  render(
+    h("h1", {}, "Dashboard"),
+    user.email_verified ? null : h("p", { class: "notice" }, "Confirm your address (see ", h("a", { href: "/account" }, "Account"), ") before publishing jobs."),
+    h("section", { "aria-labelledby": "jobs-heading" },
+      h("h2", { id: "jobs-heading" }, "Your jobs"),
+      h("table", { class: "table" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Title"), h("th", { scope: "col" }, "Company"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
+        jobsBody)),
+    h("section", { "aria-labelledby": "post-heading" }, h("h2", { id: "post-heading" }, "Post a job"), newJob),
+    h("section", { "aria-labelledby": "companies-heading" },
+      h("h2", { id: "companies-heading" }, "Your companies"),
+      companyList,
+      form(
+        { "aria-label": "Add a company" },
+        [
+          field("Company name", input("name", { required: true, maxlength: 200 })),
+          field("Website", input("website", { type: "url", placeholder: "https://" })),
+          field("About", h("textarea", { name: "description", rows: 3 })),
+        ],
+        async (data, node) => {
+          const company = await post("/companies", {
+            name: String(data.get("name")),
+            website: String(data.get("website") || "").trim() || null,
+            description: String(data.get("description") || "").trim() || null,
+          });
+          companyList.append(companyItem(company));
+          node.reset();
+          flash(`Added ${company.name}.`);
+          if (!companies.length) navigate("/dashboard", { replace: true });
+        },
+        "Add company",
+      )),
+  );
+}
+
+function companyItem(company) {
+  const name = h("span", {}, company.name);
+  const editor = form(
+    { "aria-label": `Edit ${company.name}`, class: "inline", hidden: true },
+    [
+      field("Company name", input("name", { value: company.name, required: true })),
+      field("Website", input("website", { type: "url", value: company.website })),
+      field("About", h("textarea", { name: "description", rows: 3 }, company.description || "")),
+    ],
+    async (data) => {
+      const changed = await patch(`/companies/${company.id}`, {
+        name: String(data.get("name")),
+        website: String(data.get("website") || "").trim() || null,
+        description: String(data.get("description") || "").trim() || null,
+      });
+      name.textContent = changed.name;
+      editor.hidden = true;
+    },
+    "Save company",
+  );
+  const toggle = h("button", { type: "button", class: "secondary", onclick: () => { editor.hidden = !editor.hidden; } }, "Edit");
+  return h("li", { class: "card" }, h("h3", {}, name), company.website ? h("p", { class: "meta" }, company.website) : null, toggle, editor);
+}
+
+export async function dashboardJobPage(params, id) {
+  const user = employerOnly(`/dashboard/jobs/${id}`);
+  if (!user) return;
+  let job;
+  try {
+    job = await get(`/jobs/${id}`);
+  } catch {
+    title("Job not found");
+    render(h("h1", {}, "Job not found"), h("p", {}, h("a", { href: "/dashboard" }, "Back to the dashboard")));
+    return;
+  }
+  title(job.title);
+  const companies = await allPages("/users/me/companies");
+  const applications = await allPages(`/jobs/${id}/applications`);
+  const rows = applications.map((application) => {
+    const current = h("td", {}, words(application.status));
+    const picker = select("status", REVIEW.map((status) => [status, words(status)]), { "aria-label": `Status of application ${application.id}` });
+    picker.value = REVIEW.includes(application.status) ? application.status : "reviewing";
+    const final = ["offered", "rejected", "withdrawn"].includes(application.status);
+    return h("tr", {},
+      h("td", {}, `Candidate ${application.candidate_id}`),
+      current,
+      h("td", {}, when(application.created_at)),
+      h("td", {}, application.cover_letter ? h("details", {}, h("summary", {}, "Cover letter"), h("p", { class: "description" }, application.cover_letter)) : ""),
+      h("td", { class: "row-actions" }, final ? null : [picker, action("Set status", async () => {
+        const changed = await patch(`/applications/${application.id}`, { status: picker.value });
+        current.textContent = words(changed.status);
+      })]));
+  });
+  const editor = form(
+    { "aria-label": "Edit the job" },
+    jobFields(companies, job),
+    async (data) => {
+      const response = await request("PATCH", `/jobs/${id}`, { json: jobBody(data, { partial: true }) });
+      title(response.title);
+      flash("Saved.");
+    },
+    "Save changes",
+  );
+  for (const name of ["workplace", "employment_type", "company_id"]) {
+    editor.elements.namedItem(name).value = String(job[name]);
+  }
+  editor.elements.namedItem("company_id").disabled = true;
+  render(
+    h("p", { class: "back" }, h("a", { href: "/dashboard" }, "← Dashboard")),
+    h("h1", {}, job.title),
+    h("p", { class: "meta" }, `Status: ${job.status}`),
+    h("section", { "aria-labelledby": "applicants-heading" },
+      h("h2", { id: "applicants-heading" }, "Applicants"),
+      rows.length
+        ? h("table", { class: "table" },
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Applied"), h("th", { scope: "col" }, "Letter"), h("th", { scope: "col" }, "Change"))),
+            h("tbody", {}, rows))
+        : h("p", {}, "No applications yet.")),
+    h("section", { "aria-labelledby": "edit-heading" }, h("h2", { id: "edit-heading" }, "Edit"), editor),
+  );
+}

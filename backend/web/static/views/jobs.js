@@ -1,0 +1,224 @@
+// The home page (search) and a job's page.
+
+import { ApiError, currentUser, get, post } from "../api.js";
+import { action, describe, field, flash, form, h, input, render, salary, select, title, when, words } from "../ui.js";
+import { navigate } from "../router.js";
+
+const WORKPLACES = [["", "Any workplace"], ["remote", "Remote"], ["hybrid", "Hybrid"], ["onsite", "On site"]];
+const TYPES = [
+  ["", "Any type"],
+  ["full_time", "Full time"],
+  ["part_time", "Part time"],
+  ["contract", "Contract"],
+  ["internship", "Internship"],
+  ["temporary", "Temporary"],
+];
+const SORTS = [["", "Best match"], ["newest", "Newest"], ["salary", "Highest salary"]];
+const SEARCH_KEYS = ["q", "location", "workplace", "employment_type", "tag", "salary_min", "posted_after", "sort"];
+
+const companies = new Map();
+
+export function companyName(id) {
+  if (!companies.has(id)) {
+    companies.set(
+      id,
+      get(`/companies/${id}`).then((company) => company.name, () => null),
+    );
+  }
+  return companies.get(id);
+}
+
+// The search as GET /jobs takes it, from the page's address.
+export function searchFromUrl(params) {
+  const search = {};
+  for (const key of SEARCH_KEYS) {
+    const values = params.getAll(key).filter(Boolean);
+    if (!values.length) continue;
+    search[key] = key === "tag" ? values : values[0];
+  }
+  return search;
+}
+
+function searchFromForm(data) {
+  const search = {};
+  for (const key of SEARCH_KEYS) {
+    const value = String(data.get(key) || "").trim();
+    if (!value) continue;
+    if (key === "tag") {
+      search.tag = value.split(",").map((tag) => tag.trim().toLowerCase()).filter(Boolean);
+    } else if (key === "posted_after") {
+      search.posted_after = `${value}T00:00:00Z`;
+    } else {
+      search[key] = value;
+    }
+  }
+  return search;
+}
+
+function queryString(search) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(search)) {
+    for (const item of Array.isArray(value) ? value : [value]) query.append(key, item);
+  }
+  return query.toString();
+}
+
+function jobCard(job) {
+  const company = h("span", { class: "company" });
+  companyName(job.company_id).then((name) => {
+    company.textContent = name || "";
+  });
+  const pay = salary(job);
+  return h(
+    "li",
+    { class: "card job" },
+    h("h2", {}, h("a", { href: `/jobs/${job.id}` }, job.title)),
+    h("p", { class: "meta" }, company, " · ", job.location, " · ", words(job.workplace), " · ", words(job.employment_type)),
+    pay ? h("p", { class: "salary" }, pay) : null,
+    job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
+    h("p", { class: "when" }, `Published ${when(job.published_at)}`),
+  );
+}
+
+function autocomplete(box, list) {
+  let timer;
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    const typed = box.value.trim();
+    if (!typed) {
+      list.replaceChildren();
+      return;
+    }
+    timer = setTimeout(async () => {
+      try {
+        const titles = await get("/jobs/autocomplete", { q: typed.slice(0, 100) });
+        list.replaceChildren(...titles.map((text) => h("option", { value: text })));
+      } catch {
+        list.replaceChildren();
+      }
+    }, 150);
+  });
+}
+
+export async function home(params) {
+  title("");
+  const search = searchFromUrl(params);
+  const suggestions = h("datalist", { id: "title-suggestions" });
+  const q = input("q", { type: "search", list: "title-suggestions", autocomplete: "off", placeholder: "Title, skill or company", value: search.q });
+  autocomplete(q, suggestions);
+  const controls = [
+    field("What", q),
+    suggestions,
+    field("Where", input("location", { value: search.location, placeholder: "City or country" })),
+    field("Workplace", select("workplace", WORKPLACES)),
+    field("Type", select("employment_type", TYPES)),
+    field("Tags", input("tag", { value: (search.tag || []).join(", "), placeholder: "python, django" }), "Comma-separated; every tag must match"),
+    field("Minimum salary", input("salary_min", { type: "number", min: 0, step: 1000, value: search.salary_min })),
+    field("Posted after", input("posted_after", { type: "date", value: search.posted_after ? search.posted_after.slice(0, 10) : undefined })),
+    field("Sort by", select("sort", SORTS)),
+  ];
+  const results = h("ol", { class: "results", "aria-label": "Jobs" });
+  const status = h("p", { class: "status", role: "status" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  let cursor = null;
+
+  async function load(append) {
+    more.disabled = true;
+    status.textContent = append ? "Loading more…" : "Searching…";
+    try {
+      const page = await get("/jobs", { ...search, limit: 20, cursor: append ? cursor : undefined });
+      if (!append) results.replaceChildren();
+      results.append(...page.items.map(jobCard));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      const shown = results.children.length;
+      status.textContent = shown ? `${shown} job${shown === 1 ? "" : "s"} shown${cursor ? "" : ", that is all"}.` : "No jobs match this search.";
+    } catch (error) {
+      status.textContent = describe(error);
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener("click", () => load(true));
+
+  const searchForm = form(
+    { role: "search", class: "search", "aria-label": "Search jobs" },
+    controls,
+    async (data) => {
+      const next = searchFromForm(data);
+      navigate(`/${queryString(next) ? `?${queryString(next)}` : ""}`);
+    },
+    "Search",
+  );
+  for (const name of ["workplace", "employment_type", "sort"]) {
+    searchForm.elements.namedItem(name).value = search[name] || "";
+  }
+
+  const save = currentUser()
+    ? action("Save this search", async () => {
+        const name = search.q || search.location || "My search";
+        await post("/users/me/saved-searches", { name: name.slice(0, 100), search });
+        flash("Saved: you will get new jobs for it by mail every day.");
+      }, { class: "secondary" })
+    : null;
+
+  render(
+    h("section", { class: "hero" }, h("h1", {}, "Find your next job"), searchForm),
+    h("section", { "aria-labelledby": "results-heading" },
+      h("div", { class: "results-head" }, h("h2", { id: "results-heading" }, "Jobs"), save),
+      status, results, more),
+  );
+  await load(false);
+}
+
+function structuredLocation(job) {
+  return job.location;
+}
+
+export async function jobPage(id) {
+  let job;
+  try {
+    job = await get(`/jobs/${id}`);
+  } catch (error) {
+    title("Job not found");
+    render(h("h1", {}, "Job not found"), h("p", {}, error instanceof ApiError && error.status === 404 ? "This job is not open, or it never was." : describe(error)), h("p", {}, h("a", { href: "/" }, "Back to the jobs")));
+    return;
+  }
+  title(job.title);
+  const company = h("span", { class: "company" });
+  companyName(job.company_id).then((name) => {
+    company.textContent = name || "";
+  });
+  const pay = salary(job);
+  const user = currentUser();
+  let applyArea;
+  if (!user) {
+    applyArea = h("p", {}, h("a", { href: `/signin?next=/jobs/${job.id}` }, "Sign in"), " or ", h("a", { href: "/signup" }, "create an account"), " to apply.");
+  } else if (user.role === "candidate" && job.status === "published") {
+    applyArea = form(
+      { class: "apply", "aria-label": "Apply" },
+      [field("Cover letter (optional)", h("textarea", { name: "cover_letter", rows: 6, maxlength: 10000 }))],
+      async (data, node) => {
+        const letter = String(data.get("cover_letter") || "").trim();
+        await post(`/jobs/${job.id}/applications`, letter ? { cover_letter: letter } : {});
+        node.replaceWith(h("p", { class: "success", role: "status" }, "Your application is in. Follow it under ", h("a", { href: "/applications" }, "My applications"), "."));
+      },
+      "Apply",
+    );
+  } else {
+    applyArea = null;
+  }
+  render(
+    h("article", { class: "job-page" },
+      h("p", { class: "back" }, h("a", { href: "/" }, "← All jobs")),
+      h("h1", {}, job.title),
+      h("p", { class: "meta" }, company, " · ", structuredLocation(job), " · ", words(job.workplace), " · ", words(job.employment_type)),
+      pay ? h("p", { class: "salary" }, pay) : null,
+      job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
+      job.status !== "published" ? h("p", { class: "notice" }, `This job is ${job.status}.`) : null,
+      h("div", { class: "description" }, job.description),
+      h("p", { class: "when" }, job.published_at ? `Published ${when(job.published_at)}` : "Not published"),
+      applyArea ? h("section", { "aria-labelledby": "apply-heading" }, h("h2", { id: "apply-heading" }, "Apply"), applyArea) : null,
+    ),
+  );
+}

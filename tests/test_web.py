@@ -1,0 +1,507 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright, against a live
+server (with its worker) on a throwaway database, mail written to files.
+
+Two accounts end to end (an employer posts, a candidate finds and applies, the employer
+moves the application, the candidate sees it), the session across reloads and sign-out,
+the reset link from the mail, problems shown where they belong, an accessibility check
+(axe-core) and screenshots of the main pages at desktop and phone widths, and no console
+errors. Screenshots go to test-artifacts/screenshots/.
+"""
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from backend.db import admin
+from tests.mailbox import link_token, to
+from tests.test_server import Server, free_port, start_server, stop_server
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "correct horse battery staple"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+if not CHROMIUM.exists():
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError("Chromium is missing (apt-get install chromium)")
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+
+
+@dataclass
+class Site:
+    server: Server
+    mail: Path
+    url: str
+
+    def mail_to(self, address: str, *, seconds: float = 10) -> list[Any]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = to(self.mail, address)
+            if found:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no mail to {address}")
+
+
+@pytest.fixture(scope="module")
+def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    url = database_url.set(database=f"jobboard_web_{uuid.uuid4().hex[:12]}")
+    admin.create_database(url)
+    admin.upgrade(url)
+    mail = tmp_path_factory.mktemp("mail")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(
+        url,
+        port=port,
+        log=mail.parent / "server.log",
+        WORKER_IN_PROCESS="true",
+        WORKER_POLL_SECONDS="0.2",
+        WORKER_HEARTBEAT_FILE=str(mail.parent / "alive"),
+        MAIL_BACKEND="file",
+        MAIL_FILE_DIR=str(mail),
+        FRONTEND_URL=base,
+        API_URL=base,
+        RATE_LIMITS_ENABLED="false",
+        NOTIFY_BATCH_MINUTES="0",
+    )
+    try:
+        yield Site(server=server, mail=mail, url=base)
+    finally:
+        stop_server(server)
+        admin.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class Tab:
+    """A page, and every error its console or its scripts reported."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    # API answers a test provokes on purpose (a wrong password): statuses as text.
+    expected: set[str] = field(default_factory=set)
+    # Every answer of 400 or more the page received ("status url").
+    answers: list[str] = field(default_factory=list)
+
+    def unexpected_errors(self) -> list[str]:
+        """Console errors, and the answers of 400 or more, not provoked on purpose; a 5xx
+        is never expected."""
+        unexpected = [answer for answer in self.answers if answer.split()[0] not in self.expected]
+        errors = [
+            error
+            for error in self.errors
+            if not (error.startswith("Failed to load resource") and not unexpected)
+        ]
+        return errors + unexpected
+
+
+@pytest.fixture
+def new_tab(browser: Browser, site: Site) -> Iterator[Callable[..., Tab]]:
+    contexts: list[BrowserContext] = []
+
+    def make(viewport: dict[str, int] = DESKTOP, context: BrowserContext | None = None) -> Tab:
+        if context is None:
+            context = browser.new_context(viewport=viewport, base_url=site.url)  # type: ignore[arg-type]
+            contexts.append(context)
+        page = context.new_page()
+        tab = Tab(page)
+        page.on(
+            "console",
+            lambda message: tab.errors.append(message.text) if message.type == "error" else None,
+        )
+        page.on("pageerror", lambda error: tab.errors.append(f"script error: {error}"))
+        page.on(
+            "response",
+            lambda response: (
+                tab.errors.append(f"answered {response.status} {response.url}")
+                if response.status >= 500
+                else None
+            ),
+        )
+        return tab
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def sign_up(tab: Tab, site: Site, *, name: str, email: str, role: str) -> None:
+    page = tab.page
+    page.goto("/signup")
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Account type").select_option(role)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("status").filter(has_text="Welcome!")).to_be_visible()
+    # The link mailed by the worker confirms the address, in this browser.
+    (mail,) = site.mail_to(email)
+    page.goto(f"/verify-email?token={link_token(mail, '/verify-email')}")
+    expect(page.get_by_text("Your address is confirmed.")).to_be_visible()
+
+
+def sign_in(tab: Tab, email: str, password: str = PASSWORD) -> None:
+    page = tab.page
+    page.goto("/signin")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def serious_violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} "
+        f"{[node['target'] for node in violation['nodes']]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+# What a page shows when a script printed a value that was not there.
+LEAKED = re.compile(r"\b(null|undefined|NaN)\b|\[object Object\]")
+
+
+def screenshot(page: Page, name: str) -> None:
+    assert not LEAKED.search(page.locator("main").inner_text()), name
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def post_job(tab: Tab, *, title: str, **fields: str) -> None:
+    page = tab.page
+    form = page.get_by_role("form", name="Post a job")
+    form.get_by_label("Title").fill(title)
+    form.get_by_label("Description").fill(fields.get("description", "Build things people use."))
+    form.get_by_label("Location").fill(fields.get("location", "Lisbon, Portugal"))
+    form.get_by_label("Workplace").select_option(fields.get("workplace", "remote"))
+    form.get_by_label("Minimum salary").fill(fields.get("salary_min", "60000"))
+    form.get_by_label("Maximum salary").fill(fields.get("salary_max", "80000"))
+    form.get_by_label("Currency").fill("EUR")
+    form.get_by_label("Tags").fill(fields.get("tags", "python, django"))
+    form.get_by_label("Status").select_option(fields.get("status", "published"))
+    form.get_by_role("button", name="Post the job").click()
+    expect(page.get_by_role("status").filter(has_text=f'Posted "{title}"')).to_be_visible()
+
+
+def test_an_employer_posts_a_candidate_applies_and_follows_it(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer, candidate = new_tab(), new_tab()
+    boss, seeker = unique("boss"), unique("seeker")
+    sign_up(employer, site, name="Grace Hopper", email=boss, role="employer")
+    page = employer.page
+    page.get_by_role("link", name="Dashboard").click()
+    add = page.get_by_role("form", name="Add a company")
+    add.get_by_label("Company name").fill("Analytical Engines")
+    add.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text("Added Analytical Engines.")).to_be_visible()
+    page.reload()
+    title = f"Compiler Engineer {uuid.uuid4().hex[:6]}"
+    post_job(employer, title=title)
+    screenshot(page, "dashboard-desktop")
+
+    sign_up(candidate, site, name="Ada Lovelace", email=seeker, role="candidate")
+    page = candidate.page
+    page.goto("/")
+    search = page.get_by_role("search", name="Search jobs")
+    search.get_by_label("What").fill(title.split()[0].lower())
+    # Autocomplete offers the title as one types.
+    expect(page.locator(f'#title-suggestions option[value="{title}"]')).to_be_attached()
+    search.get_by_label("What").fill(title)
+    search.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/\?q=Compiler"))
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page.get_by_text("Analytical Engines")).to_be_visible()
+    page.get_by_label("Cover letter (optional)").fill("I would love to.")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Your application is in.")).to_be_visible()
+    # Applying again says why not, where the form is.
+    page.reload()
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert")).to_contain_text("already")
+    candidate.expected.add("409")
+
+    # The employer hears of it (NOTIFY_BATCH_MINUTES=0 here), and moves it.
+    (notice,) = site.mail_to(boss)[1:]  # after the confirmation link
+    assert notice["Subject"] == f"1 new applicant for {title}"
+    page = employer.page
+    page.goto("/dashboard")
+    page.get_by_role("link", name="Applicants and edit").first.click()
+    expect(page.get_by_role("heading", name="Applicants")).to_be_visible()
+    page.get_by_label(re.compile("Status of application")).select_option("interviewing")
+    page.get_by_role("button", name="Set status").click()
+    expect(page.get_by_role("cell", name="interviewing")).to_be_visible()
+
+    page = candidate.page
+    page.get_by_role("link", name="My applications").click()
+    expect(page.get_by_role("cell", name="interviewing")).to_be_visible()
+    expect(page.get_by_role("link", name=title)).to_be_visible()
+    screenshot(page, "applications-desktop")
+    mails = site.mail_to(seeker)
+    assert any(mail["Subject"] == f"Your application for {title}: interviewing" for mail in mails)
+    assert employer.unexpected_errors() == []
+    assert candidate.unexpected_errors() == []
+
+
+def test_a_session_survives_a_reload_and_a_new_tab_and_ends_on_sign_out(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    tab = new_tab()
+    email = unique("stay")
+    sign_up(tab, site, name="Stay Put", email=email, role="candidate")
+    page = tab.page
+    page.reload()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # A new tab of the same browser: signed in from the refresh cookie alone.
+    other = new_tab(context=page.context)
+    other.page.goto("/account")
+    expect(other.page.get_by_role("heading", name="Account")).to_be_visible()
+    # The access token is in memory only: nothing in storage a script could read later.
+    storage = page.evaluate("JSON.stringify(Object.assign({}, window.localStorage))")
+    assert "eyJ" not in storage
+    cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
+    assert cookies["refresh_token"]["httpOnly"] is True
+    assert cookies["refresh_token"]["path"] == "/api/v1/auth"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    # Ended on the server: the old refresh token no longer works anywhere.
+    stale = cookies["refresh_token"]["value"]
+    answer = httpx.post(f"{site.url}/api/v1/auth/refresh", json={"refresh_token": stale})
+    assert answer.status_code == 401
+    assert tab.unexpected_errors() == []
+    assert other.unexpected_errors() == []
+
+
+def test_a_reset_link_from_the_mail_sets_a_new_password(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    tab = new_tab()
+    email = unique("forgetful")
+    sign_up(tab, site, name="Forgetful", email=email, role="candidate")
+    page = tab.page
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/signin")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("status").filter(has_text="reset link")).to_be_visible()
+    deadline = time.monotonic() + 10
+    while not [m for m in to(site.mail, email) if m["Subject"] == "Reset your password"]:
+        assert time.monotonic() < deadline, "no reset mail"
+        time.sleep(0.05)
+    (reset,) = [m for m in to(site.mail, email) if m["Subject"] == "Reset your password"]
+    page.goto(f"/reset-password?token={link_token(reset, '/reset-password')}")
+    page.get_by_label("New password", exact=True).fill("a brand new passphrase")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Your password is changed")).to_be_visible()
+    sign_in(tab, email, "a brand new passphrase")
+    assert tab.unexpected_errors() == []
+
+
+def test_problems_show_next_to_their_fields_and_429_says_how_long(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    tab = new_tab()
+    page = tab.page
+    page.goto("/signup")
+    page.get_by_label("Full name").fill("Short Password")
+    page.get_by_label("Email").fill(unique("short"))
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    password = page.get_by_label("Password")
+    expect(password).to_have_attribute("aria-invalid", "true")
+    error_id = (password.get_attribute("aria-describedby") or "").split()[0]
+    expect(page.locator(f"#{error_id}")).to_contain_text("at least 8 characters")
+    tab.expected.add("422")
+
+    # Five wrong passwords for one address, then 429 with the wait from Retry-After.
+    email = unique("locked")
+    for _ in range(6):
+        page.goto("/signin")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Try again in \d+ seconds"))
+    tab.expected |= {"401", "429"}
+    assert tab.unexpected_errors() == []
+
+
+def test_search_lives_in_the_address_and_loads_more(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    email = unique("many")
+    sign_up(employer, site, name="Many Jobs", email=email, role="employer")
+    token = employer.page.evaluate(
+        """async () => (await (await fetch('/api/v1/auth/refresh', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: '{}'})).json()).access_token"""
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    company = httpx.post(f"{site.url}/api/v1/companies", json={"name": "Batch Co"}, headers=headers)
+    word = f"zq{uuid.uuid4().hex[:6]}"
+    for number in range(23):
+        created = httpx.post(
+            f"{site.url}/api/v1/jobs",
+            headers=headers,
+            json={
+                "company_id": company.json()["id"],
+                "title": f"Role {number} {word}",
+                "description": "Work.",
+                "location": "Porto",
+                "workplace": "hybrid",
+                "employment_type": "contract",
+                "status": "published",
+            },
+        )
+        assert created.status_code == 201, created.text
+    tab = new_tab()
+    page = tab.page
+    page.goto(f"/?q={word}&workplace=hybrid&employment_type=contract&sort=newest")
+    search = page.get_by_role("search", name="Search jobs")
+    expect(search.get_by_label("What")).to_have_value(word)
+    expect(search.get_by_label("Workplace")).to_have_value("hybrid")
+    expect(search.get_by_label("Sort by")).to_have_value("newest")
+    results = page.get_by_role("list", name="Jobs").locator(":scope > li")
+    expect(results).to_have_count(20)
+    page.get_by_role("button", name="Load more").click()
+    expect(results).to_have_count(23)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    titles = results.locator("h2").all_inner_texts()
+    assert titles == [f"Role {number} {word}" for number in range(22, -1, -1)]
+    # Another search is another address; going back restores the first.
+    search.get_by_label("Type").select_option("full_time")
+    search.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No jobs match this search.")).to_be_visible()
+    page.go_back()
+    expect(results).to_have_count(20)
+    assert employer.unexpected_errors() == []
+    assert tab.unexpected_errors() == []
+
+
+def test_a_job_page_carries_its_job_posting(site: Site, new_tab: Callable[..., Tab]) -> None:
+    employer = new_tab()
+    email = unique("ld")
+    sign_up(employer, site, name="Structured", email=email, role="employer")
+    page = employer.page
+    page.goto("/dashboard")
+    add = page.get_by_role("form", name="Add a company")
+    add.get_by_label("Company name").fill("Schema Works")
+    add.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text("Added Schema Works.")).to_be_visible()
+    page.reload()
+    title = "Engineer </script><script>alert(1)</script>"
+    post_job(employer, title=title, location="Berlin, Germany")
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    job_id = int(page.url.rsplit("/", 1)[1])
+
+    html = httpx.get(f"{site.url}/jobs/{job_id}").text
+    scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.DOTALL)
+    assert len(scripts) == 1
+    posting = json.loads(scripts[0])
+    # What search engines require of a JobPosting, and what they recommend.
+    assert posting["@context"] == "https://schema.org/"
+    assert posting["@type"] == "JobPosting"
+    assert posting["title"] == title
+    assert posting["description"] == "Build things people use."
+    assert posting["datePosted"].startswith(time.strftime("%Y"))
+    assert posting["hiringOrganization"] == {"@type": "Organization", "name": "Schema Works"}
+    assert posting["jobLocation"]["address"]["addressLocality"] == "Berlin, Germany"
+    assert posting["jobLocationType"] == "TELECOMMUTE"
+    assert posting["applicantLocationRequirements"]["name"] == "Berlin, Germany"
+    assert posting["employmentType"] == "FULL_TIME"
+    assert posting["baseSalary"] == {
+        "@type": "MonetaryAmount",
+        "currency": "EUR",
+        "value": {
+            "@type": "QuantitativeValue",
+            "unitText": "YEAR",
+            "minValue": 60000,
+            "maxValue": 80000,
+        },
+    }
+    assert posting["url"] == f"{site.url}/jobs/{job_id}"
+    assert "alert(1)</script>" not in html  # the title cannot close the script
+    # Not visible: no posting, and 404.
+    assert httpx.get(f"{site.url}/jobs/999999999").status_code == 404
+    assert employer.unexpected_errors() == []
+
+
+PAGES = {
+    "home": "/",
+    "signin": "/signin",
+    "signup": "/signup",
+    "forgot-password": "/forgot-password",
+    "not-found": "/no-such-page",
+}
+
+
+def test_every_page_is_accessible_and_quiet_at_both_widths(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    anonymous = {
+        name: new_tab(viewport) for name, viewport in (("desktop", DESKTOP), ("phone", PHONE))
+    }
+    # The one error a page may show: the 404 of the page that does not exist.
+    missing = "Failed to load resource: the server responded with a status of 404"
+    for width, tab in anonymous.items():
+        for name, path in PAGES.items():
+            tab.errors.clear()
+            tab.page.goto(path)
+            expect(tab.page.locator("main h1")).to_be_visible()
+            assert serious_violations(tab.page) == [], (width, path)
+            screenshot(tab.page, f"{name}-{width}")
+            expected = [missing] if name == "not-found" else []
+            assert [error[: len(missing)] for error in tab.errors] == expected, (width, path)
+    # Signed-in pages, as a candidate and as an employer.
+    for role, pages in (
+        ("candidate", ["/", "/account", "/applications", "/saved-searches"]),
+        ("employer", ["/dashboard", "/account"]),
+    ):
+        for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            tab = new_tab(viewport)
+            sign_up(tab, site, name=role.title(), email=unique(role), role=role)
+            for path in pages:
+                tab.page.goto(path)
+                expect(tab.page.locator("main h1")).to_be_visible()
+                assert serious_violations(tab.page) == [], (role, width, path)
+                screenshot(tab.page, f"{role}{path.replace('/', '-')}-{width}")
+            assert tab.errors == [], (role, width)
