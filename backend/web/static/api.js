@@ -5,7 +5,10 @@
 // new tab gets a fresh access token from that cookie; a 401 triggers one refresh and one
 // retry; signing out ends the session on the server.
 
-const API = "/api/v1";
+// The API's origin: this page's own, unless the page names another (the app hosted apart
+// from the API: see the README's "The web app").
+const ORIGIN = (document.querySelector('meta[name="jobboard-api"]')?.content || "").replace(/\/$/, "");
+const API = `${ORIGIN}/api/v1`;
 
 export class ApiError extends Error {
   constructor(status, problem, retryAfter) {
@@ -90,7 +93,7 @@ async function send(method, path, { json, form, params, auth = true } = {}) {
     const text = query.toString();
     if (text) url += `?${text}`;
   }
-  return fetch(url, { method, headers, body, credentials: "same-origin" });
+  return fetch(url, { method, headers, body, credentials: "include" });
 }
 
 async function refreshToken() {
