@@ -180,6 +180,11 @@ async def test_job_applications_are_for_its_owner_and_admins(
         response = await client.get(url, headers=getattr(actors, who).headers)
         assert response.status_code == 200
         assert [item["id"] for item in response.json()["items"]] == [application.id]
+        # Who applied, so that the job's owner can reach them.
+        (item,) = response.json()["items"]
+        assert item["candidate_id"] == actors.candidate.user.id
+        assert item["candidate_name"] == actors.candidate.user.full_name
+        assert item["candidate_email"] == actors.candidate.user.email
     assert_problem(await client.get(apply_url(999_999), headers=actors.admin.headers), 404)
 
 

@@ -65,6 +65,10 @@ READ_MODELS = {
     "ApplicationRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "created_at", "updated_at",
     },
+    "ApplicantRead": {
+        "id", "job_id", "candidate_id", "status", "cover_letter", "created_at", "updated_at",
+        "candidate_name", "candidate_email",
+    },
     "TokenPair": {"access_token", "token_type", "expires_in", "refresh_token"},
     "Problem": {"type", "title", "status", "detail"},
     "ValidationProblem": {"type", "title", "status", "detail", "errors"},

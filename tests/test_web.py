@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from backend.db import admin
+from tests.conftest import PGBOUNCER_PORT
 from tests.mailbox import link_token, to
 from tests.test_server import Server, free_port, start_server, stop_server
 
@@ -47,6 +48,7 @@ class Site:
     server: Server
     mail: Path
     url: str
+    database: URL
 
     def mail_to(self, address: str, *, seconds: float = 10) -> list[Any]:
         deadline = time.monotonic() + seconds
@@ -72,6 +74,8 @@ def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         log=mail.parent / "server.log",
         WORKER_IN_PROCESS="true",
         WORKER_POLL_SECONDS="0.2",
+        # PgBouncer in transaction mode cannot LISTEN: the worker polls there.
+        WORKER_LISTEN_NOTIFY=str(not PGBOUNCER_PORT).lower(),
         WORKER_HEARTBEAT_FILE=str(mail.parent / "alive"),
         MAIL_BACKEND="file",
         MAIL_FILE_DIR=str(mail),
@@ -81,7 +85,7 @@ def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         NOTIFY_BATCH_MINUTES="0",
     )
     try:
-        yield Site(server=server, mail=mail, url=base)
+        yield Site(server=server, mail=mail, url=base, database=url)
     finally:
         stop_server(server)
         admin.drop_database(url)
@@ -265,6 +269,8 @@ def test_an_employer_posts_a_candidate_applies_and_follows_it(
     page.goto("/dashboard")
     page.get_by_role("link", name="Applicants and edit").first.click()
     expect(page.get_by_role("heading", name="Applicants")).to_be_visible()
+    expect(page.get_by_role("link", name=seeker)).to_have_attribute("href", f"mailto:{seeker}")
+    expect(page.get_by_role("cell", name=re.compile("Ada Lovelace"))).to_be_visible()
     page.get_by_label(re.compile("Status of application")).select_option("interviewing")
     page.get_by_role("button", name="Set status").click()
     expect(page.get_by_role("cell", name="interviewing")).to_be_visible()
@@ -508,3 +514,186 @@ def test_every_page_is_accessible_and_quiet_at_both_widths(
                 assert serious_violations(tab.page) == [], (role, width, path)
                 screenshot(tab.page, f"{role}{path.replace('/', '-')}-{width}")
             assert tab.errors == [], (role, width)
+
+
+def test_an_employer_runs_a_job_through_its_life_and_a_candidate_withdraws(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer, candidate = new_tab(), new_tab()
+    sign_up(employer, site, name="Life Cycle", email=unique("cycle"), role="employer")
+    page = employer.page
+    page.goto("/dashboard")
+    add = page.get_by_role("form", name="Add a company")
+    add.get_by_label("Company name").fill("Cycle Co")
+    add.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text("Added Cycle Co.")).to_be_visible()
+    # Edit the company.
+    page.get_by_role("button", name="Edit").click()
+    edit = page.get_by_role("form", name="Edit Cycle Co")
+    edit.get_by_label("Company name").fill("Cycle Company")
+    edit.get_by_role("button", name="Save company").click()
+    expect(page.get_by_role("heading", name="Cycle Company")).to_be_visible()
+    page.reload()
+    title = f"Draft Role {uuid.uuid4().hex[:6]}"
+    post_job(employer, title=title, status="draft")
+    row = page.get_by_role("row").filter(has_text=title)
+    expect(row.get_by_role("cell", name="draft", exact=True)).to_be_visible()
+    row.get_by_role("button", name="Publish").click()
+    expect(row.get_by_role("cell", name="published", exact=True)).to_be_visible()
+    row.get_by_role("button", name="Close").click()
+    expect(row.get_by_role("cell", name="closed", exact=True)).to_be_visible()
+    row.get_by_role("button", name="Publish").click()  # republish
+    expect(row.get_by_role("cell", name="published", exact=True)).to_be_visible()
+    # Edit it on its own page.
+    row.get_by_role("link", name="Applicants and edit").click()
+    form = page.get_by_role("form", name="Edit the job")
+    form.get_by_label("Title").fill(f"{title} (remote)")
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    assert serious_violations(page) == []
+    job_url = page.url
+
+    sign_up(candidate, site, name="Changes Mind", email=unique("mind"), role="candidate")
+    cpage = candidate.page
+    cpage.goto(f"/jobs/{job_url.rsplit('/', 1)[1]}")
+    expect(cpage.get_by_role("heading", name=f"{title} (remote)")).to_be_visible()
+    cpage.get_by_role("button", name="Apply").click()
+    expect(cpage.get_by_text("Your application is in.")).to_be_visible()
+    cpage.get_by_role("navigation", name="Main").get_by_role("link", name="My applications").click()
+    cpage.get_by_role("button", name="Withdraw").click()
+    expect(cpage.get_by_role("cell", name="withdrawn")).to_be_visible()
+    expect(cpage.get_by_role("button", name="Withdraw")).to_have_count(0)
+
+    # Delete, confirming the browser's question.
+    page.goto("/dashboard")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("row").filter(has_text=title).get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("row").filter(has_text=title)).to_have_count(0)
+    cpage.goto(job_url.replace("/dashboard", ""))
+    expect(cpage.get_by_role("heading", name="Job not found")).to_be_visible()
+    candidate.expected.add("404")
+    assert employer.unexpected_errors() == []
+    assert candidate.unexpected_errors() == []
+
+
+def test_an_admin_finds_demotes_and_deactivates_an_account(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_worker import worker_environment
+
+    admin_email = unique("root")
+    made = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "backend", "create-admin", "--email", admin_email],
+        cwd=ROOT,
+        env=worker_environment(site.database, 25),
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    target_tab = new_tab()
+    target = unique("target")
+    sign_up(target_tab, site, name="Target", email=target, role="employer")
+
+    tab = new_tab()
+    sign_in(tab, admin_email)
+    page = tab.page
+    page.get_by_role("link", name="Admin").click()
+    search = page.get_by_role("search", name="Find accounts")
+    search.get_by_label("Email contains").fill(target.split("@")[0])
+    search.get_by_role("button", name="Find").click()
+    row = page.get_by_role("row").filter(has_text=target)
+    expect(row).to_have_count(1)
+    assert serious_violations(page) == []
+    screenshot(page, "admin-desktop")
+    row.get_by_label(f"Role of {target}").select_option("candidate")
+    row.get_by_role("button", name="Set role").click()
+    row.get_by_role("button", name="Deactivate").click()
+    expect(row.get_by_role("cell", name="deactivated")).to_be_visible()
+    # The deactivated account's open page finds itself signed out at its next request.
+    target_tab.page.goto("/account")
+    expect(target_tab.page.get_by_role("link", name="Sign in")).to_be_visible()
+    answer = httpx.post(
+        f"{site.url}/api/v1/auth/token", data={"username": target, "password": PASSWORD}
+    )
+    assert answer.status_code == 403
+    target_tab.expected |= {"401", "403"}
+    assert tab.unexpected_errors() == []
+    assert target_tab.unexpected_errors() == []
+
+
+def test_a_401_is_refreshed_once_and_the_request_retried(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    tab = new_tab()
+    sign_up(tab, site, name="Expired Token", email=unique("expired"), role="candidate")
+    page = tab.page
+    page.goto("/")
+    refreshes: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            refreshes.append(request.url) if request.url.endswith("/auth/refresh") else None
+        ),
+    )
+    answered_401: list[str] = []
+
+    def expire_once(route: Any) -> None:
+        # The access token expired: the server says 401 once.
+        if not answered_401:
+            answered_401.append(route.request.url)
+            route.fulfill(
+                status=401,
+                content_type="application/problem+json",
+                body=json.dumps(
+                    {
+                        "type": "about:blank",
+                        "title": "Unauthorized",
+                        "status": 401,
+                        "detail": "Signature has expired.",
+                    }
+                ),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/users/me/notifications", expire_once)
+    page.get_by_role("link", name="Account").click()
+    expect(page.get_by_role("group", name="Send me mail about")).to_be_visible()
+    assert len(answered_401) == 1
+    assert len(refreshes) == 1  # one refresh, then the retry succeeded
+    tab.expected.add("401")
+    assert tab.unexpected_errors() == []
+
+
+def test_swagger_ui_authorizes_and_calls_a_protected_route(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    email = unique("docs")
+    registered = httpx.post(
+        f"{site.url}/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD, "full_name": "Docs Reader"},
+    )
+    assert registered.status_code == 201
+    tab = new_tab()
+    page = tab.page
+    page.goto("/docs")
+    page.get_by_role("button", name=re.compile("Authorize")).first.click()
+    page.locator("#oauth_username").fill(email)
+    page.locator("#oauth_password").fill(PASSWORD)
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    modal = page.locator(".modal-ux")
+    expect(modal.locator("button", has_text="Logout")).to_be_visible()
+    expect(modal).to_contain_text("Authorized")
+    modal.locator("button", has_text="Close").click()
+    operation = page.locator("#operations-users-users-read-me")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    response = operation.locator(".live-responses-table tbody .response-col_status").first
+    expect(response).to_have_text("200")
+    expect(operation.locator(".live-responses-table")).to_contain_text(email)

@@ -6,7 +6,12 @@ from backend.apis.access import Candidate, IdPath
 from backend.apis.deps import CurrentUser, DbSession, IfMatch, SettingsDep
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
-from backend.schemas.application import ApplicationCreate, ApplicationRead, ApplicationUpdate
+from backend.schemas.application import (
+    ApplicantRead,
+    ApplicationCreate,
+    ApplicationRead,
+    ApplicationUpdate,
+)
 from backend.schemas.pagination import Page
 from backend.services import applications as applications_service
 from backend.services.rules import etag
@@ -40,15 +45,16 @@ async def apply(
 @router.get(
     "/jobs/{job_id}/applications",
     name="list-for-job",
-    response_model=Page[ApplicationRead],
+    response_model=Page[ApplicantRead],
     responses=problem_responses(401, 404),
 )
 async def list_for_job(
     job_id: IdPath, user: CurrentUser, page: PageDep, db: DbSession
-) -> Page[ApplicationRead]:
-    """The applications to a job, newest first: its owner and admins."""
+) -> Page[ApplicantRead]:
+    """The applications to a job, newest first, with each candidate's name and address:
+    its owner and admins."""
     paged = await applications_service.list_for_job(db, user=user, job_id=job_id, page=page)
-    return to_page(paged, ApplicationRead.model_validate)
+    return to_page(paged, ApplicantRead.model_validate)
 
 
 @router.get(

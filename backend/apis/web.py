@@ -5,17 +5,19 @@ REST API; a job's page also carries the job's schema.org JobPosting, written her
 that search engines read it without running any script. Not part of the OpenAPI document.
 """
 
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.apis.deps import PublicReadDb
 from backend.core.cursor import MAX_ID
-from backend.core.exceptions import NotFound
+from backend.core.problems import http_error
 from backend.schemas.structured import job_posting, script_tag
 from backend.services import jobs as jobs_service
 
@@ -88,17 +90,22 @@ async def job_page(
     return shell(script_tag(job_posting(job, company=company, page_url=str(request.url))))
 
 
-# Anything else that is not the API's is a page the app does not have: its shell says so,
-# with a 404. Unknown API paths keep their problem answer.
-@router.get("/{path:path}", response_class=HTMLResponse)
-async def unknown_page(path: str) -> HTMLResponse:
-    if path.startswith(("api/", "static/")) or path in ("api", "static"):
-        raise NotFound("Not Found")
-    return shell(status_code=404)
+async def not_found_page(request: Request, exc: Exception) -> Response:
+    """A GET of a path no route has, outside the API and the assets, is a page the app does
+    not have: its shell says so, with a 404. Everything else keeps its problem answer."""
+    path = request.url.path
+    if (
+        isinstance(exc, StarletteHTTPException)
+        and exc.status_code == HTTPStatus.NOT_FOUND
+        and request.method in ("GET", "HEAD")
+        and not path.startswith(("/api/", "/static/"))
+    ):
+        return shell(status_code=HTTPStatus.NOT_FOUND)
+    return await http_error(request, exc)
 
 
 def install(app: FastAPI) -> None:
-    """The web app's assets under /static and its pages; last, after every other route,
-    since its catch-all answers any GET left."""
-    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    """The web app's pages, its assets under /static, and its "not found" page."""
     app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.add_exception_handler(StarletteHTTPException, not_found_page)

@@ -79,7 +79,7 @@ async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
 _UNDECODABLE_BODY = "There was an error parsing the body"
 
 
-async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
+async def http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == HTTPStatus.BAD_REQUEST and detail == _UNDECODABLE_BODY:
@@ -195,7 +195,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error the app can raise to a problem response."""
     app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)

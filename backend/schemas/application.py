@@ -30,3 +30,10 @@ class ApplicationRead(ResponseModel):
     cover_letter: str | None
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class ApplicantRead(ApplicationRead):
+    """An application as the job's owner and admins list it: who applied, to reach them."""
+
+    candidate_name: str
+    candidate_email: str

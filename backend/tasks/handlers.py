@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings
 from backend.core.mail import Mailer
-from backend.db.repository import mail as mail_repo
-from backend.services import alerts, housekeeping, notifications
+from backend.services import alerts, housekeeping, mailing, notifications
 from backend.tasks.queue import (
     NOTIFY_APPLICATION_STATUS,
     NOTIFY_NEW_APPLICANTS,
@@ -58,14 +57,7 @@ def _key(context: JobContext) -> str:
 async def send_once(
     db: AsyncSession, resources: Resources, key: str, message: EmailMessage
 ) -> None:
-    """Send `message` unless a mail was sent under `key`, and record the send in `db`'s
-    transaction (the caller's changes commit with it). An SMTP failure raises: the
-    transaction rolls back and the task is retried."""
-    await mail_repo.hold(db, key=key)
-    if await mail_repo.was_sent(db, key=key):
-        return
-    await resources.mailer.send(message)
-    await mail_repo.record_sent(db, key=key)
+    await mailing.send_once(db, resources.mailer, key=key, message=message)
 
 
 @queue.task(name=SEND_PASSWORD_RESET, pass_context=True)
@@ -73,8 +65,7 @@ async def send_password_reset(context: JobContext, *, user_id: int) -> None:
     """A new reset link; its token is stored only if the mail went out."""
     resources = _resources(context)
     async with resources.sessionmaker() as db, db.begin():
-        await mail_repo.hold(db, key=_key(context))
-        if await mail_repo.was_sent(db, key=_key(context)):
+        if not await mailing.claim(db, key=_key(context)):
             return  # sent by an earlier run: no second link
         message = await notifications.password_reset_mail(db, resources.settings, user_id=user_id)
         if message is not None:

@@ -61,9 +61,15 @@ async def update(session: AsyncSession, *, application: Application, **values: o
 async def list_for_job(
     session: AsyncSession, *, job_id: int, limit: int, after: IdPosition | None = None
 ) -> list[tuple[base.AnyRow, IdPosition]]:
-    """A job's applications, newest first."""
+    """A job's applications, newest first, each with its candidate's name and address (as
+    `candidate_name` and `candidate_email`), which the job's owner needs to reach them."""
     statement = (
-        select(*APPLICATION_COLUMNS)
+        select(
+            *APPLICATION_COLUMNS,
+            User.full_name.label("candidate_name"),
+            User.email.label("candidate_email"),
+        )
+        .join(User, User.id == Application.candidate_id)
         .where(Application.job_id == job_id)
         .order_by(Application.id.desc())
         .limit(limit + 1)

@@ -197,7 +197,7 @@ export async function dashboardJobPage(params, id) {
     picker.value = REVIEW.includes(application.status) ? application.status : "reviewing";
     const final = ["offered", "rejected", "withdrawn"].includes(application.status);
     return h("tr", {},
-      h("td", {}, `Candidate ${application.candidate_id}`),
+      h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email)),
       current,
       h("td", {}, when(application.created_at)),
       h("td", {}, application.cover_letter ? h("details", {}, h("summary", {}, "Cover letter"), h("p", { class: "description" }, application.cover_letter)) : ""),

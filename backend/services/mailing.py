@@ -1,0 +1,25 @@
+"""Sending a mail once: under a key, recorded in the transaction of what it is about."""
+
+from email.message import EmailMessage
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.mail import Mailer
+from backend.db.repository import mail as mail_repo
+
+
+async def claim(db: AsyncSession, *, key: str) -> bool:
+    """Hold the right to send under `key` until `db`'s transaction ends (a second run of
+    the same task waits here); False when a mail was already sent under it."""
+    await mail_repo.hold(db, key=key)
+    return not await mail_repo.was_sent(db, key=key)
+
+
+async def send_once(db: AsyncSession, mailer: Mailer, *, key: str, message: EmailMessage) -> None:
+    """Send `message` unless a mail was sent under `key`, and record the send in `db`'s
+    transaction (the caller's changes commit with it). An SMTP failure raises: the
+    transaction rolls back and the task is tried again."""
+    if not await claim(db, key=key):
+        return
+    await mailer.send(message)
+    await mail_repo.record_sent(db, key=key)
