@@ -59,6 +59,17 @@ class Site:
             time.sleep(0.05)
         raise AssertionError(f"no mail to {address}")
 
+    def wait_for(self, address: str, subject: str, *, seconds: float = 10) -> Any:
+        """The one mail to `address` with `subject`, once the worker has sent it."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = [mail for mail in to(self.mail, address) if mail["Subject"] == subject]
+            if found:
+                (mail,) = found
+                return mail
+            time.sleep(0.05)
+        raise AssertionError(f"no mail to {address} about {subject!r}")
+
 
 @pytest.fixture(scope="module")
 def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
@@ -263,8 +274,7 @@ def test_an_employer_posts_a_candidate_applies_and_follows_it(
     candidate.expected.add("409")
 
     # The employer hears of it (NOTIFY_BATCH_MINUTES=0 here), and moves it.
-    (notice,) = site.mail_to(boss)[1:]  # after the confirmation link
-    assert notice["Subject"] == f"1 new applicant for {title}"
+    site.wait_for(boss, f"1 new applicant for {title}")
     page = employer.page
     page.goto("/dashboard")
     page.get_by_role("link", name="Applicants and edit").first.click()
@@ -280,8 +290,7 @@ def test_an_employer_posts_a_candidate_applies_and_follows_it(
     expect(page.get_by_role("cell", name="interviewing")).to_be_visible()
     expect(page.get_by_role("link", name=title)).to_be_visible()
     screenshot(page, "applications-desktop")
-    mails = site.mail_to(seeker)
-    assert any(mail["Subject"] == f"Your application for {title}: interviewing" for mail in mails)
+    site.wait_for(seeker, f"Your application for {title}: interviewing")
     assert employer.unexpected_errors() == []
     assert candidate.unexpected_errors() == []
 
@@ -331,11 +340,7 @@ def test_a_reset_link_from_the_mail_sets_a_new_password(
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_role("status").filter(has_text="reset link")).to_be_visible()
-    deadline = time.monotonic() + 10
-    while not [m for m in to(site.mail, email) if m["Subject"] == "Reset your password"]:
-        assert time.monotonic() < deadline, "no reset mail"
-        time.sleep(0.05)
-    (reset,) = [m for m in to(site.mail, email) if m["Subject"] == "Reset your password"]
+    reset = site.wait_for(email, "Reset your password")
     page.goto(f"/reset-password?token={link_token(reset, '/reset-password')}")
     page.get_by_label("New password", exact=True).fill("a brand new passphrase")
     page.get_by_role("button", name="Change password").click()
