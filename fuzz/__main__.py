@@ -81,6 +81,16 @@ def accounts(base: str, env: dict[str, str]) -> dict[str, str]:
         capture_output=True,
     )
     tokens["admin"] = token(base, "fuzz-admin@example.com")
+    # Confirmed addresses, so that the candidate may apply and the employer publish.
+    emails = ["fuzz-candidate@example.com", "fuzz-employer@example.com"]
+    subprocess.run(  # noqa: S603 - our own command, with addresses written here
+        [sys.executable, "-m", "backend", "confirm-email", *emails],
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     employer = {"Authorization": f"Bearer {tokens['employer']}"}
     company = httpx.post(
         f"{base}/api/v1/companies", json={"name": "Fuzz Co"}, headers=employer
