@@ -542,25 +542,37 @@ async def published_between(
     limit: int,
 ) -> tuple[list[Any], int]:
     """Visible jobs matching `filters` published in [start, end), newest first, at most
-    `limit` (with their company's name), and how many there are in all.
+    `limit` (id, title, location and their company's name), and how many there are in all.
 
-    Both run through the search's own filters and the published-date index, bounded by the
-    window, however many jobs there are (`dense`: the window is all the date range read).
+    One pass through the search's own filters and the published-date index, bounded by the
+    window, however many jobs there are: the count is taken over the same rows the newest
+    are chosen from (a window function), and only those are joined to their company.
     """
-    statement = (
+    newest = (
         _filtered(filters)
         .where(Job.published_at >= start, Job.published_at < end)
-        .add_columns(Company.name.label("company_name"))
-        .join(Company, Company.id == Job.company_id)
+        .with_only_columns(
+            Job.id,
+            Job.title,
+            Job.location,
+            Job.company_id,
+            Job.published_at,
+            func.count().over().label("total"),
+        )
         .order_by(Job.published_at.desc(), Job.id.desc())
         .limit(limit)
+        .subquery()
+    )
+    statement = (
+        select(
+            newest.c.id,
+            newest.c.title,
+            newest.c.location,
+            Company.name.label("company_name"),
+            newest.c.total,
+        )
+        .join(Company, Company.id == newest.c.company_id)
+        .order_by(newest.c.published_at.desc(), newest.c.id.desc())
     )
     rows = list(await session.execute(statement))
-    if len(rows) < limit:
-        return rows, len(rows)
-    matching = (
-        _filtered(filters)
-        .where(Job.published_at >= start, Job.published_at < end)
-        .with_only_columns(func.count())
-    )
-    return rows, int((await session.execute(matching)).scalar_one())
+    return rows, (int(rows[0].total) if rows else 0)
