@@ -7,16 +7,10 @@ thing at all (404, revealing nothing) and its state (409) in the services.
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.apis.deps import (
-    Caller,
-    CurrentUser,
-    DbSession,
-    SettingsDep,
-    bearer_scheme,
-    get_principal,
-)
+from backend.apis.deps import Caller, DbSession, Token, authenticate
 from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
 from backend.db.models import Role
@@ -24,10 +18,14 @@ from backend.db.models import Role
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def require_role(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
+def require_role(
+    *roles: Role,
+) -> Callable[[Request, AsyncSession, str | None], Awaitable[Caller]]:
     """A dependency: the current user, if their role (read from the database) is one of these."""
 
-    async def check(user: CurrentUser) -> Caller:
+    async def check(request: Request, db: DbSession, token: Token) -> Caller:
+        # One layer, not a dependency on CurrentUser (see `authenticate`).
+        user = (await authenticate(request, db, token)).user
         if user.role not in roles:
             raise Forbidden(
                 f"Only {' or '.join(role.value for role in roles)} accounts may do this."
@@ -42,13 +40,11 @@ Candidate = Annotated[Caller, Depends(require_role(Role.candidate))]
 Admin = Annotated[Caller, Depends(require_role(Role.admin))]
 
 
-async def optional_user(
-    db: DbSession, settings: SettingsDep, token: Annotated[str | None, Depends(bearer_scheme)]
-) -> Caller | None:
+async def optional_user(request: Request, db: DbSession, token: Token) -> Caller | None:
     """The signed-in user when a token is sent (a bad one is still a 401), else None."""
     if not token:
         return None
-    return (await get_principal(db, settings, token)).user
+    return (await authenticate(request, db, token)).user
 
 
 MaybeUser = Annotated[Caller | None, Depends(optional_user)]

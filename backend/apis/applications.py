@@ -6,6 +6,7 @@ from backend.apis.access import Candidate, IdPath
 from backend.apis.deps import CurrentUser, DbSession, IfMatch, SettingsDep
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
+from backend.apis.responses import json_response
 from backend.schemas.application import (
     ApplicantRead,
     ApplicationCreate,
@@ -63,10 +64,10 @@ async def list_for_job(
     response_model=Page[ApplicationRead],
     responses=problem_responses(401, 403),
 )
-async def list_mine(candidate: Candidate, page: PageDep, db: DbSession) -> Page[ApplicationRead]:
+async def list_mine(candidate: Candidate, page: PageDep, db: DbSession) -> Response:
     """The caller's applications, newest first (candidates)."""
     paged = await applications_service.list_mine(db, candidate=candidate, page=page)
-    return to_page(paged, ApplicationRead.model_validate)
+    return json_response(to_page(paged, ApplicationRead.model_validate))
 
 
 @router.get(

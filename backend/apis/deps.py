@@ -113,16 +113,20 @@ class Principal:
     session_id: uuid.UUID
 
 
-async def get_principal(
-    db: DbSession,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> Principal:
-    """Turn the bearer token into the active user and live session, in one query."""
+Token = Annotated[str | None, Depends(bearer_scheme)]
+
+
+async def authenticate(request: Request, db: AsyncSession, token: str | None) -> Principal:
+    """Turn the bearer token into the active user and live session, in one query.
+
+    Called by the dependencies below rather than being one itself: each layer of
+    dependencies costs FastAPI work on every request, so the signed-in routes resolve two
+    (the session and the bearer scheme, which also documents the route's security).
+    """
     if not token:
         raise NotAuthenticated()
     try:
-        claims = decode_access_token(settings, token)
+        claims = decode_access_token(request.app.state.settings, token)
     except InvalidToken:
         raise InvalidCredentials() from None
     user = await sessions_repo.get_caller(db, user_id=claims.user_id, session_id=claims.session_id)
@@ -131,8 +135,12 @@ async def get_principal(
     return Principal(user=user, session_id=claims.session_id)
 
 
-async def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> Caller:
-    return principal.user
+async def get_principal(request: Request, db: DbSession, token: Token) -> Principal:
+    return await authenticate(request, db, token)
+
+
+async def get_current_user(request: Request, db: DbSession, token: Token) -> Caller:
+    return (await authenticate(request, db, token)).user
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -8,6 +8,7 @@ from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
 from backend.apis.deps import DbSession, IfMatch, PublicReadDb, SettingsDep
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
+from backend.apis.responses import Strings, json_response
 from backend.schemas.feeds import ATOM_MEDIA_TYPE, atom_feed
 from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
 from backend.schemas.pagination import Page
@@ -48,12 +49,12 @@ JobFiltersDep = Annotated[jobs_service.JobFilters, Depends(job_filters)]
 @router.get("/jobs", name="list", response_model=Page[JobRead])
 async def list_jobs(
     page: PageDep, db: PublicReadDb, search: Annotated[JobSearch, Query()]
-) -> Page[JobRead]:
+) -> Response:
     """Published, unexpired jobs, filtered, searched and sorted."""
     paged = await jobs_service.search(
         db, filters=jobs_service.to_filters(search), sort=search.sort, page=page
     )
-    return to_page(paged, JobRead.model_validate)
+    return json_response(to_page(paged, JobRead.model_validate))
 
 
 @router.get(
@@ -91,9 +92,9 @@ async def job_feed(
 async def autocomplete(
     db: PublicReadDb,
     q: Annotated[str, Query(min_length=1, max_length=100, description="What the user typed")],
-) -> list[str]:
+) -> Response:
     """Up to 10 distinct titles of visible jobs with a word starting with what was typed."""
-    return await jobs_service.autocomplete(db, typed=q)
+    return json_response(Strings(await jobs_service.autocomplete(db, typed=q)))
 
 
 @router.get(
@@ -102,13 +103,10 @@ async def autocomplete(
     response_model=JobRead,
     responses={**problem_responses(401, 404), **with_etag()},
 )
-async def read_job(
-    job_id: IdPath, user: MaybeUser, db: PublicReadDb, response: Response
-) -> JobRead:
+async def read_job(job_id: IdPath, user: MaybeUser, db: PublicReadDb) -> Response:
     """One job: published ones for everyone, any status for its owner and admins."""
     job = await jobs_service.get(db, user=user, job_id=job_id)
-    response.headers["ETag"] = etag(job.updated_at)
-    return JobRead.model_validate(job)
+    return json_response(JobRead.model_validate(job), headers={"ETag": etag(job.updated_at)})
 
 
 @router.patch(

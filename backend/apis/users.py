@@ -12,6 +12,7 @@ from backend.apis.deps import (
     TransactionsDep,
 )
 from backend.apis.openapi import problem_responses
+from backend.apis.responses import json_response
 from backend.schemas.auth import PasswordChange
 from backend.schemas.notifications import NotificationSettings, NotificationSettingsUpdate
 from backend.schemas.user import UserRead, UserUpdate
@@ -23,9 +24,9 @@ router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(
 
 
 @router.get("/me", response_model=UserRead)
-async def read_me(user: CurrentUser) -> UserRead:
+async def read_me(user: CurrentUser) -> Response:
     """The signed-in user."""
-    return UserRead.model_validate(user)
+    return json_response(UserRead.model_validate(user))
 
 
 @router.patch("/me", response_model=UserRead, responses=problem_responses(400, 409, 429))
