@@ -14,7 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.apis import health, metrics, sitemaps, web
 from backend.apis.openapi import install_openapi, operation_id
-from backend.apis.router import api_router
+from backend.apis.router import TAGS, include_api
 from backend.core.config import Settings, load_settings
 from backend.core.cursor import CursorCodec
 from backend.core.draining import Drain
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        openapi_tags=TAGS,
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.settings = settings
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_openapi(app)
     app.include_router(health.router)
-    app.include_router(api_router)
+    include_api(app)
     app.include_router(sitemaps.router)
     if settings.metrics_enabled:
         app.state.metrics = app_registry(app.state)
