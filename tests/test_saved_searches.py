@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company, Job, SavedSearch
@@ -500,6 +500,30 @@ async def test_no_new_alerts_are_asked_for_while_earlier_ones_wait(
     assert await alerts.schedule_due(application.state.sessionmaker) == 1
     assert await alerts.schedule_due(application.state.sessionmaker) == 0
     assert len(await waiting(db)) == 1
+
+
+async def test_no_new_alerts_are_asked_for_while_one_runs(
+    mail_client: httpx.AsyncClient, db: AsyncSession, app: FastAPI, actors: Actors
+) -> None:
+    """A search whose alert is being sent is still due until that commits: asking again
+    then would queue a second task for it (it would find nothing to do, but it is work)."""
+    now = datetime.now(UTC)
+    created = await mail_client.post(URL, json=body(), headers=actors.candidate.headers)
+    await make_due(
+        db,
+        created.json()["id"],
+        alerted_through=now - timedelta(days=1),
+        due=now - timedelta(hours=1),
+    )
+    application: FastAPI = mail_client.app  # type: ignore[attr-defined]
+    assert await alerts.schedule_due(application.state.sessionmaker) == 1
+    # A worker took it and is sending it.
+    await db.execute(
+        text("UPDATE procrastinate_jobs SET status = 'doing' WHERE task_name = 'send_job_alert'")
+    )
+    assert await alerts.schedule_due(application.state.sessionmaker) == 0
+    count = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'send_job_alert'"
+    assert (await db.execute(text(count))).scalar_one() == 1
 
 
 async def test_a_saved_search_no_longer_valid_stops_no_other(

@@ -94,9 +94,10 @@ async def lock_for_alert(session: AsyncSession, *, saved_search_id: int) -> Aler
 
 
 async def alert_tasks_waiting(session: AsyncSession, *, task_name: str) -> bool:
-    """Whether alert tasks asked for earlier are still waiting in the task queue."""
+    """Whether alert tasks asked for earlier are still waiting in the task queue or
+    running (a search being alerted is due until its task commits)."""
     statement = text(
         "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs "
-        "WHERE task_name = :task AND status = 'todo')"
+        "WHERE task_name = :task AND status IN ('todo', 'doing'))"
     )
     return bool((await session.execute(statement, {"task": task_name})).scalar_one())
