@@ -116,7 +116,8 @@ async def delete(db: AsyncSession, *, user: Caller, saved_search_id: int) -> Non
 
 async def schedule_due(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     """Ask for one alert task per due saved search (a task each, so that every worker takes
-    a share); none while the tasks asked for last time still wait or run. How many were asked for."""
+    a share); none while the tasks asked for last time still wait or run. How many were
+    asked for."""
     due_by = datetime.now(UTC) - ALERT_LAG
     count, after_id = 0, 0
     while True:
