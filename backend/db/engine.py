@@ -208,7 +208,13 @@ class ReadSession(AsyncSession):
             await greenlet_spawn(_return_lease, self.info)
 
     async def close(self) -> None:
+        leased = _LEASE in self.info
         await self.return_lease()
+        sync = self.sync_session
+        if leased and not sync.in_transaction() and not sync.identity_map:
+            # Only the lease was used: the session holds nothing to close, and closing it
+            # anyway would cost another trip into SQLAlchemy's greenlet on every read.
+            return
         await super().close()
 
 
