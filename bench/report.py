@@ -116,6 +116,8 @@ def targets(summary: dict[str, Any], out: Path) -> list[tuple[str, str, bool]]:
         if name not in ("apply", "sign_in")
     )
     checks.append(("zero non-2xx in read scenarios", str(read_errors), read_errors == 0))
+    apply_errors = sum(run["scenarios"]["apply"]["errors"] for run in summary["runs"])
+    checks.append(("zero non-2xx applying", str(apply_errors), apply_errors == 0))
     start, end = large["soak"]["rss_start_kib"], large["soak"]["rss_end_kib"]
     growth_rss = max(e / b for b, e in zip(start, end, strict=False)) if start else 0
     checks.append(
