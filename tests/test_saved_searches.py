@@ -485,9 +485,10 @@ async def test_no_new_jobs_or_alerts_off_send_nothing_but_move_on(
     assert await waiting(db) == []
 
 
-async def test_no_new_alerts_are_asked_for_while_earlier_ones_wait(
-    mail_client: httpx.AsyncClient, db: AsyncSession, app: FastAPI, actors: Actors
-) -> None:
+async def _one_alert_asked_for(
+    mail_client: httpx.AsyncClient, db: AsyncSession, actors: Actors
+) -> FastAPI:
+    """A saved search due an hour ago, and its alert task asked for; the app."""
     now = datetime.now(UTC)
     created = await mail_client.post(URL, json=body(), headers=actors.candidate.headers)
     await make_due(
@@ -498,6 +499,13 @@ async def test_no_new_alerts_are_asked_for_while_earlier_ones_wait(
     )
     application: FastAPI = mail_client.app  # type: ignore[attr-defined]
     assert await alerts.schedule_due(application.state.sessionmaker) == 1
+    return application
+
+
+async def test_no_new_alerts_are_asked_for_while_earlier_ones_wait(
+    mail_client: httpx.AsyncClient, db: AsyncSession, app: FastAPI, actors: Actors
+) -> None:
+    application = await _one_alert_asked_for(mail_client, db, actors)
     assert await alerts.schedule_due(application.state.sessionmaker) == 0
     assert len(await waiting(db)) == 1
 
@@ -507,16 +515,7 @@ async def test_no_new_alerts_are_asked_for_while_one_runs(
 ) -> None:
     """A search whose alert is being sent is still due until that commits: asking again
     then would queue a second task for it (it would find nothing to do, but it is work)."""
-    now = datetime.now(UTC)
-    created = await mail_client.post(URL, json=body(), headers=actors.candidate.headers)
-    await make_due(
-        db,
-        created.json()["id"],
-        alerted_through=now - timedelta(days=1),
-        due=now - timedelta(hours=1),
-    )
-    application: FastAPI = mail_client.app  # type: ignore[attr-defined]
-    assert await alerts.schedule_due(application.state.sessionmaker) == 1
+    application = await _one_alert_asked_for(mail_client, db, actors)
     # A worker took it and is sending it.
     await db.execute(
         text("UPDATE procrastinate_jobs SET status = 'doing' WHERE task_name = 'send_job_alert'")
