@@ -6,6 +6,8 @@ microseconds; the steps of one run are compared with each other, never across ma
 """
 
 import asyncio
+import cProfile
+import pstats
 import statistics
 import sys
 import time
@@ -40,6 +42,18 @@ async def timed(label: str, step: Callable[[], Awaitable[object]]) -> float:
     median = statistics.median(rounds)
     print(f"{label:<58} {median:8.0f} us")
     return median
+
+
+async def counted(label: str, step: Callable[[], Awaitable[object]], calls: int = 200) -> None:
+    """Python function calls a call of `step` makes (deterministic, unlike timings on a
+    shared machine; work done inside C or Rust extensions is not counted)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(calls):
+        await step()
+    profile.disable()
+    total: int = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+    print(f"{label:<58} {total / calls:8.0f} calls")
 
 
 async def main(url: str) -> None:
@@ -156,16 +170,27 @@ async def main(url: str) -> None:
             "  the whole request, ASGI app in process",
             lambda: request("/api/v1/users/me", signed_in),
         )
+        await counted(
+            "  the whole request, Python function calls",
+            lambda: request("/api/v1/users/me", signed_in),
+        )
         print("GET /jobs (first page)")
         await timed("  list query, raw psycopg (what the ceiling does)", raw_jobs)
         await timed("  list query, Prepared on a leased connection (the API)", leased_jobs)
         await timed("  JobRead validation of 20 jobs and JSON", jobs_json)
         await timed("  the whole request, ASGI app in process", lambda: request("/api/v1/jobs", []))
+        await counted(
+            "  the whole request, Python function calls", lambda: request("/api/v1/jobs", [])
+        )
         print("GET /jobs/{id}")
         await timed("  job query, raw psycopg (what the ceiling does)", raw_job)
         await timed("  job query, Prepared on a leased connection (the API)", api_job)
         await timed(
             "  the whole request, ASGI app in process",
+            lambda: request(f"/api/v1/jobs/{job_id}", []),
+        )
+        await counted(
+            "  the whole request, Python function calls",
             lambda: request(f"/api/v1/jobs/{job_id}", []),
         )
     await driver.close()
