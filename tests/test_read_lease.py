@@ -18,10 +18,12 @@ API = "/api/v1"
 async def test_a_read_request_never_holds_two_connections(
     make_live_client: ClientFactory,
 ) -> None:
-    # One connection in the pool and a short wait for it: a request that held its lease while
-    # the session took a connection of its own would wait for itself and fail with a 503.
+    # One connection in the pool: a request that held its lease while the session took a
+    # connection of its own would wait for itself until the pool's timeout, and fail with a
+    # 503. The timeout leaves room for 21 requests queueing for that one connection twice
+    # each on a loaded machine (at 2 seconds, CI once saw the queue itself time out).
     client = await make_live_client(
-        rate_limits_enabled=False, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=2
+        rate_limits_enabled=False, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=10
     )
     _, employer = await live_user(client, Role.employer)
     job = await live_job(client, employer)
