@@ -14,7 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.apis import health, metrics, sitemaps, web
 from backend.apis.openapi import install_openapi, operation_id
-from backend.apis.router import TAGS, include_api
+from backend.apis.router import TAGS, include_api, include_routes
 from backend.core.config import Settings, load_settings
 from backend.core.cursor import CursorCodec
 from backend.core.draining import Drain
@@ -122,12 +122,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     install_problem_handlers(app)
     install_openapi(app)
-    app.include_router(health.router)
+    include_routes(app, health.router)
     include_api(app)
-    app.include_router(sitemaps.router)
+    include_routes(app, sitemaps.router)
     if settings.metrics_enabled:
         app.state.metrics = app_registry(app.state)
-        app.include_router(metrics.router)
+        include_routes(app, metrics.router)
     if settings.web_app_enabled:
         web.install(app)
 
