@@ -3,9 +3,12 @@ connection at most, handed back as the pool's other users expect it."""
 
 import asyncio
 import contextlib
+from typing import Any
 
+import psycopg
 from fastapi import FastAPI
 from sqlalchemy.engine import URL
+from sqlalchemy.util import greenlet_spawn
 
 from backend.db.engine import CountingPool, create_engine, create_read_sessionmaker
 from backend.db.models import Role
@@ -88,5 +91,34 @@ async def test_a_lease_cancelled_mid_statement_leaves_the_pool_healthy(migrated_
             assert row == (1,)
             assert driver.autocommit is True
         assert pool.checkedout() == 0
+    finally:
+        await engine.dispose()
+
+
+def status(driver: psycopg.AsyncConnection[Any]) -> psycopg.pq.TransactionStatus:
+    return driver.info.transaction_status
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
+    migrated_url: URL,
+) -> None:
+    # The pool resets only a connection that is in a transaction (an idle one has nothing to
+    # roll back): one returned mid-transaction is handed out again idle, its work undone.
+    engine = create_engine(make_settings(migrated_url, db_pool_size=1, db_max_overflow=0))
+    try:
+        lease = await engine.raw_connection()
+        driver = lease.driver_connection
+        assert driver is not None
+        await driver.execute("CREATE TEMPORARY TABLE lease_probe (id int)")
+        assert status(driver) == psycopg.pq.TransactionStatus.INTRANS
+        await greenlet_spawn(lease.close)
+        lease = await engine.raw_connection()
+        again = lease.driver_connection
+        assert id(again) == id(driver)  # the pool's one connection
+        assert status(driver) == psycopg.pq.TransactionStatus.IDLE
+        probe = await driver.execute("SELECT to_regclass('pg_temp.lease_probe')")
+        assert await probe.fetchone() == (None,)
+        await driver.rollback()
+        await greenlet_spawn(lease.close)
     finally:
         await engine.dispose()

@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import (
+    AsyncAdaptedQueuePool,
+    ConnectionPoolEntry,
+    PoolProxiedConnection,
+    PoolResetState,
+)
 from sqlalchemy.util import await_, greenlet_spawn
 
 from backend.core.config import Settings
@@ -55,13 +60,31 @@ def create_engine(
         pool_pre_ping=True,
         # Errors and logs never carry bound values (password hashes, token hashes, emails).
         hide_parameters=True,
+        # A connection back in the pool is rolled back only if it is in a transaction
+        # (`_roll_back_if_in_transaction`).
+        pool_reset_on_return=None,
         # No startup parameters (PgBouncer refuses `options`): `migrate` sets the database's
         # TimeZone (UTC) and statement_timeout, and responses are written in UTC anyway.
         connect_args=connect_args(settings, connect_timeout=connect_timeout),
     )
     engine.dialect.do_ping = is_connection_alive  # type: ignore[method-assign]
     event.listen(engine.sync_engine, "connect", _load_any_timestamp)
+    event.listen(engine.sync_engine, "reset", _roll_back_if_in_transaction)
     return engine
+
+
+def _roll_back_if_in_transaction(
+    dbapi_connection: Any, _: ConnectionPoolEntry, state: PoolResetState
+) -> None:
+    """What the pool's reset on return does, without the call when there is nothing to roll
+    back: on an idle connection psycopg's rollback sends nothing, but reaching it from the
+    pool costs two switches between SQLAlchemy's greenlet and the event loop, on every
+    checkin (see BENCHMARKS.md)."""
+    if state.terminate_only or not state.asyncio_safe:
+        return  # being closed, or outside the event loop: as the default reset, nothing
+    driver = dbapi_connection.driver_connection
+    if driver.closed or driver.info.transaction_status != _IDLE:
+        dbapi_connection.rollback()
 
 
 # Python's datetime ends at year 9999 and starts at year 1; PostgreSQL's timestamps go
@@ -143,18 +166,26 @@ def _lease_ends_where_a_transaction_begins(session: Session, transaction: Any) -
         _return_lease(session.info)
 
 
-def _return_lease(info: dict[Any, Any]) -> None:
+def _reusable(driver: psycopg.AsyncConnection[Any] | None) -> bool:
+    return driver is not None and not driver.closed and driver.info.transaction_status == _IDLE
+
+
+def _return_lease(info: dict[Any, Any], *, restored: bool = False) -> None:
+    """Back to the pool (inside SQLAlchemy's greenlet), in transaction mode again unless
+    `restored` says the caller has done that already."""
     lease: PoolProxiedConnection = info.pop(_LEASE)
     try:
         driver = lease.driver_connection
-        if driver is None or driver.closed or driver.info.transaction_status != _IDLE:
+        if not _reusable(driver):
             # Cancelled mid-statement (a deadline) or broken: never handed out again.
             lease.invalidate()
             return
-        try:
-            await_(driver.set_autocommit(False))  # as the pool's other users expect it
-        except psycopg.Error as exc:
-            lease.invalidate(exc)
+        assert driver is not None
+        if not restored:
+            try:
+                await_(driver.set_autocommit(False))  # as the pool's other users expect it
+            except psycopg.Error as exc:
+                lease.invalidate(exc)
     finally:
         lease.close()  # back to the pool, or (invalidated) closed and replaced
 
@@ -204,8 +235,22 @@ class ReadSession(AsyncSession):
 
     async def return_lease(self) -> None:
         """Hand the leased connection back to the pool (nothing if none is leased)."""
-        if _LEASE in self.info:
-            await greenlet_spawn(_return_lease, self.info)
+        lease: PoolProxiedConnection | None = self.info.get(_LEASE)
+        if lease is None:
+            return
+        restored = False
+        try:
+            driver = lease.driver_connection
+            if _reusable(driver):
+                assert driver is not None
+                # Here rather than inside the greenlet below: on an idle connection this sends
+                # nothing, and from the greenlet it would cost two more switches.
+                await driver.set_autocommit(False)
+                restored = True
+        except psycopg.Error:
+            pass  # tried again below, where a failure invalidates the connection
+        finally:
+            await greenlet_spawn(_return_lease, self.info, restored=restored)
 
     async def close(self) -> None:
         leased = _LEASE in self.info
