@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, TypeVarTuple, overload
 
 import psycopg
-from sqlalchemy import Connection, Dialect, Engine, Executable, Row, Select
+from sqlalchemy import Connection, Dialect, Engine, Executable, Float, Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from backend.core.cursor import CursorId, Position
 from backend.db.base import Base
@@ -39,7 +40,7 @@ class Prepared:
     bound parameters; types with Python-side conversions are converted both ways as
     SQLAlchemy would."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self._compiled: _Compiled | None = None
 
@@ -60,9 +61,10 @@ class Prepared:
                     for name, process in compiled._bind_processors.items()
                     if callable(process)
                 },
-                results=tuple(
-                    column.type._cached_result_processor(dialect, None)
-                    for column in self.statement.selected_columns
+                processed=tuple(
+                    (index, process)
+                    for index, column in enumerate(self.statement.selected_columns)
+                    if (process := _result_processor(column.type, dialect)) is not None
                 ),
                 # Rows read by attribute (`row.id`) as well as by position.
                 make=namedtuple(
@@ -74,12 +76,21 @@ class Prepared:
         return self._compiled
 
 
+def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    # A float column arrives as a Python float from psycopg; SQLAlchemy's processor for it
+    # would need the driver's type code, which is known only once a result is described.
+    if isinstance(type_, Float) and not type_.asdecimal:
+        return None
+    return type_._cached_result_processor(dialect, None)
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
     defaults: Mapping[str, Any]
     binds: Mapping[str, Callable[[Any], Any]]
-    results: tuple[Callable[[Any], Any] | None, ...]
+    # The columns whose values SQLAlchemy converts (enums, arrays), by position.
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
     make: Callable[..., tuple[Any, ...]]
 
     def parameters(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -90,12 +101,13 @@ class _Compiled:
         return values
 
     def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
-        return self.make(
-            *(
-                value if process is None or value is None else process(value)
-                for value, process in zip(raw, self.results, strict=True)
-            )
-        )
+        if not self.processed:
+            return self.make(*raw)
+        values = list(raw)
+        for index, process in self.processed:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        return self.make(*values)
 
 
 async def _run_prepared(

@@ -1,5 +1,6 @@
 """Queries over jobs: who may see a job, changes, and the keyset-paginated public search."""
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,6 @@ from sqlalchemy import (
     cast,
     delete,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -156,36 +156,86 @@ def _escape_like(value: str) -> str:
 _NEGATIONS = re.compile(r"-(?:\s*-)+")
 
 
-def _ts_query(q: str) -> ColumnElement[Any]:
-    return func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), _NEGATIONS.sub("-", q))
+def _ts_query(q: ColumnElement[str]) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
 
 
-def _matches(q: str, *, walk: bool) -> ColumnElement[bool]:
+def _matches(q: ColumnElement[str], *, walk: bool) -> ColumnElement[bool]:
     """The full-text predicate; walk=True hides it from the GIN index, so that the planner
     walks the date index through a bounded range and tests each row there."""
     vector = Job.search.op("||")(literal_column("''::tsvector")) if walk else Job.search
     return vector.op("@@")(_ts_query(q))
 
 
-def _filtered(filters: JobFilters, *, walk: bool = False) -> Select[Any]:
-    """Visible jobs passing `filters` (for `walk`, see _matches)."""
-    statement = select(*JOB_COLUMNS).where(publicly_visible())
+def _filter_values(filters: JobFilters) -> dict[str, Any]:
+    """The values `filters` binds, by name: which names are there is the search's shape."""
+    values: dict[str, Any] = {}
     if filters.q:
-        statement = statement.where(_matches(filters.q, walk=walk))
+        values["q"] = _NEGATIONS.sub("-", filters.q)
     if filters.location:
-        statement = statement.where(Job.location.ilike(f"%{_escape_like(filters.location)}%"))
+        values["location"] = f"%{_escape_like(filters.location)}%"
     if filters.workplace:
-        statement = statement.where(Job.workplace == filters.workplace)
+        values["workplace"] = filters.workplace
     if filters.employment_type:
-        statement = statement.where(Job.employment_type == filters.employment_type)
+        values["employment_type"] = filters.employment_type
     if filters.company_id is not None:
-        statement = statement.where(Job.company_id == filters.company_id)
+        values["company_id"] = filters.company_id
     if filters.tags:
-        statement = statement.where(Job.tags.contains(list(filters.tags)))
+        values["tags"] = list(filters.tags)
     if filters.salary_min is not None:
-        statement = statement.where(salary_key() >= filters.salary_min)
+        values["salary_min"] = filters.salary_min
     if filters.posted_after is not None:
-        statement = statement.where(Job.published_at >= filters.posted_after)
+        values["posted_after"] = filters.posted_after
+    return values
+
+
+_FILTER_TYPES: dict[str, Any] = {
+    "q": String(),
+    "location": Job.location.type,
+    "workplace": Job.workplace.type,
+    "employment_type": Job.employment_type.type,
+    "company_id": Job.company_id.type,
+    "tags": Job.tags.type,
+    "salary_min": Integer(),
+    "posted_after": Job.published_at.type,
+}
+
+
+def _bound(name: str, values: dict[str, Any] | None) -> Any:
+    """A filter's named parameter: holding its value, or (`values` None) waiting for one."""
+    if values is None:
+        return bindparam(name, type_=_FILTER_TYPES[name])
+    return bindparam(name, values[name], type_=_FILTER_TYPES[name])
+
+
+def _filtered(filters: JobFilters, *, walk: bool = False) -> Select[Any]:
+    """Visible jobs passing `filters` (for `walk`, see _matches), their values bound."""
+    values = _filter_values(filters)
+    return _filtered_by(tuple(values), walk=walk, values=values)
+
+
+def _filtered_by(
+    names: Sequence[str], *, walk: bool = False, values: dict[str, Any] | None = None
+) -> Select[Any]:
+    """Visible jobs passing the filters `names`: with their `values`, or (None) taking them
+    at each execution, for a statement compiled once per shape (see `_shaped`)."""
+    statement = select(*JOB_COLUMNS).where(publicly_visible())
+    if "q" in names:
+        statement = statement.where(_matches(_bound("q", values), walk=walk))
+    if "location" in names:
+        statement = statement.where(Job.location.ilike(_bound("location", values)))
+    if "workplace" in names:
+        statement = statement.where(Job.workplace == _bound("workplace", values))
+    if "employment_type" in names:
+        statement = statement.where(Job.employment_type == _bound("employment_type", values))
+    if "company_id" in names:
+        statement = statement.where(Job.company_id == _bound("company_id", values))
+    if "tags" in names:
+        statement = statement.where(Job.tags.contains(_bound("tags", values)))
+    if "salary_min" in names:
+        statement = statement.where(salary_key() >= _bound("salary_min", values))
+    if "posted_after" in names:
+        statement = statement.where(Job.published_at >= _bound("posted_after", values))
     return statement
 
 
@@ -216,42 +266,52 @@ def _key(column: Any, *, dense: bool) -> Any:
     return column + literal_column(zero)
 
 
-async def _probe(session: AsyncSession, filters: JobFilters) -> bool:
-    """Whether matches are dense among the WINDOW most recently published jobs."""
-    assert filters.q
+def _hits_in_window() -> base.Prepared:
     recent = (
         select(Job.search)
         .where(publicly_visible())
         .order_by(Job.published_at.desc(), Job.id.desc())
-        .limit(WINDOW)
+        .limit(bindparam("window", type_=Integer))
         .subquery()
     )
-    hits = (
+    return base.Prepared(
         select(func.count())
         .select_from(recent)
-        .where(recent.c.search.op("@@")(_ts_query(filters.q)))
+        .where(recent.c.search.op("@@")(_ts_query(_bound("q", None))))
     )
-    return _dense((await session.execute(hits)).scalar_one())
+
+
+_HITS_IN_WINDOW = _hits_in_window()
+
+
+async def _probe(session: AsyncSession, filters: JobFilters) -> bool:
+    """Whether matches are dense among the WINDOW most recently published jobs."""
+    assert filters.q
+    values = {"q": _filter_values(filters)["q"], "window": WINDOW}
+    row = await base.first(session, _HITS_IN_WINDOW, values)
+    assert row is not None  # a count
+    return _dense(row[0])
+
+
+# (published_at, id) of the WINDOW-th newest visible job, read from the date index alone: no
+# filter and no text test per row. Compiled once (see base.Prepared).
+_WINDOW_OLDEST = base.Prepared(
+    select(Job.published_at, Job.id)
+    .where(publicly_visible())
+    .order_by(Job.published_at.desc(), Job.id.desc())
+    .offset(bindparam("offset", type_=Integer))
+    .limit(1)
+)
 
 
 async def _window_oldest(session: AsyncSession) -> tuple[datetime, int] | None:
-    """(published_at, id) of the WINDOW-th newest visible job; None when there are fewer.
-
-    Read from the date index alone: no filter and no text test per row.
-    """
-    statement = (
-        select(Job.published_at, Job.id)
-        .where(publicly_visible())
-        .order_by(Job.published_at.desc(), Job.id.desc())
-        .offset(WINDOW - 1)
-        .limit(1)
-    )
-    row = (await session.execute(statement)).one_or_none()
+    """(published_at, id) of the WINDOW-th newest visible job; None when there are fewer."""
+    row = await base.first(session, _WINDOW_OLDEST, {"offset": WINDOW - 1})
     # Published jobs always have published_at (ck_jobs_published_at_set).
     return None if row is None or row[0] is None else (row[0], row[1])
 
 
-def rank(q: str) -> ColumnElement[float]:
+def rank(q: ColumnElement[str]) -> ColumnElement[float]:
     """Relevance: weights D, C, B, A rank title over tags over company name over description.
 
     `ts_rank_cd` is a `real`; widened to `double precision`, the value a cursor carries
@@ -387,7 +447,10 @@ async def search_by_relevance(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: RelevancePosition | None
 ) -> list[tuple[JobRow, RelevancePosition]]:
     """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
-    recently published jobs best first, then older matches newest first."""
+    recently published jobs best first, then older matches newest first.
+
+    Each statement is compiled once per shape (`_shaped`): every value is a named parameter.
+    """
     assert filters.q
     oldest: tuple[datetime, int] | None
     if after is None:
@@ -397,20 +460,16 @@ async def search_by_relevance(
         if after.window_published_at is not None and after.window_id is not None:
             oldest = (after.window_published_at, after.window_id)
         dense, in_window = after.dense, after.rank is not None
-    relevance = rank(filters.q)
+    searched = _filter_values(filters)
+    bounded = {} if oldest is None else {"oldest_at": oldest[0], "oldest_id": oldest[1]}
     rows: list[tuple[JobRow, float]] = []
     if in_window:
         # At most WINDOW rows, walked in date order and each tested for the filters and
         # words; how many match tells how dense matches are (see DENSE_SHARE).
-        statement = _filtered(filters, walk=True).add_columns(relevance, func.count().over())
-        if oldest is not None:
-            statement = statement.where(tuple_(Job.published_at, Job.id) >= tuple_(*oldest))
+        values = {**searched, **bounded, "limit": limit + 1}
         if after is not None and after.rank is not None:
-            statement = statement.where(
-                tuple_(relevance, Job.id) < tuple_(literal(after.rank, DOUBLE_PRECISION), after.id)
-            )
-        statement = statement.order_by(relevance.desc(), Job.id.desc()).limit(limit + 1)
-        found: Sequence[JobRow] = await base.all_rows(session, statement)
+            values |= {"after_rank": after.rank, "after_id": after.id}
+        found: Sequence[JobRow] = await base.all_rows(session, _in_window(tuple(values)), values)
         # Each row: the job's columns, then its rank, then how many rows matched.
         rows = [(row, row[-2]) for row in found]
         if after is None:
@@ -429,13 +488,54 @@ async def search_by_relevance(
 
     ranked = [(job, position(job, score)) for job, score in rows]
     if len(ranked) <= limit and oldest is not None:
-        published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
-        older = _filtered(filters).where(tuple_(Job.published_at, Job.id) < tuple_(*oldest))
+        values = {**searched, **bounded, "limit": limit + 1 - len(ranked)}
         if after is not None and not in_window:
-            older = older.where(tuple_(published_at, job_id) < tuple_(after.published_at, after.id))
-        older = older.order_by(published_at.desc(), job_id.desc()).limit(limit + 1 - len(ranked))
-        ranked += [(job, position(job, None)) for job in await base.all_rows(session, older)]
+            values |= {"after_at": after.published_at, "after_id": after.id}
+        older = await base.all_rows(session, _older(tuple(values), dense=dense), values)
+        ranked += [(job, position(job, None)) for job in older]
     return ranked
+
+
+_POSITION_TYPES: dict[str, Any] = {
+    "oldest_at": Job.published_at.type,
+    "oldest_id": Job.id.type,
+    "after_at": Job.published_at.type,
+    "after_id": Job.id.type,
+    "after_rank": DOUBLE_PRECISION(),
+    "limit": Integer(),
+}
+
+
+def _position(name: str) -> Any:
+    return bindparam(name, type_=_POSITION_TYPES[name])
+
+
+@functools.cache
+def _in_window(names: tuple[str, ...]) -> base.Prepared:
+    """The relevance phase of a search binding `names` (see `search_by_relevance`)."""
+    relevance = rank(_bound("q", None))
+    statement = _filtered_by(names, walk=True).add_columns(relevance, func.count().over())
+    if "oldest_at" in names:
+        oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
+        statement = statement.where(tuple_(Job.published_at, Job.id) >= oldest)
+    if "after_rank" in names:
+        after = tuple_(_position("after_rank"), _position("after_id"))
+        statement = statement.where(tuple_(relevance, Job.id) < after)
+    order = (relevance.desc(), Job.id.desc())
+    return base.Prepared(statement.order_by(*order).limit(_position("limit")))
+
+
+@functools.cache
+def _older(names: tuple[str, ...], *, dense: bool) -> base.Prepared:
+    """The phase after the window of a search binding `names`, newest first."""
+    published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
+    oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
+    statement = _filtered_by(names).where(tuple_(Job.published_at, Job.id) < oldest)
+    if "after_at" in names:
+        after = tuple_(_position("after_at"), _position("after_id"))
+        statement = statement.where(tuple_(published_at, job_id) < after)
+    order = (published_at.desc(), job_id.desc())
+    return base.Prepared(statement.order_by(*order).limit(_position("limit")))
 
 
 def _autocomplete() -> base.Prepared:
