@@ -210,6 +210,12 @@ async def test_filters(
         "C",
     ]
     assert await titles(client, q="python", workplace="onsite", salary_min=1) == ["B"]
+    # The same shape of search with other values: each search binds its own (the statement
+    # is compiled once per shape).
+    assert await titles(client, q="python", workplace="remote", salary_min=1) == ["A"]
+    assert await titles(client, q="django", workplace="onsite", salary_min=1) == []
+    assert await titles(client, q="django", workplace="remote", salary_min=60_000) == ["A"]
+    assert await titles(client, q="django", workplace="remote", salary_min=70_001) == []
 
 
 # --- sorts

@@ -496,6 +496,10 @@ async def search_by_relevance(
     return ranked
 
 
+# Shapes kept compiled, for each phase: the common ones stay, and a client trying every
+# combination of filters cannot make the cache grow without bound (about 35 KB a shape).
+SHAPES_KEPT = 256
+
 _POSITION_TYPES: dict[str, Any] = {
     "oldest_at": Job.published_at.type,
     "oldest_id": Job.id.type,
@@ -510,7 +514,7 @@ def _position(name: str) -> Any:
     return bindparam(name, type_=_POSITION_TYPES[name])
 
 
-@functools.cache
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def _in_window(names: tuple[str, ...]) -> base.Prepared:
     """The relevance phase of a search binding `names` (see `search_by_relevance`)."""
     relevance = rank(_bound("q", None))
@@ -525,7 +529,7 @@ def _in_window(names: tuple[str, ...]) -> base.Prepared:
     return base.Prepared(statement.order_by(*order).limit(_position("limit")))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def _older(names: tuple[str, ...], *, dense: bool) -> base.Prepared:
     """The phase after the window of a search binding `names`, newest first."""
     published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
