@@ -218,7 +218,7 @@ def _filtered_by(
     names: Sequence[str], *, walk: bool = False, values: dict[str, Any] | None = None
 ) -> Select[Any]:
     """Visible jobs passing the filters `names`: with their `values`, or (None) taking them
-    at each execution, for a statement compiled once per shape (see `_shaped`)."""
+    at each execution, for a statement compiled once per shape (`_in_window`, `_older`)."""
     statement = select(*JOB_COLUMNS).where(publicly_visible())
     if "q" in names:
         statement = statement.where(_matches(_bound("q", values), walk=walk))
@@ -449,7 +449,8 @@ async def search_by_relevance(
     """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
     recently published jobs best first, then older matches newest first.
 
-    Each statement is compiled once per shape (`_shaped`): every value is a named parameter.
+    Each statement is compiled once per shape (`_in_window`, `_older`): every value is a named
+    parameter, so which names a search binds decides its SQL.
     """
     assert filters.q
     oldest: tuple[datetime, int] | None
