@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
 from backend.core.config import load_settings
+from backend.db.admin import MIGRATION_LOCK
 from backend.db.models import Base, belongs_to_queue
 
 config = context.config
@@ -35,9 +36,6 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-# One migration run at a time per database: a second `migrate` (two pods starting) waits
-# here, then finds nothing left to do.
-MIGRATION_LOCK = 0x6A6F62626F617264  # "jobboard"
 # DDL that would wait longer than this for a table's lock fails instead of holding up every
 # query queued behind it; run `migrate` again when the long query is gone.
 LOCK_TIMEOUT = "5s"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest import mock
 
@@ -282,6 +283,20 @@ def test_two_migrations_at_once_both_succeed(fresh_url: URL) -> None:
     assert sum("created database" in out for out, _ in outputs) == 1
     with psycopg.connect(_conninfo(fresh_url)) as conn:
         assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
+def test_configuring_a_database_from_several_processes_at_once_succeeds(fresh_url: URL) -> None:
+    # What two `migrate` runs starting together do last: set the database's defaults. Two
+    # ALTER DATABASE ... SET at once can fail with "tuple concurrently updated".
+    admin.create_database(fresh_url)
+
+    def configure(_: int) -> None:
+        admin.configure_database(fresh_url, statement_timeout_ms=15_000)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(configure, range(40)))
+    with psycopg.connect(_conninfo(fresh_url)) as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("15s",)
 
 
 def test_a_migration_blocked_by_a_long_query_gives_up_in_one_line(fresh_url: URL) -> None:

@@ -11,6 +11,11 @@ from alembic import command
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
+# One migration run at a time per database (alembic/env.py takes it around the migrations,
+# `configure_database` around its settings): a second `migrate` (two pods starting) waits,
+# then finds nothing left to do.
+MIGRATION_LOCK = 0x6A6F62626F617264  # "jobboard"
+
 
 def _maintenance_conninfo(url: URL) -> str:
     server = url.set(drivername="postgresql", database="postgres")
@@ -40,7 +45,10 @@ def create_database(url: URL) -> bool:
 def configure_database(url: URL, *, statement_timeout_ms: int) -> None:
     """Set what every connection to the database starts with, so that the app needs no
     startup parameters (which PgBouncer refuses): UTC, and the statement timeout."""
-    with psycopg.connect(conninfo(url), autocommit=True, connect_timeout=10) as conn:
+    # One transaction under the migration lock: two ALTER DATABASE ... SET at once (two
+    # `migrate` runs) can fail with "tuple concurrently updated".
+    with psycopg.connect(conninfo(url), connect_timeout=10) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         name = sql.Identifier(str(url.database))
         conn.execute(sql.SQL("ALTER DATABASE {} SET timezone TO 'UTC'").format(name))
         conn.execute(
