@@ -370,7 +370,13 @@ def test_make_writes_the_database_url_it_was_given_into_env(
 
 
 def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> None:
-    for name in ("password_reset", "verify_email", "new_applicants", "application_status"):
+    for name in (
+        "password_reset",
+        "verify_email",
+        "new_applicants",
+        "application_status",
+        "job_expiring",
+    ):
         text = run(fresh_url, "mail", "preview", name)
         assert text.returncode == 0, text.stderr
         assert text.stdout.startswith("Subject: ")
@@ -384,7 +390,9 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
     assert "Stop mails like this one" in alert.stdout
     unknown = run(fresh_url, "mail", "preview", "nope")
     assert unknown.returncode == 1
-    assert "no mail named 'nope'; there are: application_status, job_alert" in unknown.stderr
+    assert "no mail named 'nope'; there are: application_status, job_alert, job_expiring" in (
+        unknown.stderr
+    )
 
 
 def test_confirm_email_confirms_registered_addresses_only(fresh_url: URL) -> None:

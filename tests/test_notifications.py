@@ -150,7 +150,12 @@ async def test_an_owner_who_turned_them_off_gets_none(
     off = await mail_client.patch(
         SETTINGS, json={"new_applicants": False}, headers=actors.employer.headers
     )
-    assert off.json() == {"new_applicants": False, "application_status": True, "job_alerts": True}
+    assert off.json() == {
+        "new_applicants": False,
+        "application_status": True,
+        "job_alerts": True,
+        "job_expiry": True,
+    }
     job_id = await published_job(mail_client, actors, company)
     _, headers = await candidate(db, app, "Quiet")
     await mail_client.post(f"{API}/jobs/{job_id}/applications", json={}, headers=headers)
@@ -227,6 +232,7 @@ async def test_settings_start_on_and_change_one_by_one(
         "new_applicants": True,
         "application_status": True,
         "job_alerts": True,
+        "job_expiry": True,
     }
     changed = await mail_client.patch(SETTINGS, json={"job_alerts": False}, headers=headers)
     assert changed.json()["job_alerts"] is False
@@ -279,6 +285,7 @@ async def test_one_click_in_a_mail_turns_its_kind_off(
         "new_applicants": False,
         "application_status": True,
         "job_alerts": True,
+        "job_expiry": True,
     }
     # Used again: 400, nothing changes.
     assert_problem(await mail_client.post(path), 400)

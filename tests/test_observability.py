@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -119,7 +120,17 @@ def test_every_json_log_line_carries_its_request_id_and_no_secret(
     migrated_url: URL, tmp_path: Path
 ) -> None:
     log = tmp_path / "server.log"
-    server = start_server(migrated_url, log=log, LOG_FORMAT="json", LOG_LEVEL="info")
+    mail = tmp_path / "mail"
+    server = start_server(
+        migrated_url,
+        log=log,
+        LOG_FORMAT="json",
+        LOG_LEVEL="info",
+        # The confirmation mail's task runs in the server, so its logs are here too.
+        WORKER_IN_PROCESS="true",
+        MAIL_BACKEND="file",
+        MAIL_FILE_DIR=str(mail),
+    )
     password = "a-secret-password-1234"
     try:
         body = {"email": unique_email("logged"), "password": password, "full_name": "L"}
@@ -127,6 +138,9 @@ def test_every_json_log_line_carries_its_request_id_and_no_secret(
             f"{server.url}{API}/auth/register", json=body, headers={"X-Request-ID": "trace-42"}
         )
         assert registered.status_code == 201
+        deadline = time.monotonic() + 20
+        while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.1)
         token = httpx.post(
             f"{server.url}{API}/auth/token",
             data={"username": body["email"], "password": password},
@@ -151,3 +165,8 @@ def test_every_json_log_line_carries_its_request_id_and_no_secret(
     assert '"GET /api/v1/users/me HTTP/1.1" 200' in access["trace-44"]
     for secret in (password, token, DEFAULT_PASSWORD, TEST_SECRET_KEY):
         assert secret not in text
+    # The queue names each task it runs, but not its arguments (here, an address).
+    assert len(list(mail.glob("*.eml"))) == 1
+    tasks = [line for line in lines if line["logger"].startswith("procrastinate")]
+    assert any("send_email_verification[" in line["message"] for line in tasks)
+    assert body["email"] not in text

@@ -56,7 +56,12 @@ READ_MODELS = {
         "id", "email", "full_name", "role", "is_active", "created_at", "email_verified_at",
         "email_verified",
     },
-    "NotificationSettings": {"new_applicants", "application_status", "job_alerts"},
+    "NotificationSettings": {
+        "new_applicants",
+        "application_status",
+        "job_alerts",
+        "job_expiry",
+    },
     "SavedSearchRead": {
         "id", "name", "search", "frequency", "alerted_through", "next_alert_at", "created_at",
         "updated_at",

@@ -19,6 +19,37 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class TaskArgumentsFilter(logging.Filter):
+    """Task logs name each task, never its arguments (an address, for one).
+
+    procrastinate writes a task as `name[id](argument=value, ...)` in its messages and puts
+    the whole task, arguments included, in the record (`job`, or `jobs` for a batch): here
+    a task is `name[id]` in the message and its record keeps no arguments.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = record.__dict__
+        if isinstance(fields.get("job"), dict):
+            fields["job"] = self._without_arguments(record, fields["job"])
+        if isinstance(fields.get("jobs"), list):
+            fields["jobs"] = [
+                self._without_arguments(record, job) if isinstance(job, dict) else job
+                for job in fields["jobs"]
+            ]
+        return True
+
+    @staticmethod
+    def _without_arguments(record: logging.LogRecord, job: dict[str, Any]) -> dict[str, Any]:
+        named = f"{job.get('task_name')}[{job.get('id')}]"
+        call = job.get("call_string")
+        if isinstance(call, str) and isinstance(record.msg, str):
+            record.msg = record.msg.replace(call, named)
+        kept = {key: value for key, value in job.items() if key != "task_kwargs"}
+        if "call_string" in kept:
+            kept["call_string"] = named
+        return kept
+
+
 def log_format(settings: Settings) -> str:
     if settings.log_format is not None:
         return settings.log_format
@@ -33,7 +64,10 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
+        "filters": {
+            "request_id": {"()": RequestIdFilter},
+            "task_arguments": {"()": TaskArgumentsFilter},
+        },
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
@@ -48,7 +82,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": log_format(settings),
-                "filters": ["request_id"],
+                "filters": ["request_id", "task_arguments"],
             }
         },
         "root": {"handlers": ["default"], "level": level},

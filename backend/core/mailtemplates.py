@@ -107,4 +107,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "search_link": f"{_LINK}/?q=python&workplace=remote",
         "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
     },
+    "job_expiring": {
+        "name": "Grace Hopper",
+        "job_title": "Backend Engineer",
+        "company": "Analytical Engines",
+        "expires_at": "2026-11-27 23:59 UTC",
+        "days": 3,
+        "link": f"{_LINK}/dashboard/jobs/1",
+        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
+    },
 }

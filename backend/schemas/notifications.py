@@ -9,12 +9,14 @@ class NotificationSettings(ResponseModel):
     new_applicants: bool = Field(description="An employer's jobs got applications")
     application_status: bool = Field(description="A candidate's application changed status")
     job_alerts: bool = Field(description="Saved searches found new jobs")
+    job_expiry: bool = Field(description="An employer's published jobs expire in a few days")
 
 
 class NotificationSettingsUpdate(PatchModel):
     new_applicants: bool | None = None
     application_status: bool | None = None
     job_alerts: bool | None = None
+    job_expiry: bool | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"job_alerts": False}]})
 

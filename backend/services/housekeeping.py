@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
+from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import mail as mail_repo
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import throttle as throttle_repo
+from backend.services.job_expiry import NOTICE_KEPT
 from backend.services.throttle import RATE_WINDOW_SECONDS, VERIFY_WINDOW_SECONDS
 
 # A send record matters while the task that made it could run again (its retries end well
@@ -18,7 +20,7 @@ SENT_MAIL_KEPT = timedelta(days=30)
 
 async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
     """Ended sessions, spent or expired reset tokens, throttle counts no window looks back
-    at, and old send records; how many of each went."""
+    at, old send records and the expiry notices of dates long past; how many of each went."""
     now = datetime.now(UTC)
     longest_window = max(
         settings.login_failure_window_seconds, RATE_WINDOW_SECONDS, VERIFY_WINDOW_SECONDS
@@ -30,4 +32,7 @@ async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
             db, older_than=now - timedelta(seconds=longest_window)
         ),
         "send records": await mail_repo.purge(db, older_than=now - SENT_MAIL_KEPT),
+        "expiry notices": await jobs_repo.purge_expiry_notices(
+            db, expired_before=now - NOTICE_KEPT
+        ),
     }

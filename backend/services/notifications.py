@@ -44,6 +44,7 @@ class Kind(StrEnum):
     new_applicants = "new_applicants"
     application_status = "application_status"
     job_alerts = "job_alerts"
+    job_expiry = "job_expiry"
 
 
 def _column(kind: Kind) -> str:

@@ -11,6 +11,7 @@ again.
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -19,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings
 from backend.core.mail import Mailer
-from backend.services import alerts, housekeeping, mailing, notifications
+from backend.services import alerts, housekeeping, job_expiry, mailing, notifications
 from backend.tasks.queue import (
     NOTIFY_APPLICATION_STATUS,
+    NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
     SEND_EMAIL_VERIFICATION,
     SEND_JOB_ALERT,
@@ -125,6 +127,20 @@ async def send_job_alert(context: JobContext, *, saved_search_id: int) -> None:
         await alerts.alert_sent(db, alert=alert)
 
 
+@queue.task(name=NOTIFY_JOB_EXPIRING, pass_context=True)
+async def notify_job_expiring(context: JobContext, *, job_id: int, expires_at: str) -> None:
+    """Tell a job's owner that it expires at `expires_at` (unless that changed meanwhile)."""
+    resources = _resources(context)
+    expiry = datetime.fromisoformat(expires_at)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await job_expiry.notice_mail(
+            db, resources.settings, job_id=job_id, expires_at=expiry
+        )
+        if message is not None:
+            key = f"job-expiring:{job_id}:{expiry.isoformat()}"
+            await send_once(db, resources, key, message)
+
+
 # Periodic tasks: each runs once per period however many workers run (procrastinate
 # defers one job per period and task, under a lock).
 
@@ -138,6 +154,18 @@ async def schedule_job_alerts(context: JobContext, timestamp: int) -> None:
     count = await alerts.schedule_due(resources.sessionmaker)
     if count:
         logger.info("job alerts due: %d", count)
+
+
+@queue.periodic(cron="23 * * * *")
+@queue.task(
+    name="schedule_expiry_notices", queueing_lock="schedule_expiry_notices", pass_context=True
+)
+async def schedule_expiry_notices(context: JobContext, timestamp: int) -> None:
+    """Ask for a mail to the owner of each published job that expires within
+    job_expiry.EXPIRY_NOTICE and was not noticed for that date."""
+    count = await job_expiry.schedule_notices(_resources(context).sessionmaker)
+    if count:
+        logger.info("expiry notices due: %d", count)
 
 
 @queue.periodic(cron="17 * * * *")

@@ -13,6 +13,7 @@ SEND_EMAIL_VERIFICATION = "send_email_verification"
 NOTIFY_NEW_APPLICANTS = "notify_new_applicants"
 NOTIFY_APPLICATION_STATUS = "notify_application_status"
 SEND_JOB_ALERT = "send_job_alert"
+NOTIFY_JOB_EXPIRING = "notify_job_expiring"
 
 # One queue for the process. Tasks are declared on it by `backend.tasks.handlers` (loaded
 # by workers; a web process enqueues by name and needs only the queue). A worker swaps in

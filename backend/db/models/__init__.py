@@ -4,7 +4,14 @@ from backend.db.base import Base
 from backend.db.models.application import Application, ApplicationStatus
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.company import Company
-from backend.db.models.job import EmploymentType, Job, JobStatus, JobTitle, Workplace
+from backend.db.models.job import (
+    EmploymentType,
+    Job,
+    JobExpiryNotice,
+    JobStatus,
+    JobTitle,
+    Workplace,
+)
 from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
 from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.session import UserSession
@@ -20,6 +27,7 @@ __all__ = [
     "Company",
     "EmploymentType",
     "Job",
+    "JobExpiryNotice",
     "JobStatus",
     "JobTitle",
     "PasswordResetToken",

@@ -97,6 +97,12 @@ class Job(TimestampMixin, Base):
         ),
         # Autocomplete checks that a suggested title still has a visible job.
         Index("ix_jobs_title_published", "title", postgresql_where=text("status = 'published'")),
+        # The hourly expiry notices find the published jobs about to expire through this.
+        Index(
+            "ix_jobs_published_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'published' AND expires_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -127,6 +133,19 @@ class Job(TimestampMixin, Base):
     # Maintained by the jobs_search trigger from title (A), tags (B), company name (C)
     # and description (D); never written by the app.
     search: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True, deferred_raiseload=True)
+
+
+class JobExpiryNotice(Base):
+    """The expiry a job's owner was told of ahead (one notice per job and expiry date: a
+    job given a later date is noticed again when that one nears)."""
+
+    __tablename__ = "job_expiry_notices"
+
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    expires_at: Mapped[datetime]
+    noticed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class JobTitle(Base):

@@ -50,3 +50,4 @@ class User(TimestampMixin, Base):
     notify_new_applicants: Mapped[bool] = mapped_column(server_default=text("true"))
     notify_application_status: Mapped[bool] = mapped_column(server_default=text("true"))
     notify_job_alerts: Mapped[bool] = mapped_column(server_default=text("true"))
+    notify_job_expiry: Mapped[bool] = mapped_column(server_default=text("true"))

@@ -24,11 +24,11 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position, scope_of
-from backend.db.models import Company, Job, JobStatus, JobTitle, User
+from backend.db.models import Company, Job, JobExpiryNotice, JobStatus, JobTitle, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
 
@@ -636,6 +636,85 @@ async def owner_notice(session: AsyncSession, *, job_id: int) -> OwnerNotice | N
     )
     row = (await session.execute(statement)).one_or_none()
     return None if row is None else OwnerNotice(*row)
+
+
+async def record_expiry_notices(
+    session: AsyncSession, *, until: datetime, limit: int
+) -> list[tuple[int, datetime]]:
+    """Record, for at most `limit` visible jobs that expire by `until`, that their owner is
+    told of that expiry; the (job id, expiry) of each recorded, none twice for one date.
+
+    The jobs come from the published expiry-date index, from now to `until`. A job whose
+    date changed since its last notice is recorded again. Two runs at once record each job
+    once: the second's insert waits for the first's row, then finds that date told.
+    """
+    notices = JobExpiryNotice.__table__.c
+    told = (
+        select(notices.job_id)
+        .where(notices.job_id == Job.id, notices.expires_at == Job.expires_at)
+        .exists()
+    )
+    due = (
+        # publicly_visible() for a job with an expiry date, written as the index's range.
+        select(Job.id, Job.expires_at)
+        .where(
+            Job.status == JobStatus.published,
+            Job.expires_at > func.now(),
+            Job.expires_at <= until,
+            ~told,
+        )
+        .limit(limit)
+    )
+    upsert = insert(JobExpiryNotice).from_select(["job_id", "expires_at"], due)
+    statement = upsert.on_conflict_do_update(
+        index_elements=[notices.job_id],
+        set_={"expires_at": upsert.excluded.expires_at, "noticed_at": func.now()},
+        where=notices.expires_at != upsert.excluded.expires_at,
+    ).returning(notices.job_id, notices.expires_at)
+    return [(row.job_id, row.expires_at) for row in await session.execute(statement)]
+
+
+async def purge_expiry_notices(session: AsyncSession, *, expired_before: datetime) -> int:
+    """Forget the notices of expiry dates long past (a job past them is told nothing)."""
+    result = await session.execute(
+        delete(JobExpiryNotice).where(JobExpiryNotice.expires_at < expired_before)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryNotice:
+    """Whom the mail about a job's coming expiry goes to, and what it names."""
+
+    owner_id: int
+    email: str
+    name: str
+    wants_it: bool
+    job_title: str
+    company: str
+    expires_at: datetime | None
+    published: bool
+
+
+async def expiry_notice(session: AsyncSession, *, job_id: int) -> ExpiryNotice | None:
+    statement = (
+        select(
+            User.id,
+            User.email,
+            User.full_name,
+            User.notify_job_expiry & User.is_active,
+            Job.title,
+            Company.name,
+            Job.expires_at,
+            Job.status == JobStatus.published,
+        )
+        .select_from(Job)
+        .join(Company, Company.id == Job.company_id)
+        .join(User, User.id == Company.owner_id)
+        .where(Job.id == job_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else ExpiryNotice(*row)
 
 
 async def published_between(

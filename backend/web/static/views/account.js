@@ -139,6 +139,7 @@ const KINDS = [
   ["new_applicants", "New applicants to my jobs"],
   ["application_status", "Changes to my applications"],
   ["job_alerts", "New jobs for my saved searches"],
+  ["job_expiry", "My jobs are about to expire"],
 ];
 
 export async function accountPage() {
