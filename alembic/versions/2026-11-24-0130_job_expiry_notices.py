@@ -7,8 +7,9 @@ Create Date: 2026-11-24 01:30:00
 Expand only: a new table, a column with a constant default (no table rewrite), and a
 partial index of the published jobs that have an expiry date. The running version never
 reads any of them; its inserts of users take the column's default. The index is built
-while jobs are locked against writes (reads go on), for as long as it takes to read the
-published jobs that have an expiry date: about a second a million such jobs.
+while jobs are locked against writes (reads go on): 0.63 s on a million jobs, 509 940 of
+them published with an expiry date (`CREATE INDEX` timed in psql); the whole upgrade,
+Python's start included, took 2.0 to 2.1 s there (three runs).
 """
 
 from collections.abc import Sequence
