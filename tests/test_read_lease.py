@@ -6,7 +6,9 @@ import contextlib
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.util import greenlet_spawn
 
@@ -120,5 +122,44 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
         assert await probe.fetchone() == (None,)
         await driver.rollback()
         await greenlet_spawn(lease.close)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_session_ends_its_idle_lease_in_place_and_anything_else_shielded(
+    migrated_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Leaving a read session that holds only an idle lease cannot be interrupted (nothing
+    # in returning it waits), so it is done in place; any other close runs in a task of its
+    # own, shielded from the request's cancellation, as SQLAlchemy does.
+    engine = create_engine(make_settings(migrated_url, db_pool_size=1, db_max_overflow=0))
+    sessions = create_read_sessionmaker(engine)
+    tasks: list[object] = []
+    create_task = asyncio.create_task
+
+    def counted(coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        tasks.append(coro)
+        return create_task(coro, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_task", counted)
+    try:
+        async with sessions() as session:
+            driver = await session.driver_connection()
+            assert driver is not None
+            await (await driver.execute("SELECT 1")).fetchone()
+        assert tasks == []
+        assert engine.pool.checkedout() == 0
+
+        async with sessions() as session:
+            driver = await session.driver_connection()
+            assert driver is not None
+            await driver.execute("BEGIN")  # not idle: returning it means a rollback
+        assert len(tasks) == 1
+        assert engine.pool.checkedout() == 0
+
+        async with sessions() as session:
+            await session.execute(select(1))  # the session's own connection
+        assert len(tasks) == 2
+        assert engine.pool.checkedout() == 0
     finally:
         await engine.dispose()

@@ -252,6 +252,26 @@ class ReadSession(AsyncSession):
         finally:
             await greenlet_spawn(_return_lease, self.info, restored=restored)
 
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if self._holds_only_an_idle_lease():
+            # Returning an idle lease never waits (nothing is sent on an idle connection,
+            # and the pool takes it back without blocking), so no cancellation can land in
+            # the middle of it: no task of its own to shield it, which SQLAlchemy's exit
+            # makes for every close and which costs two turns of the event loop.
+            await self.close()
+            return
+        await super().__aexit__(type_, value, traceback)
+
+    def _holds_only_an_idle_lease(self) -> bool:
+        lease: PoolProxiedConnection | None = self.info.get(_LEASE)
+        sync = self.sync_session
+        return (
+            lease is not None
+            and _reusable(lease.driver_connection)
+            and not sync.in_transaction()
+            and not sync.identity_map
+        )
+
     async def close(self) -> None:
         leased = _LEASE in self.info
         await self.return_lease()
