@@ -134,6 +134,8 @@ async def test_a_session_ends_its_idle_lease_in_place_and_anything_else_shielded
     # own, shielded from the request's cancellation, as SQLAlchemy does.
     engine = create_engine(make_settings(migrated_url, db_pool_size=1, db_max_overflow=0))
     sessions = create_read_sessionmaker(engine)
+    pool = engine.pool
+    assert isinstance(pool, CountingPool)
     tasks: list[object] = []
     create_task = asyncio.create_task
 
@@ -148,18 +150,18 @@ async def test_a_session_ends_its_idle_lease_in_place_and_anything_else_shielded
             assert driver is not None
             await (await driver.execute("SELECT 1")).fetchone()
         assert tasks == []
-        assert engine.pool.checkedout() == 0
+        assert pool.checkedout() == 0
 
         async with sessions() as session:
             driver = await session.driver_connection()
             assert driver is not None
             await driver.execute("BEGIN")  # not idle: returning it means a rollback
         assert len(tasks) == 1
-        assert engine.pool.checkedout() == 0
+        assert pool.checkedout() == 0
 
         async with sessions() as session:
             await session.execute(select(1))  # the session's own connection
         assert len(tasks) == 2
-        assert engine.pool.checkedout() == 0
+        assert pool.checkedout() == 0
     finally:
         await engine.dispose()
