@@ -8,6 +8,7 @@ from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
 from backend.apis.deps import DbSession, IfMatch, PublicReadDb, SettingsDep
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
+from backend.apis.params import QueryParameters, same
 from backend.apis.responses import Strings, json_response
 from backend.schemas.feeds import ATOM_MEDIA_TYPE, atom_feed
 from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
@@ -37,19 +38,17 @@ async def create_job(
     return JobRead.model_validate(job)
 
 
-async def job_filters(query: Annotated[JobQuery, Query()]) -> jobs_service.JobFilters:
-    """The filters of a job search, as every list of jobs takes them (the list, the feed)."""
+def _filters(_: Request, query: JobQuery) -> jobs_service.JobFilters:
     return jobs_service.to_filters(query)
 
 
-# `async def` although it awaits nothing: FastAPI would run a plain `def` in its thread pool.
-JobFiltersDep = Annotated[jobs_service.JobFilters, Depends(job_filters)]
+# The filters of a job search, as every list of jobs takes them (the list, the feed).
+JobFiltersDep = Annotated[jobs_service.JobFilters, Depends(QueryParameters(JobQuery, _filters))]
+JobSearchDep = Annotated[JobSearch, Depends(QueryParameters(JobSearch, same))]
 
 
 @router.get("/jobs", name="list", response_model=Page[JobRead])
-async def list_jobs(
-    page: PageDep, db: PublicReadDb, search: Annotated[JobSearch, Query()]
-) -> Response:
+async def list_jobs(search: JobSearchDep, page: PageDep, db: PublicReadDb) -> Response:
     """Published, unexpired jobs, filtered, searched and sorted."""
     paged = await jobs_service.search(
         db, filters=jobs_service.to_filters(search), sort=search.sort, page=page

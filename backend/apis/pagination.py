@@ -3,28 +3,24 @@
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 
+from backend.apis.params import QueryParameters
 from backend.core.cursor import CursorCodec
-from backend.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Paged, PageRequest
-from backend.schemas.pagination import Page
+from backend.core.pagination import Paged, PageRequest
+from backend.schemas.pagination import Page, PageQuery
 
 Row = TypeVar("Row")
 Item = TypeVar("Item")
 
 
-async def page_request(
-    request: Request,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
-    ] = None,
-) -> PageRequest:
+def _page_request(request: Request, query: PageQuery) -> PageRequest:
     codec: CursorCodec = request.app.state.cursor_codec
-    return PageRequest(limit=limit, cursor=cursor or None, codec=codec)
+    return PageRequest(limit=query.limit, cursor=query.cursor or None, codec=codec)
 
 
-PageDep = Annotated[PageRequest, Depends(page_request)]
+PAGE_PARAMETERS = QueryParameters(PageQuery, _page_request)
+PageDep = Annotated[PageRequest, Depends(PAGE_PARAMETERS)]
 
 
 def to_page(paged: Paged[Row], convert: Callable[[Row], Item]) -> Page[Item]:

@@ -1,6 +1,9 @@
 """Every versioned route, mounted by the app under /api/v1."""
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from backend.apis import (
@@ -13,6 +16,7 @@ from backend.apis import (
     saved_searches,
     users,
 )
+from backend.apis.params import QueryParameters
 
 API_PREFIX = "/api/v1"
 # In the order requests are matched: FastAPI tries routes one by one, so the routes every
@@ -60,6 +64,9 @@ def include_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None
     no dependencies, callbacks or defaults of their own beyond what each route already
     carries (their prefix, tags and responses are merged into the route when it is
     declared); `include_routes` refuses one that does.
+
+    The query parameters a route reads through `params.QueryParameters` are added to its
+    OpenAPI operation, after those FastAPI reads itself, as FastAPI lists a dependency's.
     """
     if router.dependencies or router.callbacks or router.on_startup or router.on_shutdown:
         raise ValueError(f"router {router.prefix!r} has settings of its own: include it whole")
@@ -90,7 +97,30 @@ def include_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None
             response_class=route.response_class,
             name=route.name,
             callbacks=route.callbacks,
-            openapi_extra=route.openapi_extra,
+            openapi_extra=_with_query_parameters(route),
             generate_unique_id_function=route.generate_unique_id_function,
             strict_content_type=route.strict_content_type,
         )
+
+
+def _query_parameters(dependant: Dependant) -> list[QueryParameters[Any, Any]]:
+    """The QueryParameters among a route's dependencies, depth first, each once."""
+    found: list[QueryParameters[Any, Any]] = []
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, QueryParameters) and dependency.call not in found:
+            found.append(dependency.call)
+        found.extend(reader for reader in _query_parameters(dependency) if reader not in found)
+    return found
+
+
+def _with_query_parameters(route: APIRoute) -> dict[str, Any] | None:
+    readers = _query_parameters(route.dependant)
+    if not readers:
+        return route.openapi_extra
+    extra = dict(route.openapi_extra or {})
+    documented = [parameter for reader in readers for parameter in reader.documented]
+    # FastAPI appends these to the parameters it documents itself; invalid ones are a 422
+    # (install_openapi describes it as every other 422).
+    extra["parameters"] = [*extra.get("parameters", []), *documented]
+    extra["responses"] = {"422": {"description": "Validation Error"}, **extra.get("responses", {})}
+    return extra
