@@ -51,3 +51,19 @@ def test_no_dependency_runs_in_the_threadpool(app: FastAPI) -> None:
             if call not in ALLOWED_SYNC and not is_async(call)
         }
     assert sync == set()
+
+
+def test_a_public_read_never_opens_a_second_session(app: FastAPI) -> None:
+    # Public reads open a session of their own (`get_public_read_db`), not one on top of the
+    # request's: a route taking both would hold two connections at once.
+    from backend.apis.deps import get_db, get_public_read_db
+
+    public = []
+    for route in api_routes(list(app.routes)):
+        used = set(calls(route.dependant))
+        if get_public_read_db in used:
+            public.append(route.path)
+            assert get_db not in used, route.path
+            assert route.methods <= {"GET", "HEAD"}, route.path
+    assert "/api/v1/jobs/{job_id:int}" in public
+    assert "/api/v1/jobs" in public

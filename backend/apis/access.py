@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.apis.deps import Caller, DbSession, Token, authenticate
+from backend.apis.deps import Caller, DbSession, PublicReadDb, Token, authenticate
 from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
 from backend.db.models import Role
@@ -40,8 +40,9 @@ Candidate = Annotated[Caller, Depends(require_role(Role.candidate))]
 Admin = Annotated[Caller, Depends(require_role(Role.admin))]
 
 
-async def optional_user(request: Request, db: DbSession, token: Token) -> Caller | None:
-    """The signed-in user when a token is sent (a bad one is still a 401), else None."""
+async def optional_user(request: Request, db: PublicReadDb, token: Token) -> Caller | None:
+    """The signed-in user when a token is sent (a bad one is still a 401), else None; for
+    public reads, on their session (the primary's, when a token is sent)."""
     if not token:
         return None
     return (await authenticate(request, db, token)).user

@@ -86,13 +86,20 @@ IfMatch = Annotated[
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-async def get_public_read_db(request: Request, primary: DbSession) -> AsyncIterator[AsyncSession]:
-    """For public reads that tolerate a little lag: the read replica while it keeps up and
-    the caller is anonymous. A signed-in caller reads the primary, so what they just wrote
-    is there and a session they ended is over everywhere."""
-    replica: ReadReplica | None = request.app.state.replica
+async def get_public_read_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """For public reads (GET routes) that tolerate a little lag: the read replica while it
+    keeps up and the caller is anonymous. A signed-in caller reads the primary, so what
+    they just wrote is there and a session they ended is over everywhere.
+
+    A session of its own rather than one on top of `get_db`'s: each generator dependency
+    costs FastAPI an exit-stack entry on every request. A route takes this or `DbSession`,
+    never both (`tests/test_dependencies.py`), so a request holds one connection at most.
+    """
+    state = request.app.state
+    replica: ReadReplica | None = state.replica
     if replica is None or not replica.usable or "authorization" in request.headers:
-        yield primary  # the request's own session: still one connection at most
+        async with state.read_sessionmaker() as session:
+            yield session  # reads in autocommit: nothing to commit or roll back
         return
     async with replica.sessionmaker() as session:
         try:
