@@ -53,17 +53,20 @@ def test_no_dependency_runs_in_the_threadpool(app: FastAPI) -> None:
     assert sync == set()
 
 
-def test_a_public_read_never_opens_a_second_session(app: FastAPI) -> None:
+def test_no_route_opens_a_second_session(app: FastAPI) -> None:
     # Public reads open a session of their own (`get_public_read_db`), not one on top of the
     # request's: a route taking both would hold two connections at once.
-    from backend.apis.deps import get_db, get_public_read_db
+    # Nor does a route that reads its caller on a session of its own (`get_user_alone`).
+    from backend.apis.deps import get_db, get_public_read_db, get_user_alone
 
-    public = []
+    own_session: dict[Any, list[str]] = {get_public_read_db: [], get_user_alone: []}
     for route in api_routes(list(app.routes)):
         used = set(calls(route.dependant))
-        if get_public_read_db in used:
-            public.append(route.path)
-            assert get_db not in used, route.path
-            assert (route.methods or set()) <= {"GET", "HEAD"}, route.path
-    assert "/api/v1/jobs/{job_id:int}" in public
-    assert "/api/v1/jobs" in public
+        for dependency, routes in own_session.items():
+            if dependency in used:
+                routes.append(route.path)
+                assert get_db not in used, route.path
+                assert (route.methods or set()) <= {"GET", "HEAD"}, route.path
+    assert "/api/v1/jobs/{job_id:int}" in own_session[get_public_read_db]
+    assert "/api/v1/jobs" in own_session[get_public_read_db]
+    assert own_session[get_user_alone] == ["/api/v1/users/me"]

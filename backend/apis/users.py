@@ -10,6 +10,7 @@ from backend.apis.deps import (
     HasherDep,
     SettingsDep,
     TransactionsDep,
+    UserAlone,
 )
 from backend.apis.openapi import problem_responses
 from backend.apis.responses import json_response
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(
 
 
 @router.get("/me", response_model=UserRead)
-async def read_me(user: CurrentUser) -> Response:
+async def read_me(user: UserAlone) -> Response:
     """The signed-in user."""
     return json_response(UserRead.model_validate(user))
 
