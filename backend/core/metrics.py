@@ -52,6 +52,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._templates: dict[int, str] | None = None
+        # The counter and histogram of each (method, template, status), looked up once:
+        # `labels()` checks and locks on every call. Bounded: every part comes from a fixed
+        # set (methods, the routes' templates, HTTP statuses).
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def template(self, scope: Scope) -> str:
         """The whole path template of the route that served the request. The route in the
@@ -84,8 +88,15 @@ class MetricsMiddleware:
         finally:
             template = self.template(scope)
             method = scope["method"] if scope["method"] in METHODS else "other"
-            REQUESTS.labels(method, template, str(status)).inc()
-            LATENCY.labels(method, template).observe(time.perf_counter() - started)
+            key = (method, template, status)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = (
+                    REQUESTS.labels(method, template, str(status)),
+                    LATENCY.labels(method, template),
+                )
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
 
 
 class AppCollector(Collector):
