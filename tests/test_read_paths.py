@@ -39,3 +39,24 @@ async def test_the_front_page_compiled_once_lists_what_the_general_query_lists(
         after = page[2][1]
     assert len(walked) == len(set(walked)) == 7
     assert expired.id not in walked
+
+
+def test_a_lists_positions_are_built_only_when_asked_for() -> None:
+    from backend.core.cursor import CursorCodec
+    from backend.core.pagination import PageRequest, Positioned
+    from backend.db.repository.base import IdPosition
+
+    built: list[int] = []
+
+    def position(index: int) -> IdPosition:
+        built.append(index)
+        return IdPosition(id=100 - index)
+
+    rows = Positioned(list(range(5)), position)
+    page = PageRequest(limit=3, cursor=None, codec=CursorCodec("k" * 48)).page(rows, "things")
+    assert page.items == [0, 1, 2]
+    assert built == [2]  # the last row served: the next page starts after it
+    assert page.next_cursor is not None
+    assert rows[1:][0] == (1, IdPosition(id=99))
+    assert list(rows[3:]) == [(3, IdPosition(id=97)), (4, IdPosition(id=96))]
+    assert rows[-1] == (4, IdPosition(id=96))

@@ -4,17 +4,47 @@ Services take a `PageRequest` and hand back a `Paged`; repositories return each 
 its typed position, and the cursor of the next page is the position of the last row served.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
-from backend.core.cursor import CursorCodec, InvalidCursor, P, Position
+from backend.core.cursor import CursorCodec, InvalidCursor, P
 from backend.core.exceptions import InvalidField
 
 Row = TypeVar("Row")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+
+
+class Positioned(Sequence[tuple[Row, P]]):
+    """A list's rows, each with its position in the list's order, the position built only
+    when asked for: a page needs the position of its last row alone (the next cursor), and
+    validating one for each row cost about 5 us a row. Reads as a sequence of (row,
+    position) pairs."""
+
+    __slots__ = ("_position", "items")
+
+    def __init__(self, items: Sequence[Row], position: Callable[[int], P]) -> None:
+        self.items = items
+        self._position = position
+
+    def position(self, index: int) -> P:
+        """The position of the row at `index`."""
+        return self._position(range(len(self.items))[index])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Row, P]: ...
+    @overload
+    def __getitem__(self, index: slice) -> "Positioned[Row, P]": ...
+    def __getitem__(self, index: int | slice) -> "tuple[Row, P] | Positioned[Row, P]":
+        if isinstance(index, slice):
+            indices = range(len(self.items))[index]
+            return Positioned(self.items[index], lambda i: self._position(indices[i]))
+        return self.items[index], self.position(index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +68,9 @@ class PageRequest:
         except InvalidCursor:
             raise InvalidField(("query", "cursor"), "Invalid cursor") from None
 
-    def page(self, rows: Sequence[tuple[Row, Position]], kind: str, scope: str = "") -> Paged[Row]:
+    def page(self, rows: Positioned[Row, P], kind: str, scope: str = "") -> Paged[Row]:
         """This page's rows and the cursor of the next (rows hold one extra to tell)."""
         if len(rows) <= self.limit:
-            return Paged([row for row, _ in rows], None)
-        served = rows[: self.limit]
-        cursor = self.codec.encode(kind, scope, served[-1][1])
-        return Paged([row for row, _ in served], cursor)
+            return Paged(list(rows.items), None)
+        cursor = self.codec.encode(kind, scope, rows.position(self.limit - 1))
+        return Paged(list(rows.items[: self.limit]), cursor)

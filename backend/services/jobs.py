@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import P
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
-from backend.core.pagination import Paged, PageRequest
+from backend.core.pagination import Paged, PageRequest, Positioned
 from backend.db.models import Job, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
@@ -98,7 +98,7 @@ async def _page_of(
     kind: str,
     scope: str,
     position: type[P],
-    fetch: Callable[..., Awaitable[list[tuple[JobRow, P]]]],
+    fetch: Callable[..., Awaitable[Positioned[JobRow, P]]],
 ) -> Paged[JobRow]:
     """One page of a search in one order: the cursor's typed position, the repository's
     query, the next cursor."""

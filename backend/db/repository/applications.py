@@ -7,6 +7,7 @@ from sqlalchemy import Integer, bindparam, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import Positioned
 from backend.db.models import Application, ApplicationStatus, Company, Job, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
@@ -60,7 +61,7 @@ async def update(session: AsyncSession, *, application: Application, **values: o
 
 async def list_for_job(
     session: AsyncSession, *, job_id: int, limit: int, after: IdPosition | None = None
-) -> list[tuple[base.AnyRow, IdPosition]]:
+) -> Positioned[base.AnyRow, IdPosition]:
     """A job's applications, newest first, each with its candidate's name and address (as
     `candidate_name` and `candidate_email`), which the job's owner needs to reach them."""
     statement = (
@@ -99,7 +100,7 @@ _CANDIDATES_PAGE_AFTER = _candidates_page(after=True)
 
 async def list_for_candidate(
     session: AsyncSession, *, candidate_id: int, limit: int, after: IdPosition | None = None
-) -> list[tuple[base.AnyRow, IdPosition]]:
+) -> Positioned[base.AnyRow, IdPosition]:
     """A candidate's applications, newest first."""
     values = {"candidate_id": candidate_id, "limit": limit + 1}
     if after is None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from backend.core.cursor import CursorId, Position
+from backend.core.pagination import Positioned
 from backend.db.base import Base
 from backend.db.engine import ReadSession, as_sqlalchemy_error
 
@@ -210,6 +211,7 @@ class IdPosition(Position):
 Listed = TypeVar("Listed")
 
 
-def by_id(rows: Iterable[Listed]) -> list[tuple[Listed, IdPosition]]:
+def by_id(rows: Iterable[Listed]) -> Positioned[Listed, IdPosition]:
     """Rows of an id-ordered list (objects or rows with an `id`), each with its position."""
-    return [(row, IdPosition(id=row.id)) for row in rows]  # type: ignore[attr-defined]
+    items = list(rows)
+    return Positioned(items, lambda index: IdPosition(id=items[index].id))  # type: ignore[attr-defined]

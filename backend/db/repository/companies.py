@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import Positioned
 from backend.db.models import Company
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
@@ -42,7 +43,7 @@ async def list_page(
     limit: int,
     after: IdPosition | None = None,
     owner_id: int | None = None,
-) -> list[tuple[Company, IdPosition]]:
+) -> Positioned[Company, IdPosition]:
     """Companies (of `owner_id`, if given), newest first, after `after`; one more than
     `limit` to tell if more follow."""
     statement = select(Company).order_by(Company.id.desc()).limit(limit + 1)

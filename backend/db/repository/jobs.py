@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position, scope_of
+from backend.core.pagination import Positioned
 from backend.db.models import Company, Job, JobExpiryNotice, JobStatus, JobTitle, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
@@ -117,7 +118,7 @@ async def delete_job(session: AsyncSession, *, job_id: int) -> None:
 
 async def list_owned(
     session: AsyncSession, *, owner_id: int, limit: int, after: IdPosition | None = None
-) -> list[tuple[Job, IdPosition]]:
+) -> Positioned[Job, IdPosition]:
     """Jobs of every company `owner_id` owns, in every status, newest first."""
     statement = (
         select(Job)
@@ -388,7 +389,7 @@ _FRONT_PAGE_AFTER = _front_page(after=True)
 
 async def search_newest(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: NewestPosition | None
-) -> list[tuple[JobRow, NewestPosition]]:
+) -> Positioned[JobRow, NewestPosition]:
     """Visible jobs matching `filters`, newest published first."""
     jobs: Sequence[JobRow]
     if filters == JobFilters():
@@ -401,12 +402,15 @@ async def search_newest(
         dense = True if not filters.q else await _probe(session, filters)
         statement = newest_statement(filters, limit=limit, after=after, dense=dense)
         jobs = await base.all_rows(session, statement)
-    return [(job, NewestPosition(published_at=_published_at(job), id=job.id)) for job in jobs]
+    return Positioned(
+        jobs,
+        lambda index: NewestPosition(published_at=_published_at(jobs[index]), id=jobs[index].id),
+    )
 
 
 async def search_by_salary(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: SalaryPosition | None
-) -> list[tuple[JobRow, SalaryPosition]]:
+) -> Positioned[JobRow, SalaryPosition]:
     """Visible jobs matching `filters`, best paid first, those without a salary last.
 
     Two index range scans rather than one OR, so that any page costs the same: jobs with a
@@ -432,10 +436,12 @@ async def search_by_salary(
             )
         statement = without.order_by(*order).limit(limit + 1 - len(jobs))
         jobs += await base.all_rows(session, statement)
-    return [
-        (job, SalaryPosition(salary=_salary_of(job), published_at=_published_at(job), id=job.id))
-        for job in jobs
-    ]
+
+    def position(index: int) -> SalaryPosition:
+        job = jobs[index]
+        return SalaryPosition(salary=_salary_of(job), published_at=_published_at(job), id=job.id)
+
+    return Positioned(jobs, position)
 
 
 def _salary_of(job: JobRow) -> int | None:
@@ -445,7 +451,7 @@ def _salary_of(job: JobRow) -> int | None:
 
 async def search_by_relevance(
     session: AsyncSession, *, filters: JobFilters, limit: int, after: RelevancePosition | None
-) -> list[tuple[JobRow, RelevancePosition]]:
+) -> Positioned[JobRow, RelevancePosition]:
     """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
     recently published jobs best first, then older matches newest first.
 
@@ -487,14 +493,16 @@ async def search_by_relevance(
             id=job.id,
         )
 
-    ranked = [(job, position(job, score)) for job, score in rows]
+    ranked = [job for job, _ in rows]
+    scores: list[float | None] = [score for _, score in rows]
     if len(ranked) <= limit and oldest is not None:
         values = {**searched, **bounded, "limit": limit + 1 - len(ranked)}
         if after is not None and not in_window:
             values |= {"after_at": after.published_at, "after_id": after.id}
         older = await base.all_rows(session, _older(tuple(values), dense=dense), values)
-        ranked += [(job, position(job, None)) for job in older]
-    return ranked
+        ranked += older
+        scores += [None] * len(older)
+    return Positioned(ranked, lambda index: position(ranked[index], scores[index]))
 
 
 # Shapes kept compiled, for each phase: the common ones stay, and a client trying every

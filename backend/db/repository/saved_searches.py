@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import Positioned
 from backend.db.models import SavedSearch, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition, Lock
@@ -37,7 +38,7 @@ async def get(
 
 async def list_for_user(
     session: AsyncSession, *, user_id: int, limit: int, after: IdPosition | None = None
-) -> list[tuple[SavedSearch, IdPosition]]:
+) -> Positioned[SavedSearch, IdPosition]:
     """A user's saved searches, newest first."""
     statement = (
         select(SavedSearch)

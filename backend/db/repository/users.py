@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.core.emails import skeleton, spellings
+from backend.core.pagination import Positioned
 from backend.db.models import Role, User
 from backend.db.repository import base
 from backend.db.repository.base import IdPosition
@@ -97,7 +98,7 @@ async def replace_password_hash(
 
 async def list_page(
     session: AsyncSession, *, limit: int, email: str | None = None, after: IdPosition | None = None
-) -> list[tuple[User, IdPosition]]:
+) -> Positioned[User, IdPosition]:
     """Users, newest first, optionally those whose email contains `email` in any case."""
     statement = select(User).order_by(User.id.desc()).limit(limit + 1)
     if email:
