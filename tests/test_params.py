@@ -107,6 +107,17 @@ def test_a_model_with_aliases_is_refused() -> None:
         QueryParameters(Aliased, same)
 
 
+def test_a_model_that_takes_other_parameters_is_refused() -> None:
+    from pydantic import ConfigDict
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        q: str | None = None
+
+    with pytest.raises(ValueError, match="ignore other parameters"):
+        QueryParameters(Strict, same)
+
+
 async def test_the_routes_document_the_parameters_fastapi_would(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     listing = document["paths"]["/api/v1/jobs"]["get"]

@@ -46,6 +46,9 @@ class QueryParameters(Generic[Model, Value]):
         for name, field in model.model_fields.items():
             if field.alias not in (None, name) or field.validation_alias is not None:
                 raise ValueError(f"{model.__name__}.{name}: query fields take no aliases")
+        if model.model_config.get("extra") in ("allow", "forbid"):
+            # FastAPI hands such a model every other parameter too; these read its own only.
+            raise ValueError(f"{model.__name__}: query models ignore other parameters")
         self.model = model
         self.convert = convert
         self._lists = tuple(
