@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.util import greenlet_spawn
 
+from backend.db import engine as engine_module
 from backend.db.engine import CountingPool, create_engine, create_read_sessionmaker
 from backend.db.models import Role
 from tests.conftest import ClientFactory, make_settings
@@ -144,19 +145,33 @@ async def test_a_session_ends_its_idle_lease_in_place_and_anything_else_shielded
         return create_task(coro, **kwargs)
 
     monkeypatch.setattr(asyncio, "create_task", counted)
+    entered: list[object] = []
+    spawn = greenlet_spawn
+
+    async def counted_spawn(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        entered.append(fn)
+        return await spawn(fn, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "greenlet_spawn", counted_spawn)
     try:
         async with sessions() as session:
             driver = await session.driver_connection()
             assert driver is not None
             await (await driver.execute("SELECT 1")).fetchone()
         assert tasks == []
+        assert entered == []  # an idle connection is checked in without the greenlet
         assert pool.checkedout() == 0
+        async with sessions() as session:
+            again = await session.driver_connection()
+            assert again is driver  # the pool's one connection, reused
+            assert again.autocommit is True
 
         async with sessions() as session:
             driver = await session.driver_connection()
             assert driver is not None
             await driver.execute("BEGIN")  # not idle: returning it means a rollback
         assert len(tasks) == 1
+        assert len(entered) == 1
         assert pool.checkedout() == 0
 
         async with sessions() as session:

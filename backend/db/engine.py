@@ -250,7 +250,15 @@ class ReadSession(AsyncSession):
         except psycopg.Error:
             pass  # tried again below, where a failure invalidates the connection
         finally:
-            await greenlet_spawn(_return_lease, self.info, restored=restored)
+            if restored:
+                # Checking in an idle connection neither waits nor talks to the server (the
+                # reset listener has nothing to roll back; the pool's queue takes it back at
+                # once), so it needs no trip into SQLAlchemy's greenlet, which is there for
+                # the driver's awaits. SQLAlchemy itself returns connections from outside
+                # its greenlet when the garbage collector finds them.
+                _return_lease(self.info, restored=True)
+            else:
+                await greenlet_spawn(_return_lease, self.info, restored=restored)
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         if self._holds_only_an_idle_lease():
