@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -184,6 +185,18 @@ async def make_client(
             return await stack.enter_async_context(http)
 
         yield make
+
+
+@pytest.fixture
+async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.AsyncClient:
+    """A client of an app that writes its mail into `tmp_path` (a module may redefine it
+    with other settings)."""
+    return await make_client(
+        mail_backend="file",
+        mail_file_dir=tmp_path,
+        frontend_url="https://jobs.example",
+        api_url="https://api.jobs.example",
+    )
 
 
 _EVERY_TABLE = (

@@ -38,16 +38,6 @@ def from_now(**delta: float) -> str:
     return instant(datetime.now(UTC) + timedelta(**delta))
 
 
-@pytest.fixture
-async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.AsyncClient:
-    return await make_client(
-        mail_backend="file",
-        mail_file_dir=tmp_path,
-        frontend_url="https://jobs.example",
-        api_url="https://api.jobs.example",
-    )
-
-
 async def schedule(client: httpx.AsyncClient) -> int:
     """What the hourly task does."""
     application: FastAPI = client.app  # type: ignore[attr-defined]

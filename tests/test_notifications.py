@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.core.security import UNSUBSCRIBE_PURPOSE, VERIFY_EMAIL_PURPOSE, create_link_token
 from backend.db.models import Company, Role, User
 from backend.tasks.queue import NOTIFY_NEW_APPLICANTS, SEND_PASSWORD_RESET, enqueue
-from tests.conftest import ClientFactory
 from tests.factories import (
     Actors,
     assert_problem,
@@ -33,16 +32,6 @@ SETTINGS = f"{API}/users/me/notifications"
 UNSUBSCRIBE = f"{API}/notifications/unsubscribe"
 
 Sent = Callable[[], Awaitable[list[EmailMessage]]]
-
-
-@pytest.fixture
-async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.AsyncClient:
-    return await make_client(
-        mail_backend="file",
-        mail_file_dir=tmp_path,
-        frontend_url="https://jobs.example",
-        api_url="https://api.jobs.example",
-    )
 
 
 @pytest.fixture
