@@ -139,6 +139,18 @@ export const post = (path, json) => request("POST", path, { json });
 export const patch = (path, json) => request("PATCH", path, { json });
 export const remove = (path) => request("DELETE", path);
 
+// Every item of a paginated list, following `next_cursor` to its end.
+export async function allPages(path) {
+  const items = [];
+  let cursor;
+  do {
+    const page = await get(path, { limit: 100, cursor });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 async function loadUser() {
   state.user = await request("GET", "/users/me");
   changed();

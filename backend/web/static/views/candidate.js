@@ -1,19 +1,8 @@
 // A candidate's applications, and everyone's saved searches.
 
-import { currentUser, get, patch, remove } from "../api.js";
+import { allPages, currentUser, get, patch, remove } from "../api.js";
 import { action, h, render, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
-
-async function allPages(path) {
-  const items = [];
-  let cursor;
-  do {
-    const page = await get(path, { limit: 100, cursor });
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return items;
-}
 
 export async function applicationsPage() {
   const user = currentUser();

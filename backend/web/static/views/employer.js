@@ -1,23 +1,12 @@
 // An employer's dashboard: companies, jobs in every status, and each job's applicants.
 
-import { currentUser, get, patch, post, remove, request } from "../api.js";
+import { allPages, currentUser, get, patch, post, remove, request } from "../api.js";
 import { action, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
 const WORKPLACES = [["remote", "Remote"], ["hybrid", "Hybrid"], ["onsite", "On site"]];
 const TYPES = [["full_time", "Full time"], ["part_time", "Part time"], ["contract", "Contract"], ["internship", "Internship"], ["temporary", "Temporary"]];
 const REVIEW = ["reviewing", "interviewing", "offered", "rejected"];
-
-async function allPages(path) {
-  const items = [];
-  let cursor;
-  do {
-    const page = await get(path, { limit: 100, cursor });
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return items;
-}
 
 function employerOnly(path) {
   const user = currentUser();
