@@ -14,7 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.apis import health, metrics, sitemaps, web
 from backend.apis.openapi import install_openapi, operation_id
-from backend.apis.router import TAGS, include_api, include_routes
+from backend.apis.router import TAGS, include_api, include_routes, match_hot_routes_first
 from backend.core.config import Settings, load_settings
 from backend.core.cursor import CursorCodec
 from backend.core.draining import Drain
@@ -130,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         include_routes(app, metrics.router)
     if settings.web_app_enabled:
         web.install(app)
+    match_hot_routes_first(app)
 
     # Added last is outermost: request ids wrap everything, then metrics, then the deadline,
     # then CORS, then the body limit.

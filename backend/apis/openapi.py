@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from backend.core.problems import PROBLEM_MEDIA_TYPE
 from backend.schemas.problem import Problem, ValidationProblem
@@ -65,7 +66,7 @@ def install_openapi(app: FastAPI) -> None:
             title=app.title,
             version=app.version,
             description=app.description,
-            routes=app.routes,
+            routes=declared_order(app),
             tags=app.openapi_tags,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -82,6 +83,13 @@ def install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def declared_order(app: FastAPI) -> list[BaseRoute]:
+    """The app's routes in the order they were added: what `router.match_hot_routes_first`
+    moved to the front goes back to its place (a route added after it comes last)."""
+    order: dict[int, int] = getattr(app.state, "declared_routes", {})
+    return sorted(app.router.routes, key=lambda route: order.get(id(route), len(order)))
 
 
 def _rewrite_errors(responses: dict[str, Any]) -> None:
