@@ -5,6 +5,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from backend.apis.deps import reads_the_token
 
 CONTRACT = {
     ("get", "/health/live"),
@@ -155,6 +160,43 @@ def test_protected_routes_document_401(document: dict[str, Any]) -> None:
     for method, path, operation in operations(document):
         if operation.get("security"):
             assert "401" in operation["responses"], (method, path)
+
+
+def _reads_the_token(dependant: Dependant) -> bool:
+    return any(reads_the_token(sub.call) or _reads_the_token(sub) for sub in dependant.dependencies)
+
+
+def test_operations_declare_the_bearer_token_exactly_where_it_is_read(
+    app: FastAPI, document: dict[str, Any]
+) -> None:
+    # The token is read without a FastAPI dependency (`deps.reads_bearer_token`): the
+    # document declares it from that mark, as FastAPI declared the scheme's dependency.
+    bearer = [{"OAuth2PasswordBearer": []}]
+    secured = set()
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        path = re.sub(r":\w+}", "}", route.path)
+        for method in route.methods or ():
+            operation = document["paths"][path][method.lower()]
+            reads = _reads_the_token(route.dependant)
+            assert operation.get("security") == (bearer if reads else None), (method, path)
+            if reads:
+                secured.add((method.lower(), path))
+    assert {
+        ("get", "/api/v1/users/me"),
+        ("get", "/api/v1/jobs/{job_id}"),  # anonymous or signed in
+        ("get", "/api/v1/users/me/applications"),
+        ("post", "/api/v1/jobs"),
+        ("patch", "/api/v1/admin/users/{user_id}"),
+    } <= secured
+    assert not secured & {("get", "/api/v1/jobs"), ("post", "/api/v1/auth/token")}
+    assert document["components"]["securitySchemes"] == {
+        "OAuth2PasswordBearer": {
+            "type": "oauth2",
+            "flows": {"password": {"scopes": {}, "tokenUrl": "/api/v1/auth/token"}},
+        }
+    }
 
 
 def test_read_models_carry_exactly_the_contract_fields(document: dict[str, Any]) -> None:

@@ -10,7 +10,14 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.apis.deps import Caller, DbSession, PublicReadDb, Token, authenticate
+from backend.apis.deps import (
+    Caller,
+    DbSession,
+    PublicReadDb,
+    authenticate,
+    bearer_scheme,
+    reads_bearer_token,
+)
 from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
 from backend.db.models import Role
@@ -20,12 +27,13 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def require_role(
     *roles: Role,
-) -> Callable[[Request, AsyncSession, str | None], Awaitable[Caller]]:
+) -> Callable[[Request, AsyncSession], Awaitable[Caller]]:
     """A dependency: the current user, if their role (read from the database) is one of these."""
 
-    async def check(request: Request, db: DbSession, token: Token) -> Caller:
+    @reads_bearer_token
+    async def check(request: Request, db: DbSession) -> Caller:
         # One layer, not a dependency on CurrentUser (see `authenticate`).
-        user = (await authenticate(request, db, token)).user
+        user = (await authenticate(request, db, await bearer_scheme(request))).user
         if user.role not in roles:
             raise Forbidden(
                 f"Only {' or '.join(role.value for role in roles)} accounts may do this."
@@ -40,9 +48,11 @@ Candidate = Annotated[Caller, Depends(require_role(Role.candidate))]
 Admin = Annotated[Caller, Depends(require_role(Role.admin))]
 
 
-async def optional_user(request: Request, db: PublicReadDb, token: Token) -> Caller | None:
+@reads_bearer_token
+async def optional_user(request: Request, db: PublicReadDb) -> Caller | None:
     """The signed-in user when a token is sent (a bad one is still a 401), else None; for
     public reads, on their session (the primary's, when a token is sent)."""
+    token = await bearer_scheme(request)
     if not token:
         return None
     return (await authenticate(request, db, token)).user

@@ -1,9 +1,9 @@
 """Request dependencies: settings, the unit of work, and who is calling."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -20,8 +20,31 @@ from backend.db.transactions import Transactions
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 
+# How a signed-in caller sends their access token: `Authorization: Bearer <token>`.
 # auto_error=False: a missing token is our NotAuthenticated, rendered as a problem.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+Dependency = TypeVar("Dependency", bound=Callable[..., object])
+_READ_THE_TOKEN: set[Callable[..., object]] = set()
+
+
+def reads_bearer_token(dependency: Dependency) -> Dependency:
+    """Mark a dependency that signs its caller in with the bearer token (`authenticate`).
+
+    The token is read by calling `bearer_scheme` from `authenticate`, not by declaring the
+    scheme as a FastAPI dependency: each dependency costs FastAPI a layer of solving on every
+    request (30 us, see BENCHMARKS.md), on every signed-in route and on every job page. What
+    the dependency did for the OpenAPI document (the operation's `security` and the scheme in
+    `components`) is done from this mark instead (`router.include_routes`,
+    `openapi.install_openapi`).
+    """
+    _READ_THE_TOKEN.add(dependency)
+    return dependency
+
+
+def reads_the_token(call: object) -> bool:
+    """Whether `call` is a dependency marked by `reads_bearer_token`."""
+    return call in _READ_THE_TOKEN
 
 
 async def get_settings(request: Request) -> Settings:
@@ -120,15 +143,13 @@ class Principal:
     session_id: uuid.UUID
 
 
-Token = Annotated[str | None, Depends(bearer_scheme)]
-
-
 async def authenticate(request: Request, db: AsyncSession, token: str | None) -> Principal:
-    """Turn the bearer token into the active user and live session, in one query.
+    """Turn the bearer token (read by `await bearer_scheme(request)`) into the active user
+    and live session, in one query.
 
-    Called by the dependencies below rather than being one itself: each layer of
-    dependencies costs FastAPI work on every request, so the signed-in routes resolve two
-    (the session and the bearer scheme, which also documents the route's security).
+    Called by the dependencies below (each marked `reads_bearer_token`) rather than being one
+    itself: each layer of dependencies costs FastAPI work on every request, so the signed-in
+    routes resolve one besides the session.
     """
     if not token:
         raise NotAuthenticated()
@@ -142,21 +163,24 @@ async def authenticate(request: Request, db: AsyncSession, token: str | None) ->
     return Principal(user=user, session_id=claims.session_id)
 
 
-async def get_principal(request: Request, db: DbSession, token: Token) -> Principal:
-    return await authenticate(request, db, token)
+@reads_bearer_token
+async def get_principal(request: Request, db: DbSession) -> Principal:
+    return await authenticate(request, db, await bearer_scheme(request))
 
 
-async def get_current_user(request: Request, db: DbSession, token: Token) -> Caller:
-    return (await authenticate(request, db, token)).user
+@reads_bearer_token
+async def get_current_user(request: Request, db: DbSession) -> Caller:
+    return (await authenticate(request, db, await bearer_scheme(request))).user
 
 
-async def get_user_alone(request: Request, token: Token) -> Caller:
+@reads_bearer_token
+async def get_user_alone(request: Request) -> Caller:
     """The signed-in user, read on a session of its own that is closed (its connection
     back in the pool) before the route runs: for a route that needs nothing else from the
     database, without the request's session and its generator dependency. A route takes
     this or `DbSession`, never both (`tests/test_dependencies.py`)."""
     async with request.app.state.read_sessionmaker() as session:
-        return (await authenticate(request, session, token)).user
+        return (await authenticate(request, session, await bearer_scheme(request))).user
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

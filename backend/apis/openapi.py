@@ -4,10 +4,12 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+from backend.apis.deps import bearer_scheme
 from backend.core.problems import PROBLEM_MEDIA_TYPE
 from backend.schemas.problem import Problem, ValidationProblem
 
@@ -69,6 +71,16 @@ def install_openapi(app: FastAPI) -> None:
             routes=declared_order(app),
             tags=app.openapi_tags,
         )
+        if any(
+            "security" in operation
+            for path in schema.get("paths", {}).values()
+            for operation in path.values()
+        ):
+            # The scheme the operations' `security` names (`router.include_routes`), as FastAPI
+            # writes a security dependency's.
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})[
+                bearer_scheme.scheme_name
+            ] = jsonable_encoder(bearer_scheme.model, by_alias=True, exclude_none=True)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

@@ -16,6 +16,7 @@ from backend.apis import (
     saved_searches,
     users,
 )
+from backend.apis.deps import bearer_scheme, reads_the_token
 from backend.apis.params import QueryParameters
 
 API_PREFIX = "/api/v1"
@@ -105,7 +106,8 @@ def include_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None
     declared); `include_routes` refuses one that does.
 
     The query parameters a route reads through `params.QueryParameters` are added to its
-    OpenAPI operation, after those FastAPI reads itself, as FastAPI lists a dependency's.
+    OpenAPI operation, after those FastAPI reads itself, as FastAPI lists a dependency's, and
+    so is the bearer token its dependencies read (`deps.reads_bearer_token`).
     """
     if router.dependencies or router.callbacks or router.on_startup or router.on_shutdown:
         raise ValueError(f"router {router.prefix!r} has settings of its own: include it whole")
@@ -136,7 +138,7 @@ def include_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None
             response_class=route.response_class,
             name=route.name,
             callbacks=route.callbacks,
-            openapi_extra=_with_query_parameters(route),
+            openapi_extra=_documented(route),
             generate_unique_id_function=route.generate_unique_id_function,
             strict_content_type=route.strict_content_type,
         )
@@ -152,11 +154,24 @@ def _query_parameters(dependant: Dependant) -> list[QueryParameters[Any, Any]]:
     return found
 
 
-def _with_query_parameters(route: APIRoute) -> dict[str, Any] | None:
+def _reads_the_token(dependant: Dependant) -> bool:
+    return any(
+        reads_the_token(dependency.call) or _reads_the_token(dependency)
+        for dependency in dependant.dependencies
+    )
+
+
+def _documented(route: APIRoute) -> dict[str, Any] | None:
+    """The route's `openapi_extra`, with what its dependencies read that FastAPI does not
+    see: query parameters read by `QueryParameters`, the bearer token read by a dependency
+    marked `deps.reads_bearer_token` (as FastAPI documents a security dependency: the scheme
+    by name, no scopes; `install_openapi` adds the scheme itself)."""
+    extra = dict(route.openapi_extra or {})
+    if _reads_the_token(route.dependant):
+        extra["security"] = [*extra.get("security", []), {bearer_scheme.scheme_name: []}]
     readers = _query_parameters(route.dependant)
     if not readers:
-        return route.openapi_extra
-    extra = dict(route.openapi_extra or {})
+        return extra or route.openapi_extra
     documented = [parameter for reader in readers for parameter in reader.documented]
     # FastAPI appends these to the parameters it documents itself; invalid ones are a 422
     # (install_openapi describes it as every other 422).
