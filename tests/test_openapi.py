@@ -171,7 +171,7 @@ def test_operations_declare_the_bearer_token_exactly_where_it_is_read(
 ) -> None:
     # The token is read without a FastAPI dependency (`deps.reads_bearer_token`): the
     # document declares it from that mark, as FastAPI declared the scheme's dependency.
-    bearer = [{"OAuth2PasswordBearer": []}]
+    bearer: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
     secured = set()
     for route in app.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
