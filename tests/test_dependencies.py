@@ -67,6 +67,31 @@ def test_no_route_opens_a_second_session(app: FastAPI) -> None:
                 routes.append(route.path)
                 assert get_db not in used, route.path
                 assert (route.methods or set()) <= {"GET", "HEAD"}, route.path
-    assert "/api/v1/jobs/{job_id:int}" in own_session[get_public_read_db]
-    assert "/api/v1/jobs" in own_session[get_public_read_db]
+    assert "/api/v1/jobs/feed" in own_session[get_public_read_db]
     assert own_session[get_user_alone] == ["/api/v1/users/me"]
+
+
+# The hot reads open their one session in their body (`deps.public_reads`, `deps.reads`),
+# without a generator dependency: they take no session from a dependency, nor anything that
+# would open one (a dependency signing the caller in on the request's session).
+OPENED_IN_THE_ROUTE = {
+    "/api/v1/jobs",
+    "/api/v1/jobs/{job_id:int}",
+    "/api/v1/jobs/autocomplete",
+    "/api/v1/users/me/applications",
+}
+
+
+def test_routes_that_open_their_session_take_none_from_dependencies(app: FastAPI) -> None:
+    from backend.apis.deps import get_db, get_public_read_db, get_user_alone, reads_the_token
+
+    found = set()
+    for route in api_routes(list(app.routes)):
+        if route.path not in OPENED_IN_THE_ROUTE or "GET" not in (route.methods or set()):
+            continue
+        found.add(route.path)
+        assert route.methods == {"GET"}, route.path
+        used = set(calls(route.dependant))
+        assert not used & {get_db, get_public_read_db, get_user_alone}, route.path
+        assert not any(reads_the_token(call) for call in used), route.path
+    assert found == OPENED_IN_THE_ROUTE

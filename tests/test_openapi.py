@@ -163,7 +163,10 @@ def test_protected_routes_document_401(document: dict[str, Any]) -> None:
 
 
 def _reads_the_token(dependant: Dependant) -> bool:
-    return any(reads_the_token(sub.call) or _reads_the_token(sub) for sub in dependant.dependencies)
+    # The route itself (one that signs its caller in on the session it opens) or a dependency.
+    return reads_the_token(dependant.call) or any(
+        _reads_the_token(sub) for sub in dependant.dependencies
+    )
 
 
 def test_operations_declare_the_bearer_token_exactly_where_it_is_read(

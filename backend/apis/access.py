@@ -44,7 +44,9 @@ def require_role(
 
 
 EmployerOrAdmin = Annotated[Caller, Depends(require_role(Role.employer, Role.admin))]
-Candidate = Annotated[Caller, Depends(require_role(Role.candidate))]
+# Also called by routes that open their session themselves (see `deps.reads`).
+candidate_only = require_role(Role.candidate)
+Candidate = Annotated[Caller, Depends(candidate_only)]
 Admin = Annotated[Caller, Depends(require_role(Role.admin))]
 
 

@@ -1,9 +1,16 @@
 """Applications: candidates apply and track; job owners review."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from backend.apis.access import Candidate, IdPath
-from backend.apis.deps import CurrentUser, DbSession, IfMatch, SettingsDep
+from backend.apis.access import Candidate, IdPath, candidate_only
+from backend.apis.deps import (
+    CurrentUser,
+    DbSession,
+    IfMatch,
+    SettingsDep,
+    reads,
+    reads_bearer_token,
+)
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.responses import json_response
@@ -64,9 +71,12 @@ async def list_for_job(
     response_model=Page[ApplicationRead],
     responses=problem_responses(401, 403),
 )
-async def list_mine(candidate: Candidate, page: PageDep, db: DbSession) -> Response:
+@reads_bearer_token
+async def list_mine(request: Request, page: PageDep) -> Response:
     """The caller's applications, newest first (candidates)."""
-    paged = await applications_service.list_mine(db, candidate=candidate, page=page)
+    async with reads(request) as db:
+        candidate = await candidate_only(request, db)
+        paged = await applications_service.list_mine(db, candidate=candidate, page=page)
     return json_response(to_page(paged, ApplicationRead.model_validate))
 
 

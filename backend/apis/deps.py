@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.config import Settings
 from backend.core.exceptions import InvalidCredentials, NotAuthenticated
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
+from backend.db.engine import ReadSession
 from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository.sessions import Caller as Caller  # re-exported for the routers
@@ -133,6 +135,15 @@ async def get_public_read_db(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 PublicReadDb = Annotated[AsyncSession, Depends(get_public_read_db, scope="function")]
+# The same session opened by the route itself (`async with public_reads(request) as db:`).
+public_reads = asynccontextmanager(get_public_read_db)
+
+
+def reads(request: Request) -> ReadSession:
+    """A read session on the primary, for a GET route to open itself
+    (`async with reads(request) as db:`), as `DbSession` gives GET routes."""
+    session: ReadSession = request.app.state.read_sessionmaker()
+    return session
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from backend.apis.access import EmployerOrAdmin, IdPath, MaybeUser
-from backend.apis.deps import DbSession, IfMatch, PublicReadDb, SettingsDep
+from backend.apis.access import EmployerOrAdmin, IdPath, optional_user
+from backend.apis.deps import (
+    DbSession,
+    IfMatch,
+    PublicReadDb,
+    SettingsDep,
+    public_reads,
+    reads_bearer_token,
+)
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.params import QueryParameters, same
@@ -48,11 +55,12 @@ JobSearchDep = Annotated[JobSearch, Depends(QueryParameters(JobSearch, same))]
 
 
 @router.get("/jobs", name="list", response_model=Page[JobRead])
-async def list_jobs(search: JobSearchDep, page: PageDep, db: PublicReadDb) -> Response:
+async def list_jobs(search: JobSearchDep, page: PageDep, request: Request) -> Response:
     """Published, unexpired jobs, filtered, searched and sorted."""
-    paged = await jobs_service.search(
-        db, filters=jobs_service.to_filters(search), sort=search.sort, page=page
-    )
+    async with public_reads(request) as db:
+        paged = await jobs_service.search(
+            db, filters=jobs_service.to_filters(search), sort=search.sort, page=page
+        )
     return json_response(to_page(paged, JobRead.model_validate))
 
 
@@ -89,11 +97,13 @@ async def job_feed(
 
 @router.get("/jobs/autocomplete", name="autocomplete", response_model=list[str])
 async def autocomplete(
-    db: PublicReadDb,
+    request: Request,
     q: Annotated[str, Query(min_length=1, max_length=100, description="What the user typed")],
 ) -> Response:
     """Up to 10 distinct titles of visible jobs with a word starting with what was typed."""
-    return json_response(Strings(await jobs_service.autocomplete(db, typed=q)))
+    async with public_reads(request) as db:
+        titles = await jobs_service.autocomplete(db, typed=q)
+    return json_response(Strings(titles))
 
 
 @router.get(
@@ -102,9 +112,12 @@ async def autocomplete(
     response_model=JobRead,
     responses={**problem_responses(401, 404), **with_etag()},
 )
-async def read_job(job_id: IdPath, user: MaybeUser, db: PublicReadDb) -> Response:
+@reads_bearer_token
+async def read_job(job_id: IdPath, request: Request) -> Response:
     """One job: published ones for everyone, any status for its owner and admins."""
-    job = await jobs_service.get(db, user=user, job_id=job_id)
+    async with public_reads(request) as db:
+        user = await optional_user(request, db)
+        job = await jobs_service.get(db, user=user, job_id=job_id)
     return json_response(JobRead.model_validate(job), headers={"ETag": etag(job.updated_at)})
 
 

@@ -155,9 +155,8 @@ def _query_parameters(dependant: Dependant) -> list[QueryParameters[Any, Any]]:
 
 
 def _reads_the_token(dependant: Dependant) -> bool:
-    return any(
-        reads_the_token(dependency.call) or _reads_the_token(dependency)
-        for dependency in dependant.dependencies
+    return reads_the_token(dependant.call) or any(
+        _reads_the_token(dependency) for dependency in dependant.dependencies
     )
 
 
