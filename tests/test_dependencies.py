@@ -56,10 +56,9 @@ def test_no_dependency_runs_in_the_threadpool(app: FastAPI) -> None:
 def test_no_route_opens_a_second_session(app: FastAPI) -> None:
     # Public reads open a session of their own (`get_public_read_db`), not one on top of the
     # request's: a route taking both would hold two connections at once.
-    # Nor does a route that reads its caller on a session of its own (`get_user_alone`).
-    from backend.apis.deps import get_db, get_public_read_db, get_user_alone
+    from backend.apis.deps import get_db, get_public_read_db
 
-    own_session: dict[Any, list[str]] = {get_public_read_db: [], get_user_alone: []}
+    own_session: dict[Any, list[str]] = {get_public_read_db: []}
     for route in api_routes(list(app.routes)):
         used = set(calls(route.dependant))
         for dependency, routes in own_session.items():
@@ -68,13 +67,13 @@ def test_no_route_opens_a_second_session(app: FastAPI) -> None:
                 assert get_db not in used, route.path
                 assert (route.methods or set()) <= {"GET", "HEAD"}, route.path
     assert "/api/v1/jobs/feed" in own_session[get_public_read_db]
-    assert own_session[get_user_alone] == ["/api/v1/users/me"]
 
 
 # The hot reads open their one session in their body (`deps.public_reads`, `deps.reads`),
 # without a generator dependency: they take no session from a dependency, nor anything that
 # would open one (a dependency signing the caller in on the request's session).
 OPENED_IN_THE_ROUTE = {
+    "/api/v1/users/me",
     "/api/v1/jobs",
     "/api/v1/jobs/{job_id:int}",
     "/api/v1/jobs/autocomplete",
@@ -83,7 +82,7 @@ OPENED_IN_THE_ROUTE = {
 
 
 def test_routes_that_open_their_session_take_none_from_dependencies(app: FastAPI) -> None:
-    from backend.apis.deps import get_db, get_public_read_db, get_user_alone, reads_the_token
+    from backend.apis.deps import get_db, get_public_read_db, reads_the_token
 
     found = set()
     for route in api_routes(list(app.routes)):
@@ -92,6 +91,6 @@ def test_routes_that_open_their_session_take_none_from_dependencies(app: FastAPI
         found.add(route.path)
         assert route.methods == {"GET"}, route.path
         used = set(calls(route.dependant))
-        assert not used & {get_db, get_public_read_db, get_user_alone}, route.path
+        assert not used & {get_db, get_public_read_db}, route.path
         assert not any(reads_the_token(call) for call in used), route.path
     assert found == OPENED_IN_THE_ROUTE

@@ -184,17 +184,5 @@ async def get_current_user(request: Request, db: DbSession) -> Caller:
     return (await authenticate(request, db, await bearer_scheme(request))).user
 
 
-@reads_bearer_token
-async def get_user_alone(request: Request) -> Caller:
-    """The signed-in user, read on a session of its own that is closed (its connection
-    back in the pool) before the route runs: for a route that needs nothing else from the
-    database, without the request's session and its generator dependency. A route takes
-    this or `DbSession`, never both (`tests/test_dependencies.py`)."""
-    async with request.app.state.read_sessionmaker() as session:
-        return (await authenticate(request, session, await bearer_scheme(request))).user
-
-
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 CurrentUser = Annotated[Caller, Depends(get_current_user)]
-# For routes whose only read is the caller (GET /users/me).
-UserAlone = Annotated[Caller, Depends(get_user_alone)]

@@ -1,6 +1,6 @@
 """The signed-in user's own account."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from backend.apis.deps import (
     ClientAddress,
@@ -10,7 +10,9 @@ from backend.apis.deps import (
     HasherDep,
     SettingsDep,
     TransactionsDep,
-    UserAlone,
+    get_current_user,
+    reads,
+    reads_bearer_token,
 )
 from backend.apis.openapi import problem_responses
 from backend.apis.responses import json_response
@@ -25,8 +27,11 @@ router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(
 
 
 @router.get("/me", response_model=UserRead)
-async def read_me(user: UserAlone) -> Response:
+@reads_bearer_token
+async def read_me(request: Request) -> Response:
     """The signed-in user."""
+    async with reads(request) as db:
+        user = await get_current_user(request, db)
     return json_response(UserRead.model_validate(user))
 
 
