@@ -29,12 +29,7 @@ from backend.core.middleware import (
 from backend.core.problems import install_problem_handlers
 from backend.core.security import PasswordHasher
 from backend.db.admin import ALEMBIC_INI
-from backend.db.engine import (
-    create_engine,
-    create_read_pool,
-    create_read_sessionmaker,
-    create_sessionmaker,
-)
+from backend.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from backend.db.replica import ReadReplica
 
 DESCRIPTION = """\
@@ -64,13 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        # Opened in the background: startup neither waits for the database nor fails
-        # without it (the readiness probe tells when it is there).
-        read_pool = create_read_pool(settings)
-        if read_pool is not None:
-            await read_pool.open(wait=False)
-        app.state.read_pool = read_pool
-        app.state.read_sessionmaker = create_read_sessionmaker(engine, read_pool)
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
         # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
         app.state.hasher = await asyncio.to_thread(
             partial(
@@ -115,8 +104,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with suppress(asyncio.CancelledError):
                     await watching
                 await app.state.replica.engine.dispose()
-            if read_pool is not None:
-                await read_pool.close()
             await engine.dispose()
             app.state.hasher.close()
 

@@ -27,10 +27,9 @@ def _json(value: object) -> str:
 
 conninfo = os.environ["BENCH_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
 # Autocommit, as the API runs its reads: the same statements and round trips, on as many
-# connections a worker as the API's reads may use (DB_POOL_SIZE + DB_MAX_OVERFLOW and the
-# hot reads' DB_READ_POOL_SIZE).
+# connections a worker as the API's pool allows (DB_POOL_SIZE + DB_MAX_OVERFLOW).
 _api = load_settings(_env_file=None, database_url=os.environ["BENCH_DATABASE_URL"])
-connections = _api.db_pool_size + _api.db_max_overflow + _api.db_read_pool_size
+connections = _api.db_pool_size + _api.db_max_overflow
 pool = AsyncConnectionPool(
     conninfo,
     min_size=min(2, connections),

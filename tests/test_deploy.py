@@ -172,5 +172,5 @@ def test_the_api_pods_probe_real_routes_and_outlast_their_drain(defaults: Settin
     autoscaler = next(doc for doc in documents() if doc["kind"] == "HorizontalPodAutoscaler")
     workers = next(doc for doc in documents() if doc["metadata"]["name"] == "jobboard-worker")
     pool = int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"])
-    api_connections = autoscaler["spec"]["maxReplicas"] * (pool + int(config["DB_READ_POOL_SIZE"]))
+    api_connections = autoscaler["spec"]["maxReplicas"] * pool
     assert api_connections + workers["spec"]["replicas"] * (pool + 3) <= 80

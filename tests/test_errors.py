@@ -132,15 +132,6 @@ async def test_restarted_database_costs_no_failed_request(
         pids = [(await c.execute(text("SELECT pg_backend_pid()"))).scalar_one() for c in pooled]
         for connection in pooled:
             await connection.close()
-        # And those of the hot reads' pool.
-        read_pool = live_app.state.read_pool
-        await read_pool.wait(timeout=10)
-        held = [await read_pool.getconn() for _ in range(read_pool.get_stats()["pool_size"])]
-        assert held
-        for connection in held:
-            row = await (await connection.execute("SELECT pg_backend_pid()")).fetchone()
-            pids.append(row[0])
-            await read_pool.putconn(connection)
         conninfo = migrated_url.set(drivername="postgresql")
         with psycopg.connect(conninfo.render_as_string(hide_password=False)) as killer:
             # With a timeout, each call returns once that backend has exited, as after a restart.
@@ -152,8 +143,6 @@ async def test_restarted_database_costs_no_failed_request(
             data={"username": "pool@example.com", "password": DEFAULT_PASSWORD},
         )
         assert token.status_code == 200, token.text
-        me = await client.get("/api/v1/users/me", headers=bearer(token.json()["access_token"]))
-        assert me.status_code == 200, me.text
 
 
 async def test_a_write_to_a_read_only_database_is_503_not_500(

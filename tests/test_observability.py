@@ -92,25 +92,6 @@ async def test_pool_gauges_show_a_request_waiting_for_a_connection(
     assert samples[("jobboard_password_hash_queue", frozenset({("state", "pending")}))] == 0
 
 
-async def test_pool_gauges_count_the_hot_reads_pool(make_live_client: ClientFactory) -> None:
-    client = await make_live_client(db_read_pool_size=2)
-    read_pool = client.app.state.read_pool  # type: ignore[attr-defined]
-    await read_pool.wait(timeout=10)
-    served = read_pool.get_stats().get("requests_num", 0)
-    assert (await client.get(f"{API}/jobs")).status_code == 200
-    assert read_pool.get_stats()["requests_num"] == served + 1  # the list leased from it
-    samples = await scrape(client)
-
-    def gauge(state: str) -> float:
-        key = frozenset({("database", "primary_reads"), ("state", state)})
-        return samples[("jobboard_db_pool_connections", key)]
-
-    assert (gauge("idle"), gauge("in_use"), gauge("overflow"), gauge("waiting")) == (2, 0, 0, 0)
-    async with read_pool.connection():
-        samples = await scrape(client)
-        assert (gauge("idle"), gauge("in_use")) == (1, 1)
-
-
 async def test_throttled_sign_ins_are_counted_by_limit(client: httpx.AsyncClient) -> None:
     email = unique_email("throttled")
     key = ("jobboard_throttled_requests_total", frozenset({("limit", "login_email")}))

@@ -51,17 +51,13 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/jobboard"
-    # Connections one process keeps (and may add): 4 replicas x 2 workers x (5 + the read
-    # pool's 3) = 64, with two background workers' 2 x (5 + 3), fit in PostgreSQL's default
-    # max_connections (100) with room for migrate, purge and psql (see the README's
-    # connection budget). A request holds one only while it talks to the database; more at
-    # once wait up to DB_POOL_TIMEOUT_SECONDS.
+    # Connections one process keeps (and may add): 7 replicas x 2 workers x 5 = 70, with two
+    # background workers' 2 x (5 + 3), fit in PostgreSQL's default max_connections (100)
+    # with room for migrate, purge and psql (see the README's connection budget). A request
+    # holds one only while it talks to the database; more at once wait up to
+    # DB_POOL_TIMEOUT_SECONDS.
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
-    # Connections an API process keeps besides, for the reads every page view makes (the
-    # caller, job lists, a job, autocomplete): leased without SQLAlchemy's pool (see the
-    # README's layout). 0: those reads lease from the pool above.
-    db_read_pool_size: int = Field(default=3, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     # Optional streaming standby for public reads that tolerate a little lag; used only while

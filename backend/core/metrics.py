@@ -124,16 +124,6 @@ class AppCollector(Collector):
             connections.add_metric([name, "idle"], pool.checkedin())
             connections.add_metric([name, "overflow"], max(pool.overflow(), 0))
             connections.add_metric([name, "waiting"], getattr(pool, "waiting", 0))
-        read_pool = getattr(self.state, "read_pool", None)
-        if read_pool is not None:
-            # The hot reads' own pool on the primary (it never makes a request wait: one
-            # that finds no connection idle there leases from the primary's pool).
-            stats = read_pool.get_stats()
-            idle = stats.get("pool_available", 0)
-            connections.add_metric(["primary_reads", "in_use"], stats.get("pool_size", 0) - idle)
-            connections.add_metric(["primary_reads", "idle"], idle)
-            connections.add_metric(["primary_reads", "overflow"], 0)
-            connections.add_metric(["primary_reads", "waiting"], stats.get("requests_waiting", 0))
         yield connections
         hasher = getattr(self.state, "hasher", None)
         if hasher is not None:

@@ -8,7 +8,6 @@ import psycopg
 from psycopg import DataError, pq
 from psycopg.abc import Buffer
 from psycopg.types.datetime import TimestamptzLoader
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import URL, Dialect, event
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import (
@@ -132,37 +131,12 @@ def is_connection_alive(dbapi_connection: Any) -> bool:
     system call instead of a `SELECT 1` on every checkout. poll(), unlike select(), works
     for descriptors of any number (select() fails above 1 023).
     """
-    return is_alive(dbapi_connection.driver_connection)
-
-
-def is_alive(connection: psycopg.AsyncConnection[Any] | None) -> bool:
-    """`is_connection_alive` of a psycopg connection."""
+    connection = dbapi_connection.driver_connection
     if connection is None or connection.closed or connection.pgconn.status != pq.ConnStatus.OK:
         return False
     poller = select.poll()
     poller.register(connection.pgconn.socket, select.POLLIN | select.POLLPRI)
     return not poller.poll(0)
-
-
-def create_read_pool(settings: Settings) -> AsyncConnectionPool[Any] | None:
-    """The pool the hot reads lease from (`ReadSession`), on the primary: DB_READ_POOL_SIZE
-    connections in autocommit, opened in the background by psycopg_pool; None if the size
-    is 0. Returned unopened: the app opens it at startup and closes it at shutdown."""
-    if not settings.db_read_pool_size:
-        return None
-    return AsyncConnectionPool(
-        settings.database.set(drivername="postgresql").render_as_string(hide_password=False),
-        min_size=settings.db_read_pool_size,
-        max_size=settings.db_read_pool_size,
-        open=False,
-        name="reads",
-        kwargs={"autocommit": True, **connect_args(settings)},
-        configure=_configure_read_connection,
-    )
-
-
-async def _configure_read_connection(connection: psycopg.AsyncConnection[Any]) -> None:
-    connection.adapters.register_loader("timestamptz", _ClampedTimestamptzLoader)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -176,9 +150,7 @@ def as_sqlalchemy_error(exc: psycopg.Error, sql: str | None, dialect: Dialect) -
     return DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True, dialect=dialect)
 
 
-_LEASE = "read_lease"  # a connection checked out of the engine's pool
-_POOLED = "read_pooled"  # a connection from the read pool (`create_read_pool`)
-_READ_POOL = "read_pool"
+_LEASE = "read_lease"
 
 
 class _ReadSyncSession(Session):
@@ -192,8 +164,6 @@ def _lease_ends_where_a_transaction_begins(session: Session, transaction: Any) -
     # session's greenlet, where the pool's blocking calls may wait.
     if transaction.parent is None and _LEASE in session.info:
         _return_lease(session.info)
-    if transaction.parent is None and _POOLED in session.info:
-        await_(_put_back(session.info))
 
 
 def _reusable(driver: psycopg.AsyncConnection[Any] | None) -> bool:
@@ -220,30 +190,6 @@ def _return_lease(info: dict[Any, Any], *, restored: bool = False) -> None:
         lease.close()  # back to the pool, or (invalidated) closed and replaced
 
 
-async def _put_back(info: dict[Any, Any]) -> None:
-    """A connection of the read pool back to it. psycopg_pool keeps an idle one, and
-    discards one left mid-statement (a deadline cancelled it) or closed, opening another in
-    the background."""
-    connection: psycopg.AsyncConnection[Any] = info.pop(_POOLED)
-    pool: AsyncConnectionPool[Any] = info[_READ_POOL]
-    await pool.putconn(connection)
-
-
-async def _ready_connection(pool: AsyncConnectionPool[Any]) -> psycopg.AsyncConnection[Any] | None:
-    """A live connection of the read pool if one is idle there now, else None (without
-    waiting: the caller leases from the engine's pool instead, which waits its turn or fails
-    at once when the server is down)."""
-    if not pool.get_stats()["pool_available"]:
-        return None
-    connection: psycopg.AsyncConnection[Any] = await pool.getconn()
-    if is_alive(connection):
-        return connection
-    # The server ended it (a restart, an idle timeout): discarded, replaced in the background.
-    await connection.close()
-    await pool.putconn(connection)
-    return None
-
-
 class ReadSession(AsyncSession):
     """The session of a request that only reads.
 
@@ -263,16 +209,7 @@ class ReadSession(AsyncSession):
         outer transaction): then statements run on the session's connection."""
         if self.in_transaction() or not isinstance(self.bind, AsyncEngine):
             return None
-        pooled: psycopg.AsyncConnection[Any] | None = self.info.get(_POOLED)
-        if pooled is not None:
-            return pooled
         lease: PoolProxiedConnection | None = self.info.get(_LEASE)
-        pool: AsyncConnectionPool[Any] | None = self.info.get(_READ_POOL)
-        if lease is None and pool is not None:
-            pooled = await _ready_connection(pool)
-            if pooled is not None:
-                self.info[_POOLED] = pooled
-                return pooled
         if lease is None:
             try:
                 lease = await self.bind.raw_connection()  # checked out, pre-pinged
@@ -291,20 +228,13 @@ class ReadSession(AsyncSession):
 
     async def invalidate_lease(self, exc: BaseException) -> None:
         """A statement on the lease failed for the connection's sake: it is discarded."""
-        pooled: psycopg.AsyncConnection[Any] | None = self.info.get(_POOLED)
-        if pooled is not None:
-            await pooled.close()
-            await _put_back(self.info)
         lease: PoolProxiedConnection | None = self.info.pop(_LEASE, None)
         if lease is not None:
             await greenlet_spawn(lease.invalidate, exc)
             await greenlet_spawn(lease.close)
 
     async def return_lease(self) -> None:
-        """Hand the leased connection back to its pool (nothing if none is leased)."""
-        if _POOLED in self.info:
-            await _put_back(self.info)
-            return
+        """Hand the leased connection back to the pool (nothing if none is leased)."""
         lease: PoolProxiedConnection | None = self.info.get(_LEASE)
         if lease is None:
             return
@@ -342,17 +272,16 @@ class ReadSession(AsyncSession):
 
     def _holds_only_an_idle_lease(self) -> bool:
         lease: PoolProxiedConnection | None = self.info.get(_LEASE)
-        driver = lease.driver_connection if lease is not None else self.info.get(_POOLED)
         sync = self.sync_session
         return (
-            driver is not None
-            and _reusable(driver)
+            lease is not None
+            and _reusable(lease.driver_connection)
             and not sync.in_transaction()
             and not sync.identity_map
         )
 
     async def close(self) -> None:
-        leased = _LEASE in self.info or _POOLED in self.info
+        leased = _LEASE in self.info
         await self.return_lease()
         sync = self.sync_session
         if leased and not sync.in_transaction() and not sync.identity_map:
@@ -362,15 +291,11 @@ class ReadSession(AsyncSession):
         await super().close()
 
 
-def create_read_sessionmaker(
-    engine: AsyncEngine, read_pool: AsyncConnectionPool[Any] | None = None
-) -> async_sessionmaker[ReadSession]:
-    """Sessions for requests that only read: autocommit, so no BEGIN and COMMIT round trips;
-    their `Prepared` statements lease from `read_pool` when it has a connection idle."""
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[ReadSession]:
+    """Sessions for requests that only read: autocommit, so no BEGIN and COMMIT round trips."""
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"),
         class_=ReadSession,
         expire_on_commit=False,
         autoflush=False,
-        info={_READ_POOL: read_pool} if read_pool is not None else None,
     )
