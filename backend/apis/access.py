@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.apis.deps import (
     Caller,
     DbSession,
-    PublicReadDb,
     authenticate,
     bearer_scheme,
     reads_bearer_token,
@@ -50,14 +49,11 @@ Candidate = Annotated[Caller, Depends(candidate_only)]
 Admin = Annotated[Caller, Depends(require_role(Role.admin))]
 
 
-@reads_bearer_token
-async def optional_user(request: Request, db: PublicReadDb) -> Caller | None:
-    """The signed-in user when a token is sent (a bad one is still a 401), else None; for
-    public reads, on their session (the primary's, when a token is sent)."""
+async def optional_user(request: Request, db: AsyncSession) -> Caller | None:
+    """The signed-in user when a token is sent (a bad one is still a 401), else None: for a
+    public read that signs its caller in on the session it opened (mark the route with
+    `reads_bearer_token`)."""
     token = await bearer_scheme(request)
     if not token:
         return None
     return (await authenticate(request, db, token)).user
-
-
-MaybeUser = Annotated[Caller | None, Depends(optional_user)]
