@@ -1,17 +1,20 @@
 """The API's routes sit in the app's own router, in one list, each as it was declared, but
-for the hot routes, which come first without changing which route serves a request."""
+for the hot routes, which come first without changing which route serves a request; an
+endpoint with nothing for FastAPI to solve is called directly."""
 
 import itertools
 import re
 
+import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute, Match
 
 from backend.apis import health
 from backend.apis.openapi import declared_order
-from backend.apis.router import API_PREFIX, HOT_ROUTES, ROUTERS, include_routes
+from backend.apis.router import API_PREFIX, HOT_ROUTES, ROUTERS, Route, include_routes
 
 
 def test_every_api_route_is_one_entry_of_the_apps_router(app: FastAPI) -> None:
@@ -126,3 +129,66 @@ def test_the_openapi_document_lists_routes_as_declared(app: FastAPI) -> None:
     paths = list(app.openapi()["paths"])
     assert paths.index(API_PREFIX + "/jobs") < paths.index(API_PREFIX + "/users/me")
     assert paths[0] == "/health/live"
+
+
+def _needing_nothing_solved(app: FastAPI) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.router.routes
+        if isinstance(route, Route) and route.called_directly
+        for method in route.methods or ()
+    }
+
+
+def test_the_endpoints_that_need_nothing_solved_are_called_directly(app: FastAPI) -> None:
+    assert _needing_nothing_solved(app) == {("GET", API_PREFIX + "/users/me"), ("GET", "/metrics")}
+
+
+async def test_a_route_called_directly_answers_as_fastapi_would() -> None:
+    """Only an async endpoint taking the request alone, returning a Response, without
+    parameters or dependencies, skips FastAPI's handler; exceptions reach the app's
+    handlers either way, and dependencies still run where there are some."""
+    ran: list[str] = []
+
+    async def guard() -> None:
+        ran.append("guard")
+
+    router = APIRouter()
+
+    @router.get("/direct")
+    async def direct(request: Request) -> Response:
+        if "fail" in request.query_params:
+            raise HTTPException(status.HTTP_418_IM_A_TEAPOT, "no")
+        return PlainTextResponse("direct")
+
+    @router.get("/model")
+    async def model(request: Request) -> dict[str, str]:
+        return {"path": request.url.path}
+
+    @router.get("/sync")
+    def sync(request: Request) -> Response:
+        return PlainTextResponse("sync")
+
+    @router.get("/query")
+    async def query(request: Request, q: int = 0) -> Response:
+        return PlainTextResponse(str(q))
+
+    @router.get("/guarded", dependencies=[Depends(guard)])
+    async def guarded(request: Request) -> Response:
+        return PlainTextResponse("guarded")
+
+    app = FastAPI()
+    include_routes(app, router)
+    assert _needing_nothing_solved(app) == {("GET", "/direct")}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        assert (await client.get("/direct")).text == "direct"
+        failed = await client.get("/direct?fail")
+        assert (failed.status_code, failed.json()) == (418, {"detail": "no"})
+        assert (await client.get("/model")).json() == {"path": "/model"}
+        assert (await client.get("/sync")).text == "sync"
+        assert (await client.get("/query?q=5")).text == "5"
+        assert (await client.get("/query?q=x")).status_code == 422
+        assert (await client.get("/guarded")).text == "guarded"
+    assert ran == ["guard"]
