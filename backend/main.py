@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -31,6 +32,9 @@ from backend.core.security import PasswordHasher
 from backend.db.admin import ALEMBIC_INI
 from backend.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from backend.db.replica import ReadReplica
+
+# FastAPI's OpenTelemetry support turned off (OPENTELEMETRY_ENABLED=false, the default).
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 DESCRIPTION = """\
 The REST API of a job board: employers post jobs for their companies, candidates search
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         openapi_tags=TAGS,
         swagger_ui_parameters={"persistAuthorization": True},
+        telemetry=None if settings.opentelemetry_enabled else NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())

@@ -1,4 +1,5 @@
-"""/metrics in Prometheus' format, and logs: JSON lines with the request id on each."""
+"""/metrics in Prometheus' format, logs (JSON lines with the request id on each), and
+FastAPI's OpenTelemetry traces where they are turned on."""
 
 import asyncio
 import json
@@ -6,6 +7,10 @@ import time
 from pathlib import Path
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
@@ -170,3 +175,25 @@ def test_every_json_log_line_carries_its_request_id_and_no_secret(
     tasks = [line for line in lines if line["logger"].startswith("procrastinate")]
     assert any("send_email_verification[" in line["message"] for line in tasks)
     assert body["email"] not in text
+
+
+async def test_fastapis_opentelemetry_traces_requests_only_when_turned_on(
+    make_client: ClientFactory,
+) -> None:
+    # A deployment's OpenTelemetry SDK, as `opentelemetry-instrument` would configure it.
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):  # set once a process
+        trace.set_tracer_provider(TracerProvider())
+        provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    default = await make_client()
+    assert (await default.get("/health/live")).status_code == 200
+    assert exporter.get_finished_spans() == ()
+
+    traced = await make_client(opentelemetry_enabled=True)
+    assert (await traced.get("/health/live")).status_code == 200
+    names = [span.name for span in exporter.get_finished_spans()]
+    assert "GET /health/live" in names, names

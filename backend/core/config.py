@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] | None = None
     # GET /metrics in Prometheus' format (deny it at the proxy: deploy/haproxy/haproxy.cfg).
     metrics_enabled: bool = True
+    # FastAPI's OpenTelemetry traces, metrics and logs, for a deployment that configures an
+    # OpenTelemetry SDK (`opentelemetry-instrument`, say). Off, a request skips FastAPI's check
+    # for a configured one (see BENCHMARKS.md).
+    opentelemetry_enabled: bool = False
 
     # Tokens
     secret_key: SecretStr = SecretStr("")
