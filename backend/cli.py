@@ -38,8 +38,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         reload=args.reload,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # The app reads X-Forwarded-For from FORWARDED_ALLOW_IPS peers itself (main.py), however
+        # it is served; the server's own pass over the headers would only repeat it.
+        proxy_headers=False,
         log_level=settings.log_level.lower(),
         # JSON lines in production, with the request id on every line, access log included.
         log_config=logging_config(settings),

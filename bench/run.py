@@ -112,6 +112,8 @@ def server(
         "--http",
         "httptools",
         "--no-access-log",
+        # As `python -m backend serve` runs the API: the app reads X-Forwarded-For itself.
+        "--no-proxy-headers",
         "--log-level",
         "warning",
     ]
