@@ -138,12 +138,12 @@ async def session_factory(app: FastAPI) -> AsyncIterator[async_sessionmaker[Asyn
             autoflush=False,
             join_transaction_mode="create_savepoint",
         )
-        originals = app.state.sessionmaker, app.state.read_sessionmaker
-        app.state.sessionmaker = app.state.read_sessionmaker = factory
+        originals = app.state.sessionmaker, app.state.read_sessionmaker, app.state.leases
+        app.state.sessionmaker = app.state.read_sessionmaker = app.state.leases = factory
         try:
             yield factory
         finally:
-            app.state.sessionmaker, app.state.read_sessionmaker = originals
+            app.state.sessionmaker, app.state.read_sessionmaker, app.state.leases = originals
             await transaction.rollback()
 
 
@@ -179,6 +179,7 @@ async def make_client(
             await stack.enter_async_context(application.router.lifespan_context(application))
             application.state.sessionmaker = session_factory
             application.state.read_sessionmaker = session_factory
+            application.state.leases = session_factory
             transport = httpx.ASGITransport(app=application, client=(client_address, 50000))
             http = httpx.AsyncClient(transport=transport, base_url="http://test")
             http.app = application  # type: ignore[attr-defined]

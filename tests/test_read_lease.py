@@ -1,5 +1,6 @@
-"""Read requests lease their connection straight from the pool (engine.ReadSession): one
-connection at most, handed back as the pool's other users expect it."""
+"""Read requests lease their connection straight from the pool (engine.ReadSession, and
+engine.Lease for reads of compiled statements alone): one connection at most, handed back as
+the pool's other users expect it."""
 
 import asyncio
 import contextlib
@@ -8,17 +9,19 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.engine import URL
 from sqlalchemy.util import greenlet_spawn
 
 from backend.db import engine as engine_module
-from backend.db.engine import CountingPool, create_engine, create_read_sessionmaker
+from backend.db.engine import CountingPool, Lease, create_engine, create_read_sessionmaker
 from backend.db.models import Role
+from backend.db.repository import base
 from tests.conftest import ClientFactory, make_settings
 from tests.test_races import live_job, live_user
 
 API = "/api/v1"
+_ONE = base.Prepared(select((bindparam("value", type_=Integer) + 1).label("answer")))
 
 
 async def test_a_read_request_never_holds_two_connections(
@@ -177,6 +180,56 @@ async def test_a_session_ends_its_idle_lease_in_place_and_anything_else_shielded
         async with sessions() as session:
             await session.execute(select(1))  # the session's own connection
         assert len(tasks) == 2
+        assert pool.checkedout() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_lease_runs_prepared_statements_only_and_hands_its_connection_back(
+    migrated_url: URL,
+) -> None:
+    engine = create_engine(make_settings(migrated_url, db_pool_size=1, db_max_overflow=0))
+    pool = engine.pool
+    assert isinstance(pool, CountingPool)
+    try:
+        async with Lease(engine):
+            pass
+        assert pool.checkedout() == 0
+        assert pool.checkedin() == 0  # nothing leased unused
+        async with Lease(engine) as lease:
+            row = await base.first(lease, _ONE, {"value": 41})
+            assert row is not None
+            assert row.answer == 42
+            driver = await lease.driver_connection()
+            assert driver.autocommit is True
+            assert pool.checkedout() == 1
+            assert await base.all_rows(lease, _ONE, {"value": 1}) == [(2,)]  # the same lease
+            assert pool.checkedout() == 1
+            with pytest.raises(TypeError, match="Prepared statements only"):
+                await base.first(lease, select(1))
+        assert pool.checkedout() == 0
+        assert driver.autocommit is False  # in transaction mode, as the writers expect it
+    finally:
+        await engine.dispose()
+
+
+async def test_a_lease_left_mid_statement_leaves_the_pool_healthy(migrated_url: URL) -> None:
+    engine = create_engine(make_settings(migrated_url, db_pool_size=1, db_max_overflow=0))
+    pool = engine.pool
+    assert isinstance(pool, CountingPool)
+    try:
+        async with Lease(engine) as lease:
+            cancelled = await lease.driver_connection()
+            statement = asyncio.create_task(cancelled.execute("SELECT pg_sleep(5)"))
+            await asyncio.sleep(0.3)
+            statement.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await statement
+        assert pool.checkedout() == 0
+        async with Lease(engine) as lease:
+            async with asyncio.timeout(2):
+                row = await base.first(lease, _ONE, {"value": 0})
+            assert row == (1,)
         assert pool.checkedout() == 0
     finally:
         await engine.dispose()

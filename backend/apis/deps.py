@@ -17,6 +17,7 @@ from backend.core.security import InvalidToken, PasswordHasher, decode_access_to
 from backend.db.engine import ReadSession
 from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
+from backend.db.repository.base import Reader
 from backend.db.repository.sessions import Caller as Caller  # re-exported for the routers
 from backend.db.transactions import Transactions
 
@@ -146,6 +147,15 @@ def reads(request: Request) -> ReadSession:
     return session
 
 
+def compiled_reads(request: Request) -> Reader:
+    """For a GET route whose statements are all compiled once (`base.Prepared`), opened by
+    the route itself (`async with compiled_reads(request) as db:`): a `Lease` of one pooled
+    connection on the primary, without a session. Where the app's reads run in sessions of
+    their own instead (the tests' one outer transaction), one of those."""
+    leases: Callable[[], Reader] = request.app.state.leases
+    return leases()
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The signed-in user and the session their token belongs to."""
@@ -154,7 +164,7 @@ class Principal:
     session_id: uuid.UUID
 
 
-async def authenticate(request: Request, db: AsyncSession, token: str | None) -> Principal:
+async def authenticate(request: Request, db: Reader, token: str | None) -> Principal:
     """Turn the bearer token (read by `await bearer_scheme(request)`) into the active user
     and live session, in one query.
 

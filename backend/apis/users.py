@@ -10,8 +10,9 @@ from backend.apis.deps import (
     HasherDep,
     SettingsDep,
     TransactionsDep,
-    get_current_user,
-    reads,
+    authenticate,
+    bearer_scheme,
+    compiled_reads,
     reads_bearer_token,
 )
 from backend.apis.openapi import problem_responses
@@ -30,9 +31,9 @@ router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(
 @reads_bearer_token
 async def read_me(request: Request) -> Response:
     """The signed-in user."""
-    async with reads(request) as db:
-        user = await get_current_user(request, db)
-    return json_response(UserRead.model_validate(user))
+    async with compiled_reads(request) as db:
+        principal = await authenticate(request, db, await bearer_scheme(request))
+    return json_response(UserRead.model_validate(principal.user))
 
 
 @router.patch("/me", response_model=UserRead, responses=problem_responses(400, 409, 429))

@@ -1,5 +1,6 @@
 """The async engine and session factory, built by the app (never at import)."""
 
+import asyncio
 import select
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy.util import await_, greenlet_spawn
 from backend.core.config import Settings
 
 _IDLE = pq.TransactionStatus.IDLE
+_OK = pq.ConnStatus.OK
 
 
 class CountingPool(AsyncAdaptedQueuePool):
@@ -167,12 +169,16 @@ def _lease_ends_where_a_transaction_begins(session: Session, transaction: Any) -
 
 
 def _reusable(driver: psycopg.AsyncConnection[Any] | None) -> bool:
-    return driver is not None and not driver.closed and driver.info.transaction_status == _IDLE
+    # Read from libpq's connection itself: `driver.info` builds an object on every call.
+    return (
+        driver is not None
+        and driver.pgconn.status == _OK
+        and driver.pgconn.transaction_status == _IDLE
+    )
 
 
-def _return_lease(info: dict[Any, Any], *, restored: bool = False) -> None:
-    """Back to the pool (inside SQLAlchemy's greenlet), in transaction mode again unless
-    `restored` says the caller has done that already."""
+def _return_lease(info: dict[Any, Any]) -> None:
+    """Back to the pool (inside SQLAlchemy's greenlet), in transaction mode again."""
     lease: PoolProxiedConnection = info.pop(_LEASE)
     try:
         driver = lease.driver_connection
@@ -181,13 +187,111 @@ def _return_lease(info: dict[Any, Any], *, restored: bool = False) -> None:
             lease.invalidate()
             return
         assert driver is not None
-        if not restored:
-            try:
-                await_(driver.set_autocommit(False))  # as the pool's other users expect it
-            except psycopg.Error as exc:
-                lease.invalidate(exc)
+        try:
+            await_(driver.set_autocommit(False))  # as the pool's other users expect it
+        except psycopg.Error as exc:
+            lease.invalidate(exc)
     finally:
         lease.close()  # back to the pool, or (invalidated) closed and replaced
+
+
+async def _take_lease(engine: AsyncEngine, info: dict[Any, Any]) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection leased into `info`, leased from `engine`'s pool (checked out,
+    pre-pinged, in autocommit) on first use."""
+    lease: PoolProxiedConnection | None = info.get(_LEASE)
+    if lease is None:
+        try:
+            lease = await engine.raw_connection()
+        except psycopg.Error as exc:  # as a `Connection` would raise it: a 503
+            raise as_sqlalchemy_error(exc, None, engine.dialect) from exc
+        info[_LEASE] = lease
+        driver = lease.driver_connection
+        assert driver is not None
+        try:
+            await driver.set_autocommit(True)
+        except BaseException:
+            await _hand_back(info)
+            raise
+    connection: psycopg.AsyncConnection[Any] | None = lease.driver_connection
+    assert connection is not None
+    return connection
+
+
+async def _discard_lease(info: dict[Any, Any], exc: BaseException) -> None:
+    """A statement on the lease failed for the connection's sake: it is discarded."""
+    lease: PoolProxiedConnection | None = info.pop(_LEASE, None)
+    if lease is not None:
+        await greenlet_spawn(lease.invalidate, exc)
+        await greenlet_spawn(lease.close)
+
+
+async def _hand_back(info: dict[Any, Any]) -> None:
+    """Hand the connection leased into `info` back to the pool (nothing if none is)."""
+    lease: PoolProxiedConnection | None = info.get(_LEASE)
+    if lease is None:
+        return
+    driver = lease.driver_connection
+    if driver is not None and _reusable(driver):
+        try:
+            # Here rather than inside the greenlet below: on an idle connection this sends
+            # nothing, and from the greenlet it would cost two more switches.
+            await driver.set_autocommit(False)
+        except psycopg.Error:
+            pass  # tried again below, where a failure invalidates the connection
+        else:
+            # Checking in an idle connection neither waits nor talks to the server (the
+            # reset listener has nothing to roll back; the pool's queue takes it back at
+            # once), so it needs no trip into SQLAlchemy's greenlet, which is there for
+            # the driver's awaits. SQLAlchemy itself returns connections from outside
+            # its greenlet when the garbage collector finds them.
+            del info[_LEASE]
+            lease.close()
+            return
+    await greenlet_spawn(_return_lease, info)
+
+
+def _holds_an_idle_lease(info: dict[Any, Any]) -> bool:
+    lease: PoolProxiedConnection | None = info.get(_LEASE)
+    return lease is not None and _reusable(lease.driver_connection)
+
+
+class Lease:
+    """One pooled connection for a read whose statements are all compiled once
+    (`repository.base.Prepared`): leased from the engine's pool on first use, in autocommit,
+    and handed back on leaving `async with`.
+
+    What a `ReadSession` does for such a read, without the session: building, tracking and
+    closing an ORM session that never runs a statement of its own cost `GET /users/me`
+    about 8% of its throughput (see BENCHMARKS.md). A statement that is not compiled once
+    cannot run here; a route that needs one opens a session.
+    """
+
+    __slots__ = ("engine", "info")
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.info: dict[Any, Any] = {}
+
+    async def __aenter__(self) -> "Lease":
+        return self
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if _LEASE not in self.info:
+            return
+        if _holds_an_idle_lease(self.info):
+            await _hand_back(self.info)  # never waits: no cancellation can land inside it
+            return
+        # Left mid-statement (a deadline's cancellation) or broken: discarding the connection
+        # talks to the server, so it runs in a task of its own that the request's
+        # cancellation does not interrupt, as SQLAlchemy closes a session.
+        await asyncio.shield(asyncio.create_task(_hand_back(self.info)))
+
+    async def driver_connection(self) -> psycopg.AsyncConnection[Any]:
+        """The leased psycopg connection (leased on first use)."""
+        return await _take_lease(self.engine, self.info)
+
+    async def invalidate_lease(self, exc: BaseException) -> None:
+        await _discard_lease(self.info, exc)
 
 
 class ReadSession(AsyncSession):
@@ -198,7 +302,8 @@ class ReadSession(AsyncSession):
     (`driver_connection`): no ORM session transaction, no `Connection` object, no isolation
     level bookkeeping, which is most of what a short read costs in SQLAlchemy (about 300 us
     a request, see BENCHMARKS.md). Anything else the session runs takes the ordinary path;
-    the lease is returned before that, and when the session closes.
+    the lease is returned before that, and when the session closes. A read that runs only
+    statements compiled once needs no session at all: it takes a `Lease`.
     """
 
     sync_session_class = _ReadSyncSession
@@ -209,56 +314,15 @@ class ReadSession(AsyncSession):
         outer transaction): then statements run on the session's connection."""
         if self.in_transaction() or not isinstance(self.bind, AsyncEngine):
             return None
-        lease: PoolProxiedConnection | None = self.info.get(_LEASE)
-        if lease is None:
-            try:
-                lease = await self.bind.raw_connection()  # checked out, pre-pinged
-            except psycopg.Error as exc:  # as a `Connection` would raise it: a 503
-                raise as_sqlalchemy_error(exc, None, self.bind.dialect) from exc
-            self.info[_LEASE] = lease
-            driver = lease.driver_connection
-            assert driver is not None
-            try:
-                await driver.set_autocommit(True)
-            except BaseException:
-                await self.return_lease()
-                raise
-        connection: psycopg.AsyncConnection[Any] | None = lease.driver_connection
-        return connection
+        return await _take_lease(self.bind, self.info)
 
     async def invalidate_lease(self, exc: BaseException) -> None:
         """A statement on the lease failed for the connection's sake: it is discarded."""
-        lease: PoolProxiedConnection | None = self.info.pop(_LEASE, None)
-        if lease is not None:
-            await greenlet_spawn(lease.invalidate, exc)
-            await greenlet_spawn(lease.close)
+        await _discard_lease(self.info, exc)
 
     async def return_lease(self) -> None:
         """Hand the leased connection back to the pool (nothing if none is leased)."""
-        lease: PoolProxiedConnection | None = self.info.get(_LEASE)
-        if lease is None:
-            return
-        restored = False
-        try:
-            driver = lease.driver_connection
-            if _reusable(driver):
-                assert driver is not None
-                # Here rather than inside the greenlet below: on an idle connection this sends
-                # nothing, and from the greenlet it would cost two more switches.
-                await driver.set_autocommit(False)
-                restored = True
-        except psycopg.Error:
-            pass  # tried again below, where a failure invalidates the connection
-        finally:
-            if restored:
-                # Checking in an idle connection neither waits nor talks to the server (the
-                # reset listener has nothing to roll back; the pool's queue takes it back at
-                # once), so it needs no trip into SQLAlchemy's greenlet, which is there for
-                # the driver's awaits. SQLAlchemy itself returns connections from outside
-                # its greenlet when the garbage collector finds them.
-                _return_lease(self.info, restored=True)
-            else:
-                await greenlet_spawn(_return_lease, self.info, restored=restored)
+        await _hand_back(self.info)
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         if self._holds_only_an_idle_lease():
@@ -271,13 +335,9 @@ class ReadSession(AsyncSession):
         await super().__aexit__(type_, value, traceback)
 
     def _holds_only_an_idle_lease(self) -> bool:
-        lease: PoolProxiedConnection | None = self.info.get(_LEASE)
         sync = self.sync_session
         return (
-            lease is not None
-            and _reusable(lease.driver_connection)
-            and not sync.in_transaction()
-            and not sync.identity_map
+            _holds_an_idle_lease(self.info) and not sync.in_transaction() and not sync.identity_map
         )
 
     async def close(self) -> None:

@@ -13,11 +13,13 @@ from sqlalchemy.types import TypeEngine
 from backend.core.cursor import CursorId, Position
 from backend.core.pagination import Positioned
 from backend.db.base import Base
-from backend.db.engine import ReadSession, as_sqlalchemy_error
+from backend.db.engine import Lease, ReadSession, as_sqlalchemy_error
 
 Model = TypeVar("Model", bound=Base)
 # A row of any columns, read by attribute (`row.id`) or by position.
 AnyRow = Row[*tuple[Any, ...]]
+# Where reads run: a session, or a `Lease` for reads whose statements are all `Prepared`.
+Reader = AsyncSession | Lease
 Columns = TypeVarTuple("Columns")
 
 # How a loader reads a row it is about to change: "update" locks it against every other
@@ -112,25 +114,29 @@ class _Compiled:
 
 
 async def _run_prepared(
-    session: AsyncSession, query: Prepared, params: Mapping[str, Any] | None
+    session: Reader, query: Prepared, params: Mapping[str, Any] | None
 ) -> tuple[_Compiled, Any]:
-    # Where the statement runs: the connection a read session leases from the pool, or the
-    # one the session holds. Either way, what listens to the engine's statements (query
-    # counts, plans, tracing) hears it as if SQLAlchemy had sent it, and a connection that
-    # broke is never handed out again.
-    driver = await session.driver_connection() if isinstance(session, ReadSession) else None
+    # Where the statement runs: the connection a `Lease` or a read session leases from the
+    # pool, or the one the session holds. Either way, what listens to the engine's statements
+    # (query counts, plans, tracing) hears it as if SQLAlchemy had sent it, and a connection
+    # that broke is never handed out again.
     invalidate: Callable[[BaseException], Awaitable[None]]
     listener: Engine | Connection | None
-    if driver is not None:
-        assert isinstance(session, ReadSession)
+    listened: Any = None  # no `Connection` exists for a leased read
+    if isinstance(session, Lease):
+        driver = await session.driver_connection()
+        dialect, listener = session.engine.dialect, session.engine.sync_engine
+        invalidate = session.invalidate_lease
+    elif isinstance(session, ReadSession) and (leased := await session.driver_connection()):
         assert session.bind is not None
+        driver = leased
         dialect, listener = session.bind.dialect, session.bind.sync_engine
-        listened: Any = None  # no `Connection` exists for a leased read
         invalidate = session.invalidate_lease
     else:
         connection = await session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
+        held = (await connection.get_raw_connection()).driver_connection
+        assert held is not None
+        driver = held
         dialect, listener = connection.dialect, connection.sync_connection
         listened = listener
         invalidate = connection.invalidate
@@ -148,14 +154,14 @@ async def _run_prepared(
 
 @overload
 async def first(
-    session: AsyncSession, statement: Prepared, params: Mapping[str, Any] | None = None
+    session: Reader, statement: Prepared, params: Mapping[str, Any] | None = None
 ) -> Any | None: ...
 @overload
 async def first(
     session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
 ) -> AnyRow | None: ...
 async def first(
-    session: AsyncSession,
+    session: Reader,
     statement: Executable | Prepared,
     params: Mapping[str, Any] | None = None,
 ) -> tuple[Any, ...] | AnyRow | None:
@@ -170,20 +176,22 @@ async def first(
         compiled, cursor = await _run_prepared(session, statement, params)
         raw = await cursor.fetchone()
         return None if raw is None else compiled.row(raw)
+    if isinstance(session, Lease):
+        raise TypeError("a Lease runs Prepared statements only: open a session")
     connection = await session.connection()
     return (await connection.execute(statement, params)).first()
 
 
 @overload
 async def all_rows(
-    session: AsyncSession, statement: Prepared, params: Mapping[str, Any] | None = None
+    session: Reader, statement: Prepared, params: Mapping[str, Any] | None = None
 ) -> list[Any]: ...
 @overload
 async def all_rows(
     session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
 ) -> Sequence[AnyRow]: ...
 async def all_rows(
-    session: AsyncSession,
+    session: Reader,
     statement: Executable | Prepared,
     params: Mapping[str, Any] | None = None,
 ) -> list[tuple[Any, ...]] | Sequence[AnyRow]:
@@ -191,6 +199,8 @@ async def all_rows(
     if isinstance(statement, Prepared):
         compiled, cursor = await _run_prepared(session, statement, params)
         return [compiled.row(raw) for raw in await cursor.fetchall()]
+    if isinstance(session, Lease):
+        raise TypeError("a Lease runs Prepared statements only: open a session")
     connection = await session.connection()
     return (await connection.execute(statement, params)).all()
 

@@ -58,9 +58,7 @@ def active_user_statement(*, user_id: int, session_id: uuid.UUID) -> Select[Any]
     return _CALLER.statement.params(user_id=user_id, session_id=session_id)
 
 
-async def get_caller(
-    session: AsyncSession, *, user_id: int, session_id: uuid.UUID
-) -> Caller | None:
+async def get_caller(session: base.Reader, *, user_id: int, session_id: uuid.UUID) -> Caller | None:
     """The active user of a live session of theirs, in one round trip; None otherwise."""
     row = await base.first(session, _CALLER, {"user_id": user_id, "session_id": session_id})
     return None if row is None else Caller(*row)
