@@ -3,10 +3,13 @@ FastAPI's OpenTelemetry traces where they are turned on."""
 
 import asyncio
 import json
+import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -15,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
 from backend.core.config import Settings
-from backend.core.logs import log_format
+from backend.core.logs import configure_logging, log_format
 from tests.conftest import TEST_SECRET_KEY, ClientFactory, empty_every_table
 from tests.factories import DEFAULT_PASSWORD, unique_email
 from tests.test_server import start_server, stop_server
@@ -119,6 +122,21 @@ def test_production_logs_are_json_and_development_logs_are_text() -> None:
     assert log_format(production) == "json"
     assert log_format(Settings(environment="development", **common)) == "text"  # type: ignore[arg-type]
     assert log_format(Settings(log_format="json", **common)) == "json"  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    yield
+    configure_logging(Settings(secret_key=TEST_SECRET_KEY, _env_file=None))
+
+
+def test_the_access_log_is_written_only_where_its_level_is(logging_restored: None) -> None:
+    # Above INFO, uvicorn finds nowhere to write access lines and skips building them.
+    common = {"secret_key": TEST_SECRET_KEY, "_env_file": None}
+    access = logging.getLogger("uvicorn.access")
+    for level, written in (("WARNING", False), ("INFO", True), ("DEBUG", True), ("ERROR", False)):
+        configure_logging(Settings(log_level=level, **common))  # type: ignore[arg-type]
+        assert access.hasHandlers() is written, level
 
 
 def test_every_json_log_line_carries_its_request_id_and_no_secret(

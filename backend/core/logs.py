@@ -61,6 +61,11 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     level = settings.log_level.upper()
     # uvicorn's loggers write through the root handler, not handlers of their own.
     through_root = {"handlers": [], "propagate": True}
+    # The access log's lines are at INFO. Above it, the logger has nowhere to write: uvicorn
+    # then skips building each line (the client's address, the quoted path), which it would
+    # otherwise do on every request for the level to drop.
+    threshold = logging.getLevelNamesMapping().get(level, logging.NOTSET)
+    access = through_root if threshold <= logging.INFO else {"handlers": [], "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -89,7 +94,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "loggers": {
             "uvicorn": {**through_root, "level": level},
             "uvicorn.error": through_root,
-            "uvicorn.access": through_root,
+            "uvicorn.access": access,
         },
     }
 
