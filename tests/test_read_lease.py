@@ -209,7 +209,24 @@ async def test_a_lease_runs_prepared_statements_only_and_hands_its_connection_ba
                 # What mypy refuses (the overloads) is refused at run time as well.
                 await base.first(lease, select(1))  # type: ignore[call-overload]
         assert pool.checkedout() == 0
-        assert driver.autocommit is False  # in transaction mode, as the writers expect it
+        assert driver.autocommit is True  # left so for the next lease
+        # A Connection gets it back in transaction mode; one that asked for autocommit, not.
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is driver
+            assert driver.autocommit is False
+            await connection.execute(select(1))
+            assert connection.in_transaction()
+        async with Lease(engine) as lease:
+            assert await lease.driver_connection() is driver
+            assert driver.autocommit is True
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with reads.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is driver
+            assert driver.autocommit is True
+        async with engine.connect() as connection:
+            assert driver.autocommit is False
     finally:
         await engine.dispose()
 

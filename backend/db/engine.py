@@ -9,7 +9,7 @@ import psycopg
 from psycopg import DataError, pq
 from psycopg.abc import Buffer
 from psycopg.types.datetime import TimestamptzLoader
-from sqlalchemy import URL, Dialect, event
+from sqlalchemy import URL, Connection, Dialect, event
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,7 +24,7 @@ from sqlalchemy.pool import (
     PoolProxiedConnection,
     PoolResetState,
 )
-from sqlalchemy.util import await_, greenlet_spawn
+from sqlalchemy.util import greenlet_spawn
 
 from backend.core.config import Settings
 
@@ -72,7 +72,23 @@ def create_engine(
     engine.dialect.do_ping = is_connection_alive  # type: ignore[method-assign]
     event.listen(engine.sync_engine, "connect", _load_any_timestamp)
     event.listen(engine.sync_engine, "reset", _roll_back_if_in_transaction)
+    event.listen(engine.sync_engine, "engine_connect", _in_transaction_mode)
     return engine
+
+
+def _in_transaction_mode(connection: Connection) -> None:
+    """A `Connection` runs its statements in transactions, unless it asked for autocommit.
+
+    Leased reads (`Lease`, `ReadSession`) hand their connection back still in autocommit:
+    the next lease finds it so, and a `Connection` that gets it switches it back here (in
+    SQLAlchemy's greenlet; on an idle connection nothing is sent). Under reads alone a
+    connection is never switched at all, instead of twice a read.
+    """
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # what SQLAlchemy itself sets for such a connection
+    adapted = connection.connection.dbapi_connection
+    if adapted is not None and adapted.autocommit:
+        adapted.autocommit = False
 
 
 def _roll_back_if_in_transaction(
@@ -178,26 +194,20 @@ def _reusable(driver: psycopg.AsyncConnection[Any] | None) -> bool:
 
 
 def _return_lease(info: dict[Any, Any]) -> None:
-    """Back to the pool (inside SQLAlchemy's greenlet), in transaction mode again."""
+    """Back to the pool, inside SQLAlchemy's greenlet (where the pool may wait)."""
     lease: PoolProxiedConnection = info.pop(_LEASE)
     try:
-        driver = lease.driver_connection
-        if not _reusable(driver):
+        if not _reusable(lease.driver_connection):
             # Cancelled mid-statement (a deadline) or broken: never handed out again.
             lease.invalidate()
-            return
-        assert driver is not None
-        try:
-            await_(driver.set_autocommit(False))  # as the pool's other users expect it
-        except psycopg.Error as exc:
-            lease.invalidate(exc)
     finally:
         lease.close()  # back to the pool, or (invalidated) closed and replaced
 
 
 async def _take_lease(engine: AsyncEngine, info: dict[Any, Any]) -> psycopg.AsyncConnection[Any]:
     """The psycopg connection leased into `info`, leased from `engine`'s pool (checked out,
-    pre-pinged, in autocommit) on first use."""
+    pre-pinged, in autocommit: switched on here unless the last lease left it so) on first
+    use."""
     lease: PoolProxiedConnection | None = info.get(_LEASE)
     if lease is None:
         try:
@@ -207,11 +217,12 @@ async def _take_lease(engine: AsyncEngine, info: dict[Any, Any]) -> psycopg.Asyn
         info[_LEASE] = lease
         driver = lease.driver_connection
         assert driver is not None
-        try:
-            await driver.set_autocommit(True)
-        except BaseException:
-            await _hand_back(info)
-            raise
+        if not driver.autocommit:
+            try:
+                await driver.set_autocommit(True)
+            except BaseException:
+                await _hand_back(info)
+                raise
     connection: psycopg.AsyncConnection[Any] | None = lease.driver_connection
     assert connection is not None
     return connection
@@ -230,23 +241,16 @@ async def _hand_back(info: dict[Any, Any]) -> None:
     lease: PoolProxiedConnection | None = info.get(_LEASE)
     if lease is None:
         return
-    driver = lease.driver_connection
-    if driver is not None and _reusable(driver):
-        try:
-            # Here rather than inside the greenlet below: on an idle connection this sends
-            # nothing, and from the greenlet it would cost two more switches.
-            await driver.set_autocommit(False)
-        except psycopg.Error:
-            pass  # tried again below, where a failure invalidates the connection
-        else:
-            # Checking in an idle connection neither waits nor talks to the server (the
-            # reset listener has nothing to roll back; the pool's queue takes it back at
-            # once), so it needs no trip into SQLAlchemy's greenlet, which is there for
-            # the driver's awaits. SQLAlchemy itself returns connections from outside
-            # its greenlet when the garbage collector finds them.
-            del info[_LEASE]
-            lease.close()
-            return
+    if _reusable(lease.driver_connection):
+        # Back in autocommit (see `_in_transaction_mode`). Checking in an idle connection
+        # neither waits nor talks to the server (the reset listener has nothing to roll
+        # back; the pool's queue takes it back at once), so it needs no trip into
+        # SQLAlchemy's greenlet, which is there for the driver's awaits. SQLAlchemy itself
+        # returns connections from outside its greenlet when the garbage collector finds
+        # them.
+        del info[_LEASE]
+        lease.close()
+        return
     await greenlet_spawn(_return_lease, info)
 
 
