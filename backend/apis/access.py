@@ -4,7 +4,7 @@ The contract's order: the caller's role (403) here, then whether the caller may 
 thing at all (404, revealing nothing) and its state (409) in the services.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -20,8 +20,17 @@ from backend.apis.deps import (
 from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
 from backend.db.models import Role
+from backend.db.repository.base import Reader
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+async def caller_in_role(request: Request, db: Reader, roles: Collection[Role]) -> Caller:
+    """The current user, if their role (read from the database) is one of `roles`."""
+    user = (await authenticate(request, db, await bearer_scheme(request))).user
+    if user.role not in roles:
+        raise Forbidden(f"Only {' or '.join(role.value for role in roles)} accounts may do this.")
+    return user
 
 
 def require_role(
@@ -32,24 +41,24 @@ def require_role(
     @reads_bearer_token
     async def check(request: Request, db: DbSession) -> Caller:
         # One layer, not a dependency on CurrentUser (see `authenticate`).
-        user = (await authenticate(request, db, await bearer_scheme(request))).user
-        if user.role not in roles:
-            raise Forbidden(
-                f"Only {' or '.join(role.value for role in roles)} accounts may do this."
-            )
-        return user
+        return await caller_in_role(request, db, roles)
 
     return check
 
 
 EmployerOrAdmin = Annotated[Caller, Depends(require_role(Role.employer, Role.admin))]
-# Also called by routes that open their session themselves (see `deps.reads`).
-candidate_only = require_role(Role.candidate)
-Candidate = Annotated[Caller, Depends(candidate_only)]
+Candidate = Annotated[Caller, Depends(require_role(Role.candidate))]
+
+
+async def candidate_only(request: Request, db: Reader) -> Caller:
+    """`Candidate`, for a route that opens its session or lease itself (see `deps.reads`)."""
+    return await caller_in_role(request, db, (Role.candidate,))
+
+
 Admin = Annotated[Caller, Depends(require_role(Role.admin))]
 
 
-async def optional_user(request: Request, db: AsyncSession) -> Caller | None:
+async def optional_user(request: Request, db: Reader) -> Caller | None:
     """The signed-in user when a token is sent (a bad one is still a 401), else None: for a
     public read that signs its caller in on the session it opened (mark the route with
     `reads_bearer_token`)."""

@@ -121,10 +121,9 @@ async def get_public_read_db(request: Request) -> AsyncIterator[AsyncSession]:
     costs FastAPI an exit-stack entry on every request. A route takes this or `DbSession`,
     never both (`tests/test_dependencies.py`), so a request holds one connection at most.
     """
-    state = request.app.state
-    replica: ReadReplica | None = state.replica
-    if replica is None or not replica.usable or "authorization" in request.headers:
-        async with state.read_sessionmaker() as session:
+    replica = _public_replica(request)
+    if replica is None:
+        async with request.app.state.read_sessionmaker() as session:
             yield session  # reads in autocommit: nothing to commit or roll back
         return
     async with replica.sessionmaker() as session:
@@ -135,9 +134,34 @@ async def get_public_read_db(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+def _public_replica(request: Request) -> ReadReplica | None:
+    """The replica a public read goes to, or None for the primary."""
+    replica: ReadReplica | None = request.app.state.replica
+    if replica is None or not replica.usable or "authorization" in request.headers:
+        return None
+    return replica
+
+
 PublicReadDb = Annotated[AsyncSession, Depends(get_public_read_db, scope="function")]
 # The same session opened by the route itself (`async with public_reads(request) as db:`).
 public_reads = asynccontextmanager(get_public_read_db)
+
+
+@asynccontextmanager
+async def public_compiled_reads(request: Request) -> AsyncIterator[Reader]:
+    """`public_reads` for a route whose statements are all compiled once (`base.Prepared`),
+    as `compiled_reads` is `reads`: a `Lease` on the replica or the primary, no session."""
+    replica = _public_replica(request)
+    if replica is None:
+        async with compiled_reads(request) as reader:
+            yield reader
+        return
+    async with replica.leases() as lease:
+        try:
+            yield lease
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            replica.mark_down(exc)  # as `get_public_read_db`
+            raise
 
 
 def reads(request: Request) -> ReadSession:

@@ -8,12 +8,13 @@ primary until a check finds it well again.
 
 import asyncio
 import logging
+from functools import partial
 
 import anyio
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from backend.db.engine import ReadSession, create_read_sessionmaker
+from backend.db.engine import Lease, ReadSession, create_read_sessionmaker
 from backend.db.repository import replication as replication_repo
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ class ReadReplica:
     def __init__(self, engine: AsyncEngine, *, max_lag_seconds: float, check_seconds: float):
         self.engine = engine
         self.sessionmaker: async_sessionmaker[ReadSession] = create_read_sessionmaker(engine)
+        self.leases = partial(Lease, engine)
         self.max_lag_seconds = max_lag_seconds
         self.check_seconds = check_seconds
         self.usable = False

@@ -13,7 +13,7 @@ from backend.core.pagination import Paged, PageRequest, Positioned
 from backend.db.models import Job, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
-from backend.db.repository.base import IdPosition
+from backend.db.repository.base import IdPosition, Reader
 from backend.db.repository.jobs import JobFilters, JobRow
 from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobUpdate
@@ -107,7 +107,7 @@ async def _page_of(
     return page.page(rows, kind, scope)
 
 
-async def autocomplete(db: AsyncSession, *, typed: str) -> list[str]:
+async def autocomplete(db: Reader, *, typed: str) -> list[str]:
     """Up to 10 distinct titles of visible jobs with a word starting with what was typed."""
     words = [word.lower() for word in WORD.findall(typed)][:MAX_AUTOCOMPLETE_WORDS]
     if not words:
@@ -115,7 +115,7 @@ async def autocomplete(db: AsyncSession, *, typed: str) -> list[str]:
     return await jobs_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
 
 
-async def get(db: AsyncSession, *, user: Caller | None, job_id: int) -> JobRow:
+async def get(db: Reader, *, user: Caller | None, job_id: int) -> JobRow:
     """A job the caller may read: visible to all, or any status for its owner and admins."""
     found = await jobs_repo.read_access(db, job_id=job_id)
     if found is None or not (found.public or manages(user, found.owner_id)):

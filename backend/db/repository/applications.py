@@ -99,7 +99,7 @@ _CANDIDATES_PAGE_AFTER = _candidates_page(after=True)
 
 
 async def list_for_candidate(
-    session: AsyncSession, *, candidate_id: int, limit: int, after: IdPosition | None = None
+    session: base.Reader, *, candidate_id: int, limit: int, after: IdPosition | None = None
 ) -> Positioned[base.AnyRow, IdPosition]:
     """A candidate's applications, newest first."""
     values = {"candidate_id": candidate_id, "limit": limit + 1}

@@ -92,7 +92,7 @@ def _read_access() -> base.Prepared:
 _READ_ACCESS = _read_access()
 
 
-async def read_access(session: AsyncSession, *, job_id: int) -> JobRow | None:
+async def read_access(session: base.Reader, *, job_id: int) -> JobRow | None:
     """For reading only: a job's columns as a row, with `owner_id` and `public` (as
     `get_access` tells them), in one query; None if there is no such job."""
     return await base.first(session, _READ_ACCESS, {"job_id": job_id})
@@ -580,7 +580,7 @@ def _autocomplete() -> base.Prepared:
 _AUTOCOMPLETE = _autocomplete()
 
 
-async def autocomplete(session: AsyncSession, *, words: Sequence[str], limit: int) -> list[str]:
+async def autocomplete(session: base.Reader, *, words: Sequence[str], limit: int) -> list[str]:
     """Distinct titles of visible jobs with a word starting with each of `words`.
 
     Read from job_titles (each published title once, with how many jobs carry it, kept by
