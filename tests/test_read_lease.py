@@ -35,8 +35,10 @@ async def test_a_read_request_never_holds_two_connections(
         rate_limits_enabled=False, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=10
     )
     _, employer = await live_user(client, Role.employer)
+    _, candidate = await live_user(client, Role.candidate)
     job = await live_job(client, employer)
-    # Each of these reads the caller through the lease, then reads on through the session.
+    # Each of these reads the caller through the lease, then reads on through the session or
+    # the same lease (`engine.Lease`).
     reads = [
         (f"{API}/jobs/{job}", employer),
         (f"{API}/jobs/{job}/applications", employer),
@@ -45,10 +47,15 @@ async def test_a_read_request_never_holds_two_connections(
         (f"{API}/jobs?q=race&workplace=remote", employer),
         (f"{API}/jobs/autocomplete?q=ra", employer),
         (f"{API}/users/me", employer),
+        (f"{API}/users/me/applications", candidate),
     ]
     for path, headers in reads:
         response = await client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.text)
+    # Refused inside its lease: the lease goes back all the same.
+    refused = await client.get(f"{API}/users/me/applications", headers=employer)
+    assert refused.status_code == 403
+    assert client.app.state.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     answers = await asyncio.gather(
         *(client.get(path, headers=headers) for path, headers in reads * 3)
     )
