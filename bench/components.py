@@ -18,7 +18,12 @@ from starlette.types import Message
 
 from backend.core.config import load_settings
 from backend.core.security import create_access_token, decode_access_token
-from backend.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
+from backend.db.engine import (
+    Lease,
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.main import create_app
@@ -85,6 +90,10 @@ async def main(url: str) -> None:
         return await (await driver.execute(auth_sql[0], auth_sql[1])).fetchall()
 
     async def leased_auth() -> object:
+        async with Lease(engine) as lease:
+            return await sessions_repo.get_caller(lease, user_id=user_id, session_id=session_id)
+
+    async def read_session_auth() -> object:
         async with read() as session:
             return await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
 
@@ -125,8 +134,8 @@ async def main(url: str) -> None:
         return await (await driver.execute(job_sql[0], job_sql[1])).fetchall()
 
     async def api_job() -> object:
-        async with read() as session:
-            return await jobs_repo.read_access(session, job_id=job_id)
+        async with Lease(engine) as lease:
+            return await jobs_repo.read_access(lease, job_id=job_id)
 
     app = create_app(settings)
 
@@ -163,7 +172,8 @@ async def main(url: str) -> None:
         print("GET /users/me")
         await timed("  verify the JWT (python-jose and our checks, kept per token)", decode)
         await timed("  auth query, raw psycopg (what the ceiling does)", raw_auth)
-        await timed("  auth query, Prepared on a leased connection (the API)", leased_auth)
+        await timed("  auth query, Prepared on a Lease (the API)", leased_auth)
+        await timed("  auth query, Prepared on a ReadSession's lease", read_session_auth)
         await timed("  auth query, Prepared on an AsyncSession's connection", session_auth)
         await timed("  UserRead validation and JSON", user_json)
         await timed(
@@ -184,7 +194,7 @@ async def main(url: str) -> None:
         )
         print("GET /jobs/{id}")
         await timed("  job query, raw psycopg (what the ceiling does)", raw_job)
-        await timed("  job query, Prepared on a leased connection (the API)", api_job)
+        await timed("  job query, Prepared on a Lease (the API)", api_job)
         await timed(
             "  the whole request, ASGI app in process",
             lambda: request(f"/api/v1/jobs/{job_id}", []),
