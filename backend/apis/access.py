@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.apis.deps import (
     Caller,
     DbSession,
+    Reader,
     authenticate,
     bearer_scheme,
     reads_bearer_token,
@@ -20,7 +21,6 @@ from backend.apis.deps import (
 from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
 from backend.db.models import Role
-from backend.db.repository.base import Reader
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 

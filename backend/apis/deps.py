@@ -17,7 +17,7 @@ from backend.core.security import InvalidToken, PasswordHasher, decode_access_to
 from backend.db.engine import ReadSession
 from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
-from backend.db.repository.base import Reader
+from backend.db.repository.base import Reader as Reader  # re-exported for the routers
 from backend.db.repository.sessions import Caller as Caller  # re-exported for the routers
 from backend.db.transactions import Transactions
 
