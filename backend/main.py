@@ -117,9 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
             app.state.hasher.close()
 
-    # Swagger UI and ReDoc from assets shipped in a pinned package, not a CDN: /docs and
-    # /redoc work on a network that cannot reach the internet.
+    # Swagger UI from assets shipped in a pinned package, not a CDN: /docs works on a
+    # network that cannot reach the internet. No ReDoc: its bundle asks a third-party host
+    # for its attribution logo on every view, with no option to turn that off.
     app = FastAPIOffline(
+        redoc_url=None,
         title="Job board API",
         version="1.0.0",
         description=DESCRIPTION,
@@ -152,8 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_credentials=True,
             allow_methods=["*"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["Retry-After", "X-Request-ID"],
+            # If-Match: a separate-origin app changes versioned things (412 on a stale ETag).
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
         )
     # The client address (for throttling) comes from X-Forwarded-For only via trusted proxies.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

@@ -18,6 +18,11 @@ def messages(directory: Path) -> list[EmailMessage]:
     return found
 
 
+def raw(directory: Path) -> list[bytes]:
+    """Every message the file backend wrote, as the bytes it wrote."""
+    return [path.read_bytes() for path in sorted(directory.glob("*.eml"))]
+
+
 def reset_token(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     assert body is not None

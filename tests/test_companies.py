@@ -181,3 +181,36 @@ async def test_owner_and_admin_update(client: httpx.AsyncClient, actors: Actors,
     assert response.json()["description"] == "Now hiring"
     assert response.json()["name"] == "Acme Robotics"
     assert response.json()["owner_id"] == actors.employer.user.id
+
+
+@pytest.mark.parametrize(
+    "website",
+    [
+        "https://e.example/\r\nSet-Cookie: x=1",
+        "https://e.example/\x07",
+        'https://e.example/"onmouseover="x',
+        "https://e.example/<script>",
+        "https://e.example/a b",
+        " https://e.example",
+        # Within the length as sent, but not once percent-encoded for storage.
+        "https://e.example/" + "é" * 1000,
+    ],
+)
+async def test_a_website_with_characters_no_address_has_is_422(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, website: str
+) -> None:
+    before = await count(db)
+    response = await client.post(
+        URL, json={"name": "X", "website": website}, headers=actors.employer.headers
+    )
+    assert_problem(response, 422)
+    assert await count(db) == before
+
+
+async def test_a_website_is_stored_in_its_normal_form(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    body = {"name": "Y", "website": "HTTPS://Initech.Example/Careers?team=ops"}
+    response = await client.post(URL, json=body, headers=actors.employer.headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["website"] == "https://initech.example/Careers?team=ops"

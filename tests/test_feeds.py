@@ -116,11 +116,12 @@ async def test_the_sitemaps_list_every_visible_job_page_by_id_range(
     files = [loc.text for loc in parse(index.content).iter(f"{S}loc")]
     last = max(job.id for job in [*visible, hidden])
     assert len(files) == -(-last // SITEMAP_IDS)
-    assert files[0] == "http://test/sitemaps/jobs-1.xml"
+    api = client.app.state.settings.api_url.rstrip("/")  # type: ignore[attr-defined]
+    assert files[0] == f"{api}/sitemaps/jobs-1.xml"
     listed: dict[int, str] = {}
     for url in files:
         assert url is not None
-        response = await client.get(url.removeprefix("http://test"))
+        response = await client.get(url.removeprefix(api))
         assert response.status_code == 200, response.text
         for entry in parse(response.content).iter(f"{S}url"):
             loc = entry.findtext(f"{S}loc") or ""
@@ -133,3 +134,23 @@ async def test_the_sitemaps_list_every_visible_job_page_by_id_range(
     # Past the last file: 404; not a file number: 422.
     assert_problem(await client.get(f"/sitemaps/jobs-{len(files) + 1}.xml"), 404)
     assert_problem(await client.get("/sitemaps/jobs-0.xml"), 422)
+
+
+async def test_no_host_header_reaches_a_cached_document(
+    client: httpx.AsyncClient, db: AsyncSession, company: Company
+) -> None:
+    await create_job(db, company=company, status=JobStatus.published)
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    index = await client.get("/sitemap.xml", headers=evil)
+    assert index.status_code == 200
+    assert b"evil.example" not in index.content
+    (loc,) = [element.text for element in parse(index.content).iter(f"{S}loc")]
+    assert loc == f"{settings.api_url.rstrip('/')}/sitemaps/jobs-1.xml"
+
+    feed = atom(await client.get(f"{API}/jobs/feed", params={"q": "engineer"}, headers=evil))
+    assert b"evil.example" not in ET.tostring(feed)
+    self_link = feed.find(f"{A}link[@rel='self']")
+    assert self_link is not None
+    assert self_link.get("href") == f"{settings.api_url.rstrip('/')}{API}/jobs/feed?q=engineer"
+    assert feed.findtext(f"{A}id") == self_link.get("href")

@@ -117,6 +117,12 @@ async def test_posting_for_an_unknown_company_is_422(
         {"published_at": "2020-01-01T00:00:00Z"},
         {"company_id": 0},
         {"company_id": 2**63},
+        # Integers are JSON integers: not booleans, strings or fractions.
+        {"salary_min": True},
+        {"salary_max": False},
+        {"salary_min": "100"},
+        {"salary_min": 100.0},
+        {"company_id": True},
     ],
 )
 async def test_invalid_job_is_422_and_writes_nothing(

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 from backend.core.config import Settings
 from backend.core.mail import ConsoleMailer, FileMailer, SmtpMailer, compose, create_mailer
 from tests.conftest import make_settings
-from tests.mailbox import messages
+from tests.mailbox import messages, raw
 
 
 class Inbox:
@@ -159,3 +159,29 @@ async def test_console_backend_logs_the_text_decoded_with_a_long_link_whole(
     assert any(line.endswith(f"Open this link: {link}") for line in lines), caplog.text
     assert "=3D" not in caplog.text
     assert "Subject: Reset" in caplog.text
+
+
+async def test_list_unsubscribe_leaves_as_written_for_one_click_clients(
+    migrated_url: URL, tmp_path: Path, smtp_server: tuple[Controller, Inbox]
+) -> None:
+    # RFC 2369 and 8058: clients read the address between the angle brackets; an RFC 2047
+    # encoded word there is no address at all, so no one-click unsubscribe is offered.
+    controller, inbox = smtp_server
+    url = "https://api.jobs.example/api/v1/notifications/unsubscribe?token=" + "x" * 400
+    composed = compose(
+        make_settings(migrated_url),
+        to="ada@example.com",
+        subject="Hi",
+        body="Text\n",
+        unsubscribe_url=url,
+    )
+    await FileMailer(tmp_path).send(composed)
+    await SmtpMailer(smtp_settings(migrated_url, controller)).send(composed)
+    (written,) = raw(tmp_path)
+    received = inbox.envelopes[0].original_content
+    assert isinstance(received, bytes)
+    assert inbox.envelopes[0].rcpt_tos == ["ada@example.com"]
+    for sent in (written, received):
+        assert b"=?utf-8?" not in sent
+        assert f"\r\nList-Unsubscribe: <{url}>\r\n".encode() in sent
+        assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in sent

@@ -181,7 +181,7 @@ async def test_the_candidate_hears_of_each_status_change(
             url, json={"status": status}, headers=actors.employer.headers
         )
         assert moved.status_code == 200
-    await sent()
+        await sent()  # each batch's mail goes out before the next change
     mails = to(tmp_path, user.email)
     assert [mail["Subject"] for mail in mails] == [
         f"Your application for Robot Whisperer: {status}"
@@ -189,6 +189,26 @@ async def test_the_candidate_hears_of_each_status_change(
     ]
     assert company.name in text_of(mails[0])
     assert "https://jobs.example/applications" in text_of(mails[0])
+
+
+async def test_changes_within_one_batch_tell_where_the_application_ended(
+    mail_client: httpx.AsyncClient,
+    sent: Sent,
+    db: AsyncSession,
+    app: FastAPI,
+    actors: Actors,
+    company: Company,
+    tmp_path: Path,
+) -> None:
+    job_id = await published_job(mail_client, actors, company)
+    user, headers = await candidate(db, app, "Patient")
+    applied = await mail_client.post(f"{API}/jobs/{job_id}/applications", json={}, headers=headers)
+    url = f"{API}/applications/{applied.json()['id']}"
+    for status in ("reviewing", "interviewing", "offered"):
+        await mail_client.patch(url, json={"status": status}, headers=actors.employer.headers)
+    await sent()
+    (mail,) = to(tmp_path, user.email)
+    assert mail["Subject"] == "Your application for Robot Whisperer: offered"
 
 
 async def test_setting_the_same_status_again_mails_nothing(
@@ -230,7 +250,18 @@ async def test_settings_start_on_and_change_one_by_one(
 
 
 @pytest.mark.parametrize(
-    "body", [{"job_alerts": None}, {"job_alerts": "yes please"}, {"sms": True}, []]
+    "body",
+    [
+        {"job_alerts": None},
+        {"job_alerts": "yes please"},
+        {"sms": True},
+        [],
+        # Booleans are JSON's true and false, nothing that merely looks like one.
+        {"job_alerts": 0},
+        {"job_alerts": 0.0},
+        {"job_alerts": "false"},
+        {"new_applicants": 1},
+    ],
 )
 async def test_bad_settings_are_422_and_change_nothing(
     mail_client: httpx.AsyncClient, actors: Actors, body: object
@@ -293,6 +324,7 @@ async def test_a_bad_unsubscribe_link_is_400_and_changes_nothing(
             purpose=purpose,
             user_id=user_id,
             subject=subject,
+            generation=0,
             expires_in=extra.get("expires_in", 3600),
             now=extra.get("now"),
         )
@@ -384,6 +416,7 @@ async def test_a_user_row_is_what_unsubscribing_changes(
         purpose=UNSUBSCRIBE_PURPOSE,
         user_id=actors.candidate.user.id,
         subject="application_status",
+        generation=0,
         expires_in=3600,
     )
     assert (await mail_client.post(UNSUBSCRIBE, params={"token": token})).status_code == 200

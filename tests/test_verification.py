@@ -191,6 +191,7 @@ async def test_a_bad_link_is_400_and_confirms_nothing(
             purpose=VERIFY_EMAIL_PURPOSE,
             user_id=user.id,
             subject=user.email,
+            generation=0,
             expires_in=60,
             now=int(time.time()) - 3600,
         ),
@@ -199,6 +200,7 @@ async def test_a_bad_link_is_400_and_confirms_nothing(
             purpose=UNSUBSCRIBE_PURPOSE,
             user_id=user.id,
             subject=user.email,
+            generation=0,
             expires_in=3600,
         ),
         "access": create_access_token(
@@ -216,11 +218,12 @@ async def test_resend_mails_a_new_link_and_is_limited(
 ) -> None:
     headers = await register(mail_client, "slow@example.com")
     answers = [await mail_client.post(RESEND, headers=headers) for _ in range(6)]
-    assert [answer.status_code for answer in answers] == [202] * 5 + [429]
+    # The address's five asked-for mails an hour: the registration's and four resent.
+    assert [answer.status_code for answer in answers] == [202] * 4 + [429] * 2
     assert int(answers[-1].headers["Retry-After"]) > 0
     assert answers[0].json()["detail"] == "A confirmation link is on its way to slow@example.com."
     mails = await sent()
-    assert len(mails) == 1 + 5  # registration's and the five resent
+    assert len(mails) == 1 + 4  # registration's and the four resent
     # Any of them confirms the address; then the rest are spent.
     tokens = [link_token(mail, "/verify-email") for mail in mails]
     assert (await mail_client.post(VERIFY, json={"token": tokens[3]})).status_code == 204
@@ -267,6 +270,9 @@ async def test_a_new_address_takes_effect_once_confirmed(
     (mail,) = to(tmp_path, "new@example.com")
     token = link_token(mail, "/verify-email")
     assert (await mail_client.post(VERIFY, json={"token": token})).status_code == 204
+    # A security event: the session that asked for it ended too.
+    assert_problem(await mail_client.get(ME, headers=headers), 401)
+    headers = bearer(await token_for(mail_client, "new@example.com"))
     me = (await mail_client.get(ME, headers=headers)).json()
     assert me["email"] == "new@example.com"
     assert me["email_verified"] is True
@@ -279,22 +285,26 @@ async def test_a_new_address_takes_effect_once_confirmed(
     assert_problem(await mail_client.post(VERIFY, json={"token": token}), 400)
 
 
-async def test_a_link_older_than_the_last_change_is_400(
+async def test_a_link_older_than_the_last_security_event_is_400(
     mail_client: httpx.AsyncClient, sent: Sent, tmp_path: Path, app: FastAPI, db: AsyncSession
 ) -> None:
     headers = await confirmed_account(mail_client, sent, "first@example.com")
     user = await stored(db, "first@example.com")
     assert user is not None
-    # A link for another address, made before the address was last confirmed.
+    # A link for another address, made under the generation before the account's last
+    # security event (signing out everywhere).
     stale = create_link_token(
         app.state.settings,
         purpose=VERIFY_EMAIL_PURPOSE,
         user_id=user.id,
         subject="elsewhere@example.com",
+        generation=0,
         expires_in=3600,
         now=int(time.time()) - 60,
     )
+    assert (await mail_client.post(f"{API}/auth/logout-all", headers=headers)).status_code == 204
     assert_problem(await mail_client.post(VERIFY, json={"token": stale}), 400)
+    headers = bearer(await token_for(mail_client, "first@example.com"))
     assert (await mail_client.get(ME, headers=headers)).json()["email"] == "first@example.com"
 
 

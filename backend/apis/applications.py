@@ -106,13 +106,21 @@ async def update_application(
     payload: ApplicationUpdate,
     user: CurrentUser,
     db: DbSession,
+    settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> ApplicationRead:
     """Move an application along: reviewers among reviewing, interviewing, offered and
-    rejected; its candidate to withdrawn. A final status cannot change (409)."""
+    rejected; its candidate to withdrawn. A final status cannot change (409). The
+    candidate hears of changes within NOTIFY_BATCH_MINUTES, in one mail with their other
+    applications' changes."""
     application = await applications_service.change_status(
-        db, user=user, application_id=application_id, status=payload.status, if_match=if_match
+        db,
+        settings,
+        user=user,
+        application_id=application_id,
+        status=payload.status,
+        if_match=if_match,
     )
     response.headers["ETag"] = etag(application.updated_at)
     return ApplicationRead.model_validate(application)

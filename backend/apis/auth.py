@@ -195,6 +195,20 @@ async def logout(
 
 
 @router.post(
+    "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401)
+)
+async def logout_everywhere(user: CurrentUser, db: DbSession) -> Response:
+    """Sign out everywhere: every session of the account ends, this one included, and so
+    does every mailed link still pending (confirmation, reset and unsubscribe links)."""
+    await auth_service.logout_everywhere(db, user=user)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(
+        REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, httponly=True, samesite="strict"
+    )
+    return response
+
+
+@router.post(
     "/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
@@ -202,9 +216,11 @@ async def logout(
     dependencies=[Depends(rate_limit(throttle.RESET_ADDRESS))],
 )
 async def request_password_reset(payload: PasswordResetRequest, db: DbSession) -> Accepted:
-    """Mail a single-use reset link if the email belongs to an active account.
+    """Mail a single-use reset link if the email belongs to an active account (to an
+    unconfirmed address, its confirmation link instead).
 
-    The answer is the same whether or not it does; the mail is sent by a worker.
+    The answer is the same whether or not it does, and whether or not the address already
+    had its five asked-for mails this hour; the mail is sent by a worker.
     """
     await auth_service.request_password_reset(db, email=payload.email)
     return Accepted(detail=RESET_ACCEPTED)
@@ -252,8 +268,9 @@ async def verify_email(
 async def resend_verification(
     user: CurrentUser, db: DbSession, transactions: TransactionsDep, settings: SettingsDep
 ) -> Accepted:
-    """Mail a new confirmation link for the signed-in user's address (at most
-    5 an hour); 409 when it is already confirmed."""
+    """Mail a new confirmation link for the signed-in user's address (at most 5 an hour
+    per account, and per address together with every other asked-for mail); 409 when it is
+    already confirmed."""
     await throttle.count_confirmation_request(transactions, settings, user_id=user.id)
     await verification.resend(db, user=user)
     return Accepted(detail=f"A confirmation link is on its way to {user.email}.")

@@ -65,6 +65,12 @@ async def list_jobs(search: JobSearchDep, page: PageDep, request: Request) -> Re
     return json_response(to_page(paged, JobRead.model_validate))
 
 
+def _public_url(api_url: str, request: Request) -> str:
+    """The request's address at the API's public address: its path and query only."""
+    query = request.url.query
+    return f"{api_url.rstrip('/')}{request.url.path}" + (f"?{query}" if query else "")
+
+
 @router.get(
     "/jobs/feed",
     name="feed",
@@ -84,7 +90,8 @@ async def job_feed(
     jobs, companies = await jobs_service.feed(db, filters=filters)
     body = atom_feed(
         title="New jobs" + (f": {filters.q}" if filters.q else ""),
-        self_url=str(request.url),
+        # The API's public address, never the request's Host (caches keep this for all).
+        self_url=_public_url(settings.api_url, request),
         frontend_url=settings.frontend_url,
         jobs=jobs,
         companies=companies,

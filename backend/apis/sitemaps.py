@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from backend.apis.deps import PublicReadDb, SettingsDep
 from backend.apis.openapi import problem_responses
@@ -25,10 +25,11 @@ def _xml(body: bytes) -> Response:
 
 
 @router.get("/sitemap.xml", name="sitemap-index", response_class=Response, responses=XML_RESPONSE)
-async def read_sitemap_index(request: Request, db: PublicReadDb) -> Response:
-    """The sitemap index: one sitemap file per range of 50 000 job ids."""
+async def read_sitemap_index(db: PublicReadDb, settings: SettingsDep) -> Response:
+    """The sitemap index: one sitemap file per range of 50 000 job ids, at the API's public
+    address (API_URL; never the request's Host, which a cache would keep for everyone)."""
     files = await jobs_service.sitemap_files(db)
-    base = str(request.base_url).rstrip("/")
+    base = settings.api_url.rstrip("/")
     return _xml(
         sitemap_index(f"{base}/sitemaps/jobs-{number}.xml" for number in range(1, files + 1))
     )

@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.apis.deps import PublicReadDb
+from backend.apis.deps import PublicReadDb, SettingsDep
 from backend.core.cursor import MAX_ID
 from backend.core.problems import http_error
+from backend.schemas import feeds
 from backend.schemas.structured import job_posting, script_tag
 from backend.services import jobs as jobs_service
 
@@ -80,14 +81,17 @@ async def dashboard_job(job_id: int) -> HTMLResponse:
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 async def job_page(
-    job_id: Annotated[int, PathParam(ge=1, le=MAX_ID)], request: Request, db: PublicReadDb
+    job_id: Annotated[int, PathParam(ge=1, le=MAX_ID)], db: PublicReadDb, settings: SettingsDep
 ) -> HTMLResponse:
-    """A visible job's page, with its JobPosting; the app says "not found" (404) for others."""
+    """A visible job's page, with its JobPosting naming the page's canonical address (at
+    FRONTEND_URL, without a query; never the request's Host); the app says "not found"
+    (404) for others."""
     found = await jobs_service.posting(db, job_id=job_id)
     if found is None:
         return shell(status_code=404)
     job, company = found
-    return shell(script_tag(job_posting(job, company=company, page_url=str(request.url))))
+    page = feeds.job_page(settings.frontend_url, job.id)
+    return shell(script_tag(job_posting(job, company=company, page_url=page)))
 
 
 async def not_found_page(request: Request, exc: Exception) -> Response:

@@ -5,8 +5,9 @@ import smtplib
 import ssl
 import uuid
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,19 @@ logger = logging.getLogger(__name__)
 
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
+
+
+# How a message leaves: headers folded only past RFC 5322's 998-character limit. The
+# default folds at 78, and a header with no space to fold at (List-Unsubscribe's long
+# address) then goes out as RFC 2047 encoded words, which no client reads as an address.
+# Bodies are encoded when the message is built, so this changes none of them.
+WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as it is sent and stored: CRLF line ends, headers as `WIRE_POLICY`
+    folds them."""
+    return message.as_bytes(policy=WIRE_POLICY)
 
 
 def compose(
@@ -78,7 +92,7 @@ class FileMailer:
         path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         # Written under a temporary name and renamed, so readers never see half a message.
         partial = path.with_suffix(".part")
-        partial.write_bytes(message.as_bytes())
+        partial.write_bytes(wire_bytes(message))
         partial.rename(path)
 
 
@@ -109,7 +123,9 @@ class SmtpMailer:
                 client.starttls(context=context)
             if self.username and self.password:
                 client.login(self.username, self.password.get_secret_value())
-            client.send_message(message)
+            recipients = [address for _, address in getaddresses(message.get_all("To", []))]
+            ((_, sender),) = getaddresses([message["From"]])
+            client.sendmail(sender, recipients, wire_bytes(message))
 
 
 def create_mailer(settings: Settings) -> Mailer:

@@ -68,7 +68,6 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": f"{_LINK}/reset-password?token=sample-token",
     },
     "verify_email": {
-        "name": "Ada Lovelace",
         "email": "ada@example.com",
         "hours": 48,
         "link": f"{_LINK}/verify-email?token=sample-token",
@@ -85,9 +84,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "application_status": {
         "name": "Ada Lovelace",
-        "job_title": "Backend Engineer",
-        "company": "Analytical Engines",
-        "status": "interviewing",
+        "changes": [
+            {
+                "job_title": "Backend Engineer",
+                "company": "Analytical Engines",
+                "status": "interviewing",
+            },
+            {"job_title": "Data Engineer", "company": "Difference Works", "status": "reviewing"},
+        ],
         "link": f"{_LINK}/applications",
         "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
     },

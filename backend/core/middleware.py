@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids with a last-resort 500, and the request body limit."""
+"""Pure ASGI middleware: request ids (and the headers every response carries) with a
+last-resort 500, and the request body limit."""
 
 import asyncio
 import logging
@@ -17,6 +18,11 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CSP_HEADER = b"content-security-policy"
+# No other site may frame any page of the board (clickjacking): old browsers read the
+# first, current ones the policy, which a response that sets its own policy keeps.
+_NO_FRAMING = (b"x-frame-options", b"DENY")
+_NO_FRAMING_POLICY = (_CSP_HEADER, b"frame-ancestors 'none'")
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
@@ -30,7 +36,8 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestIdMiddleware:
-    """Tags each request with an id (echoed in X-Request-ID) and turns a crash into a bare 500."""
+    """Tags each request with an id (echoed in X-Request-ID), forbids framing every response,
+    and turns a crash into a bare 500."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,6 +59,9 @@ class RequestIdMiddleware:
                 response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((_REQUEST_ID_HEADER, request_id.encode()))
+                headers.append(_NO_FRAMING)
+                if not any(name.lower() == _CSP_HEADER for name, _ in headers):
+                    headers.append(_NO_FRAMING_POLICY)
                 message = {**message, "headers": headers}
             await send(message)
 

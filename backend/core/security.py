@@ -298,10 +298,12 @@ def _check_claims(claims: dict[str, Any]) -> AccessClaims:
 
 
 # Tokens in links sent by mail, each for one purpose: confirming an address, and turning
-# one kind of notification off. Signed like access tokens, with their own type and audience.
+# one kind of notification off. Signed like access tokens, with their own type and audience,
+# and bound to the account's security generation when they were asked for (`gen`): a link
+# works only while the account's generation is still that one.
 VERIFY_EMAIL_PURPOSE = "verify-email"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
-LINK_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "type", "for")
+LINK_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "type", "for", "gen")
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +311,8 @@ class LinkClaims:
     user_id: int
     # What the link is for: the address to confirm, or the kind of notification.
     subject: str
+    # The account's security generation the link was made under.
+    generation: int
     issued_at: int
 
 
@@ -318,10 +322,12 @@ def create_link_token(
     purpose: str,
     user_id: int,
     subject: str,
+    generation: int,
     expires_in: int,
     now: int | None = None,
 ) -> str:
-    """A signed token for a link in a mail: `purpose` says what it may be used for."""
+    """A signed token for a link in a mail: `purpose` says what it may be used for, and
+    `generation` under which of the account's security generations it works."""
     issued_at = int(time.time()) if now is None else now
     claims = {
         "iss": settings.jwt_issuer,
@@ -329,6 +335,7 @@ def create_link_token(
         "sub": str(user_id),
         "type": purpose,
         "for": subject,
+        "gen": generation,
         "jti": uuid.uuid4().hex,
         "iat": issued_at,
         "exp": issued_at + expires_in,
@@ -360,6 +367,7 @@ def decode_link_token(settings: Settings, token: str, *, purpose: str) -> LinkCl
     if missing or claims["type"] != purpose:
         raise InvalidToken("not a token for this link")
     subject, user, issued_at = claims["for"], claims["sub"], claims["iat"]
+    generation = claims["gen"]
     if (
         not isinstance(subject, str)
         or not isinstance(user, str)
@@ -367,9 +375,12 @@ def decode_link_token(settings: Settings, token: str, *, purpose: str) -> LinkCl
         or len(user) > 19
         or int(user) > MAX_USER_ID
         or type(issued_at) is not int
+        or type(generation) is not int
     ):
         raise InvalidToken("malformed claims")
-    return LinkClaims(user_id=int(user), subject=subject, issued_at=issued_at)
+    return LinkClaims(
+        user_id=int(user), subject=subject, generation=generation, issued_at=issued_at
+    )
 
 
 def new_opaque_token() -> str:

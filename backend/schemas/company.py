@@ -1,3 +1,4 @@
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, TypeAdapter
@@ -13,10 +14,25 @@ from backend.schemas.base import Line, PatchModel, RequestModel, ResponseModel, 
 _http_url = TypeAdapter(HttpUrl)
 
 
+# What no web address holds as written (RFC 3986 leaves them out): controls, spaces,
+# quotes, angle brackets and the like. The URL parser would quietly drop or encode them.
+_NOT_IN_AN_ADDRESS = re.compile(r'[\x00-\x20\x7f-\x9f"<>\\^`{|}]')
+
+
 def _website(value: str) -> str:
-    # Validated as an http(s) URL but kept as written: no added trailing slash.
-    _http_url.validate_python(value)
-    return value
+    """An http(s) address in its normal form (scheme and host in lower case, the host in
+    IDNA, the rest percent-encoded), without a slash added after a bare host."""
+    if _NOT_IN_AN_ADDRESS.search(value):
+        raise ValueError(
+            "must be a web address without spaces, quotes, angle brackets or control characters"
+        )
+    url = _http_url.validate_python(value)
+    normal = str(url)
+    if url.path == "/" and url.query is None and url.fragment is None and normal.endswith("/"):
+        normal = normal[:-1]
+    if len(normal) > WEBSITE_MAX_LENGTH:  # percent-encoding made it longer than it came
+        raise ValueError(f"must be at most {WEBSITE_MAX_LENGTH} characters once encoded")
+    return normal
 
 
 CompanyName = Annotated[Line, Field(max_length=COMPANY_NAME_MAX_LENGTH)]

@@ -1,7 +1,7 @@
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 from pydantic.config import JsonDict
 
 from backend.db.models.job import (
@@ -49,11 +49,12 @@ def _currency(value: str) -> str:
     return value
 
 
-EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Integers in a request body are JSON integers: not true, "5" or 5.0.
+EntityId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 Title = Annotated[Line, Field(max_length=TITLE_MAX_LENGTH)]
 Location = Annotated[Line, Field(max_length=LOCATION_MAX_LENGTH)]
 Description = Annotated[Text, Field(min_length=1, max_length=JOB_DESCRIPTION_MAX_LENGTH)]
-Salary = Annotated[int, Field(ge=0, le=MAX_SALARY)]
+Salary = Annotated[StrictInt, Field(ge=0, le=MAX_SALARY)]
 Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
 Tag = Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH), AfterValidator(_tag)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]

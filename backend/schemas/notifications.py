@@ -1,6 +1,6 @@
 from pydantic import ConfigDict, Field
 
-from backend.schemas.base import PatchModel, ResponseModel
+from backend.schemas.base import PatchModel, ResponseModel, StrictBool
 
 
 class NotificationSettings(ResponseModel):
@@ -13,10 +13,10 @@ class NotificationSettings(ResponseModel):
 
 
 class NotificationSettingsUpdate(PatchModel):
-    new_applicants: bool | None = None
-    application_status: bool | None = None
-    job_alerts: bool | None = None
-    job_expiry: bool | None = None
+    new_applicants: StrictBool | None = None
+    application_status: StrictBool | None = None
+    job_alerts: StrictBool | None = None
+    job_expiry: StrictBool | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"job_alerts": False}]})
 

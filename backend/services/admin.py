@@ -6,11 +6,11 @@ from backend.core.cursor import scope_of
 from backend.core.exceptions import Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.models import Role, User
-from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.base import IdPosition
 from backend.db.repository.sessions import Caller
 from backend.schemas.admin import AdminUserUpdate
+from backend.services import security_events
 
 
 async def list_users(db: AsyncSession, *, email: str | None, page: PageRequest) -> Paged[User]:
@@ -25,7 +25,8 @@ async def list_users(db: AsyncSession, *, email: str | None, page: PageRequest) 
 async def update_user(
     db: AsyncSession, *, admin: Caller, user_id: int, payload: AdminUserUpdate
 ) -> User:
-    """Change a user's role or activity; deactivating ends every session of theirs at once.
+    """Change a user's role or activity; deactivating ends every session of theirs, and every
+    link mailed to them that is still pending, at once (a security event).
 
     The caller's and the target's rows are locked together first and the rules checked on
     what they are now: of two admins demoting each other at once, the second is no longer
@@ -48,5 +49,5 @@ async def update_user(
         return user
     await users_repo.update(db, user=user, **changes)
     if changes.get("is_active") is False:
-        await sessions_repo.revoke_all(db, user_id=user.id)
+        await security_events.happened(db, account=user)
     return user

@@ -205,6 +205,7 @@ async def due_alert(db: AsyncSession, settings: Settings, *, saved_search_id: in
         "job_alert",
         to=target.email,
         user_id=saved.user_id,
+        generation=target.generation,
         kind=notifications.Kind.job_alerts,
         context=context,
     )

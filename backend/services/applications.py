@@ -16,7 +16,7 @@ from backend.db.repository.sessions import Caller
 from backend.services import verification
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
-from backend.tasks.queue import NOTIFY_APPLICATION_STATUS, NOTIFY_NEW_APPLICANTS, enqueue
+from backend.tasks.queue import NOTIFY_NEW_APPLICANTS, NOTIFY_STATUS_CHANGES, enqueue
 
 APPLICATION_NOT_FOUND = "Application not found."
 
@@ -111,6 +111,7 @@ async def get(db: AsyncSession, *, user: Caller, application_id: int) -> Applica
 
 async def change_status(
     db: AsyncSession,
+    settings: Settings,
     *,
     user: Caller,
     application_id: int,
@@ -132,9 +133,19 @@ async def change_status(
         return application
     if application.status in FINAL_STATUSES:
         raise Conflict(f"The application is already {application.status.value}.")
-    await applications_repo.update(db, application=application, status=status)
-    if status != ApplicationStatus.withdrawn:  # the candidate's own doing
-        await enqueue(
-            db, NOTIFY_APPLICATION_STATUS, application_id=application.id, status=status.value
-        )
+    if status == ApplicationStatus.withdrawn:  # the candidate's own doing: nothing to tell
+        await applications_repo.update(db, application=application, status=status)
+        return application
+    await applications_repo.update(
+        db, application=application, status=status, candidate_notify_pending=True
+    )
+    # One waiting mail per candidate: when one is already scheduled, it will tell of this
+    # change too (and of where the application ended, if it moves again meanwhile).
+    await enqueue(
+        db,
+        NOTIFY_STATUS_CHANGES,
+        queueing_lock=f"status-changes:{application.candidate_id}",
+        delay=timedelta(minutes=settings.notify_batch_minutes),
+        candidate_id=application.candidate_id,
+    )
     return application

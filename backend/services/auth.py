@@ -29,7 +29,7 @@ from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction, release
 from backend.schemas.user import UserCreate
-from backend.services import throttle, verification
+from backend.services import security_events, throttle, verification
 from backend.tasks.queue import SEND_PASSWORD_RESET, enqueue
 
 INCORRECT_LOGIN = "Incorrect email or password."
@@ -65,7 +65,11 @@ async def register(db: AsyncSession, hasher: PasswordHasher, payload: UserCreate
         full_name=payload.full_name,
         role=Role(payload.role),
     )
-    await verification.ask_to_confirm(db, user_id=user.id, email=user.email)
+    # An address that had its hour's share of mail gets none now: the account asks again
+    # later (POST /auth/verify-email/resend).
+    await verification.ask_to_confirm(
+        db, user_id=user.id, email=user.email, generation=user.security_generation
+    )
     return user
 
 
@@ -167,6 +171,15 @@ async def logout(
                 await sessions_repo.revoke(db, session_id=other)
 
 
+async def logout_everywhere(db: AsyncSession, *, user: Caller) -> None:
+    """End every session of the caller's, this one included, and every link mailed to them
+    that is still pending (a security event)."""
+    account = (await users_repo.lock(db, user_ids=[user.id])).get(user.id)
+    if account is None:
+        raise InvalidCredentials()
+    await security_events.happened(db, account=account)
+
+
 async def change_password(
     db: AsyncSession,
     transactions: Transactions,
@@ -179,7 +192,8 @@ async def change_password(
     new_password: str,
     address: str,
 ) -> None:
-    """Replace the password after checking the current one; every other session ends.
+    """Replace the password after checking the current one; every other session, and every
+    pending mailed link, ends.
 
     Guessing the current password with a stolen token is throttled like signing in. If the
     password changed (a reset) while this request hashed, this one is a 409 and changes
@@ -208,30 +222,39 @@ async def change_password(
     await users_repo.replace_password_hash(
         db, user=current, expected=verified_hash, new_hash=new_hash
     )
-    await resets_repo.use_all(db, user_id=current.id)
-    await sessions_repo.revoke_all(db, user_id=current.id, except_session_id=session_id)
+    await security_events.happened(db, account=current, keep_session_id=session_id)
 
 
 async def request_password_reset(db: AsyncSession, *, email: str) -> None:
-    """Mail a reset link (made by the worker) if the email belongs to an active account.
+    """Mail a reset link (made by the worker) if the email belongs to an active account
+    whose address is confirmed; to an unconfirmed one, its confirmation link instead (the
+    board mails an unconfirmed address nothing else). Either within the address's hour's
+    share of asked-for mail.
 
-    The caller answers the same either way; the mail is asked for in this transaction, so
-    it goes out exactly when the request commits.
+    The caller answers the same in every case; the mail is asked for in this transaction,
+    so it goes out exactly when the request commits.
     """
     user = await users_repo.get_by_email(db, email=email)
     if user is None or not user.is_active:
         return
-    await enqueue(db, SEND_PASSWORD_RESET, user_id=user.id)
+    if user.email_verified_at is None:
+        await verification.ask_to_confirm(
+            db, user_id=user.id, email=user.email, generation=user.security_generation
+        )
+        return
+    if await throttle.take_mail_place(db, email=user.email) is None:
+        await enqueue(db, SEND_PASSWORD_RESET, user_id=user.id, generation=user.security_generation)
 
 
 async def confirm_password_reset(
     db: AsyncSession, hasher: PasswordHasher, *, token: str, new_password: str
 ) -> None:
-    """Spend a reset token and set the new password; every session of the user ends.
+    """Spend a reset token and set the new password; every session of the user, and every
+    other pending mailed link, ends.
 
     The token is looked at, the new password hashed with no connection held, then the token
-    spent on the locked user: of two resets, or a reset and a password change, at once,
-    exactly one takes effect.
+    spent on the locked user, if it was made under the account's security generation: of
+    two resets, or a reset and a password change, at once, exactly one takes effect.
     """
     if len(token) > MAX_OPAQUE_TOKEN_LENGTH:
         raise BadRequest(INVALID_RESET)
@@ -244,11 +267,13 @@ async def confirm_password_reset(
     user = (await users_repo.lock(db, user_ids=[user_id])).get(user_id)
     if user is None or not user.is_active:
         raise BadRequest(INVALID_RESET)
-    if await resets_repo.use(db, token_hash=token_hash) is None:
+    if (
+        await resets_repo.use(db, token_hash=token_hash, generation=user.security_generation)
+        is None
+    ):
         raise BadRequest(INVALID_RESET)
     await users_repo.update(db, user=user, hashed_password=new_hash)
-    await resets_repo.use_all(db, user_id=user.id)
-    await sessions_repo.revoke_all(db, user_id=user.id)
+    await security_events.happened(db, account=user)
     await throttle.clear_sign_in_failures(db, email=user.email)
 
 

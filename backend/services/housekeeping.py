@@ -11,7 +11,11 @@ from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import throttle as throttle_repo
 from backend.services.job_expiry import NOTICE_KEPT
-from backend.services.throttle import RATE_WINDOW_SECONDS, VERIFY_WINDOW_SECONDS
+from backend.services.throttle import (
+    MAIL_TO_ADDRESS_WINDOW_SECONDS,
+    RATE_WINDOW_SECONDS,
+    VERIFY_WINDOW_SECONDS,
+)
 
 # A send record matters while the task that made it could run again (its retries end well
 # within this).
@@ -23,7 +27,10 @@ async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
     at, old send records and the expiry notices of dates long past; how many of each went."""
     now = datetime.now(UTC)
     longest_window = max(
-        settings.login_failure_window_seconds, RATE_WINDOW_SECONDS, VERIFY_WINDOW_SECONDS
+        settings.login_failure_window_seconds,
+        RATE_WINDOW_SECONDS,
+        VERIFY_WINDOW_SECONDS,
+        MAIL_TO_ADDRESS_WINDOW_SECONDS,
     )
     return {
         "sessions": await sessions_repo.purge(db, revoked_before=now),

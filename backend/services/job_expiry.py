@@ -76,6 +76,7 @@ async def notice_mail(
         "job_expiring",
         to=notice.email,
         user_id=notice.owner_id,
+        generation=notice.generation,
         kind=notifications.Kind.job_expiry,
         context=context,
     )

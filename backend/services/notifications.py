@@ -88,31 +88,46 @@ def notification_mail(
     *,
     to: str,
     user_id: int,
+    generation: int,
     kind: Kind,
     context: dict[str, Any],
 ) -> EmailMessage:
-    """A notification of `kind`: with its one-click unsubscribe link and headers."""
+    """A notification of `kind`: with its one-click unsubscribe link and headers, which work
+    while the recipient's security generation is still `generation`."""
     token = create_link_token(
         settings,
         purpose=UNSUBSCRIBE_PURPOSE,
         user_id=user_id,
         subject=kind.value,
+        generation=generation,
         expires_in=settings.unsubscribe_token_expire_days * 24 * 3600,
     )
     return _message(settings, name, to=to, context=context, unsubscribe_token=token)
 
 
-async def password_reset_mail(
-    db: AsyncSession, settings: Settings, *, user_id: int
-) -> EmailMessage | None:
-    """A new single-use reset link for an active account (its hash stored with `db`)."""
-    user = await users_repo.get(db, user_id=user_id)
+def _still(user: User | None, generation: int | None) -> User | None:
+    """The user, if active and still under the security generation a mail was asked under
+    (None: asked for by an earlier version, which did not say)."""
     if user is None or not user.is_active:
+        return None
+    if generation is not None and generation != user.security_generation:
+        return None  # a security event since: the link would be dead on arrival
+    return user
+
+
+async def password_reset_mail(
+    db: AsyncSession, settings: Settings, *, user_id: int, generation: int | None
+) -> EmailMessage | None:
+    """A new single-use reset link for an active account with a confirmed address, under
+    the security generation it was asked under (its hash stored with `db`)."""
+    user = _still(await users_repo.get(db, user_id=user_id), generation)
+    if user is None or user.email_verified_at is None:
         return None
     token = new_opaque_token()
     await resets_repo.create(
         db,
         user_id=user.id,
+        generation=user.security_generation,
         token_hash=hash_opaque_token(token),
         expires_at=datetime.now(UTC) + timedelta(minutes=settings.reset_token_expire_minutes),
     )
@@ -125,12 +140,14 @@ async def password_reset_mail(
 
 
 async def verification_mail(
-    db: AsyncSession, settings: Settings, *, user_id: int, email: str
+    db: AsyncSession, settings: Settings, *, user_id: int, email: str, generation: int | None
 ) -> EmailMessage | None:
     """A link that confirms `email` for the user (their address, or the one they asked to
-    change to); None when there is nothing left to confirm."""
-    user = await users_repo.get(db, user_id=user_id)
-    if user is None or not user.is_active:
+    change to), under the security generation it was asked under; None when there is
+    nothing left to confirm. It carries nothing the account chose (not its name): the
+    address may not be the asker's."""
+    user = _still(await users_repo.get(db, user_id=user_id), generation)
+    if user is None:
         return None
     if email.lower() == user.email.lower() and user.email_verified_at is not None:
         return None
@@ -139,10 +156,10 @@ async def verification_mail(
         purpose=VERIFY_EMAIL_PURPOSE,
         user_id=user.id,
         subject=email,
+        generation=user.security_generation,
         expires_in=settings.verification_token_expire_hours * 3600,
     )
     context = {
-        "name": user.full_name,
         "email": email,
         "hours": settings.verification_token_expire_hours,
         "link": _frontend(settings, f"/verify-email?token={token}"),
@@ -182,6 +199,7 @@ async def new_applicants_mail(
         "new_applicants",
         to=notice.email,
         user_id=notice.owner_id,
+        generation=notice.generation,
         kind=Kind.new_applicants,
         context=context,
     )
@@ -193,28 +211,59 @@ async def applicants_told(db: AsyncSession, *, job_id: int, through_id: int) -> 
     await applications_repo.mark_owner_notified(db, job_id=job_id, through_id=through_id)
 
 
-async def application_status_mail(
-    db: AsyncSession, settings: Settings, *, application_id: int, status: str
-) -> EmailMessage | None:
-    """The mail to a candidate whose application moved to `status`."""
-    notice = await applications_repo.status_notice(db, application_id=application_id)
-    if notice is None or not notice.wants_it:
-        return None
+@dataclass(frozen=True, slots=True)
+class StatusMail:
+    message: EmailMessage | None
+    # The applications the mail covers (told of, or with nothing new to tell).
+    application_ids: list[int]
+
+
+async def status_changes_mail(
+    db: AsyncSession, settings: Settings, *, candidate_id: int
+) -> StatusMail:
+    """The one mail to a candidate listing their applications whose status changed since
+    they were last told (an application moved back to what they were told is left out),
+    with those applications locked until `db` commits (`candidate_told`)."""
+    pending = await applications_repo.lock_status_changes(db, candidate_id=candidate_id)
+    ids = [change.application_id for change in pending]
+    news = [
+        change
+        for change in pending
+        if change.status != ApplicationStatus.withdrawn
+        and change.status != (change.status_told or ApplicationStatus.submitted)
+    ]
+    recipient = await applications_repo.status_recipient(db, candidate_id=candidate_id)
+    if not news or recipient is None or not recipient.wants_it:
+        return StatusMail(message=None, application_ids=ids)
     context = {
-        "name": notice.name,
-        "job_title": notice.job_title,
-        "company": notice.company,
-        "status": ApplicationStatus(status).value,
+        "name": recipient.name,
+        "changes": [
+            {"job_title": c.job_title, "company": c.company, "status": c.status.value} for c in news
+        ],
         "link": _frontend(settings, "/applications"),
     }
-    return notification_mail(
+    message = notification_mail(
         settings,
         "application_status",
-        to=notice.email,
-        user_id=notice.candidate_id,
+        to=recipient.email,
+        user_id=candidate_id,
+        generation=recipient.generation,
         kind=Kind.application_status,
         context=context,
     )
+    return StatusMail(message=message, application_ids=ids)
+
+
+async def status_changed(db: AsyncSession, *, application_id: int) -> int | None:
+    """An application changed in a way its candidate is to hear of (as the version before
+    batching asked for each change); the candidate's id, or None when it is gone."""
+    return await applications_repo.mark_candidate_pending(db, application_id=application_id)
+
+
+async def candidate_told(db: AsyncSession, *, application_ids: list[int]) -> None:
+    """The candidate knows these applications' current statuses."""
+    if application_ids:
+        await applications_repo.mark_candidate_told(db, application_ids=application_ids)
 
 
 def settings_of(user: User | Caller) -> NotificationSettings:
@@ -247,14 +296,19 @@ async def update_settings(
 
 async def unsubscribe(db: AsyncSession, settings: Settings, *, token: str) -> Kind:
     """Turn off the kind of mail an unsubscribe link was made for; a tampered or expired
-    link, or one whose kind is already off, is a 400 and changes nothing."""
+    link, one made before the account's last security event, or one whose kind is already
+    off, is a 400 and changes nothing."""
     try:
         claims = decode_link_token(settings, token, purpose=UNSUBSCRIBE_PURPOSE)
         kind = Kind(claims.subject)
     except (InvalidToken, ValueError):
         raise BadRequest(INVALID_UNSUBSCRIBE) from None
     account = (await users_repo.lock(db, user_ids=[claims.user_id])).get(claims.user_id)
-    if account is None or not getattr(account, _column(kind)):
+    if (
+        account is None
+        or claims.generation != account.security_generation
+        or not getattr(account, _column(kind))
+    ):
         raise BadRequest(INVALID_UNSUBSCRIBE)
     await users_repo.update(db, user=account, **{_column(kind): False})
     return kind

@@ -27,6 +27,11 @@ VERIFY_USER = "verify_user"
 VERIFY_MAX_PER_USER = 5
 VERIFY_WINDOW_SECONDS = 3600
 RATE_WINDOW_SECONDS = 60
+MAIL_TO_ADDRESS = "mail_to_address"
+# Mails an address gets an hour that anyone may ask the board to send it (confirmation
+# links, reset links), whoever asks and whatever RATE_LIMITS_ENABLED says.
+MAIL_TO_ADDRESS_PER_HOUR = 5
+MAIL_TO_ADDRESS_WINDOW_SECONDS = 3600
 
 SIGN_IN_THROTTLED = "Too many failed sign-ins; try again later."
 
@@ -134,11 +139,29 @@ async def count_request(
         raise TooManyRequests(retry_after=wait)
 
 
+async def take_mail_place(db: AsyncSession, *, email: str) -> int | None:
+    """Count a mail anyone may ask the board to send to `email` (a confirmation or a reset
+    link), in `db`'s transaction, unless the address had MAIL_TO_ADDRESS_PER_HOUR of them in
+    the last hour: then nothing is counted and the answer is the seconds until it may get
+    one again. Whoever asks, and whatever RATE_LIMITS_ENABLED says."""
+    _, wait = await throttle_repo.take(
+        db,
+        kind=MAIL_TO_ADDRESS,
+        key=email_key(email),
+        limit=MAIL_TO_ADDRESS_PER_HOUR,
+        window_seconds=MAIL_TO_ADDRESS_WINDOW_SECONDS,
+    )
+    if wait is not None:
+        THROTTLED.labels(MAIL_TO_ADDRESS).inc()
+    return wait
+
+
 async def count_confirmation_request(
     transactions: Transactions, settings: Settings, *, user_id: int
 ) -> None:
-    """Allow VERIFY_MAX_PER_USER confirmation mails an hour per account, or 429 (so that an
-    account cannot be used to flood an inbox), counted before the request's work."""
+    """Allow VERIFY_MAX_PER_USER confirmation links an hour per account (resent, or for an
+    address change), or 429 (so that an account cannot be used to flood inboxes), counted
+    before the request's work."""
     async with own_transaction(transactions) as db:
         _, wait = await throttle_repo.take(
             db,

@@ -3,7 +3,8 @@ one's address, and what an unconfirmed account may not do yet.
 
 A confirmation link carries a signed token naming the user and the address it confirms
 (backend.core.security.create_link_token): the account's own address, or the one they
-asked to change to, which takes effect only when the link is opened.
+asked to change to, which takes effect only when the link is opened. It works only under
+the account's security generation it was asked for (see backend.services.security_events).
 """
 
 from datetime import UTC, datetime
@@ -12,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.emails import skeleton
-from backend.core.exceptions import BadRequest, Conflict, Forbidden, HashQueueFull
+from backend.core.exceptions import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    HashQueueFull,
+    TooManyRequests,
+)
 from backend.core.security import (
     VERIFY_EMAIL_PURPOSE,
     InvalidToken,
@@ -23,7 +30,7 @@ from backend.db.models import User
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, release
-from backend.services import throttle
+from backend.services import security_events, throttle
 from backend.tasks.queue import SEND_EMAIL_VERIFICATION, enqueue
 
 INVALID_LINK = "This confirmation link is invalid, expired or already used."
@@ -42,16 +49,31 @@ def require_confirmed(user: Caller, action: str) -> None:
         )
 
 
-async def ask_to_confirm(db: AsyncSession, *, user_id: int, email: str) -> None:
-    """Mail a confirmation link for `email` once `db`'s transaction commits."""
-    await enqueue(db, SEND_EMAIL_VERIFICATION, user_id=user_id, email=email)
+async def ask_to_confirm(
+    db: AsyncSession, *, user_id: int, email: str, generation: int
+) -> int | None:
+    """Mail a confirmation link for `email`, made under the account's security `generation`,
+    once `db`'s transaction commits; unless the address had its hour's share of asked-for
+    mail (throttle.take_mail_place): then nothing is asked for and the answer is the
+    seconds until it may be."""
+    wait = await throttle.take_mail_place(db, email=email)
+    if wait is None:
+        await enqueue(
+            db, SEND_EMAIL_VERIFICATION, user_id=user_id, email=email, generation=generation
+        )
+    return wait
 
 
 async def resend(db: AsyncSession, *, user: Caller) -> None:
-    """A new link for the caller's own address, unless it is confirmed (409)."""
+    """A new link for the caller's own address, unless it is confirmed (409), or the
+    address had its hour's share of mail (429)."""
     if user.email_verified_at is not None:
         raise Conflict(ALREADY_CONFIRMED)
-    await ask_to_confirm(db, user_id=user.id, email=user.email)
+    wait = await ask_to_confirm(
+        db, user_id=user.id, email=user.email, generation=user.security_generation
+    )
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)
 
 
 async def _check_free(db: AsyncSession, *, email: str, user_id: int) -> None:
@@ -66,34 +88,35 @@ async def _check_free(db: AsyncSession, *, email: str, user_id: int) -> None:
 async def confirm(db: AsyncSession, settings: Settings, *, token: str) -> User:
     """Confirm the address a link names, on the locked account.
 
-    A link for the account's own address confirms it once; a link for another address
-    (asked for with `change_email`) makes it the account's address, confirmed, if it is
-    still free and the link is newer than the last confirmation. Anything else is a 400
-    and changes nothing.
+    A link works only under the security generation it was made for: a password change
+    or reset, an address change, signing out everywhere or deactivation since it was asked
+    for ends it. A link for the account's own address confirms it once; a link for another
+    address (asked for with `change_email`) makes it the account's address, confirmed, if
+    it is still free: a security event, which ends every other pending link and every
+    session. Anything else is a 400 and changes nothing.
     """
     try:
         claims = decode_link_token(settings, token, purpose=VERIFY_EMAIL_PURPOSE)
     except InvalidToken:
         raise BadRequest(INVALID_LINK) from None
     account = (await users_repo.lock(db, user_ids=[claims.user_id])).get(claims.user_id)
-    if account is None or not account.is_active:
+    if account is None or not account.is_active or claims.generation != account.security_generation:
         raise BadRequest(INVALID_LINK)
     now = datetime.now(UTC)
     if claims.subject.lower() == account.email.lower():
         if account.email_verified_at is not None:
             raise BadRequest(INVALID_LINK)
         return await users_repo.update(db, user=account, email_verified_at=now)
-    confirmed = account.email_verified_at
-    if confirmed is not None and claims.issued_at < int(confirmed.timestamp()):
-        raise BadRequest(INVALID_LINK)  # made before the address last changed
     await _check_free(db, email=claims.subject, user_id=account.id)
-    return await users_repo.update(
+    await users_repo.update(
         db,
         user=account,
         email=claims.subject,
         email_skeleton=skeleton(claims.subject),
         email_verified_at=now,
     )
+    await security_events.happened(db, account=account)
+    return account
 
 
 async def change_email(
@@ -108,7 +131,8 @@ async def change_email(
     address: str,
 ) -> None:
     """Mail a confirmation link to `new_email` once the password is checked (throttled as a
-    sign-in is); the address changes only when the link is opened."""
+    sign-in is); the address changes only when the link is opened. Counted against the
+    account's confirmation links an hour and the new address's share of mail (429)."""
     if new_email.lower() == user.email.lower():
         raise Conflict(SAME_EMAIL)
     await _check_free(db, email=new_email, user_id=user.id)
@@ -125,4 +149,9 @@ async def change_email(
     if not matches:
         raise BadRequest("The password is incorrect.")  # the attempt stays counted
     await throttle.password_check_passed(transactions, attempt)
-    await ask_to_confirm(db, user_id=user.id, email=new_email)
+    await throttle.count_confirmation_request(transactions, settings, user_id=user.id)
+    wait = await ask_to_confirm(
+        db, user_id=user.id, email=new_email, generation=user.security_generation
+    )
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)

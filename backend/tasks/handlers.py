@@ -22,9 +22,9 @@ from backend.core.config import Settings
 from backend.core.mail import Mailer
 from backend.services import alerts, housekeeping, job_expiry, mailing, notifications
 from backend.tasks.queue import (
-    NOTIFY_APPLICATION_STATUS,
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
+    NOTIFY_STATUS_CHANGES,
     SEND_EMAIL_VERIFICATION,
     SEND_JOB_ALERT,
     SEND_PASSWORD_RESET,
@@ -63,23 +63,31 @@ async def send_once(
 
 
 @queue.task(name=SEND_PASSWORD_RESET, pass_context=True)
-async def send_password_reset(context: JobContext, *, user_id: int) -> None:
-    """A new reset link; its token is stored only if the mail went out."""
+async def send_password_reset(
+    context: JobContext, *, user_id: int, generation: int | None = None
+) -> None:
+    """A new reset link, made under the security generation it was asked under (None: a
+    task asked for by an earlier version, under the account's generation now); its token is
+    stored only if the mail went out."""
     resources = _resources(context)
     async with resources.sessionmaker() as db, db.begin():
         if not await mailing.claim(db, key=_key(context)):
             return  # sent by an earlier run: no second link
-        message = await notifications.password_reset_mail(db, resources.settings, user_id=user_id)
+        message = await notifications.password_reset_mail(
+            db, resources.settings, user_id=user_id, generation=generation
+        )
         if message is not None:
             await send_once(db, resources, _key(context), message)
 
 
 @queue.task(name=SEND_EMAIL_VERIFICATION, pass_context=True)
-async def send_email_verification(context: JobContext, *, user_id: int, email: str) -> None:
+async def send_email_verification(
+    context: JobContext, *, user_id: int, email: str, generation: int | None = None
+) -> None:
     resources = _resources(context)
     async with resources.sessionmaker() as db, db.begin():
         message = await notifications.verification_mail(
-            db, resources.settings, user_id=user_id, email=email
+            db, resources.settings, user_id=user_id, email=email, generation=generation
         )
         if message is not None:
             await send_once(db, resources, _key(context), message)
@@ -100,17 +108,38 @@ async def notify_new_applicants(context: JobContext, *, job_id: int) -> None:
         await notifications.applicants_told(db, job_id=job_id, through_id=mail.through_id)
 
 
-@queue.task(name=NOTIFY_APPLICATION_STATUS, pass_context=True)
+@queue.task(name=NOTIFY_STATUS_CHANGES, pass_context=True)
+async def notify_status_changes(context: JobContext, *, candidate_id: int) -> None:
+    """One mail to a candidate listing each application whose status changed since their
+    last one (the change that asked for this waited NOTIFY_BATCH_MINUTES, and others joined
+    it)."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        mail = await notifications.status_changes_mail(
+            db, resources.settings, candidate_id=candidate_id
+        )
+        if mail.message is not None:
+            await send_once(db, resources, _key(context), mail.message)
+        await notifications.candidate_told(db, application_ids=mail.application_ids)
+
+
+@queue.task(name="notify_application_status", pass_context=True)
 async def notify_application_status(
     context: JobContext, *, application_id: int, status: str
 ) -> None:
+    """A task of the version before batching, which a rolling upgrade may find queued: its
+    change joins the candidate's batch, sent now."""
     resources = _resources(context)
     async with resources.sessionmaker() as db, db.begin():
-        message = await notifications.application_status_mail(
-            db, resources.settings, application_id=application_id, status=status
+        candidate_id = await notifications.status_changed(db, application_id=application_id)
+        if candidate_id is None:
+            return
+        mail = await notifications.status_changes_mail(
+            db, resources.settings, candidate_id=candidate_id
         )
-        if message is not None:
-            await send_once(db, resources, _key(context), message)
+        if mail.message is not None:
+            await send_once(db, resources, _key(context), mail.message)
+        await notifications.candidate_told(db, application_ids=mail.application_ids)
 
 
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)

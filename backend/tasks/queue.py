@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SEND_PASSWORD_RESET = "send_password_reset"  # noqa: S105
 SEND_EMAIL_VERIFICATION = "send_email_verification"
 NOTIFY_NEW_APPLICANTS = "notify_new_applicants"
-NOTIFY_APPLICATION_STATUS = "notify_application_status"
+NOTIFY_STATUS_CHANGES = "notify_status_changes"
 SEND_JOB_ALERT = "send_job_alert"
 NOTIFY_JOB_EXPIRING = "notify_job_expiring"
 

@@ -53,3 +53,15 @@ class Application(TimestampMixin, Base):
     cover_letter: Mapped[str | None] = mapped_column(Text)
     # True from the application until the job's owner is mailed of it (in a batch).
     owner_notify_pending: Mapped[bool] = mapped_column(server_default=text("false"))
+    # True from a status change until the candidate is mailed of their applications'
+    # changes (in a batch); `status_told` is the status that mail last told them of (NULL:
+    # none yet, so `submitted` as far as they know).
+    candidate_notify_pending: Mapped[bool] = mapped_column(server_default=text("false"))
+    status_told: Mapped[ApplicationStatus | None] = mapped_column(
+        Enum(
+            ApplicationStatus,
+            name="application_status",
+            values_callable=lambda statuses: [s.value for s in statuses],
+            create_type=False,
+        )
+    )

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, String, func
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base
@@ -31,6 +31,9 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # The account's security_generation when the link was asked for: it works only while
+    # the account's is the same.
+    generation: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class AuthAttempt(Base):

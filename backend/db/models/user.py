@@ -51,3 +51,9 @@ class User(TimestampMixin, Base):
     notify_application_status: Mapped[bool] = mapped_column(server_default=text("true"))
     notify_job_alerts: Mapped[bool] = mapped_column(server_default=text("true"))
     notify_job_expiry: Mapped[bool] = mapped_column(server_default=text("true"))
+    # Counts the account's security events (password changed or reset, address changed,
+    # signed out everywhere, deactivated). A mailed link carries the value it was asked
+    # for under and works only while it is still the account's.
+    security_generation: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default=text("0")
+    )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
 from backend.db.models import Application, ApplicationStatus, Company, Job, User
-from backend.db.repository import base
+from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 
 # The lists read an application's columns as a row (see base.all_rows).
@@ -146,32 +146,68 @@ async def mark_owner_notified(session: AsyncSession, *, job_id: int, through_id:
 
 
 @dataclass(frozen=True, slots=True)
-class StatusNotice:
-    """What the mail about an application's status says, and to whom."""
+class StatusChange:
+    """An application whose candidate has not been told of its latest status."""
 
-    candidate_id: int
-    email: str
-    name: str
-    wants_it: bool
+    application_id: int
+    status: ApplicationStatus
+    # What the candidate was last told (None: nothing since they applied).
+    status_told: ApplicationStatus | None
     job_title: str
     company: str
 
 
-async def status_notice(session: AsyncSession, *, application_id: int) -> StatusNotice | None:
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Whom a mail to a user goes to, and whether they get mail of this kind."""
+
+    email: str
+    name: str
+    wants_it: bool
+    generation: int
+
+
+async def lock_status_changes(session: AsyncSession, *, candidate_id: int) -> list[StatusChange]:
+    """A candidate's applications marked as changed since their last status mail, oldest
+    first, locked until the transaction ends (a status change waits for the mail)."""
     statement = (
-        select(
-            User.id,
-            User.email,
-            User.full_name,
-            User.notify_application_status & User.is_active,
-            Job.title,
-            Company.name,
-        )
-        .select_from(Application)
-        .join(User, User.id == Application.candidate_id)
+        select(Application.id, Application.status, Application.status_told, Job.title, Company.name)
         .join(Job, Job.id == Application.job_id)
         .join(Company, Company.id == Job.company_id)
-        .where(Application.id == application_id)
+        .where(Application.candidate_id == candidate_id, Application.candidate_notify_pending)
+        .order_by(Application.id)
+        .with_for_update(of=Application)
     )
+    return [StatusChange(*row) for row in await session.execute(statement)]
+
+
+async def mark_candidate_told(session: AsyncSession, *, application_ids: list[int]) -> None:
+    """The candidate now knows these applications' statuses."""
+    await session.execute(
+        sql_update(Application)
+        .where(Application.id.in_(application_ids))
+        .values(candidate_notify_pending=False, status_told=Application.status)
+    )
+
+
+async def mark_candidate_pending(session: AsyncSession, *, application_id: int) -> int | None:
+    """Mark an application as changed since the candidate's last status mail; its
+    candidate's id, or None when it is gone."""
+    statement = (
+        sql_update(Application)
+        .where(Application.id == application_id)
+        .values(candidate_notify_pending=True)
+        .returning(Application.candidate_id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def status_recipient(session: AsyncSession, *, candidate_id: int) -> Recipient | None:
+    statement = select(
+        User.email,
+        User.full_name,
+        User.notify_application_status & users.MAILABLE,
+        User.security_generation,
+    ).where(User.id == candidate_id)
     row = (await session.execute(statement)).one_or_none()
-    return None if row is None else StatusNotice(*row)
+    return None if row is None else Recipient(*row)

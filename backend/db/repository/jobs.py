@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.cursor import CursorId, Position, scope_of
 from backend.core.pagination import Positioned
 from backend.db.models import Company, Job, JobExpiryNotice, JobStatus, JobTitle, User
-from backend.db.repository import base
+from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 
 SEARCH_CONFIG = "english"
@@ -624,7 +624,9 @@ class OwnerNotice:
     owner_id: int
     email: str
     name: str
+    # The owner gets these mails (they are on, and the account may be mailed).
     wants_it: bool
+    generation: int
     job_title: str
 
 
@@ -634,7 +636,8 @@ async def owner_notice(session: AsyncSession, *, job_id: int) -> OwnerNotice | N
             User.id,
             User.email,
             User.full_name,
-            User.notify_new_applicants & User.is_active,
+            User.notify_new_applicants & users.MAILABLE,
+            User.security_generation,
             Job.title,
         )
         .select_from(Job)
@@ -698,6 +701,7 @@ class ExpiryNotice:
     email: str
     name: str
     wants_it: bool
+    generation: int
     job_title: str
     company: str
     expires_at: datetime | None
@@ -710,7 +714,8 @@ async def expiry_notice(session: AsyncSession, *, job_id: int) -> ExpiryNotice |
             User.id,
             User.email,
             User.full_name,
-            User.notify_job_expiry & User.is_active,
+            User.notify_job_expiry & users.MAILABLE,
+            User.security_generation,
             Job.title,
             Company.name,
             Job.expires_at,

@@ -9,10 +9,19 @@ from backend.db.models import PasswordResetToken
 
 
 async def create(
-    session: AsyncSession, *, user_id: int, token_hash: bytes, expires_at: datetime
+    session: AsyncSession,
+    *,
+    user_id: int,
+    generation: int,
+    token_hash: bytes,
+    expires_at: datetime,
 ) -> None:
-    """Store the hash of a new reset token for a user."""
-    session.add(PasswordResetToken(token_hash=token_hash, user_id=user_id, expires_at=expires_at))
+    """Store the hash of a new reset token for a user, under their security generation."""
+    session.add(
+        PasswordResetToken(
+            token_hash=token_hash, user_id=user_id, generation=generation, expires_at=expires_at
+        )
+    )
     await session.flush()
 
 
@@ -26,12 +35,14 @@ async def peek(session: AsyncSession, *, token_hash: bytes) -> int | None:
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def use(session: AsyncSession, *, token_hash: bytes) -> int | None:
-    """Spend an unused, unexpired reset token; the user id it was for, or None."""
+async def use(session: AsyncSession, *, token_hash: bytes, generation: int) -> int | None:
+    """Spend an unused, unexpired reset token made under `generation`; the user id it was
+    for, or None."""
     statement = (
         update(PasswordResetToken)
         .where(
             PasswordResetToken.token_hash == token_hash,
+            PasswordResetToken.generation == generation,
             PasswordResetToken.used_at.is_(None),
             PasswordResetToken.expires_at > func.now(),
         )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
 from backend.db.models import SavedSearch, User
-from backend.db.repository import base
+from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 
 
@@ -78,14 +78,22 @@ class AlertTarget:
     saved: SavedSearch
     email: str
     name: str
+    # The owner gets alerts (they are on, and the account may be mailed).
     wants_it: bool
+    generation: int
 
 
 async def lock_for_alert(session: AsyncSession, *, saved_search_id: int) -> AlertTarget | None:
     """A saved search and its owner's address, its row locked for this alert run; None when
     it is gone or another run holds it (that run does the work)."""
     statement = (
-        select(SavedSearch, User.email, User.full_name, User.notify_job_alerts & User.is_active)
+        select(
+            SavedSearch,
+            User.email,
+            User.full_name,
+            User.notify_job_alerts & users.MAILABLE,
+            User.security_generation,
+        )
         .join(User, User.id == SavedSearch.user_id)
         .where(SavedSearch.id == saved_search_id)
         .with_for_update(of=SavedSearch, skip_locked=True)

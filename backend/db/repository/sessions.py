@@ -32,6 +32,7 @@ class Caller:
     is_active: bool
     created_at: datetime
     email_verified_at: datetime | None
+    security_generation: int
     hashed_password: str | None = field(repr=False)
 
 

@@ -77,6 +77,29 @@ async def update(session: AsyncSession, *, user: User, **values: object) -> User
     return await base.update(session, user, **values)
 
 
+# Who may be sent notifications: an active account whose address is confirmed. An
+# unconfirmed address gets nothing from the board but its confirmation link.
+MAILABLE = User.is_active & User.email_verified_at.is_not(None)
+
+
+async def next_generation(session: AsyncSession, *, user: User) -> int:
+    """Count a security event on a locked user: every link made under the generation so far
+    stops working. The new generation."""
+    statement = (
+        sql_update(User)
+        .where(User.id == user.id)
+        .values(
+            security_generation=User.security_generation + 1,
+            updated_at=func.clock_timestamp(),
+        )
+        .returning(User.security_generation, User.updated_at)
+    )
+    generation, updated_at = (await session.execute(statement)).one()
+    set_committed_value(user, "security_generation", generation)
+    set_committed_value(user, "updated_at", updated_at)
+    return int(generation)
+
+
 async def replace_password_hash(
     session: AsyncSession, *, user: User, expected: str, new_hash: str
 ) -> bool:

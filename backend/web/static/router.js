@@ -51,7 +51,7 @@ export function start() {
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     const url = new URL(link.href, window.location.href);
     const internal = url.origin === window.location.origin && !url.pathname.startsWith("/api/")
-      && !url.pathname.startsWith("/docs") && !url.pathname.startsWith("/redoc")
+      && !url.pathname.startsWith("/docs")
       && !link.hasAttribute("download") && link.target !== "_blank";
     if (!internal) return;
     event.preventDefault();
