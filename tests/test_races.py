@@ -405,3 +405,81 @@ async def test_parallel_refreshes_with_one_token_exactly_one_wins(
             *(client.post(f"{API}/auth/refresh", json={"refresh_token": token}) for _ in range(5))
         )
         assert sorted(response.status_code for response in responses) == [200, 401, 401, 401, 401]
+
+
+async def test_parallel_mail_requests_for_one_address_queue_exactly_its_hours_share(
+    client: httpx.AsyncClient,
+) -> None:
+    from sqlalchemy import text
+
+    from backend.services.throttle import MAIL_TO_ADDRESS_PER_HOUR
+
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    for _ in range(3):
+        user, _ = await live_user(client, Role.candidate)
+        answers = await asyncio.gather(
+            *(
+                client.post(f"{API}/auth/password-reset", json={"email": user.email})
+                for _ in range(REPEATS + 4)
+            )
+        )
+        assert {answer.status_code for answer in answers} == {202}
+        async with app.state.sessionmaker() as db:
+            queued = await db.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs "
+                    "WHERE task_name = 'send_password_reset' AND args->>'user_id' = :id"
+                ),
+                {"id": str(user.id)},
+            )
+        assert queued == MAIL_TO_ADDRESS_PER_HOUR
+
+
+async def test_an_address_change_and_a_reset_at_once_leave_one_consistent_account(
+    make_live_client: ClientFactory, tmp_path: Any
+) -> None:
+    from backend.core.security import VERIFY_EMAIL_PURPOSE, create_link_token
+    from tests.mailbox import reset_token_from
+
+    client = await make_live_client(
+        rate_limits_enabled=False,
+        mail_backend="file",
+        mail_file_dir=tmp_path,
+        worker_in_process=True,
+        worker_poll_seconds=0.1,
+        worker_listen_notify=not PGBOUNCER_PORT,
+    )
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    for round_number in range(REPEATS):
+        user, _ = await live_user(client, Role.candidate)
+        await client.post(f"{API}/auth/password-reset", json={"email": user.email})
+        reset = await reset_token_from(tmp_path, user.email)
+        elsewhere = f"moved{round_number}-{user.id}@example.com"
+        move = create_link_token(
+            app.state.settings,
+            purpose=VERIFY_EMAIL_PURPOSE,
+            user_id=user.id,
+            subject=elsewhere,
+            generation=0,
+            expires_in=3600,
+        )
+        new_password = f"reset {round_number}!!"
+        moved, was_reset = await asyncio.gather(
+            client.post(f"{API}/auth/verify-email", json={"token": move}),
+            client.post(
+                f"{API}/auth/password-reset/confirm",
+                json={"token": reset, "new_password": new_password},
+            ),
+        )
+        # Each is a security event that ends the other's link: exactly one takes effect.
+        outcome = (moved.status_code, was_reset.status_code)
+        assert outcome in ((204, 400), (400, 204)), outcome
+        email, password = (
+            (elsewhere, DEFAULT_PASSWORD)
+            if moved.status_code == 204
+            else (user.email, new_password)
+        )
+        signed = await client.post(
+            f"{API}/auth/token", data={"username": email, "password": password}
+        )
+        assert signed.status_code == 200, (outcome, signed.text)
