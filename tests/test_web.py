@@ -180,6 +180,8 @@ def sign_up(tab: Tab, site: Site, *, name: str, email: str, role: str) -> None:
     page.get_by_label("Account type").select_option(role)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("status").filter(has_text="Welcome!")).to_be_visible()
+    # An employer lands on the dashboard, a candidate on the search.
+    expect(page).to_have_url(re.compile(r"/dashboard$" if role == "employer" else r"/$"))
     # The link mailed by the worker confirms the address, in this browser.
     (mail,) = site.mail_to(email)
     page.goto(f"/verify-email?token={link_token(mail, '/verify-email')}")
@@ -329,6 +331,34 @@ def test_a_session_survives_a_reload_and_a_new_tab_and_ends_on_sign_out(
     assert other.unexpected_errors() == []
 
 
+def test_the_account_page_offers_a_candidate_their_mail_and_signs_out_everywhere(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    tab, other = new_tab(), new_tab()
+    email = unique("settings")
+    sign_up(tab, site, name="Mail Reader", email=email, role="candidate")
+    sign_in(other, email)
+    page = tab.page
+    page.goto("/account")
+    mail = page.get_by_role("form", name="Mail we send you")
+    expect(mail.get_by_role("checkbox")).to_have_count(2)
+    expect(mail.get_by_label("Changes to my applications")).to_be_checked()
+    expect(mail.get_by_label("New jobs for my saved searches")).to_be_checked()
+    expect(mail.get_by_label("New applicants to my jobs")).to_have_count(0)
+    mail.get_by_label("New jobs for my saved searches").uncheck()
+    mail.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.get_by_role("status").filter(has_text="signed out everywhere")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    # The other browser's session ended too: its next page finds it signed out.
+    other.page.goto("/account")
+    expect(other.page.get_by_role("link", name="Sign in")).to_be_visible()
+    assert tab.unexpected_errors() == []
+
+
 def test_a_reset_link_from_the_mail_sets_a_new_password(
     site: Site, new_tab: Callable[..., Tab]
 ) -> None:
@@ -364,7 +394,8 @@ def test_problems_show_next_to_their_fields_and_429_says_how_long(
     password = page.get_by_label("Password")
     expect(password).to_have_attribute("aria-invalid", "true")
     error_id = (password.get_attribute("aria-describedby") or "").split()[0]
-    expect(page.locator(f"#{error_id}")).to_contain_text("at least 8 characters")
+    # In the reader's words, not the validator's ("String should have at least 8 ...").
+    expect(page.locator(f"#{error_id}")).to_have_text("Use at least 8 characters.")
     tab.expected.add("422")
 
     # Five wrong passwords for one address, then 429 with the wait from Retry-After.
@@ -548,8 +579,14 @@ def test_an_employer_runs_a_job_through_its_life_and_a_candidate_withdraws(
     expect(row.get_by_role("cell", name="draft", exact=True)).to_be_visible()
     row.get_by_role("button", name="Publish").click()
     expect(row.get_by_role("cell", name="published", exact=True)).to_be_visible()
+    # Closing asks first: declined, nothing changes; confirmed, it says it is done.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    row.get_by_role("button", name="Close").click()
+    expect(row.get_by_role("cell", name="published", exact=True)).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Close").click()
     expect(row.get_by_role("cell", name="closed", exact=True)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="is closed.")).to_be_visible()
     row.get_by_role("button", name="Publish").click()  # republish
     expect(row.get_by_role("cell", name="published", exact=True)).to_be_visible()
     # Edit it on its own page.
@@ -568,8 +605,13 @@ def test_an_employer_runs_a_job_through_its_life_and_a_candidate_withdraws(
     cpage.get_by_role("button", name="Apply").click()
     expect(cpage.get_by_text("Your application is in.")).to_be_visible()
     cpage.get_by_role("navigation", name="Main").get_by_role("link", name="My applications").click()
+    cpage.once("dialog", lambda dialog: dialog.dismiss())
+    cpage.get_by_role("button", name="Withdraw").click()
+    expect(cpage.get_by_role("button", name="Withdraw")).to_be_visible()
+    cpage.once("dialog", lambda dialog: dialog.accept())
     cpage.get_by_role("button", name="Withdraw").click()
     expect(cpage.get_by_role("cell", name="withdrawn")).to_be_visible()
+    expect(cpage.get_by_role("status").filter(has_text="is withdrawn.")).to_be_visible()
     expect(cpage.get_by_role("button", name="Withdraw")).to_have_count(0)
 
     # Delete, confirming the browser's question.
@@ -620,6 +662,10 @@ def test_an_admin_finds_demotes_and_deactivates_an_account(
     screenshot(page, "admin-desktop")
     row.get_by_label(f"Role of {target}").select_option("candidate")
     row.get_by_role("button", name="Set role").click()
+    expect(
+        page.get_by_role("status").filter(has_text=f"{target} is now a candidate.")
+    ).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Deactivate").click()
     expect(row.get_by_role("cell", name="deactivated")).to_be_visible()
     # The deactivated account's open page finds itself signed out at its next request.

@@ -18,15 +18,72 @@ export class ApiError extends Error {
     this.retryAfter = retryAfter;
   }
 
-  // 422 problems list what was wrong with which field.
+  // 422 problems list what was wrong with which field, said as a person would say it.
   fieldErrors() {
     const found = {};
     for (const error of this.problem.errors || []) {
       const name = String(error.loc[error.loc.length - 1]);
-      if (!(name in found)) found[name] = error.msg;
+      if (!(name in found)) found[name] = plainMessage(error);
     }
     return found;
   }
+
+  // What went wrong, for the place beside the form or button.
+  describe() {
+    const [first] = this.problem.errors || [];
+    return first ? plainMessage(first) : this.message;
+  }
+}
+
+function number(message) {
+  const found = /(\d[\d,]*)/.exec(message);
+  return found ? found[1] : null;
+}
+
+function sentence(text) {
+  const trimmed = text.trim().replace(/\.$/, "");
+  return `${trimmed.charAt(0).toUpperCase()}${trimmed.slice(1)}.`;
+}
+
+// One 422 error (a pydantic error: `type`, `msg`) in the words of the form's reader.
+export function plainMessage(error) {
+  const message = String(error.msg || "");
+  const limit = number(message);
+  switch (error.type) {
+    case "missing":
+      return "Fill this in.";
+    case "string_too_short":
+      return limit === "1" ? "Fill this in." : `Use at least ${limit} characters.`;
+    case "string_too_long":
+      return `Use at most ${limit} characters.`;
+    case "too_long":
+      return `Give at most ${limit}.`;
+    case "greater_than_equal":
+      return `Enter ${limit} or more.`;
+    case "less_than_equal":
+      return `Enter ${limit} or less.`;
+    case "int_type":
+    case "int_parsing":
+    case "int_from_float":
+      return "Enter a whole number.";
+    case "bool_type":
+      return "Choose yes or no.";
+    case "enum":
+    case "literal_error":
+      return "Choose one of the options.";
+    case "url_parsing":
+    case "url_scheme":
+    case "url_type":
+      return "Enter a web address that starts with https://.";
+    case "datetime_from_date_parsing":
+    case "datetime_parsing":
+    case "timezone_aware":
+      return "Enter a date and time.";
+    default:
+      break;
+  }
+  if (/email address/.test(message)) return "Enter an email address, such as name@example.com.";
+  return sentence(message.replace(/^Value error, /, ""));
 }
 
 const state = { token: null, user: null };
@@ -188,6 +245,18 @@ export async function signIn(email, password) {
 export async function signOut() {
   try {
     if (state.token) await request("POST", "/auth/logout", { json: {} });
+  } finally {
+    state.token = null;
+    state.user = null;
+    mark(false);
+    changed();
+  }
+}
+
+// Every session of the account ends (and every pending mailed link): this one too.
+export async function signOutEverywhere() {
+  try {
+    await request("POST", "/auth/logout-all", { json: {} });
   } finally {
     state.token = null;
     state.user = null;

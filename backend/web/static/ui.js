@@ -75,7 +75,7 @@ export function describe(error) {
     if (error.status === 429 && error.retryAfter) {
       return `${error.message} Try again in ${error.retryAfter} seconds.`;
     }
-    return error.message;
+    return error.describe();
   }
   return "Something went wrong; check your connection and try again.";
 }
@@ -137,15 +137,19 @@ export function form(attributes, children, submit, buttonLabel) {
   return node;
 }
 
-// A button for an action on a row: busy while it runs, its problem shown beside it.
-export function action(label, run, attributes = {}) {
+// A button for an action on a row: busy while it runs, its problem shown beside it. With
+// `ask`, a destructive action asks first and does nothing unless confirmed. What `run`
+// returns, when it is text, is flashed: every action says that it worked.
+export function action(label, run, attributes = {}, { ask } = {}) {
   const message = h("span", { class: "inline-error", role: "alert" });
   const button = h("button", { type: "button", ...attributes }, label);
   button.addEventListener("click", async () => {
+    if (ask && !window.confirm(typeof ask === "function" ? ask() : ask)) return;
     button.disabled = true;
     message.textContent = "";
     try {
-      await run();
+      const done = await run();
+      if (typeof done === "string") flash(done);
     } catch (error) {
       message.textContent = describe(error);
     } finally {

@@ -1,6 +1,6 @@
 // Signing up and in, passwords, confirming an address, notification settings, unsubscribing.
 
-import { currentUser, get, patch, post, reloadUser, request, signIn } from "../api.js";
+import { currentUser, get, patch, post, reloadUser, request, signIn, signOutEverywhere } from "../api.js";
 import { action, describe, field, flash, form, h, input, render, select, title } from "../ui.js";
 import { navigate } from "../router.js";
 
@@ -55,9 +55,9 @@ export function signUpPage() {
             full_name: String(data.get("full_name")),
             role: String(data.get("role")),
           });
-          await signIn(email, password);
+          const user = await signIn(email, password);
           flash(`Welcome! We mailed a link to ${email}: open it to confirm your address.`);
-          navigate("/", { replace: true });
+          navigate(user && user.role === "employer" ? "/dashboard" : "/", { replace: true });
         },
         "Create account",
       ),
@@ -135,11 +135,13 @@ export function unsubscribePage(params) {
   });
 }
 
+// The kinds of mail, and who can get each: a candidate never gets an employer's, nor the
+// other way round; an admin can get them all.
 const KINDS = [
-  ["new_applicants", "New applicants to my jobs"],
-  ["application_status", "Changes to my applications"],
-  ["job_alerts", "New jobs for my saved searches"],
-  ["job_expiry", "My jobs are about to expire"],
+  ["new_applicants", "New applicants to my jobs", ["employer", "admin"]],
+  ["application_status", "Changes to my applications", ["candidate", "admin"]],
+  ["job_alerts", "New jobs for my saved searches", ["candidate", "employer", "admin"]],
+  ["job_expiry", "My jobs are about to expire", ["employer", "admin"]],
 ];
 
 export async function accountPage() {
@@ -147,7 +149,8 @@ export async function accountPage() {
   if (!user) return navigate("/signin?next=/account", { replace: true });
   title("Account");
   const settings = await get("/users/me/notifications");
-  const boxes = KINDS.map(([kind, label]) => {
+  const kinds = KINDS.filter(([, , roles]) => roles.includes(user.role));
+  const boxes = kinds.map(([kind, label]) => {
     const box = input(kind, { type: "checkbox", id: `notify-${kind}` });
     box.checked = settings[kind];
     return h("div", { class: "check" }, box, h("label", { for: box.id }, label));
@@ -191,12 +194,19 @@ export async function accountPage() {
         h("fieldset", {}, h("legend", {}, "Send me mail about"), boxes),
         async (data) => {
           const body = {};
-          for (const [kind] of KINDS) body[kind] = data.get(kind) === "on";
+          for (const [kind] of kinds) body[kind] = data.get(kind) === "on";
           await patch("/users/me/notifications", body);
           flash("Saved.");
         },
         "Save",
       ),
+      h("h2", {}, "Sessions"),
+      h("p", {}, "Signed in somewhere you no longer use, or worried someone else is? Signing out everywhere ends every session, this one included, and every link we mailed you that is still unused."),
+      action("Sign out everywhere", async () => {
+        await signOutEverywhere();
+        navigate("/signin", { replace: true });
+        return "You are signed out everywhere.";
+      }, { class: "danger" }, { ask: "Sign out on every device, this one included?" }),
     ),
   );
 }

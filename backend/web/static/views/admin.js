@@ -15,12 +15,18 @@ function userRow(user) {
     current = await patch(`/admin/users/${user.id}`, { is_active: !current.is_active });
     active.textContent = current.is_active ? "active" : "deactivated";
     toggle.querySelector("button").textContent = current.is_active ? "Deactivate" : "Reactivate";
-  }, { class: "danger" });
+    return `${user.email} is ${current.is_active ? "active again" : "deactivated"}.`;
+  }, { class: "danger" }, {
+    ask: () => (current.is_active
+      ? `Deactivate ${user.email}? Every session of theirs ends at once.`
+      : `Reactivate ${user.email}?`),
+  });
   return h("tr", {},
     h("td", {}, user.email),
     h("td", {}, user.full_name),
     h("td", { class: "row-actions" }, role, action("Set role", async () => {
       current = await patch(`/admin/users/${user.id}`, { role: role.value });
+      return `${user.email} is now ${current.role === "admin" ? "an admin" : `a ${current.role}`}.`;
     })),
     active,
     h("td", {}, when(user.created_at)),

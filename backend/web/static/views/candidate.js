@@ -24,7 +24,8 @@ export async function applicationsPage() {
             const changed = await patch(`/applications/${application.id}`, { status: "withdrawn" });
             status.textContent = words(changed.status);
             withdraw.remove();
-          });
+            return `Your application for ${jobTitle} is withdrawn.`;
+          }, {}, { ask: `Withdraw your application for ${jobTitle}? This cannot be undone.` });
       return h("tr", {},
         h("td", {}, h("a", { href: `/jobs/${application.job_id}` }, jobTitle)),
         status,
@@ -73,11 +74,14 @@ export async function savedSearchesPage() {
           const next = frequency.textContent === "daily" ? "weekly" : "daily";
           await patch(`/users/me/saved-searches/${saved.id}`, { frequency: next });
           frequency.textContent = next;
+          this.textContent = next === "daily" ? "Mail weekly" : "Mail daily";
+          return `"${saved.name}" is now mailed ${next}.`;
         }, { class: "secondary" }),
         action("Delete", async () => {
           await remove(`/users/me/saved-searches/${saved.id}`);
           item.remove();
-        }, { class: "danger" })));
+          return `"${saved.name}" is deleted.`;
+        }, { class: "danger" }, { ask: `Delete the saved search "${saved.name}"?` })));
     return item;
   });
   render(

@@ -71,13 +71,19 @@ function jobRow(job, companies) {
     actions.replaceChildren(
       h("a", { href: `/dashboard/jobs/${job.id}` }, "Applicants and edit"),
       job.status !== "published"
-        ? action("Publish", async () => refresh(await patch(`/jobs/${job.id}`, { status: "published" })))
-        : action("Close", async () => refresh(await patch(`/jobs/${job.id}`, { status: "closed" }))),
+        ? action("Publish", async () => {
+            refresh(await patch(`/jobs/${job.id}`, { status: "published" }));
+            return `"${job.title}" is published.`;
+          })
+        : action("Close", async () => {
+            refresh(await patch(`/jobs/${job.id}`, { status: "closed" }));
+            return `"${job.title}" is closed.`;
+          }, {}, { ask: () => `Close "${job.title}"? It leaves the board and takes no more applications.` }),
       action("Delete", async () => {
-        if (!window.confirm(`Delete "${job.title}" and its applications?`)) return;
         await remove(`/jobs/${job.id}`);
         row.remove();
-      }, { class: "danger" }),
+        return `"${job.title}" is deleted.`;
+      }, { class: "danger" }, { ask: () => `Delete "${job.title}" and its applications?` }),
     );
   }
   fill();
@@ -193,6 +199,7 @@ export async function dashboardJobPage(params, id) {
       h("td", { class: "row-actions" }, final ? null : [picker, action("Set status", async () => {
         const changed = await patch(`/applications/${application.id}`, { status: picker.value });
         current.textContent = words(changed.status);
+        return `${application.candidate_name}'s application is now ${words(changed.status)}.`;
       })]));
   });
   const editor = form(
