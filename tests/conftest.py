@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.core.config import Settings, load_settings
 from backend.db import admin
 from backend.main import create_app
+from tests.mailbox import messages
+from tests.tasks import run_queued
 
 if TYPE_CHECKING:
     from backend.db.models import Company
@@ -198,6 +201,22 @@ async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.Async
         frontend_url="https://jobs.example",
         api_url="https://api.jobs.example",
     )
+
+
+# The mail sent so far, once every task the requests asked for has run.
+Sent = Callable[[], Awaitable[list[EmailMessage]]]
+
+
+@pytest.fixture
+def sent(mail_client: httpx.AsyncClient, db: AsyncSession, tmp_path: Path) -> Sent:
+    """What `mail_client`'s requests mailed into `tmp_path`, their tasks run first (as a
+    worker would, in the test's transaction)."""
+
+    async def deliver() -> list[EmailMessage]:
+        await run_queued(mail_client, db)
+        return messages(tmp_path)
+
+    return deliver
 
 
 _EVERY_TABLE = (

@@ -2,8 +2,6 @@
 (a password change or reset, an address change, signing out everywhere, deactivation)
 ends every link still pending, and every session."""
 
-from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -12,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, Sent
 from tests.factories import (
     DEFAULT_PASSWORD,
     Actors,
@@ -23,8 +21,7 @@ from tests.factories import (
     sign_in,
     token_for,
 )
-from tests.mailbox import link_token, messages, reset_token, to
-from tests.tasks import run_queued
+from tests.mailbox import link_token, reset_token, to
 
 API = "/api/v1"
 ME = f"{API}/users/me"
@@ -36,8 +33,6 @@ LOGOUT_ALL = f"{API}/auth/logout-all"
 UNSUBSCRIBE = f"{API}/notifications/unsubscribe"
 NEW_PASSWORD = "a brand new passphrase"
 
-Sent = Callable[[], Awaitable[list[EmailMessage]]]
-
 
 @pytest.fixture
 async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.AsyncClient:
@@ -48,15 +43,6 @@ async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.Async
         api_url="https://api.jobs.example",
         rate_limits_enabled=False,
     )
-
-
-@pytest.fixture
-def sent(mail_client: httpx.AsyncClient, db: AsyncSession, tmp_path: Path) -> Sent:
-    async def deliver() -> list[EmailMessage]:
-        await run_queued(mail_client, db)
-        return messages(tmp_path)
-
-    return deliver
 
 
 async def confirmed(client: httpx.AsyncClient, sent: Sent, email: str) -> dict[str, str]:

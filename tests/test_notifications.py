@@ -3,9 +3,7 @@ one-click unsubscribe; and the rule that a task exists exactly when its request 
 
 import json
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -17,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.core.security import UNSUBSCRIBE_PURPOSE, VERIFY_EMAIL_PURPOSE, create_link_token
 from backend.db.models import Company, Role, User
 from backend.tasks.queue import NOTIFY_NEW_APPLICANTS, SEND_PASSWORD_RESET, enqueue
+from tests.conftest import Sent
 from tests.factories import (
     Actors,
     assert_problem,
@@ -24,23 +23,12 @@ from tests.factories import (
     job_body,
     session_headers,
 )
-from tests.mailbox import html_of, link_token, messages, text_of, to
-from tests.tasks import run_queued, waiting
+from tests.mailbox import html_of, link_token, text_of, to
+from tests.tasks import waiting
 
 API = "/api/v1"
 SETTINGS = f"{API}/users/me/notifications"
 UNSUBSCRIBE = f"{API}/notifications/unsubscribe"
-
-Sent = Callable[[], Awaitable[list[EmailMessage]]]
-
-
-@pytest.fixture
-def sent(mail_client: httpx.AsyncClient, db: AsyncSession, tmp_path: Path) -> Sent:
-    async def deliver() -> list[EmailMessage]:
-        await run_queued(mail_client, db)
-        return messages(tmp_path)
-
-    return deliver
 
 
 async def published_job(client: httpx.AsyncClient, actors: Actors, company: Company) -> int:

@@ -1,8 +1,6 @@
 """POST /users/me/password, /auth/password-reset and /auth/password-reset/confirm."""
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -12,10 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import PasswordResetToken, User
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, Sent
 from tests.factories import DEFAULT_PASSWORD, assert_problem, bearer, create_user, sign_in
-from tests.mailbox import messages, reset_token
-from tests.tasks import run_queued
+from tests.mailbox import reset_token
 
 CHANGE = "/api/v1/users/me/password"
 RESET = "/api/v1/auth/password-reset"
@@ -43,20 +40,6 @@ async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.Async
     return await make_client(
         mail_backend="file", mail_file_dir=tmp_path, frontend_url="https://jobs.example/"
     )
-
-
-Sent = Callable[[], Awaitable[list[EmailMessage]]]
-
-
-@pytest.fixture
-def sent(mail_client: httpx.AsyncClient, db: AsyncSession, tmp_path: Path) -> Sent:
-    """The mail sent once the tasks the requests asked for have run."""
-
-    async def deliver() -> list[EmailMessage]:
-        await run_queued(mail_client, db)
-        return messages(tmp_path)
-
-    return deliver
 
 
 # --- change password

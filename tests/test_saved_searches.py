@@ -2,9 +2,7 @@
 their new jobs: exactly once per job and saved search, none skipped, catching up."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company, Job, SavedSearch
 from backend.services import alerts
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, Sent
 from tests.factories import Actors, assert_problem, job_body
 from tests.mailbox import messages, text_of
 from tests.tasks import run_queued, waiting
@@ -24,8 +22,6 @@ from tests.tasks import run_queued, waiting
 API = "/api/v1"
 URL = f"{API}/users/me/saved-searches"
 SEARCH = {"q": "python", "workplace": "remote", "tag": ["django"], "sort": "newest"}
-
-Sent = Callable[[], Awaitable[list[EmailMessage]]]
 
 
 @pytest.fixture
@@ -250,15 +246,6 @@ async def run_alerts(app: FastAPI, client: httpx.AsyncClient, db: AsyncSession) 
     asked = await alerts.schedule_due(application.state.sessionmaker)
     await run_queued(client, db)
     return asked
-
-
-@pytest.fixture
-def sent(mail_client: httpx.AsyncClient, db: AsyncSession, tmp_path: Path) -> Sent:
-    async def deliver() -> list[EmailMessage]:
-        await run_queued(mail_client, db)
-        return messages(tmp_path)
-
-    return deliver
 
 
 async def test_an_alert_mails_the_matching_jobs_of_its_window_once(

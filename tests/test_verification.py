@@ -2,8 +2,6 @@
 what an unconfirmed account may not do."""
 
 import time
-from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -20,17 +18,15 @@ from backend.core.security import (
     create_link_token,
 )
 from backend.db.models import Company, User
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, Sent
 from tests.factories import DEFAULT_PASSWORD, Actors, assert_problem, bearer, job_body, token_for
-from tests.mailbox import link_token, messages, text_of, to
-from tests.tasks import run_queued, waiting
+from tests.mailbox import link_token, text_of, to
+from tests.tasks import waiting
 
 API = "/api/v1"
 VERIFY = f"{API}/auth/verify-email"
 RESEND = f"{API}/auth/verify-email/resend"
 ME = f"{API}/users/me"
-
-Sent = Callable[[], Awaitable[list[EmailMessage]]]
 
 
 @pytest.fixture
@@ -41,15 +37,6 @@ async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.Async
         frontend_url="https://jobs.example",
         rate_limits_enabled=False,
     )
-
-
-@pytest.fixture
-def sent(mail_client: httpx.AsyncClient, db: AsyncSession, tmp_path: Path) -> Sent:
-    async def deliver() -> list[EmailMessage]:
-        await run_queued(mail_client, db)
-        return messages(tmp_path)
-
-    return deliver
 
 
 async def register(
