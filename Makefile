@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate clean bench bench-quick fuzz
+.PHONY: install run test lint format migrate clean bench bench-quick fuzz lock
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Installs read the lock files only: every package, direct or not, at the version and with
+# the hashes recorded there (pip refuses anything else).
+$(STAMP): requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -52,11 +54,20 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
+# Upgrading: change a pin in requirements*.txt, then `make lock` writes the lock files again
+# (the newest versions the pins allow, with the hashes PyPI lists for each).
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(BIN)/pip-compile || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet pip-tools==7.7.0)
+	$(LOCK) --output-file requirements.lock requirements.txt
+	$(LOCK) --output-file requirements-dev.lock requirements-dev.txt
+	$(LOCK) --output-file requirements-bench.lock requirements-bench.txt
+
 # Benchmarks (see BENCHMARKS.md): never part of `make test`.
 BENCH_STAMP := $(VENV)/.bench-installed
-$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+$(BENCH_STAMP): $(STAMP) requirements-bench.lock
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-bench.lock
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
