@@ -31,11 +31,11 @@ from backend.core.problems import install_problem_handlers
 from backend.core.security import PasswordHasher
 from backend.db.admin import ALEMBIC_INI
 from backend.db.engine import (
-    Lease,
     create_engine,
     create_read_sessionmaker,
     create_sessionmaker,
 )
+from backend.db.hot import HotConnections
 from backend.db.replica import ReadReplica
 
 # FastAPI's OpenTelemetry support turned off (OPENTELEMETRY_ENABLED=false, the default).
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        app.state.leases = partial(Lease, engine)
+        app.state.hot = HotConnections(engine)
         # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
         app.state.hasher = await asyncio.to_thread(
             partial(

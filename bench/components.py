@@ -18,12 +18,8 @@ from starlette.types import Message
 
 from backend.core.config import load_settings
 from backend.core.security import create_access_token, decode_access_token
-from backend.db.engine import (
-    Lease,
-    create_engine,
-    create_read_sessionmaker,
-    create_sessionmaker,
-)
+from backend.db.engine import create_engine, create_read_sessionmaker
+from backend.db.hot import HotConnections
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.main import create_app
@@ -77,8 +73,7 @@ async def main(url: str) -> None:
     token = create_access_token(settings, user_id=user_id, session_id=session_id).token
     engine = create_engine(settings)
     read = create_read_sessionmaker(engine)
-    # What reads ran on before the lease: a plain AsyncSession's connection, in autocommit.
-    through_session = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    hot = HotConnections(engine)
     driver = await psycopg.AsyncConnection.connect(raw_url, autocommit=True)
     auth_sql = compiled(sessions_repo.active_user_statement(user_id=user_id, session_id=session_id))
     jobs_sql = compiled(jobs_repo.newest_statement(jobs_repo.JobFilters(), limit=20))
@@ -89,16 +84,14 @@ async def main(url: str) -> None:
     async def raw_auth() -> object:
         return await (await driver.execute(auth_sql[0], auth_sql[1])).fetchall()
 
-    async def leased_auth() -> object:
-        async with Lease(engine) as lease:
-            return await sessions_repo.get_caller(lease, user_id=user_id, session_id=session_id)
-
-    async def read_session_auth() -> object:
-        async with read() as session:
-            return await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
+    async def hot_auth() -> object:
+        async with hot.connection() as connection:
+            return await sessions_repo.get_caller(
+                connection, user_id=user_id, session_id=session_id
+            )
 
     async def session_auth() -> object:
-        async with through_session() as session:
+        async with read() as session:
             return await sessions_repo.get_caller(session, user_id=user_id, session_id=session_id)
 
     async with read() as session:
@@ -110,7 +103,7 @@ async def main(url: str) -> None:
     async def raw_jobs() -> object:
         return await (await driver.execute(jobs_sql[0], jobs_sql[1])).fetchall()
 
-    async def leased_jobs() -> object:
+    async def session_jobs() -> object:
         async with read() as session:
             return await jobs_repo.search_newest(
                 session, filters=jobs_repo.JobFilters(), limit=20, after=None
@@ -128,14 +121,14 @@ async def main(url: str) -> None:
     with psycopg.connect(raw_url) as conn:
         job_row = conn.execute("SELECT id FROM jobs WHERE status = 'published' LIMIT 1").fetchone()
     job_id = job_row[0] if job_row else 1
-    job_sql = compiled(jobs_repo._READ_ACCESS.statement.params(job_id=job_id))
+    job_sql = compiled(jobs_repo.JOB_PAGE.statement.params(job_id=job_id))
 
     async def raw_job() -> object:
         return await (await driver.execute(job_sql[0], job_sql[1])).fetchall()
 
     async def api_job() -> object:
-        async with Lease(engine) as lease:
-            return await jobs_repo.read_access(lease, job_id=job_id)
+        async with hot.connection() as connection:
+            return await jobs_repo.read_access(connection, job_id=job_id)
 
     app = create_app(settings)
 
@@ -172,9 +165,8 @@ async def main(url: str) -> None:
         print("GET /users/me")
         await timed("  verify the JWT (python-jose and our checks, kept per token)", decode)
         await timed("  auth query, raw psycopg (what the ceiling does)", raw_auth)
-        await timed("  auth query, Prepared on a Lease (the API)", leased_auth)
-        await timed("  auth query, Prepared on a ReadSession's lease", read_session_auth)
-        await timed("  auth query, Prepared on an AsyncSession's connection", session_auth)
+        await timed("  auth query, a hot read on psycopg (the API)", hot_auth)
+        await timed("  auth query, through a read session", session_auth)
         await timed("  UserRead validation and JSON", user_json)
         await timed(
             "  the whole request, ASGI app in process",
@@ -186,7 +178,7 @@ async def main(url: str) -> None:
         )
         print("GET /jobs (first page)")
         await timed("  list query, raw psycopg (what the ceiling does)", raw_jobs)
-        await timed("  list query, Prepared on a leased connection (the API)", leased_jobs)
+        await timed("  list query, through a read session (the API)", session_jobs)
         await timed("  JobRead validation of 20 jobs and JSON", jobs_json)
         await timed("  the whole request, ASGI app in process", lambda: request("/api/v1/jobs", []))
         await counted(
@@ -194,7 +186,7 @@ async def main(url: str) -> None:
         )
         print("GET /jobs/{id}")
         await timed("  job query, raw psycopg (what the ceiling does)", raw_job)
-        await timed("  job query, Prepared on a Lease (the API)", api_job)
+        await timed("  job query, a hot read on psycopg (the API)", api_job)
         await timed(
             "  the whole request, ASGI app in process",
             lambda: request(f"/api/v1/jobs/{job_id}", []),

@@ -4,9 +4,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from backend.db import observe
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import users as users_repo
@@ -14,9 +15,10 @@ from backend.db.repository import users as users_repo
 
 async def _explain(url: str, path: Path, terms: list[str]) -> None:
     engine = create_async_engine(url)
+    observe.announce_sqlalchemy_statements(engine)
     captured: list[tuple[str, Any]] = []
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+    def record(statement: str, parameters: Any) -> None:
         captured.append((statement, parameters))
 
     sections = []
@@ -97,14 +99,10 @@ async def _explain(url: str, path: Path, terms: list[str]) -> None:
             ),
             ("admin users by email", users_repo.list_page(session, limit=20, email="candidate12")),
         ]
-        sync_engine = engine.sync_engine
         for title, coroutine in cases:
             captured.clear()
-            event.listen(sync_engine, "before_cursor_execute", record)
-            try:
+            with observe.watching(record):
                 await coroutine
-            finally:
-                event.remove(sync_engine, "before_cursor_execute", record)
             connection = await session.connection()
             for statement, parameters in captured:
                 plan = await connection.exec_driver_sql(

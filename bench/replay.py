@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event
 
 from backend.core.config import load_settings
+from backend.db import observe
 from backend.main import create_app
 
 Recorded = dict[str, list[tuple[str, Any]]]
@@ -35,21 +35,22 @@ async def _record(env: dict[str, str], requests: list[tuple[str, dict[str, str]]
     async with app.router.lifespan_context(app):
         statements: list[tuple[str, Any]] = []
 
-        def keep(_: Any, __: Any, statement: str, parameters: Any, *args: Any) -> None:
+        def keep(statement: str, parameters: Any) -> None:
             statements.append((statement, parameters))
 
-        event.listen(app.state.engine.sync_engine, "before_cursor_execute", keep)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            for path, headers in requests:
-                statements.clear()
-                response = await client.get(path, headers=headers)
-                response.raise_for_status()
-                recorded[path] = [
-                    (sql, params)
-                    for sql, params in statements
-                    if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
-                ]
+        # Every statement, whether a session or the raw path of the hot reads sent it.
+        with observe.watching(keep):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                for path, headers in requests:
+                    statements.clear()
+                    response = await client.get(path, headers=headers)
+                    response.raise_for_status()
+                    recorded[path] = [
+                        (sql, params)
+                        for sql, params in statements
+                        if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
+                    ]
     return recorded
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings, load_settings
 from backend.db import admin
+from backend.db.hot import BoundHotConnections
 from backend.main import create_app
 from tests.mailbox import messages
 from tests.tasks import run_queued
@@ -131,7 +132,9 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def session_factory(app: FastAPI) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on one connection inside an outer transaction rolled back after the test.
 
-    Requests made during the test use it too: the app's commits release savepoints only.
+    Requests made during the test use it too: the app's commits release savepoints only,
+    and its hot reads run on that connection (`BoundHotConnections`: the production raw path
+    with the test's connection given instead of a pooled one).
     """
     async with app.state.engine.connect() as connection:
         transaction = await connection.begin()
@@ -141,12 +144,15 @@ async def session_factory(app: FastAPI) -> AsyncIterator[async_sessionmaker[Asyn
             autoflush=False,
             join_transaction_mode="create_savepoint",
         )
-        originals = app.state.sessionmaker, app.state.read_sessionmaker, app.state.leases
-        app.state.sessionmaker = app.state.read_sessionmaker = app.state.leases = factory
+        hot = BoundHotConnections(app.state.engine, connection)
+        originals = app.state.sessionmaker, app.state.read_sessionmaker, app.state.hot
+        app.state.sessionmaker = app.state.read_sessionmaker = factory
+        app.state.hot = hot
+        app.state.bound_hot = hot
         try:
             yield factory
         finally:
-            app.state.sessionmaker, app.state.read_sessionmaker, app.state.leases = originals
+            app.state.sessionmaker, app.state.read_sessionmaker, app.state.hot = originals
             await transaction.rollback()
 
 
@@ -169,7 +175,10 @@ ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
 
 @pytest.fixture
 async def make_client(
-    migrated_url: URL, session_factory: async_sessionmaker[AsyncSession], db: AsyncSession
+    migrated_url: URL,
+    app: FastAPI,
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
 ) -> AsyncIterator[ClientFactory]:
     """Build a client for an app with other settings, in this test's rolled-back transaction.
 
@@ -182,7 +191,7 @@ async def make_client(
             await stack.enter_async_context(application.router.lifespan_context(application))
             application.state.sessionmaker = session_factory
             application.state.read_sessionmaker = session_factory
-            application.state.leases = session_factory
+            application.state.hot = app.state.bound_hot
             transport = httpx.ASGITransport(app=application, client=(client_address, 50000))
             http = httpx.AsyncClient(transport=transport, base_url="http://test")
             http.app = application  # type: ignore[attr-defined]

@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import observe
 from backend.db.models import Job
 from tests.factories import Actors, create_application, create_job, create_user
 
@@ -18,18 +19,16 @@ ROWS = 30
 
 @contextmanager
 def captured(app: FastAPI) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement the app sends meanwhile, through a session or on the raw path of the
+    hot reads (`backend.db.observe`), but transaction control."""
     statements: list[tuple[str, Any]] = []
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+    def record(statement: str, parameters: Any) -> None:
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
             statements.append((statement, parameters))
 
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with observe.watching(record):
         yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

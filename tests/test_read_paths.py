@@ -1,4 +1,5 @@
-"""Reads compiled once (repository/base.Prepared) answer as the statements they stand for."""
+"""The front page's own statement (its values bound, one compiled shape for every page)
+lists what the general query lists."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -51,7 +51,7 @@ Candidate = Annotated[Caller, Depends(require_role(Role.candidate))]
 
 
 async def candidate_only(request: Request, db: Reader) -> Caller:
-    """`Candidate`, for a route that opens its session or lease itself (see `deps.reads`)."""
+    """`Candidate`, for a route that opens its connection itself (see `deps.hot_reads`)."""
     return await caller_in_role(request, db, (Role.candidate,))
 
 

@@ -8,7 +8,7 @@ from backend.apis.deps import (
     DbSession,
     IfMatch,
     SettingsDep,
-    compiled_reads,
+    hot_reads,
     reads_bearer_token,
 )
 from backend.apis.openapi import problem_responses, with_etag
@@ -74,7 +74,7 @@ async def list_for_job(
 @reads_bearer_token
 async def list_mine(request: Request, page: PageDep) -> Response:
     """The caller's applications, newest first (candidates)."""
-    async with compiled_reads(request) as db:
+    async with hot_reads(request) as db:
         candidate = await candidate_only(request, db)
         paged = await applications_service.list_mine(db, candidate=candidate, page=page)
     return json_response(to_page(paged, ApplicationRead.model_validate))

@@ -2,10 +2,11 @@
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
+import psycopg
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import exc as sa_exc
@@ -14,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.config import Settings
 from backend.core.exceptions import InvalidCredentials, NotAuthenticated
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
-from backend.db.engine import ReadSession
+from backend.db.hot import HotConnections
+from backend.db.hot import Reader as Reader  # re-exported for the routers
 from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
-from backend.db.repository.base import Reader as Reader  # re-exported for the routers
 from backend.db.repository.sessions import Caller as Caller  # re-exported for the routers
 from backend.db.transactions import Transactions
 
@@ -148,36 +149,34 @@ public_reads = asynccontextmanager(get_public_read_db)
 
 
 @asynccontextmanager
-async def public_compiled_reads(request: Request) -> AsyncIterator[Reader]:
-    """`public_reads` for a route whose statements are all compiled once (`base.Prepared`),
-    as `compiled_reads` is `reads`: a `Lease` on the replica or the primary, no session."""
+async def public_hot_reads(request: Request) -> AsyncIterator[Reader]:
+    """`hot_reads` for a public read: on the replica while it keeps up and the caller is
+    anonymous (as `get_public_read_db`), else on the primary."""
     replica = _public_replica(request)
     if replica is None:
-        async with compiled_reads(request) as reader:
+        async with hot_reads(request) as reader:
             yield reader
         return
-    async with replica.leases() as lease:
-        try:
-            yield lease
-        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            replica.mark_down(exc)  # as `get_public_read_db`
-            raise
+    try:
+        # Taking the connection is inside: a standby gone fails there first.
+        async with replica.hot.connection() as connection:
+            yield connection
+    except (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    ) as exc:
+        replica.mark_down(exc)  # as `get_public_read_db`
+        raise
 
 
-def reads(request: Request) -> ReadSession:
-    """A read session on the primary, for a GET route to open itself
-    (`async with reads(request) as db:`), as `DbSession` gives GET routes."""
-    session: ReadSession = request.app.state.read_sessionmaker()
-    return session
-
-
-def compiled_reads(request: Request) -> Reader:
-    """For a GET route whose statements are all compiled once (`base.Prepared`), opened by
-    the route itself (`async with compiled_reads(request) as db:`): a `Lease` of one pooled
-    connection on the primary, without a session. Where the app's reads run in sessions of
-    their own instead (the tests' one outer transaction), one of those."""
-    leases: Callable[[], Reader] = request.app.state.leases
-    return leases()
+def hot_reads(request: Request) -> AbstractAsyncContextManager[Reader]:
+    """For a GET route whose reads are all hot reads (`backend.db.hot`), opened by the route
+    itself (`async with hot_reads(request) as db:`): one pooled psycopg connection on the
+    primary, without a session."""
+    hot: HotConnections = request.app.state.hot
+    return hot.connection()
 
 
 @dataclass(frozen=True, slots=True)

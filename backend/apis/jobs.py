@@ -10,7 +10,7 @@ from backend.apis.deps import (
     IfMatch,
     PublicReadDb,
     SettingsDep,
-    public_compiled_reads,
+    public_hot_reads,
     public_reads,
     reads_bearer_token,
 )
@@ -109,7 +109,7 @@ async def autocomplete(
     q: Annotated[str, Query(min_length=1, max_length=100, description="What the user typed")],
 ) -> Response:
     """Up to 10 distinct titles of visible jobs with a word starting with what was typed."""
-    async with public_compiled_reads(request) as db:
+    async with public_hot_reads(request) as db:
         titles = await jobs_service.autocomplete(db, typed=q)
     return json_response(Strings(titles))
 
@@ -123,7 +123,7 @@ async def autocomplete(
 @reads_bearer_token
 async def read_job(job_id: IdPath, request: Request) -> Response:
     """One job: published ones for everyone, any status for its owner and admins."""
-    async with public_compiled_reads(request) as db:
+    async with public_hot_reads(request) as db:
         user = await optional_user(request, db)
         job = await jobs_service.get(db, user=user, job_id=job_id)
     return json_response(JobRead.model_validate(job), headers={"ETag": etag(job.updated_at)})

@@ -12,7 +12,7 @@ from backend.apis.deps import (
     TransactionsDep,
     authenticate,
     bearer_scheme,
-    compiled_reads,
+    hot_reads,
     reads_bearer_token,
 )
 from backend.apis.openapi import problem_responses
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(
 @reads_bearer_token
 async def read_me(request: Request) -> Response:
     """The signed-in user."""
-    async with compiled_reads(request) as db:
+    async with hot_reads(request) as db:
         principal = await authenticate(request, db, await bearer_scheme(request))
     return json_response(UserRead.model_validate(principal.user))
 

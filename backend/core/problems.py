@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -152,6 +153,17 @@ async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
     return await _unexpected_error(request, exc)
 
 
+async def _driver_error(request: Request, exc: Exception) -> ProblemResponse:
+    """An error psycopg raised on the raw path of the hot reads (`backend.db.hot`), answered
+    as the same error through SQLAlchemy is."""
+    assert isinstance(exc, psycopg.Error)
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        # Server down or restarting, the connection lost, a statement past its timeout.
+        logger.warning("database unavailable: %s", describe_database_error(exc))
+        return await _app_error(request, ServiceUnavailable())
+    return await _unexpected_error(request, exc)
+
+
 def describe_database_error(exc: BaseException) -> str:
     """The driver's error class, SQLSTATE and primary message: enough to tell "too many
     clients" from "read-only transaction", and never a bound value (DETAIL lines, which
@@ -171,7 +183,7 @@ def log_unexpected(request_id: str, exc: BaseException) -> None:
     `Key (token_hash)=(...)`), so for those the traceback is logged without it, after the
     class, SQLSTATE and primary message.
     """
-    if isinstance(exc, sa_exc.DBAPIError):
+    if isinstance(exc, sa_exc.DBAPIError | psycopg.Error):
         frames = "".join(traceback.format_tb(exc.__traceback__))
         logger.error(
             "unhandled database error in request %s: %s\nTraceback (most recent call last):\n%s",
@@ -199,3 +211,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)
+    app.add_exception_handler(psycopg.Error, _driver_error)

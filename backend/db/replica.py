@@ -8,13 +8,13 @@ primary until a check finds it well again.
 
 import asyncio
 import logging
-from functools import partial
 
 import anyio
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.db.engine import Lease, ReadSession, create_read_sessionmaker
+from backend.db.engine import create_read_sessionmaker
+from backend.db.hot import HotConnections
 from backend.db.repository import replication as replication_repo
 
 logger = logging.getLogger(__name__)
@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 class ReadReplica:
     def __init__(self, engine: AsyncEngine, *, max_lag_seconds: float, check_seconds: float):
         self.engine = engine
-        self.sessionmaker: async_sessionmaker[ReadSession] = create_read_sessionmaker(engine)
-        self.leases = partial(Lease, engine)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = create_read_sessionmaker(engine)
+        self.hot = HotConnections(engine)
         self.max_lag_seconds = max_lag_seconds
         self.check_seconds = check_seconds
         self.usable = False

@@ -17,8 +17,6 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.db.engine import ReadSession
-
 Transactions = async_sessionmaker[AsyncSession]
 
 
@@ -34,6 +32,4 @@ async def release(db: AsyncSession) -> None:
     the pool, and the next statement starts a new transaction on whichever is free."""
     if db.new or db.dirty or db.deleted:
         raise RuntimeError("release() after a write would commit it")
-    if isinstance(db, ReadSession):
-        await db.return_lease()
     await db.commit()

@@ -7,11 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.config import Settings
 from backend.core.exceptions import Conflict, Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
+from backend.db.hot import Reader
 from backend.db.models import Application, ApplicationStatus
 from backend.db.models.application import FINAL_STATUSES
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
-from backend.db.repository.base import AnyRow, IdPosition, Lock, Reader
+from backend.db.repository.applications import ApplicationRow
+from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
 from backend.services import verification
 from backend.services.jobs import JOB_NOT_FOUND
@@ -77,7 +79,7 @@ async def list_for_job(
     return page.page(rows, kind)
 
 
-async def list_mine(db: Reader, *, candidate: Caller, page: PageRequest) -> Paged[AnyRow]:
+async def list_mine(db: Reader, *, candidate: Caller, page: PageRequest) -> Paged[ApplicationRow]:
     """The candidate's own applications, newest first."""
     kind = "applications:mine"
     rows = await applications_repo.list_for_candidate(

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.cursor import P
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest, Positioned
+from backend.db.hot import Reader
 from backend.db.models import Job, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
-from backend.db.repository.base import IdPosition, Reader
+from backend.db.repository.base import IdPosition
 from backend.db.repository.jobs import JobFilters, JobRow
 from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobUpdate

@@ -8,12 +8,29 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
+from backend.db import hot
 from backend.db.models import Application, ApplicationStatus, Company, Job, User
 from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 
 # The lists read an application's columns as a row (see base.all_rows).
 APPLICATION_COLUMNS = tuple(Application.__table__.c)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRow:
+    """An application's columns, as a candidate's list reads them (a hot read)."""
+
+    id: int
+    job_id: int
+    candidate_id: int
+    status: ApplicationStatus
+    cover_letter: str | None
+    owner_notify_pending: bool
+    candidate_notify_pending: bool
+    status_told: ApplicationStatus | None
+    created_at: datetime
+    updated_at: datetime
 
 
 async def create(
@@ -80,8 +97,8 @@ async def list_for_job(
     return base.by_id(await base.all_rows(session, statement))
 
 
-def _candidates_page(*, after: bool) -> base.Prepared:
-    """A candidate's applications, newest first, compiled once (see base.Prepared): every
+def _candidates_page(*, after: bool) -> hot.HotRead[ApplicationRow]:
+    """A candidate's applications, newest first: a hot read (see backend.db.hot); every
     candidate reads this list, and it has one shape."""
     statement = select(*APPLICATION_COLUMNS).where(
         Application.candidate_id == bindparam("candidate_id", type_=Application.candidate_id.type)
@@ -91,7 +108,7 @@ def _candidates_page(*, after: bool) -> base.Prepared:
             Application.id < bindparam("after_id", type_=Application.id.type)
         )
     limit = bindparam("limit", type_=Integer)
-    return base.Prepared(statement.order_by(Application.id.desc()).limit(limit))
+    return hot.HotRead(statement.order_by(Application.id.desc()).limit(limit), ApplicationRow)
 
 
 _CANDIDATES_PAGE = _candidates_page(after=False)
@@ -99,14 +116,14 @@ _CANDIDATES_PAGE_AFTER = _candidates_page(after=True)
 
 
 async def list_for_candidate(
-    session: base.Reader, *, candidate_id: int, limit: int, after: IdPosition | None = None
-) -> Positioned[base.AnyRow, IdPosition]:
+    reader: hot.Reader, *, candidate_id: int, limit: int, after: IdPosition | None = None
+) -> Positioned[ApplicationRow, IdPosition]:
     """A candidate's applications, newest first."""
     values = {"candidate_id": candidate_id, "limit": limit + 1}
     if after is None:
-        return base.by_id(await base.all_rows(session, _CANDIDATES_PAGE, values))
+        return base.by_id(await hot.every(reader, _CANDIDATES_PAGE, values))
     values["after_id"] = after.id
-    return base.by_id(await base.all_rows(session, _CANDIDATES_PAGE_AFTER, values))
+    return base.by_id(await hot.every(reader, _CANDIDATES_PAGE_AFTER, values))
 
 
 @dataclass(frozen=True, slots=True)

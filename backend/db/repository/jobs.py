@@ -29,16 +29,57 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position, scope_of
 from backend.core.pagination import Positioned
-from backend.db.models import Company, Job, JobExpiryNotice, JobStatus, JobTitle, User
+from backend.db import hot
+from backend.db.models import (
+    Company,
+    EmploymentType,
+    Job,
+    JobExpiryNotice,
+    JobStatus,
+    JobTitle,
+    User,
+    Workplace,
+)
 from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 
 SEARCH_CONFIG = "english"
 
 # The lists read a job's columns as a row (attributes named as Job's), through
-# `base.all_rows`: no ORM object is built for a page nobody changes.
+# `base.all_rows`: no ORM object is built for a page nobody changes. Never the search
+# vector: it is the index's, and nothing reads it back.
 JobRow: TypeAlias = Any
-JOB_COLUMNS = tuple(Job.__table__.c)
+JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key != "search")
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    """A job's columns as its page reads them (a hot read), with who owns it and whether
+    the public may see it (`publicly_visible`)."""
+
+    id: int
+    company_id: int
+    title: str
+    description: str
+    location: str
+    workplace: Workplace
+    employment_type: EmploymentType
+    salary_min: int | None
+    salary_max: int | None
+    salary_currency: str | None
+    tags: list[str]
+    status: JobStatus
+    expires_at: datetime | None
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    owner_id: int
+    public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    title: str
 
 
 def publicly_visible() -> ColumnElement[bool]:
@@ -78,24 +119,19 @@ async def get_access(session: AsyncSession, *, job_id: int, lock: Lock = None) -
     return None if row is None else JobAccess(job=row[0], owner_id=row[1], public=bool(row[2]))
 
 
-def _read_access() -> base.Prepared:
-    jobs, companies = Job.__table__, Company.__table__
-    statement = (
-        select(*JOB_COLUMNS, companies.c.owner_id, publicly_visible().label("public"))
-        .select_from(jobs.join(companies, companies.c.id == jobs.c.company_id))
-        .where(jobs.c.id == bindparam("job_id", type_=Job.id.type))
-    )
-    return base.Prepared(statement)
+# A job page, read by everyone: a hot read (see backend.db.hot).
+JOB_PAGE = hot.HotRead(
+    select(*JOB_COLUMNS, Company.owner_id, publicly_visible().label("public"))
+    .join(Company, Company.id == Job.company_id)
+    .where(Job.id == bindparam("job_id", type_=Job.id.type)),
+    JobPage,
+)
 
 
-# A job page, read by everyone: compiled once (see base.Prepared).
-_READ_ACCESS = _read_access()
-
-
-async def read_access(session: base.Reader, *, job_id: int) -> JobRow | None:
-    """For reading only: a job's columns as a row, with `owner_id` and `public` (as
-    `get_access` tells them), in one query; None if there is no such job."""
-    return await base.first(session, _READ_ACCESS, {"job_id": job_id})
+async def read_access(reader: hot.Reader, *, job_id: int) -> JobPage | None:
+    """For reading only: a job's columns, with `owner_id` and `public` (as `get_access`
+    tells them), in one query; None if there is no such job."""
+    return await hot.one(reader, JOB_PAGE, {"job_id": job_id})
 
 
 async def create(session: AsyncSession, **values: object) -> Job:
@@ -267,7 +303,7 @@ def _key(column: Any, *, dense: bool) -> Any:
     return column + literal_column(zero)
 
 
-def _hits_in_window() -> base.Prepared:
+def _hits_in_window() -> Select[Any]:
     recent = (
         select(Job.search)
         .where(publicly_visible())
@@ -275,7 +311,7 @@ def _hits_in_window() -> base.Prepared:
         .limit(bindparam("window", type_=Integer))
         .subquery()
     )
-    return base.Prepared(
+    return (
         select(func.count())
         .select_from(recent)
         .where(recent.c.search.op("@@")(_ts_query(_bound("q", None))))
@@ -295,8 +331,8 @@ async def _probe(session: AsyncSession, filters: JobFilters) -> bool:
 
 
 # (published_at, id) of the WINDOW-th newest visible job, read from the date index alone: no
-# filter and no text test per row. Compiled once (see base.Prepared).
-_WINDOW_OLDEST = base.Prepared(
+# filter and no text test per row.
+_WINDOW_OLDEST = (
     select(Job.published_at, Job.id)
     .where(publicly_visible())
     .order_by(Job.published_at.desc(), Job.id.desc())
@@ -367,9 +403,10 @@ def _published_at(job: JobRow) -> datetime:
     return published_at
 
 
-def _front_page(*, after: bool) -> base.Prepared:
-    """The board's unfiltered newest list, compiled once (see base.Prepared): the same SQL
-    as `newest_statement(JobFilters())`, its position and limit bound at each page."""
+def _front_page(*, after: bool) -> Select[Any]:
+    """The board's unfiltered newest list: the same SQL as `newest_statement(JobFilters())`,
+    its position and limit bound at each page, so that SQLAlchemy's compiled cache keeps
+    one statement for every page."""
     statement = select(*JOB_COLUMNS).where(publicly_visible())
     if after:
         statement = statement.where(
@@ -380,7 +417,7 @@ def _front_page(*, after: bool) -> base.Prepared:
             )
         )
     order = (Job.published_at.desc(), Job.id.desc())
-    return base.Prepared(statement.order_by(*order).limit(bindparam("limit", type_=Integer)))
+    return statement.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
 _FRONT_PAGE = _front_page(after=False)
@@ -524,7 +561,7 @@ def _position(name: str) -> Any:
 
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
-def _in_window(names: tuple[str, ...]) -> base.Prepared:
+def _in_window(names: tuple[str, ...]) -> Select[Any]:
     """The relevance phase of a search binding `names` (see `search_by_relevance`)."""
     relevance = rank(_bound("q", None))
     statement = _filtered_by(names, walk=True).add_columns(relevance, func.count().over())
@@ -535,11 +572,11 @@ def _in_window(names: tuple[str, ...]) -> base.Prepared:
         after = tuple_(_position("after_rank"), _position("after_id"))
         statement = statement.where(tuple_(relevance, Job.id) < after)
     order = (relevance.desc(), Job.id.desc())
-    return base.Prepared(statement.order_by(*order).limit(_position("limit")))
+    return statement.order_by(*order).limit(_position("limit"))
 
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
-def _older(names: tuple[str, ...], *, dense: bool) -> base.Prepared:
+def _older(names: tuple[str, ...], *, dense: bool) -> Select[Any]:
     """The phase after the window of a search binding `names`, newest first."""
     published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
     oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
@@ -548,10 +585,10 @@ def _older(names: tuple[str, ...], *, dense: bool) -> base.Prepared:
         after = tuple_(_position("after_at"), _position("after_id"))
         statement = statement.where(tuple_(published_at, job_id) < after)
     order = (published_at.desc(), job_id.desc())
-    return base.Prepared(statement.order_by(*order).limit(_position("limit")))
+    return statement.order_by(*order).limit(_position("limit"))
 
 
-def _autocomplete() -> base.Prepared:
+def _autocomplete() -> hot.HotRead[Title]:
     title_words = func.to_tsvector(text("'simple'::regconfig"), JobTitle.title)
     query = func.to_tsquery(text("'simple'::regconfig"), bindparam("query", type_=String))
     starts_with = func.lower(JobTitle.title).like(bindparam("pattern", type_=String))
@@ -573,14 +610,14 @@ def _autocomplete() -> base.Prepared:
         )
         .limit(bindparam("limit", type_=Integer))
     )
-    return base.Prepared(statement)
+    return hot.HotRead(statement, Title)
 
 
-# Typed at every keystroke: compiled once (see base.Prepared).
+# Typed at every keystroke: a hot read (see backend.db.hot).
 _AUTOCOMPLETE = _autocomplete()
 
 
-async def autocomplete(session: base.Reader, *, words: Sequence[str], limit: int) -> list[str]:
+async def autocomplete(reader: hot.Reader, *, words: Sequence[str], limit: int) -> list[str]:
     """Distinct titles of visible jobs with a word starting with each of `words`.
 
     Read from job_titles (each published title once, with how many jobs carry it, kept by
@@ -594,7 +631,7 @@ async def autocomplete(session: base.Reader, *, words: Sequence[str], limit: int
         "pool": limit * 5,
         "limit": limit,
     }
-    return [title for (title,) in await base.all_rows(session, _AUTOCOMPLETE, values)]
+    return [row.title for row in await hot.every(reader, _AUTOCOMPLETE, values)]
 
 
 async def last_id(session: AsyncSession) -> int:

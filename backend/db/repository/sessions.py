@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import hot
 from backend.db.models import RefreshToken, Role, User, UserSession
-from backend.db.repository import base
 
 
 async def create(session: AsyncSession, *, user_id: int, expires_at: datetime) -> UserSession:
@@ -39,9 +39,9 @@ class Caller:
 _users = User.__table__
 _sessions = UserSession.__table__
 
-# The query behind every authenticated request, built and compiled once: the user, if the
-# session is live.
-_CALLER = base.Prepared(
+# The query behind every authenticated request, a hot read (see backend.db.hot): the user,
+# if the session is live.
+CALLER = hot.HotRead(
     select(*(_users.c[name] for name in Caller.__slots__))
     .select_from(_users.join(_sessions, _sessions.c.user_id == _users.c.id))
     .where(
@@ -50,19 +50,19 @@ _CALLER = base.Prepared(
         _sessions.c.revoked_at.is_(None),
         _sessions.c.expires_at > func.now(),
         _users.c.is_active,
-    )
+    ),
+    Caller,
 )
 
 
 def active_user_statement(*, user_id: int, session_id: uuid.UUID) -> Select[Any]:
-    """`_CALLER` with its parameters bound (for the benchmark's ceiling)."""
-    return _CALLER.statement.params(user_id=user_id, session_id=session_id)
+    """`CALLER` with its parameters bound (for the benchmark's ceiling)."""
+    return CALLER.statement.params(user_id=user_id, session_id=session_id)
 
 
-async def get_caller(session: base.Reader, *, user_id: int, session_id: uuid.UUID) -> Caller | None:
+async def get_caller(reader: hot.Reader, *, user_id: int, session_id: uuid.UUID) -> Caller | None:
     """The active user of a live session of theirs, in one round trip; None otherwise."""
-    row = await base.first(session, _CALLER, {"user_id": user_id, "session_id": session_id})
-    return None if row is None else Caller(*row)
+    return await hot.one(reader, CALLER, {"user_id": user_id, "session_id": session_id})
 
 
 async def get_live(session: AsyncSession, *, session_id: uuid.UUID) -> UserSession | None:

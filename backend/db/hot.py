@@ -1,0 +1,177 @@
+"""The hot reads: a short, explicit list of reads that run on psycopg itself.
+
+How a read executes, the one rule: **through a SQLAlchemy session (Core or ORM), except the
+reads below, which every page view makes and which run on psycopg directly.**
+
+- the signed-in caller (`sessions.get_caller`), for `GET /users/me`, a job's page and a
+  candidate's applications;
+- a job's page (`jobs.read_access`), autocomplete (`jobs.autocomplete`) and a candidate's
+  applications (`applications.list_for_candidate`).
+
+Each is a `HotRead`: a SQLAlchemy statement compiled once with SQLAlchemy's public
+`compile()`, its values adapted by psycopg itself (the schema's enums registered on each
+connection, native arrays, UUIDs, timestamps, `Decimal`), its rows built by psycopg's
+`class_row` into the typed class it names. A route opens its connection with
+`HotConnections.connection()`: a pooled connection taken through SQLAlchemy's public async
+API (`AsyncEngine.connect`, in autocommit) and handed back the same way, overflow
+included; it is discarded only when psycopg says it is broken. The same `HotRead` runs on
+a session too (`one`, `every`), so a route that already holds a session uses it. Both paths
+announce each statement to `backend.db.observe`.
+"""
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from psycopg.rows import AsyncRowFactory, class_row
+from psycopg.types.enum import EnumInfo, register_enum
+from sqlalchemy import Dialect, Enum, Select
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from backend.db import observe
+from backend.db.base import Base
+
+Row = TypeVar("Row")
+# Where a read runs: a psycopg connection of the raw path, or a session.
+Reader = AsyncSession | psycopg.AsyncConnection[Any]
+
+# The dialect the engine speaks (SQLAlchemy's constructor carries no annotations).
+_DIALECT: Dialect = postgresql_psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+class HotRead(Generic[Row]):
+    """A read of fixed shape on a hot path, and the class each of its rows becomes (built
+    from the columns by name: label every column the class has a field for)."""
+
+    __slots__ = ("defaults", "row", "rows", "sql", "statement")
+
+    def __init__(self, statement: Select[Any], row: type[Row]) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("a hot read takes no expanding (IN) parameters")
+        self.statement = statement
+        self.row = row
+        self.rows: AsyncRowFactory[Row] = class_row(row)
+        self.sql: str = compiled.string
+        # Values written into the statement itself (`Job.status == JobStatus.published`).
+        self.defaults = {
+            name: value for name, value in compiled.params.items() if value is not None
+        }
+
+    def parameters(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**self.defaults, **(values or {})}
+
+
+async def one(
+    reader: Reader, read: HotRead[Row], values: Mapping[str, Any] | None = None
+) -> Row | None:
+    """The read's first row, or None."""
+    if isinstance(reader, AsyncSession):
+        found = (await reader.execute(read.statement, dict(values or {}))).mappings().first()
+        return None if found is None else read.row(**found)
+    parameters = read.parameters(values)
+    observe.statement(read.sql, parameters)
+    async with reader.cursor(row_factory=read.rows) as cursor:
+        await cursor.execute(read.sql, parameters)
+        return await cursor.fetchone()
+
+
+async def every(
+    reader: Reader, read: HotRead[Row], values: Mapping[str, Any] | None = None
+) -> list[Row]:
+    """Every row of the read."""
+    if isinstance(reader, AsyncSession):
+        result = await reader.execute(read.statement, dict(values or {}))
+        return [read.row(**found) for found in result.mappings()]
+    parameters = read.parameters(values)
+    observe.statement(read.sql, parameters)
+    async with reader.cursor(row_factory=read.rows) as cursor:
+        await cursor.execute(read.sql, parameters)
+        return await cursor.fetchall()
+
+
+def schema_enums() -> dict[str, type[Any]]:
+    """The schema's enum types by name, with the Python enum each maps to."""
+    found: dict[str, type[Any]] = {}
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            kind = column.type
+            if isinstance(kind, Enum) and kind.name and kind.enum_class is not None:
+                found[kind.name] = kind.enum_class
+    return found
+
+
+_PREPARED = "hot_reads_prepared"
+
+
+class HotConnections:
+    """Where the hot reads get a connection: the engine's pool, in autocommit."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.enums = schema_enums()
+        self._infos: list[tuple[EnumInfo, type[Any]]] | None = None
+
+    async def prepare(self, driver: psycopg.AsyncConnection[Any]) -> None:
+        """Register the schema's enums on a connection (their types are read once, from
+        the first connection prepared)."""
+        if self._infos is None:
+            infos = []
+            for name, enum in self.enums.items():
+                info = await EnumInfo.fetch(driver, name)
+                if info is not None:  # a database migrated before the type existed
+                    infos.append((info, enum))
+            self._infos = infos
+        for info, enum in self._infos:
+            register_enum(info, driver, enum)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection, handed back on leaving the block; discarded only when
+        psycopg says it is broken (a statement timeout keeps it)."""
+        async with self.engine.connect() as connection:
+            driver = await _driver(connection)
+            pooled = await connection.get_raw_connection()
+            if not pooled.info.get(_PREPARED):
+                await self.prepare(driver)
+                pooled.info[_PREPARED] = True
+            try:
+                yield driver
+            except BaseException as exc:
+                if driver.broken or driver.closed or _mid_statement(driver):
+                    await connection.invalidate(exc)
+                raise
+
+
+class BoundHotConnections(HotConnections):
+    """The hot reads on one connection that stays open (a test's, inside its transaction):
+    the production path, with the connection given instead of pooled."""
+
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection) -> None:
+        super().__init__(engine)
+        self.bound = connection
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        driver = await _driver(self.bound)
+        pooled = await self.bound.get_raw_connection()
+        if not pooled.info.get(_PREPARED):
+            await self.prepare(driver)
+            pooled.info[_PREPARED] = True
+        yield driver
+
+
+async def _driver(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+    pooled = await connection.get_raw_connection()
+    driver = pooled.driver_connection
+    if not isinstance(driver, psycopg.AsyncConnection):
+        raise TypeError("hot reads run on psycopg connections")
+    return driver
+
+
+def _mid_statement(driver: psycopg.AsyncConnection[Any]) -> bool:
+    # Left while a statement ran (a deadline cancelled the request): the server may still be
+    # sending its result, so the connection cannot serve another.
+    return driver.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE
