@@ -5,16 +5,17 @@ reads below, which every page view makes and which run on psycopg directly.**
 
 - the signed-in caller (`sessions.get_caller`), for `GET /users/me`, a job's page and a
   candidate's applications;
-- a job's page (`jobs.read_access`), autocomplete (`jobs.autocomplete`) and a candidate's
-  applications (`applications.list_for_candidate`).
+- a job's page (`jobs.read_access`), autocomplete (`jobs.autocomplete`), the board's front
+  page (`jobs.search_newest` without filters) and a candidate's applications
+  (`applications.list_for_candidate`).
 
 Each is a `HotRead`: a SQLAlchemy statement compiled once with SQLAlchemy's public
 `compile()`, its values adapted by psycopg itself (the schema's enums registered on each
 connection, native arrays, UUIDs, timestamps, `Decimal`), its rows built by psycopg's
 `class_row` into the typed class it names. A route opens its connection with
 `HotConnections.connection()`: a pooled connection taken through SQLAlchemy's public async
-API (`AsyncEngine.connect`, in autocommit) and handed back the same way, overflow
-included; it is discarded only when psycopg says it is broken. The same `HotRead` runs on
+API (`AsyncEngine.connect`; psycopg's autocommit on while it is held) and handed back the
+same way, overflow included; it is discarded only when psycopg says it is broken. The same `HotRead` runs on
 a session too (`one`, `every`), so a route that already holds a session uses it. Both paths
 announce each statement to `backend.db.observe`.
 """
@@ -110,7 +111,7 @@ class HotConnections:
     """Where the hot reads get a connection: the engine's pool, in autocommit."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = engine
         self.enums = schema_enums()
         self._infos: list[tuple[EnumInfo, type[Any]]] | None = None
 
@@ -132,17 +133,24 @@ class HotConnections:
         """A pooled connection, handed back on leaving the block; discarded only when
         psycopg says it is broken (a statement timeout keeps it)."""
         async with self.engine.connect() as connection:
-            driver = await _driver(connection)
             pooled = await connection.get_raw_connection()
+            driver = _driver(pooled.driver_connection)
             if not pooled.info.get(_PREPARED):
                 await self.prepare(driver)
                 pooled.info[_PREPARED] = True
+            # Autocommit through psycopg's own switch, back off before the connection goes
+            # back (on an idle connection neither sends anything): cheaper than SQLAlchemy's
+            # isolation-level option, which resets the level on every return.
+            await driver.set_autocommit(True)
             try:
                 yield driver
             except BaseException as exc:
                 if driver.broken or driver.closed or _mid_statement(driver):
                     await connection.invalidate(exc)
+                    raise
+                await driver.set_autocommit(False)
                 raise
+            await driver.set_autocommit(False)
 
 
 class BoundHotConnections(HotConnections):
@@ -155,17 +163,15 @@ class BoundHotConnections(HotConnections):
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        driver = await _driver(self.bound)
         pooled = await self.bound.get_raw_connection()
+        driver = _driver(pooled.driver_connection)
         if not pooled.info.get(_PREPARED):
             await self.prepare(driver)
             pooled.info[_PREPARED] = True
         yield driver
 
 
-async def _driver(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
-    pooled = await connection.get_raw_connection()
-    driver = pooled.driver_connection
+def _driver(driver: Any) -> psycopg.AsyncConnection[Any]:
     if not isinstance(driver, psycopg.AsyncConnection):
         raise TypeError("hot reads run on psycopg connections")
     return driver

@@ -74,13 +74,23 @@ async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
     return await jobs_repo.create(db, **values)
 
 
-async def search(
-    db: AsyncSession, *, filters: JobFilters, sort: Sort | None, page: PageRequest
-) -> Paged[JobRow]:
-    """Visible jobs matching `filters`, in `sort` order (relevance by default with `q`)."""
+def _order(filters: JobFilters, sort: Sort | None) -> Sort:
     order: Sort = sort or "relevance"
-    if order == "relevance" and not filters.q:
-        order = "newest"
+    return "newest" if order == "relevance" and not filters.q else order
+
+
+def is_front_page(filters: JobFilters, sort: Sort | None) -> bool:
+    """Whether a search is the board's front page (no filter, newest first): a hot read,
+    which the route runs on a hot connection (see backend.db.hot)."""
+    return filters == JobFilters() and _order(filters, sort) == "newest"
+
+
+async def search(
+    db: Reader, *, filters: JobFilters, sort: Sort | None, page: PageRequest
+) -> Paged[JobRow]:
+    """Visible jobs matching `filters`, in `sort` order (relevance by default with `q`): the
+    front page on either kind of reader, any other search through a session."""
+    order = _order(filters, sort)
     scope = filters.scope(order)
     if order == "newest":
         newest = jobs_repo.NewestPosition, jobs_repo.search_newest
@@ -93,7 +103,7 @@ async def search(
 
 
 async def _page_of(
-    db: AsyncSession,
+    db: Reader,
     filters: JobFilters,
     page: PageRequest,
     kind: str,

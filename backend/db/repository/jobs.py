@@ -53,9 +53,8 @@ JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key != "searc
 
 
 @dataclass(frozen=True, slots=True)
-class JobPage:
-    """A job's columns as its page reads them (a hot read), with who owns it and whether
-    the public may see it (`publicly_visible`)."""
+class JobListed:
+    """A job's columns as the hot reads read them (`JOB_COLUMNS`)."""
 
     id: int
     company_id: int
@@ -73,6 +72,13 @@ class JobPage:
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage(JobListed):
+    """A job as its page reads it (a hot read), with who owns it and whether the public
+    may see it (`publicly_visible`)."""
+
     owner_id: int
     public: bool
 
@@ -403,10 +409,9 @@ def _published_at(job: JobRow) -> datetime:
     return published_at
 
 
-def _front_page(*, after: bool) -> Select[Any]:
-    """The board's unfiltered newest list: the same SQL as `newest_statement(JobFilters())`,
-    its position and limit bound at each page, so that SQLAlchemy's compiled cache keeps
-    one statement for every page."""
+def _front_page(*, after: bool) -> hot.HotRead[JobListed]:
+    """The board's front page, its unfiltered newest list, a hot read (see backend.db.hot):
+    the same SQL as `newest_statement(JobFilters())`, its position and limit bound."""
     statement = select(*JOB_COLUMNS).where(publicly_visible())
     if after:
         statement = statement.where(
@@ -417,7 +422,9 @@ def _front_page(*, after: bool) -> Select[Any]:
             )
         )
     order = (Job.published_at.desc(), Job.id.desc())
-    return statement.order_by(*order).limit(bindparam("limit", type_=Integer))
+    return hot.HotRead(
+        statement.order_by(*order).limit(bindparam("limit", type_=Integer)), JobListed
+    )
 
 
 _FRONT_PAGE = _front_page(after=False)
@@ -425,17 +432,19 @@ _FRONT_PAGE_AFTER = _front_page(after=True)
 
 
 async def search_newest(
-    session: AsyncSession, *, filters: JobFilters, limit: int, after: NewestPosition | None
+    reader: hot.Reader, *, filters: JobFilters, limit: int, after: NewestPosition | None
 ) -> Positioned[JobRow, NewestPosition]:
-    """Visible jobs matching `filters`, newest published first."""
+    """Visible jobs matching `filters`, newest published first (the front page, without
+    filters, on either kind of reader; with filters, on a session)."""
     jobs: Sequence[JobRow]
     if filters == JobFilters():
         if after is None:
-            jobs = await base.all_rows(session, _FRONT_PAGE, {"limit": limit + 1})
+            jobs = await hot.every(reader, _FRONT_PAGE, {"limit": limit + 1})
         else:
             values = {"limit": limit + 1, "published_at": after.published_at, "after_id": after.id}
-            jobs = await base.all_rows(session, _FRONT_PAGE_AFTER, values)
+            jobs = await hot.every(reader, _FRONT_PAGE_AFTER, values)
     else:
+        session = base.session_of(reader)
         dense = True if not filters.q else await _probe(session, filters)
         statement = newest_statement(filters, limit=limit, after=after, dense=dense)
         jobs = await base.all_rows(session, statement)
