@@ -15,9 +15,9 @@ connection, native arrays, UUIDs, timestamps, `Decimal`), its rows built by psyc
 `class_row` into the typed class it names. A route opens its connection with
 `HotConnections.connection()`: a pooled connection taken through SQLAlchemy's public async
 API (`AsyncEngine.connect`; psycopg's autocommit on while it is held) and handed back the
-same way, overflow included; it is discarded only when psycopg says it is broken. The same `HotRead` runs on
-a session too (`one`, `every`), so a route that already holds a session uses it. Both paths
-announce each statement to `backend.db.observe`.
+same way, overflow included; it is discarded only when psycopg says it is broken. The
+same `HotRead` runs on a session too (`one`, `every`), so a route that already holds a
+session uses it. Both paths announce each statement to `backend.db.observe`.
 """
 
 from collections.abc import AsyncIterator, Mapping
