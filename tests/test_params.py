@@ -107,6 +107,33 @@ def test_a_model_with_aliases_is_refused() -> None:
         QueryParameters(Aliased, same)
 
 
+@pytest.mark.parametrize(
+    "annotation",
+    ["set[str]", "frozenset[str]", "tuple[str, ...]", "Sequence[str]", "set[int] | None"],
+)
+def test_a_collection_not_read_as_fastapi_reads_it_is_refused_when_declared(
+    annotation: str,
+) -> None:
+    from collections.abc import Sequence
+
+    namespace = {"BaseModel": BaseModel, "Sequence": Sequence}
+    exec(  # noqa: S102 (a model declared from the test's own text)
+        f"class Several(BaseModel):\n    values: {annotation} = None\n    q: str | None = None\n",
+        namespace,
+    )
+    with pytest.raises(TypeError, match=r"declare several values as list\[\.\.\.\]"):
+        QueryParameters(namespace["Several"], same)  # type: ignore[arg-type]
+
+
+def test_lists_and_text_are_read() -> None:
+    class Fine(BaseModel):
+        tag: list[str] = []
+        q: str | None = None
+        raw: bytes | None = None
+
+    assert QueryParameters(Fine, same).model is Fine
+
+
 def test_a_model_that_takes_other_parameters_is_refused() -> None:
     from pydantic import ConfigDict
 

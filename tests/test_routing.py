@@ -14,7 +14,15 @@ from starlette.routing import BaseRoute, Match
 
 from backend.apis import health
 from backend.apis.openapi import declared_order
-from backend.apis.router import API_PREFIX, HOT_ROUTES, ROUTERS, Route, include_routes
+from backend.apis.router import (
+    API_PREFIX,
+    COPIED,
+    HOT_ROUTES,
+    ROUTERS,
+    SET_HERE,
+    Route,
+    include_routes,
+)
 
 
 def test_every_api_route_is_one_entry_of_the_apps_router(app: FastAPI) -> None:
@@ -58,6 +66,24 @@ def test_every_api_route_is_one_entry_of_the_apps_router(app: FastAPI) -> None:
         isinstance(entry, APIRoute) or type(entry).__module__.startswith("starlette")
         for entry in routes[: positions[-1] + 1]
     )
+
+
+def test_include_routes_passes_every_keyword_of_fastapis_add_api_route() -> None:
+    import inspect
+
+    keywords = set(inspect.signature(APIRouter.add_api_route).parameters) - {"self"}
+    assert set(COPIED) | set(SET_HERE) == keywords
+    assert not set(COPIED) & set(SET_HERE)
+    # Each copied keyword is an attribute of a route FastAPI built from the same keyword.
+    router = APIRouter()
+
+    @router.get("/sample", summary="S", tags=["t"])
+    async def sample() -> None:
+        return None
+
+    (route,) = router.routes
+    assert isinstance(route, APIRoute)
+    assert all(hasattr(route, name) for name in COPIED)
 
 
 def test_a_router_with_dependencies_of_its_own_is_refused() -> None:

@@ -13,6 +13,7 @@ documents `Annotated[Model, Query()]`, and `router.include_routes` adds that to 
 whose dependencies read parameters this way. One model, one description of it.
 """
 
+import collections.abc
 import functools
 import types
 import typing
@@ -29,14 +30,24 @@ Model = TypeVar("Model", bound=BaseModel)
 Value = TypeVar("Value")
 
 
-def _is_list(annotation: Any) -> bool:
-    """Whether a field takes several values: `list[...]`, optional or not."""
+# Collections FastAPI reads from repeated query parameters but these readers do not: a
+# model declaring one is refused when the reader is made, not at a request.
+_UNREAD_COLLECTIONS = (set, frozenset, tuple, collections.abc.Sequence, collections.abc.Set)
+
+
+def _origins(annotation: Any) -> list[Any]:
+    """The types a field may hold, through `Annotated` and unions."""
     origin = typing.get_origin(annotation)
     if origin is Annotated:
-        return _is_list(typing.get_args(annotation)[0])
+        return _origins(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
-        return any(_is_list(arm) for arm in typing.get_args(annotation))
-    return origin is list
+        return [found for arm in typing.get_args(annotation) for found in _origins(arm)]
+    return [origin or annotation]
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a field takes several values: `list[...]`, optional or not."""
+    return list in _origins(annotation)
 
 
 class QueryParameters(Generic[Model, Value]):
@@ -49,6 +60,20 @@ class QueryParameters(Generic[Model, Value]):
         if model.model_config.get("extra") in ("allow", "forbid"):
             # FastAPI hands such a model every other parameter too; these read its own only.
             raise ValueError(f"{model.__name__}: query models ignore other parameters")
+        for name, field in model.model_fields.items():
+            unread = [
+                kind
+                for kind in _origins(field.annotation)
+                if isinstance(kind, type)
+                and kind is not list
+                and not issubclass(kind, str | bytes)
+                and issubclass(kind, _UNREAD_COLLECTIONS)
+            ]
+            if unread:
+                raise TypeError(
+                    f"{model.__name__}.{name}: declare several values as list[...] "
+                    f"({unread[0].__name__} is not read from repeated parameters here)"
+                )
         self.model = model
         self.convert = convert
         self._lists = tuple(

@@ -2,13 +2,11 @@
 
 import inspect
 import typing
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Response
-from fastapi.dependencies.models import Dependant
+from fastapi import APIRouter, FastAPI, Request, Response, params
 from fastapi.routing import APIRoute
-from starlette.routing import request_response
 
 from backend.apis import (
     admin,
@@ -97,45 +95,72 @@ class Route(APIRoute):
     For every request, FastAPI's handler of a route reads the body, solves the dependencies
     and parameters, runs the endpoint inside its operation spans and exit stacks, and turns
     what it returned into a response. An endpoint that takes nothing but the request and
-    returns its own `Response` (`GET /users/me`) needs none of that: it is called as
-    Starlette calls an endpoint (`request_response`), with the app's exception handlers as
-    before. FastAPI's routing still chooses the route, and documents it, as any other. About
-    45 us of a request's CPU (see BENCHMARKS.md).
+    returns its own `Response` (`GET /users/me`) needs none of that: through FastAPI's
+    documented seam for a route's handling (`get_route_handler`), it is called as Starlette
+    calls an endpoint, with the app's exception handlers as before. FastAPI's routing still
+    chooses the route, and documents it, as any other. About 45 us of a request's CPU (see
+    BENCHMARKS.md).
     """
 
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, endpoint, **kwargs)
-        self.called_directly = needs_nothing_solved(self)
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        self.called_directly = needs_nothing_solved(self.endpoint, self.dependencies)
         if self.called_directly:
-            self.app = request_response(endpoint)
+            endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+            return endpoint
+        return super().get_route_handler()
 
 
-def needs_nothing_solved(route: APIRoute) -> bool:
-    """Whether `route`'s endpoint is a coroutine taking only the request (positionally),
-    with no dependency, parameter or body, and annotated to return a `Response`."""
-    dependant = route.dependant
-    parameters = list(inspect.signature(route.endpoint).parameters.values())
-    returns = typing.get_type_hints(route.endpoint).get("return")
+def needs_nothing_solved(endpoint: Callable[..., Any], dependencies: Sequence[Any]) -> bool:
+    """Whether `endpoint` is a coroutine taking only the request (positionally, annotated
+    `Request`, without a default), annotated to return a `Response`, on a route that
+    declares no dependencies: read from its own signature."""
+    if dependencies or not inspect.iscoroutinefunction(endpoint):
+        return False
+    parameters = list(inspect.signature(endpoint).parameters.values())
+    hints = typing.get_type_hints(endpoint)
+    if len(parameters) != 1:
+        return False
+    (parameter,) = parameters
+    returns = hints.get("return")
     return (
-        inspect.iscoroutinefunction(route.endpoint)
-        and route.body_field is None
-        and len(parameters) == 1
-        and parameters[0].name == dependant.request_param_name
-        and parameters[0].kind
-        in (parameters[0].POSITIONAL_ONLY, parameters[0].POSITIONAL_OR_KEYWORD)
-        and not any(
-            (
-                dependant.path_params,
-                dependant.query_params,
-                dependant.header_params,
-                dependant.cookie_params,
-                dependant.body_params,
-                dependant.dependencies,
-            )
-        )
+        parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        and parameter.default is parameter.empty
+        and hints.get(parameter.name) is Request
         and isinstance(returns, type)
         and issubclass(returns, Response)
     )
+
+
+# What `include_routes` hands `add_api_route` from each declared route, the attribute of
+# that name for the keyword of that name; `SET_HERE` it sets itself. Together they are every
+# keyword of FastAPI's `add_api_route` (tests/test_routing.py checks it against FastAPI's
+# own signature, so a keyword a new FastAPI adds is a decision, not a silent default).
+COPIED = (
+    "response_model",
+    "status_code",
+    "tags",
+    "dependencies",
+    "summary",
+    "description",
+    "response_description",
+    "responses",
+    "deprecated",
+    "methods",
+    "operation_id",
+    "response_model_include",
+    "response_model_exclude",
+    "response_model_by_alias",
+    "response_model_exclude_unset",
+    "response_model_exclude_defaults",
+    "response_model_exclude_none",
+    "include_in_schema",
+    "response_class",
+    "name",
+    "callbacks",
+    "generate_unique_id_function",
+    "strict_content_type",
+)
+SET_HERE = ("path", "endpoint", "openapi_extra", "route_class_override")
 
 
 def include_api(app: FastAPI) -> None:
@@ -166,50 +191,56 @@ def include_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r} is not an API route: include its router whole")
+        copied = {name: getattr(route, name) for name in COPIED}
         app.router.add_api_route(
             prefix + route.path,
             route.endpoint,
-            response_model=route.response_model,
-            status_code=route.status_code,
-            tags=route.tags,
-            dependencies=route.dependencies,
-            summary=route.summary,
-            description=route.description,
-            response_description=route.response_description,
-            responses=route.responses,
-            deprecated=route.deprecated,
-            methods=route.methods,
-            operation_id=route.operation_id,
-            response_model_include=route.response_model_include,
-            response_model_exclude=route.response_model_exclude,
-            response_model_by_alias=route.response_model_by_alias,
-            response_model_exclude_unset=route.response_model_exclude_unset,
-            response_model_exclude_defaults=route.response_model_exclude_defaults,
-            response_model_exclude_none=route.response_model_exclude_none,
-            include_in_schema=route.include_in_schema,
-            response_class=route.response_class,
-            name=route.name,
-            callbacks=route.callbacks,
             openapi_extra=_documented(route),
-            generate_unique_id_function=route.generate_unique_id_function,
-            strict_content_type=route.strict_content_type,
             route_class_override=Route,
+            **copied,
         )
 
 
-def _query_parameters(dependant: Dependant) -> list[QueryParameters[Any, Any]]:
-    """The QueryParameters among a route's dependencies, depth first, each once."""
-    found: list[QueryParameters[Any, Any]] = []
-    for dependency in dependant.dependencies:
-        if isinstance(dependency.call, QueryParameters) and dependency.call not in found:
-            found.append(dependency.call)
-        found.extend(reader for reader in _query_parameters(dependency) if reader not in found)
+def _calls(call: Callable[..., Any], seen: set[int] | None = None) -> list[Callable[..., Any]]:
+    """What `call` depends on, depth first, each once: the `Depends(...)` its parameters are
+    annotated or defaulted with, read from its own signature as FastAPI reads it."""
+    seen = set() if seen is None else seen
+    found: list[Callable[..., Any]] = []
+    target = call.__call__ if isinstance(call, QueryParameters) else call
+    hints = typing.get_type_hints(target, include_extras=True)
+    for parameter in inspect.signature(target).parameters.values():
+        marks = [parameter.default]
+        hint = hints.get(parameter.name)
+        if typing.get_origin(hint) is Annotated:
+            marks += list(typing.get_args(hint)[1:])
+        for mark in marks:
+            if isinstance(mark, params.Depends) and mark.dependency is not None:
+                dependency = mark.dependency
+                if id(dependency) not in seen:
+                    seen.add(id(dependency))
+                    found += [dependency, *_calls(dependency, seen)]
     return found
 
 
-def _reads_the_token(dependant: Dependant) -> bool:
-    return reads_the_token(dependant.call) or any(
-        _reads_the_token(dependency) for dependency in dependant.dependencies
+def _route_calls(route: APIRoute) -> list[Callable[..., Any]]:
+    """Everything a route's endpoint and its declared dependencies depend on."""
+    seen: set[int] = set()
+    found = list(_calls(route.endpoint, seen))
+    for declared in route.dependencies:
+        if declared.dependency is not None and id(declared.dependency) not in seen:
+            seen.add(id(declared.dependency))
+            found += [declared.dependency, *_calls(declared.dependency, seen)]
+    return found
+
+
+def _query_parameters(route: APIRoute) -> list[QueryParameters[Any, Any]]:
+    """The QueryParameters among a route's dependencies, depth first, each once."""
+    return [call for call in _route_calls(route) if isinstance(call, QueryParameters)]
+
+
+def _reads_the_token(route: APIRoute) -> bool:
+    return reads_the_token(route.endpoint) or any(
+        reads_the_token(call) for call in _route_calls(route)
     )
 
 
@@ -219,9 +250,9 @@ def _documented(route: APIRoute) -> dict[str, Any] | None:
     marked `deps.reads_bearer_token` (as FastAPI documents a security dependency: the scheme
     by name, no scopes; `install_openapi` adds the scheme itself)."""
     extra = dict(route.openapi_extra or {})
-    if _reads_the_token(route.dependant):
+    if _reads_the_token(route):
         extra["security"] = [*extra.get("security", []), {bearer_scheme.scheme_name: []}]
-    readers = _query_parameters(route.dependant)
+    readers = _query_parameters(route)
     if not readers:
         return extra or route.openapi_extra
     documented = [parameter for reader in readers for parameter in reader.documented]
