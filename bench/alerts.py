@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from backend.core.config import load_settings
 from backend.db.engine import create_engine, create_sessionmaker
-from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import job_search as search_repo
 from backend.schemas.job import JobSearch
 from backend.seed_vocabulary import CITIES, ROLES
 from backend.services import alerts
@@ -122,7 +122,7 @@ async def _plans(url: str, sample: list[dict[str, Any]]) -> list[str]:
                 captured.clear()
                 event.listen(engine.sync_engine, "before_cursor_execute", record)
                 try:
-                    await jobs_repo.published_between(
+                    await search_repo.published_between(
                         session,
                         filters=to_filters(JobSearch.model_validate(query)),
                         start=now - timedelta(days=1),

@@ -20,6 +20,7 @@ from backend.core.config import load_settings
 from backend.core.security import create_access_token, decode_access_token
 from backend.db.engine import create_engine, create_read_sessionmaker
 from backend.db.hot import HotConnections
+from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.main import create_app
@@ -76,7 +77,7 @@ async def main(url: str) -> None:
     hot = HotConnections(engine)
     driver = await psycopg.AsyncConnection.connect(raw_url, autocommit=True)
     auth_sql = compiled(sessions_repo.active_user_statement(user_id=user_id, session_id=session_id))
-    jobs_sql = compiled(jobs_repo.newest_statement(jobs_repo.JobFilters(), limit=20))
+    jobs_sql = compiled(search_repo.newest_statement(search_repo.JobFilters(), limit=20))
 
     async def decode() -> object:
         return decode_access_token(settings, token)
@@ -105,17 +106,17 @@ async def main(url: str) -> None:
 
     async def session_jobs() -> object:
         async with read() as session:
-            return await jobs_repo.search_newest(
-                session, filters=jobs_repo.JobFilters(), limit=20, after=None
+            return await search_repo.search_newest(
+                session, filters=search_repo.JobFilters(), limit=20, after=None
             )
 
     async with read() as session:
-        page = await jobs_repo.search_newest(
-            session, filters=jobs_repo.JobFilters(), limit=20, after=None
+        page = await search_repo.search_newest(
+            session, filters=search_repo.JobFilters(), limit=20, after=None
         )
 
     async def jobs_json() -> object:
-        items = [JobRead.model_validate(job) for job, _ in page[:20]]
+        items = [JobRead.model_validate(job) for job in page.items[:20]]
         return Page[JobRead](items=items, next_cursor=None).model_dump_json()
 
     with psycopg.connect(raw_url) as conn:

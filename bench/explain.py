@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from backend.db import observe
 from backend.db.repository import applications as applications_repo
+from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import users as users_repo
 
@@ -42,27 +43,27 @@ async def _explain(url: str, path: Path, terms: list[str]) -> None:
         ).scalar_one()
         after = None
         for _ in range(499):  # the position that opens page 500
-            rows = await jobs_repo.search_newest(
-                session, filters=jobs_repo.JobFilters(), limit=20, after=after
+            rows = await search_repo.search_newest(
+                session, filters=search_repo.JobFilters(), limit=20, after=after
             )
-            after = rows[19][1]
-        Filters = jobs_repo.JobFilters
+            after = rows.position(19)
+        Filters = search_repo.JobFilters
         cases: list[tuple[str, Any]] = [
             (
                 "jobs, newest, page 1",
-                jobs_repo.search_newest(session, filters=Filters(), limit=20, after=None),
+                search_repo.search_newest(session, filters=Filters(), limit=20, after=None),
             ),
             (
                 "jobs, newest, page 500",
-                jobs_repo.search_newest(session, filters=Filters(), limit=20, after=after),
+                search_repo.search_newest(session, filters=Filters(), limit=20, after=after),
             ),
             (
                 "jobs, by salary, page 1",
-                jobs_repo.search_by_salary(session, filters=Filters(), limit=20, after=None),
+                search_repo.search_by_salary(session, filters=Filters(), limit=20, after=None),
             ),
             (
                 "jobs, location and tag",
-                jobs_repo.search_newest(
+                search_repo.search_newest(
                     session,
                     filters=Filters(location="berlin", tags=("python",)),
                     limit=20,
@@ -72,7 +73,7 @@ async def _explain(url: str, path: Path, terms: list[str]) -> None:
             *[
                 (
                     f"search {term!r}, relevance",
-                    jobs_repo.search_by_relevance(
+                    search_repo.search_by_relevance(
                         session, filters=Filters(q=term), limit=20, after=None
                     ),
                 )
@@ -80,14 +81,14 @@ async def _explain(url: str, path: Path, terms: list[str]) -> None:
             ],
             (
                 f"search {terms[0]!r} with filters, newest",
-                jobs_repo.search_newest(
+                search_repo.search_newest(
                     session,
                     filters=Filters(q=terms[0], workplace="remote", salary_min=60_000),
                     limit=20,
                     after=None,
                 ),
             ),
-            ("autocomplete 'dat'", jobs_repo.autocomplete(session, words=["dat"], limit=10)),
+            ("autocomplete 'dat'", search_repo.autocomplete(session, words=["dat"], limit=10)),
             ("my jobs", jobs_repo.list_owned(session, owner_id=owner[0], limit=20)),
             (
                 "applications of a job",

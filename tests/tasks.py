@@ -18,8 +18,8 @@ from procrastinate.jobs import Job
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.db.queue import queue
 from backend.tasks import handlers
-from backend.tasks.queue import queue
 
 
 def queued(rows: list[Any]) -> list[str]:

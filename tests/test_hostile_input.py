@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorCodec, _b64encode
 from backend.db.models import Company
-from backend.db.repository.jobs import JobFilters
+from backend.db.repository.job_search import JobFilters
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
     DEFAULT_PASSWORD,

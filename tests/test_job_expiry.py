@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company, Role
+from backend.db.queue import NOTIFY_JOB_EXPIRING
 from backend.services import job_expiry
-from backend.tasks.queue import NOTIFY_JOB_EXPIRING
 from tests.conftest import ClientFactory
 from tests.factories import Actors, job_body
 from tests.mailbox import html_of, link_token, messages, text_of

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company, EmploymentType, Job, JobStatus, JobTitle, Workplace
-from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import job_search as search_repo
 from tests.factories import Actors, assert_problem, create_company, create_job
 
 URL = "/api/v1/jobs"
@@ -384,7 +384,7 @@ async def test_autocomplete_bad_input_is_422(
 async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest_first(
     client: httpx.AsyncClient, db: AsyncSession, company: Company, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jobs_repo, "WINDOW", 4)
+    monkeypatch.setattr(search_repo, "WINDOW", 4)
     # The window is the 4 most recently published jobs: one unrelated, then a description,
     # a title and a tag match. Four older matches follow.
     specs: list[tuple[str, dict[str, Any]]] = [
@@ -439,7 +439,7 @@ async def test_both_search_plans_return_every_match_once(
 ) -> None:
     # Sparse: none of the 5 newest jobs (the window) match, so older matches are collected
     # through the GIN index; dense: they do, so the date (or salary) index is walked.
-    monkeypatch.setattr(jobs_repo, "WINDOW", 5)
+    monkeypatch.setattr(search_repo, "WINDOW", 5)
     newest_match = density == "dense"
     expected = []
     for number in range(12):

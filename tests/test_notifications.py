@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.security import UNSUBSCRIBE_PURPOSE, VERIFY_EMAIL_PURPOSE, create_link_token
 from backend.db.models import Company, Role, User
-from backend.tasks.queue import NOTIFY_NEW_APPLICANTS, SEND_PASSWORD_RESET, enqueue
+from backend.db.queue import NOTIFY_NEW_APPLICANTS, SEND_PASSWORD_RESET, enqueue
 from tests.conftest import Sent
 from tests.factories import (
     Actors,

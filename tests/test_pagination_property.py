@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company
-from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import job_search as search_repo
 from tests.factories import Actors, create_job
 
 URL = "/api/v1/jobs"
@@ -95,7 +95,7 @@ async def test_walking_pages_equals_one_unpaged_query(
 ) -> None:
     company: Company | None = actors.employer.company
     assert company is not None
-    monkeypatch.setattr(jobs_repo, "WINDOW", window)
+    monkeypatch.setattr(search_repo, "WINDOW", window)
     savepoint = await db.begin_nested()
     try:
         for spec in jobs:

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import JobStatus
 from backend.db.repository import base
-from backend.db.repository import jobs as jobs_repo
-from backend.db.repository.jobs import JobFilters, NewestPosition
+from backend.db.repository import job_search as search_repo
+from backend.db.repository.job_search import JobFilters, NewestPosition
 from tests.factories import Actors, create_job
 
 
@@ -26,18 +26,18 @@ async def test_the_front_page_compiled_once_lists_what_the_general_query_lists(
     await db.flush()
 
     async def general(after: NewestPosition | None) -> list[int]:
-        statement = jobs_repo.newest_statement(JobFilters(), limit=3, after=after)
+        statement = search_repo.newest_statement(JobFilters(), limit=3, after=after)
         return [row.id for row in await base.all_rows(db, statement)]
 
     after: NewestPosition | None = None
     walked: list[int] = []
     while True:
-        page = await jobs_repo.search_newest(db, filters=JobFilters(), limit=3, after=after)
-        assert [job.id for job, _ in page] == await general(after)
-        walked += [job.id for job, _ in page[:3]]
-        if len(page) <= 3:
+        page = await search_repo.search_newest(db, filters=JobFilters(), limit=3, after=after)
+        assert [job.id for job in page.items] == await general(after)
+        walked += [job.id for job in page.items[:3]]
+        if len(page.items) <= 3:
             break
-        after = page[2][1]
+        after = page.position(2)
     assert len(walked) == len(set(walked)) == 7
     assert expired.id not in walked
 
@@ -58,6 +58,5 @@ def test_a_lists_positions_are_built_only_when_asked_for() -> None:
     assert page.items == [0, 1, 2]
     assert built == [2]  # the last row served: the next page starts after it
     assert page.next_cursor is not None
-    assert rows[1:][0] == (1, IdPosition(id=99))
-    assert list(rows[3:]) == [(3, IdPosition(id=97)), (4, IdPosition(id=96))]
-    assert rows[-1] == (4, IdPosition(id=96))
+    assert rows.position(1) == IdPosition(id=99)
+    assert built == [2, 1]  # only what was asked for

@@ -27,8 +27,8 @@ from sqlalchemy.engine import URL
 
 from backend.db import admin
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.queue import SEND_PASSWORD_RESET, enqueue
 from backend.services import alerts
-from backend.tasks.queue import SEND_PASSWORD_RESET, enqueue
 from tests.conftest import TEST_SECRET_KEY, app_database, make_settings
 from tests.test_server import start_server, stop_server
 

@@ -18,8 +18,8 @@ from backend.apis.deps import (
     bearer_scheme,
     reads_bearer_token,
 )
-from backend.core.cursor import MAX_ID
 from backend.core.exceptions import Forbidden
+from backend.core.ids import MAX_ID
 from backend.db.models import Role
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.apis.deps import PublicReadDb, SettingsDep
-from backend.core.cursor import MAX_ID
+from backend.core.ids import MAX_ID
 from backend.core.problems import http_error
 from backend.schemas import feeds
 from backend.schemas.structured import job_posting, script_tag

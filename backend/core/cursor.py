@@ -15,11 +15,11 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from backend.core.ids import MAX_ID
+
 _MAC_BYTES = 16
 _SCOPE_BYTES = 12
 
-# Ids are PostgreSQL BIGINTs.
-MAX_ID = 2**63 - 1
 CursorId = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 
 

@@ -22,14 +22,13 @@ from passlib.context import CryptContext
 
 from backend.core.config import Settings
 from backend.core.exceptions import HashQueueFull
+from backend.core.ids import MAX_ID
 
 T = TypeVar("T")
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 256
 
-# Ids are PostgreSQL BIGINTs: a larger sub would fail in the query, not as a bad token.
-MAX_USER_ID = 2**63 - 1
 # Larger than any token we mint (about 400 bytes); refused before any parsing.
 MAX_TOKEN_LENGTH = 4096
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105
@@ -281,7 +280,7 @@ def _check_claims(claims: dict[str, Any]) -> AccessClaims:
         not isinstance(subject, str)
         or not (subject.isascii() and subject.isdigit())
         or len(subject) > 19
-        or int(subject) > MAX_USER_ID
+        or int(subject) > MAX_ID
     ):
         raise InvalidToken("sub must be a user id string")
     if not isinstance(token_id, str) or not token_id:
@@ -373,7 +372,7 @@ def decode_link_token(settings: Settings, token: str, *, purpose: str) -> LinkCl
         or not isinstance(user, str)
         or not (user.isascii() and user.isdigit())
         or len(user) > 19
-        or int(user) > MAX_USER_ID
+        or int(user) > MAX_ID
         or type(issued_at) is not int
         or type(generation) is not int
     ):

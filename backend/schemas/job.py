@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 from pydantic.config import JsonDict
 
+from backend.core.ids import MAX_ID
 from backend.db.models.job import (
     JOB_DESCRIPTION_MAX_LENGTH,
     LOCATION_MAX_LENGTH,
@@ -25,7 +26,6 @@ from backend.schemas.base import (
 )
 from backend.schemas.currencies import ISO_4217
 
-MAX_ID = 2**63 - 1
 MAX_SALARY = 1_000_000_000
 _TAG = re.compile(r"[a-z0-9][a-z0-9+#./ -]*")
 

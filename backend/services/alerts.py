@@ -21,7 +21,8 @@ from backend.core.config import Settings
 from backend.core.exceptions import Conflict, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.models import AlertFrequency, SavedSearch
-from backend.db.repository import jobs as jobs_repo
+from backend.db.queue import SEND_JOB_ALERT, enqueue_many
+from backend.db.repository import job_search as search_repo
 from backend.db.repository import saved_searches as saved_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.base import IdPosition
@@ -30,7 +31,6 @@ from backend.schemas.job import JobSearch
 from backend.schemas.saved_search import SavedSearchCreate, SavedSearchUpdate
 from backend.services import jobs as jobs_service
 from backend.services import notifications
-from backend.tasks.queue import SEND_JOB_ALERT, enqueue_many
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ async def due_alert(db: AsyncSession, settings: Settings, *, saved_search_id: in
         # Saved under rules since tightened: this search sends nothing, and stops no other.
         logger.warning("saved search %d holds a search no longer valid", saved.id)
         return Alert(saved=saved, window_end=window_end, key=key, message=None)
-    rows, total = await jobs_repo.published_between(
+    rows, total = await search_repo.published_between(
         db,
         filters=jobs_service.to_filters(search),
         start=saved.alerted_through,

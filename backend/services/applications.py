@@ -10,6 +10,7 @@ from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
 from backend.db.models import Application, ApplicationStatus
 from backend.db.models.application import FINAL_STATUSES
+from backend.db.queue import NOTIFY_NEW_APPLICANTS, NOTIFY_STATUS_CHANGES, enqueue
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.applications import ApplicationRow
@@ -18,7 +19,6 @@ from backend.db.repository.sessions import Caller
 from backend.services import verification
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
-from backend.tasks.queue import NOTIFY_NEW_APPLICANTS, NOTIFY_STATUS_CHANGES, enqueue
 
 APPLICATION_NOT_FOUND = "Application not found."
 

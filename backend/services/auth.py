@@ -23,6 +23,7 @@ from backend.core.security import (
 )
 from backend.db.models import Role, User, UserSession
 from backend.db.models.user import EMAIL_MAX_LENGTH
+from backend.db.queue import SEND_PASSWORD_RESET, enqueue
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import users as users_repo
@@ -30,7 +31,6 @@ from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction, release
 from backend.schemas.user import UserCreate
 from backend.services import security_events, throttle, verification
-from backend.tasks.queue import SEND_PASSWORD_RESET, enqueue
 
 INCORRECT_LOGIN = "Incorrect email or password."
 EMAIL_TAKEN = "This email is already registered."

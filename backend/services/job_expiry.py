@@ -13,9 +13,9 @@ from email.message import EmailMessage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings
+from backend.db.queue import NOTIFY_JOB_EXPIRING, enqueue_many
 from backend.db.repository import jobs as jobs_repo
 from backend.services import notifications
-from backend.tasks.queue import NOTIFY_JOB_EXPIRING, enqueue_many
 
 EXPIRY_NOTICE = timedelta(days=3)
 # Notices recorded (and mails asked for) per transaction.

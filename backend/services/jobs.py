@@ -1,21 +1,21 @@
 """Jobs: posting, searching, reading, changing and deleting them, and who may do which."""
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.cursor import P
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
-from backend.core.pagination import Paged, PageRequest, Positioned
+from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
 from backend.db.models import Job, JobStatus
 from backend.db.repository import companies as companies_repo
+from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
-from backend.db.repository.base import IdPosition
-from backend.db.repository.jobs import JobFilters, JobRow
+from backend.db.repository.base import IdPosition, session_of
+from backend.db.repository.job_search import JobFilters
+from backend.db.repository.jobs import JobRow
 from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobUpdate
 from backend.schemas.job import Sort as SearchSort
@@ -91,31 +91,24 @@ async def search(
     """Visible jobs matching `filters`, in `sort` order (relevance by default with `q`): the
     front page on either kind of reader, any other search through a session."""
     order = _order(filters, sort)
-    scope = filters.scope(order)
+    kind, scope = f"jobs:{order}", filters.scope(order)
     if order == "newest":
-        newest = jobs_repo.NewestPosition, jobs_repo.search_newest
-        return await _page_of(db, filters, page, f"jobs:{order}", scope, *newest)
+        after_newest = page.after(kind, search_repo.NewestPosition, scope)
+        newest = await search_repo.search_newest(
+            db, filters=filters, limit=page.limit, after=after_newest
+        )
+        return page.page(newest, kind, scope)
     if order == "salary":
-        salary = jobs_repo.SalaryPosition, jobs_repo.search_by_salary
-        return await _page_of(db, filters, page, f"jobs:{order}", scope, *salary)
-    relevance = jobs_repo.RelevancePosition, jobs_repo.search_by_relevance
-    return await _page_of(db, filters, page, f"jobs:{order}", scope, *relevance)
-
-
-async def _page_of(
-    db: Reader,
-    filters: JobFilters,
-    page: PageRequest,
-    kind: str,
-    scope: str,
-    position: type[P],
-    fetch: Callable[..., Awaitable[Positioned[JobRow, P]]],
-) -> Paged[JobRow]:
-    """One page of a search in one order: the cursor's typed position, the repository's
-    query, the next cursor."""
-    after = page.after(kind, position, scope)
-    rows = await fetch(db, filters=filters, limit=page.limit, after=after)
-    return page.page(rows, kind, scope)
+        after_salary = page.after(kind, search_repo.SalaryPosition, scope)
+        best_paid = await search_repo.search_by_salary(
+            session_of(db), filters=filters, limit=page.limit, after=after_salary
+        )
+        return page.page(best_paid, kind, scope)
+    after_rank = page.after(kind, search_repo.RelevancePosition, scope)
+    relevant = await search_repo.search_by_relevance(
+        session_of(db), filters=filters, limit=page.limit, after=after_rank
+    )
+    return page.page(relevant, kind, scope)
 
 
 async def autocomplete(db: Reader, *, typed: str) -> list[str]:
@@ -123,7 +116,7 @@ async def autocomplete(db: Reader, *, typed: str) -> list[str]:
     words = [word.lower() for word in WORD.findall(typed)][:MAX_AUTOCOMPLETE_WORDS]
     if not words:
         return []
-    return await jobs_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
+    return await search_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
 
 
 async def get(db: Reader, *, user: Caller | None, job_id: int) -> JobRow:
@@ -198,8 +191,8 @@ SITEMAP_IDS = 50_000
 async def feed(db: AsyncSession, *, filters: JobFilters) -> tuple[list[JobRow], dict[int, str]]:
     """The newest visible jobs matching `filters` (at most FEED_SIZE), with the names of
     their companies by id."""
-    rows = await jobs_repo.search_newest(db, filters=filters, limit=FEED_SIZE, after=None)
-    jobs = [job for job, _ in rows[:FEED_SIZE]]
+    rows = await search_repo.search_newest(db, filters=filters, limit=FEED_SIZE, after=None)
+    jobs = list(rows.items[:FEED_SIZE])
     names = await companies_repo.names(db, company_ids=(job.company_id for job in jobs))
     return jobs, names
 

@@ -27,11 +27,11 @@ from backend.core.security import (
     decode_link_token,
 )
 from backend.db.models import User
+from backend.db.queue import SEND_EMAIL_VERIFICATION, enqueue
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, release
 from backend.services import security_events, throttle
-from backend.tasks.queue import SEND_EMAIL_VERIFICATION, enqueue
 
 INVALID_LINK = "This confirmation link is invalid, expired or already used."
 ALREADY_CONFIRMED = "Your email address is already confirmed."

@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings
 from backend.core.mail import Mailer
-from backend.services import alerts, housekeeping, job_expiry, mailing, notifications
-from backend.tasks.queue import (
+from backend.db.queue import (
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
     NOTIFY_STATUS_CHANGES,
@@ -30,6 +29,7 @@ from backend.tasks.queue import (
     SEND_PASSWORD_RESET,
     queue,
 )
+from backend.services import alerts, housekeeping, job_expiry, mailing, notifications
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from backend.core.config import Settings
 from backend.core.mail import create_mailer
 from backend.db import admin
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.queue import queue
 from backend.tasks import handlers
-from backend.tasks.queue import queue
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import hot
@@ -36,20 +36,23 @@ class Caller:
     hashed_password: str | None = field(repr=False)
 
 
-_users = User.__table__
-_sessions = UserSession.__table__
+def live() -> ColumnElement[bool]:
+    """A session that works: neither revoked nor expired, its user active (with sessions
+    joined to users). The one definition of it, for every query that asks."""
+    return and_(
+        UserSession.revoked_at.is_(None), UserSession.expires_at > func.now(), User.is_active
+    )
+
 
 # The query behind every authenticated request, a hot read (see backend.db.hot): the user,
 # if the session is live.
 CALLER = hot.HotRead(
-    select(*(_users.c[name] for name in Caller.__slots__))
-    .select_from(_users.join(_sessions, _sessions.c.user_id == _users.c.id))
+    select(*(User.__table__.c[name] for name in Caller.__slots__))
+    .join(UserSession, UserSession.user_id == User.id)
     .where(
-        _sessions.c.id == bindparam("session_id"),
-        _users.c.id == bindparam("user_id"),
-        _sessions.c.revoked_at.is_(None),
-        _sessions.c.expires_at > func.now(),
-        _users.c.is_active,
+        UserSession.id == bindparam("session_id", type_=UserSession.id.type),
+        User.id == bindparam("user_id", type_=User.id.type),
+        live(),
     ),
     Caller,
 )
@@ -70,12 +73,7 @@ async def get_live(session: AsyncSession, *, session_id: uuid.UUID) -> UserSessi
     statement = (
         select(UserSession)
         .join(User, User.id == UserSession.user_id)
-        .where(
-            UserSession.id == session_id,
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > func.now(),
-            User.is_active,
-        )
+        .where(UserSession.id == session_id, live())
     )
     return (await session.execute(statement)).scalar_one_or_none()
 
