@@ -102,14 +102,38 @@ def test_requests_pass_through(proxied: int) -> None:
     assert response.headers["X-Request-ID"]
 
 
-def test_metrics_are_not_served_through_the_proxy(proxied: int) -> None:
-    assert httpx.get(f"http://127.0.0.1:{proxied}/metrics").status_code == 404
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/metrics",
+        "/metrics/",
+        "/metrics?format=text",
+        "/%6Detrics",
+        "/%6d%65%74%72%69%63%73",
+        "/metric%73",
+        "//metrics",
+        "/./metrics",
+        "/x/../metrics",
+    ],
+)
+def test_metrics_are_not_served_through_the_proxy_in_any_spelling(proxied: int, path: str) -> None:
+    # Sent as written (an HTTP client would normalise some of these before sending).
+    answer, _ = exchange(proxied, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status = answer.split(b" ", 2)[1]
+    assert status in (b"404", b"400"), (path, answer)
+
+
+# How early haproxy may fire a timeout by the client's clock: it schedules timers from the
+# time it cached at its last wake-up, which on a loaded machine can trail the client's
+# monotonic clock by a few milliseconds (0.9978 s was seen for a 1 s timeout).
+TIMER_SLACK = 0.05
 
 
 def test_a_slow_request_head_is_cut_off(proxied: int) -> None:
     answer, elapsed = exchange(proxied, b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
     assert answer.startswith(b"HTTP/1.1 408"), answer
-    assert REQUEST_TIMEOUT <= elapsed < REQUEST_TIMEOUT + 3, elapsed
+    # Cut off by the timeout, not before it (a 408 at once would fail this) nor long after.
+    assert REQUEST_TIMEOUT - TIMER_SLACK <= elapsed < REQUEST_TIMEOUT + 3, elapsed
 
 
 def test_a_body_sent_a_byte_at_a_time_is_cut_off(proxied: int) -> None:
