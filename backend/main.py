@@ -35,7 +35,7 @@ from backend.db.engine import (
     create_read_sessionmaker,
     create_sessionmaker,
 )
-from backend.db.hot import HotConnections
+from backend.db.hot import HotConnections, hot_pool_size
 from backend.db.replica import ReadReplica
 
 # FastAPI's OpenTelemetry support turned off (OPENTELEMETRY_ENABLED=false, the default).
@@ -65,11 +65,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings)
+        # The hot reads' own pool is part of DB_POOL_SIZE: the engine keeps the rest.
+        engine = create_engine(settings, pool_size=settings.db_pool_size - hot_pool_size(settings))
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        app.state.hot = HotConnections(engine)
+        # Closed below as made here (tests put another in app.state for their connection).
+        hot = HotConnections(engine, settings)
+        app.state.hot = hot
+        await hot.open()
         # Building the hasher computes the dummy hash: seconds at high cost, so off the loop.
         app.state.hasher = await asyncio.to_thread(
             partial(
@@ -86,11 +90,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.replica = None
         watching = None
         if settings.read_database is not None:
+            replica_engine = create_engine(
+                settings,
+                settings.read_database,
+                connect_timeout=2,
+                pool_size=settings.db_pool_size - hot_pool_size(settings),
+            )
             app.state.replica = ReadReplica(
-                create_engine(settings, settings.read_database, connect_timeout=2),
+                replica_engine,
+                HotConnections(replica_engine, settings, settings.read_database),
                 max_lag_seconds=settings.db_read_max_lag_seconds,
                 check_seconds=settings.db_read_check_seconds,
             )
+            await app.state.replica.hot.open()
             await app.state.replica.check()
             watching = asyncio.create_task(app.state.replica.watch())
         working = None
@@ -113,7 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 watching.cancel()
                 with suppress(asyncio.CancelledError):
                     await watching
+                await app.state.replica.hot.close()
                 await app.state.replica.engine.dispose()
+            await hot.close()
             await engine.dispose()
             app.state.hasher.close()
 

@@ -181,11 +181,24 @@ async def test_numeric_values_round_trip_on_the_raw_path(app: FastAPI, db: Async
     assert await hot.every(db, read, {"least": Decimal("1000.00")}) == rows
 
 
+# Each path a hot read may take: psycopg's own pool (one connection of two), or the
+# engine's (no pool of its own).
+PATHS = pytest.mark.parametrize(
+    "sizes",
+    [{"db_pool_size": 2, "db_hot_pool_size": 1}, {"db_pool_size": 1, "db_hot_pool_size": 0}],
+    ids=["own-pool", "engine"],
+)
+
+
+@PATHS
 async def test_a_statement_timeout_keeps_the_connection_and_answers_503(
-    make_live_client: ClientFactory, migrated_url: URL
+    make_live_client: ClientFactory, migrated_url: URL, sizes: dict[str, int]
 ) -> None:
-    client = await make_live_client(rate_limits_enabled=False, db_pool_size=1, db_max_overflow=0)
+    client = await make_live_client(rate_limits_enabled=False, db_max_overflow=0, **sizes)
     app: FastAPI = client.app  # type: ignore[attr-defined]
+    assert (app.state.hot.pool is not None) == bool(sizes["db_hot_pool_size"])
+    if app.state.hot.pool is not None:
+        await app.state.hot.pool.wait()  # its one connection open, so the route takes it
     async with app.state.hot.connection() as raw:
         pid = raw.info.backend_pid
         await raw.execute("SET statement_timeout = '200ms'")
@@ -208,10 +221,17 @@ async def test_a_statement_timeout_keeps_the_connection_and_answers_503(
     assert (await client.get(f"{API}/jobs/autocomplete", params={"q": "ra"})).status_code == 200
 
 
-async def test_a_read_cancelled_mid_statement_leaves_the_pool_healthy(migrated_url: URL) -> None:
+@PATHS
+async def test_a_read_cancelled_mid_statement_leaves_the_pool_healthy(
+    migrated_url: URL, sizes: dict[str, int]
+) -> None:
     # What a request's deadline does to a read: the task is cancelled inside the statement.
-    engine = create_engine(make_settings(migrated_url, db_pool_size=1, db_max_overflow=0))
-    connections = hot.HotConnections(engine)
+    settings = make_settings(migrated_url, db_max_overflow=0, **sizes)
+    engine = create_engine(settings, pool_size=1)
+    connections = hot.HotConnections(engine, settings)
+    await connections.open()
+    if connections.pool is not None:
+        await connections.pool.wait()
     pool = engine.pool
     assert isinstance(pool, QueuePool)
     try:
@@ -231,7 +251,12 @@ async def test_a_read_cancelled_mid_statement_leaves_the_pool_healthy(migrated_u
         async with asyncio.timeout(2), connections.connection() as raw:
             assert await hot.one(raw, _ONE, {"value": 41}) == Answer(42)
         assert pool.checkedout() == 0
+        if connections.pool is not None:
+            # The own pool's connection came back to it, or was replaced: one is idle again.
+            await connections.pool.wait(timeout=5)
+            assert connections.pool.get_stats()["pool_available"] == 1
     finally:
+        await connections.close()
         await engine.dispose()
 
 

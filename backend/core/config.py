@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # holds one only while it talks to the database; more at once wait up to
     # DB_POOL_TIMEOUT_SECONDS.
     db_pool_size: int = Field(default=5, ge=1)
+    # Of an API process's DB_POOL_SIZE, how many serve the hot reads from psycopg's own pool
+    # (see backend.db.hot); the engine keeps the rest, at least one. 0: the hot reads take
+    # the engine's connections.
+    db_hot_pool_size: int = Field(default=2, ge=0)
     db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)

@@ -124,6 +124,17 @@ class AppCollector(Collector):
             connections.add_metric([name, "idle"], pool.checkedin())
             connections.add_metric([name, "overflow"], max(pool.overflow(), 0))
             connections.add_metric([name, "waiting"], getattr(pool, "waiting", 0))
+        hot_pools = [("primary", getattr(getattr(self.state, "hot", None), "pool", None))]
+        if replica is not None:
+            hot_pools.append(("replica", getattr(replica.hot, "pool", None)))
+        for name, hot in hot_pools:
+            if hot is None:
+                continue
+            # The hot reads' own pool (psycopg_pool's public statistics).
+            stats = hot.get_stats()
+            size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+            connections.add_metric([f"{name}_hot", "in_use"], size - idle)
+            connections.add_metric([f"{name}_hot", "idle"], idle)
         yield connections
         hasher = getattr(self.state, "hasher", None)
         if hasher is not None:

@@ -4,6 +4,7 @@ import select
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg import DataError, pq
 from psycopg.abc import Buffer
 from psycopg.types.datetime import TimestamptzLoader
@@ -44,14 +45,18 @@ class CountingPool(AsyncAdaptedQueuePool):
 
 
 def create_engine(
-    settings: Settings, url: URL | None = None, *, connect_timeout: int = 5
+    settings: Settings,
+    url: URL | None = None,
+    *,
+    connect_timeout: int = 5,
+    pool_size: int | None = None,
 ) -> AsyncEngine:
-    """An engine over psycopg 3 with pre-pinged pooled connections, on the primary unless
-    another `url` is given."""
+    """An engine over psycopg 3 with checked pooled connections, on the primary unless
+    another `url` is given, with DB_POOL_SIZE connections unless `pool_size` says."""
     engine = create_async_engine(
         url or settings.database,
         poolclass=CountingPool,
-        pool_size=settings.db_pool_size,
+        pool_size=pool_size or settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         # A connection that died with a restarted server is replaced, not handed out: see
@@ -119,9 +124,13 @@ class _ClampedTimestamptzLoader(TimestamptzLoader):
             return _FIRST if written.startswith(b"-") or written.endswith(b"BC") else _LAST
 
 
+def load_any_timestamp(driver: psycopg.AsyncConnection[Any]) -> None:
+    """Timestamps past Python's range read as the nearest time it has, on this connection."""
+    driver.adapters.register_loader("timestamptz", _ClampedTimestamptzLoader)
+
+
 def _load_any_timestamp(dbapi_connection: Any, _: Any) -> None:
-    adapters = dbapi_connection.driver_connection.adapters
-    adapters.register_loader("timestamptz", _ClampedTimestamptzLoader)
+    load_any_timestamp(dbapi_connection.driver_connection)
 
 
 def connect_args(settings: Settings, *, connect_timeout: int = 5) -> dict[str, Any]:
@@ -141,7 +150,12 @@ def is_connection_alive(dbapi_connection: Any) -> bool:
     for descriptors of any number (select() fails above 1 023).
     """
     connection = dbapi_connection.driver_connection
-    if connection is None or connection.closed or connection.pgconn.status != pq.ConnStatus.OK:
+    return connection is not None and is_alive(connection)
+
+
+def is_alive(connection: psycopg.AsyncConnection[Any]) -> bool:
+    """`is_connection_alive` for a psycopg connection itself."""
+    if connection.closed or connection.pgconn.status != pq.ConnStatus.OK:
         return False
     poller = select.poll()
     poller.register(connection.pgconn.socket, select.POLLIN | select.POLLPRI)

@@ -13,13 +13,17 @@ Each is a `HotRead`: a SQLAlchemy statement compiled once with SQLAlchemy's publ
 `compile()`, its values adapted by psycopg itself (the schema's enums registered on each
 connection, native arrays, UUIDs, timestamps, `Decimal`), its rows built by psycopg's
 `class_row` into the typed class it names. A route opens its connection with
-`HotConnections.connection()`: a pooled connection taken through SQLAlchemy's public async
-API (`AsyncEngine.connect`; psycopg's autocommit on while it is held) and handed back the
-same way, overflow included; it is discarded only when psycopg says it is broken. The
-same `HotRead` runs on a session too (`one`, `every`), so a route that already holds a
-session uses it. Both paths announce each statement to `backend.db.observe`.
+`HotConnections.connection()`: an idle connection of psycopg's own pool (`psycopg_pool`,
+DB_HOT_POOL_SIZE of the process's DB_POOL_SIZE, in autocommit), else, when it has none
+idle at once (all busy, or the server gone), one of the engine's, taken and handed back
+through SQLAlchemy's public async API (`AsyncEngine.connect`), overflow included; so a
+server that is down is still a 503 at once. Either is discarded only when psycopg says it
+is broken. The same `HotRead` runs on a session too (`one`, `every`), so a route that
+already holds a session uses it. Both paths announce each statement to
+`backend.db.observe`.
 """
 
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
@@ -27,12 +31,15 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from psycopg.rows import AsyncRowFactory, class_row
 from psycopg.types.enum import EnumInfo, register_enum
-from sqlalchemy import Dialect, Enum, Select
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy import URL, Dialect, Enum, Select
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from backend.core.config import Settings
 from backend.db import observe
 from backend.db.base import Base
+from backend.db.engine import connect_args, is_alive, load_any_timestamp
 
 Row = TypeVar("Row")
 # Where a read runs: a psycopg connection of the raw path, or a session.
@@ -107,13 +114,53 @@ def schema_enums() -> dict[str, type[Any]]:
 _PREPARED = "hot_reads_prepared"
 
 
-class HotConnections:
-    """Where the hot reads get a connection: the engine's pool, in autocommit."""
+def hot_pool_size(settings: Settings) -> int:
+    """How many of an API process's DB_POOL_SIZE connections are the hot reads' own (the
+    engine keeps at least one)."""
+    return max(0, min(settings.db_hot_pool_size, settings.db_pool_size - 1))
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+class HotConnections:
+    """Where the hot reads get a connection: psycopg's own pool when it has one idle, else
+    the engine's."""
+
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings | None = None, url: URL | None = None
+    ) -> None:
         self.engine = engine
         self.enums = schema_enums()
         self._infos: list[tuple[EnumInfo, type[Any]]] | None = None
+        # The pool's connections with the enums registered (forgotten with the connection).
+        self._prepared: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
+        size = 0 if settings is None else hot_pool_size(settings)
+        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+        if settings is not None and size:
+            target = (url or settings.database).set(drivername="postgresql")
+            self.pool = AsyncConnectionPool(
+                target.render_as_string(hide_password=False),
+                kwargs={"autocommit": True, **connect_args(settings)},
+                min_size=size,
+                max_size=size,
+                open=False,
+                configure=self._configure,
+                check=_check_alive,
+                name="hot-reads",
+            )
+
+    async def open(self) -> None:
+        """Start the pool's connections (in the background: a server that is down does not
+        stop the app from starting; the hot reads take the engine's meanwhile)."""
+        if self.pool is not None:
+            await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def _configure(self, driver: psycopg.AsyncConnection[Any]) -> None:
+        # Nothing sent to the server here: the enums are registered on first use, as on the
+        # engine's connections, so a starting app reads nothing it does not need yet.
+        load_any_timestamp(driver)
 
     async def prepare(self, driver: psycopg.AsyncConnection[Any]) -> None:
         """Register the schema's enums on a connection (their types are read once, from
@@ -132,6 +179,22 @@ class HotConnections:
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A pooled connection, handed back on leaving the block; discarded only when
         psycopg says it is broken (a statement timeout keeps it)."""
+        if self.pool is not None:
+            try:
+                own = await self.pool.getconn(timeout=0)
+            except PoolTimeout:
+                own = None  # none idle at once: the engine's, below
+            if own is not None:
+                try:
+                    if own not in self._prepared:
+                        await self.prepare(own)
+                        self._prepared.add(own)
+                    yield own
+                finally:
+                    # The pool checks what comes back: a broken connection, or one left
+                    # mid-statement, is closed and replaced; an idle one is kept.
+                    await self.pool.putconn(own)
+                return
         async with self.engine.connect() as connection:
             pooled = await connection.get_raw_connection()
             driver = _driver(pooled.driver_connection)
@@ -169,6 +232,13 @@ class BoundHotConnections(HotConnections):
             await self.prepare(driver)
             pooled.info[_PREPARED] = True
         yield driver
+
+
+async def _check_alive(driver: psycopg.AsyncConnection[Any]) -> None:
+    """The pool's check before it hands a connection out: one the server ended is refused
+    (the pool discards it), without a round trip (`engine.is_alive`)."""
+    if not is_alive(driver):
+        raise psycopg.OperationalError("the server ended this connection")
 
 
 def _driver(driver: Any) -> psycopg.AsyncConnection[Any]:

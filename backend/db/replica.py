@@ -21,10 +21,17 @@ logger = logging.getLogger(__name__)
 
 
 class ReadReplica:
-    def __init__(self, engine: AsyncEngine, *, max_lag_seconds: float, check_seconds: float):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        hot: HotConnections,
+        *,
+        max_lag_seconds: float,
+        check_seconds: float,
+    ):
         self.engine = engine
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_read_sessionmaker(engine)
-        self.hot = HotConnections(engine)
+        self.hot = hot
         self.max_lag_seconds = max_lag_seconds
         self.check_seconds = check_seconds
         self.usable = False
