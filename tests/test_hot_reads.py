@@ -278,3 +278,15 @@ async def test_a_hot_read_refuses_expanding_parameters() -> None:
         hot.HotRead(
             select(func.count()).where(column("x").in_(bindparam("ids", expanding=True))), Answer
         )
+
+
+async def test_the_own_pool_shows_in_metrics(make_live_client: ClientFactory) -> None:
+    client = await make_live_client(rate_limits_enabled=False, db_pool_size=5, db_hot_pool_size=2)
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    assert app.state.hot.pool is not None
+    await app.state.hot.pool.wait()
+    # The engine keeps the rest of the process's connections.
+    assert app.state.engine.pool.size() == 3
+    metrics = (await client.get("/metrics")).text
+    assert 'jobboard_db_pool_connections{database="primary_hot",state="idle"} 2.0' in metrics
+    assert 'jobboard_db_pool_connections{database="primary_hot",state="in_use"} 0.0' in metrics
