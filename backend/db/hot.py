@@ -196,11 +196,7 @@ class HotConnections:
                     await self.pool.putconn(own)
                 return
         async with self.engine.connect() as connection:
-            pooled = await connection.get_raw_connection()
-            driver = _driver(pooled.driver_connection)
-            if not pooled.info.get(_PREPARED):
-                await self.prepare(driver)
-                pooled.info[_PREPARED] = True
+            driver = await self._ready(connection)
             # Autocommit through psycopg's own switch, back off before the connection goes
             # back (on an idle connection neither sends anything): cheaper than SQLAlchemy's
             # isolation-level option, which resets the level on every return.
@@ -215,6 +211,16 @@ class HotConnections:
                 raise
             await driver.set_autocommit(False)
 
+    async def _ready(self, connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+        """The psycopg connection under one of the engine's, its enums registered once
+        (marked in the pooled connection's documented `info`)."""
+        pooled = await connection.get_raw_connection()
+        driver = _driver(pooled.driver_connection)
+        if not pooled.info.get(_PREPARED):
+            await self.prepare(driver)
+            pooled.info[_PREPARED] = True
+        return driver
+
 
 class BoundHotConnections(HotConnections):
     """The hot reads on one connection that stays open (a test's, inside its transaction):
@@ -226,12 +232,7 @@ class BoundHotConnections(HotConnections):
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        pooled = await self.bound.get_raw_connection()
-        driver = _driver(pooled.driver_connection)
-        if not pooled.info.get(_PREPARED):
-            await self.prepare(driver)
-            pooled.info[_PREPARED] = True
-        yield driver
+        yield await self._ready(self.bound)
 
 
 async def _check_alive(driver: psycopg.AsyncConnection[Any]) -> None:
