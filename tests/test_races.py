@@ -58,6 +58,20 @@ async def live_job(client: httpx.AsyncClient, employer: dict[str, str], **extra:
     return job_id
 
 
+async def mailing_client(make_live_client: ClientFactory, tmp_path: Any) -> httpx.AsyncClient:
+    """A live app whose worker runs in its process, as `make run` does, writing mail into
+    `tmp_path`."""
+    return await make_live_client(
+        rate_limits_enabled=False,
+        mail_backend="file",
+        mail_file_dir=tmp_path,
+        worker_in_process=True,
+        worker_poll_seconds=0.1,
+        # PgBouncer in transaction mode cannot LISTEN: the worker polls there.
+        worker_listen_notify=not PGBOUNCER_PORT,
+    )
+
+
 @pytest.fixture
 async def client(make_live_client: ClientFactory) -> httpx.AsyncClient:
     # Per-address limits off: these tests make many accounts from one address.
@@ -350,15 +364,7 @@ async def test_a_password_change_and_a_reset_at_once_exactly_one_wins(
     make_live_client: ClientFactory, tmp_path: Any
 ) -> None:
     # A worker in the app's process sends the reset mail, as `make run` does.
-    client = await make_live_client(
-        rate_limits_enabled=False,
-        mail_backend="file",
-        mail_file_dir=tmp_path,
-        worker_in_process=True,
-        worker_poll_seconds=0.1,
-        # PgBouncer in transaction mode cannot LISTEN: the worker polls there.
-        worker_listen_notify=not PGBOUNCER_PORT,
-    )
+    client = await mailing_client(make_live_client, tmp_path)
     from tests.mailbox import reset_token_from
 
     for round_number in range(REPEATS):
@@ -441,14 +447,7 @@ async def test_an_address_change_and_a_reset_at_once_leave_one_consistent_accoun
     from backend.core.security import VERIFY_EMAIL_PURPOSE, create_link_token
     from tests.mailbox import reset_token_from
 
-    client = await make_live_client(
-        rate_limits_enabled=False,
-        mail_backend="file",
-        mail_file_dir=tmp_path,
-        worker_in_process=True,
-        worker_poll_seconds=0.1,
-        worker_listen_notify=not PGBOUNCER_PORT,
-    )
+    client = await mailing_client(make_live_client, tmp_path)
     app: FastAPI = client.app  # type: ignore[attr-defined]
     for round_number in range(REPEATS):
         user, _ = await live_user(client, Role.candidate)
@@ -483,3 +482,34 @@ async def test_an_address_change_and_a_reset_at_once_leave_one_consistent_accoun
             f"{API}/auth/token", data={"username": email, "password": password}
         )
         assert signed.status_code == 200, (outcome, signed.text)
+
+
+async def test_two_address_change_links_confirmed_at_once_move_the_account_once(
+    client: httpx.AsyncClient,
+) -> None:
+    from backend.core.security import VERIFY_EMAIL_PURPOSE, create_link_token
+
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    for round_number in range(REPEATS):
+        user, _ = await live_user(client, Role.candidate)
+        targets = [f"to{side}-{round_number}-{user.id}@example.com" for side in ("a", "b")]
+        links = [
+            create_link_token(
+                app.state.settings,
+                purpose=VERIFY_EMAIL_PURPOSE,
+                user_id=user.id,
+                subject=target,
+                generation=0,
+                expires_in=3600,
+            )
+            for target in targets
+        ]
+        answers = await asyncio.gather(
+            *(client.post(f"{API}/auth/verify-email", json={"token": link}) for link in links)
+        )
+        # The first to lock the account moves it (a security event); the other link is dead.
+        assert sorted(answer.status_code for answer in answers) == [204, 400]
+        won = targets[[answer.status_code for answer in answers].index(204)]
+        async with app.state.sessionmaker() as db:
+            email = await db.scalar(select(User.email).where(User.id == user.id))
+        assert email == won
