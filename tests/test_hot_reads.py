@@ -290,3 +290,71 @@ async def test_the_own_pool_shows_in_metrics(make_live_client: ClientFactory) ->
     metrics = (await client.get("/metrics")).text
     assert 'jobboard_db_pool_connections{database="primary_hot",state="idle"} 2.0' in metrics
     assert 'jobboard_db_pool_connections{database="primary_hot",state="in_use"} 0.0' in metrics
+
+
+async def _own_pool(migrated_url: URL, **sizes: Any) -> tuple[hot.HotConnections, Any]:
+    settings = make_settings(migrated_url, db_max_overflow=0, **sizes)
+    engine = create_engine(settings, pool_size=1)
+    connections = hot.HotConnections(engine, settings)
+    await connections.open()
+    assert connections.pool is not None
+    await connections.pool.wait()
+    return connections, engine
+
+
+async def test_the_own_pool_serves_the_hot_reads_and_they_wait_their_turn(
+    migrated_url: URL,
+) -> None:
+    connections, engine = await _own_pool(migrated_url, db_pool_size=2, db_hot_pool_size=1)
+    assert connections.pool is not None
+    try:
+        async with connections.connection() as raw:
+            assert connections.pool.get_stats()["pool_available"] == 0  # the own pool's one
+            assert engine.pool.checkedout() == 0
+            own = raw.info.backend_pid
+
+            # A second read while the one connection is busy waits for it, in turn, rather
+            # than taking the engine's (which the sessions need).
+            async def second() -> int:
+                async with connections.connection() as other:
+                    assert await hot.one(other, _ONE, {"value": 1}) == Answer(2)
+                    return other.info.backend_pid
+
+            waiting = asyncio.create_task(second())
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            assert engine.pool.checkedout() == 0
+        assert await waiting == own
+        assert connections.pool.get_stats()["pool_available"] == 1
+    finally:
+        await connections.close()
+        await engine.dispose()
+
+
+async def test_a_connection_the_server_ended_is_replaced_and_the_read_still_answers(
+    migrated_url: URL,
+) -> None:
+    connections, engine = await _own_pool(migrated_url, db_pool_size=2, db_hot_pool_size=1)
+    assert connections.pool is not None
+    try:
+        async with connections.connection() as raw:
+            ended = raw.info.backend_pid
+        admin = await psycopg.AsyncConnection.connect(
+            migrated_url.set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+        )
+        async with admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", (ended,))
+        await asyncio.sleep(0.2)  # the server has closed the socket
+        # The dead connection is not handed out: the read runs on the engine's at once.
+        async with asyncio.timeout(2), connections.connection() as raw:
+            assert raw.info.backend_pid != ended
+            assert await hot.one(raw, _ONE, {"value": 41}) == Answer(42)
+        # The pool replaces the one it lost, and serves the reads again.
+        await connections.pool.wait(timeout=5)
+        async with connections.connection() as raw:
+            assert connections.pool.get_stats()["pool_available"] == 0
+            assert raw.info.backend_pid != ended
+    finally:
+        await connections.close()
+        await engine.dispose()

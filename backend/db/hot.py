@@ -5,22 +5,23 @@ reads below, which every page view makes and which run on psycopg directly.**
 
 - the signed-in caller (`sessions.get_caller`), for `GET /users/me`, a job's page and a
   candidate's applications;
-- a job's page (`jobs.read_access`), autocomplete (`jobs.autocomplete`), the board's front
-  page (`jobs.search_newest` without filters) and a candidate's applications
+- a job's page (`jobs.read_access`), autocomplete (`job_search.autocomplete`), every search
+  of `GET /jobs` (`job_search.search_newest`, `search_by_salary`, `search_by_relevance`,
+  one statement per shape of filters) and a candidate's applications
   (`applications.list_for_candidate`).
 
 Each is a `HotRead`: a SQLAlchemy statement compiled once with SQLAlchemy's public
 `compile()`, its values adapted by psycopg itself (the schema's enums registered on each
 connection, native arrays, UUIDs, timestamps, `Decimal`), its rows built by psycopg's
 `class_row` into the typed class it names. A route opens its connection with
-`HotConnections.connection()`: an idle connection of psycopg's own pool (`psycopg_pool`,
-DB_HOT_POOL_SIZE of the process's DB_POOL_SIZE, in autocommit), else, when it has none
-idle at once (all busy, or the server gone), one of the engine's, taken and handed back
-through SQLAlchemy's public async API (`AsyncEngine.connect`), overflow included; so a
-server that is down is still a 503 at once. Either is discarded only when psycopg says it
-is broken. The same `HotRead` runs on a session too (`one`, `every`), so a route that
-already holds a session uses it. Both paths announce each statement to
-`backend.db.observe`.
+`HotConnections.connection()`: one of psycopg's own pool (`psycopg_pool`, DB_HOT_POOL_SIZE
+of the process's DB_POOL_SIZE, in autocommit), waited for in turn when all are busy; when
+that pool is short of connections (the server went away and it is reconnecting), one of
+the engine's, taken and handed back through SQLAlchemy's public async API
+(`AsyncEngine.connect`), overflow included, so a server that is down is still a 503 at
+once. Either is discarded only when psycopg says it is broken. The same `HotRead` runs on a
+session too (`one`, `every`), so a route that already holds a session uses it. Both paths
+announce each statement to `backend.db.observe`.
 """
 
 import weakref
@@ -55,7 +56,7 @@ class HotRead(Generic[Row]):
 
     __slots__ = ("defaults", "row", "rows", "sql", "statement")
 
-    def __init__(self, statement: Select[Any], row: type[Row]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]], row: type[Row]) -> None:
         compiled = statement.compile(dialect=_DIALECT)
         if "POSTCOMPILE" in compiled.string:
             raise ValueError("a hot read takes no expanding (IN) parameters")
@@ -133,6 +134,8 @@ class HotConnections:
         # The pool's connections with the enums registered (forgotten with the connection).
         self._prepared: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
         size = 0 if settings is None else hot_pool_size(settings)
+        # How long a hot read waits its turn for the own pool before the engine's takes it.
+        self.wait = 0.0 if settings is None else settings.db_pool_timeout_seconds
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         if settings is not None and size:
             target = (url or settings.database).set(drivername="postgresql")
@@ -143,7 +146,6 @@ class HotConnections:
                 max_size=size,
                 open=False,
                 configure=self._configure,
-                check=_check_alive,
                 name="hot-reads",
             )
 
@@ -179,22 +181,16 @@ class HotConnections:
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A pooled connection, handed back on leaving the block; discarded only when
         psycopg says it is broken (a statement timeout keeps it)."""
-        if self.pool is not None:
+        own = await self._own()
+        if own is not None:
+            assert self.pool is not None
             try:
-                own = await self.pool.getconn(timeout=0)
-            except PoolTimeout:
-                own = None  # none idle at once: the engine's, below
-            if own is not None:
-                try:
-                    if own not in self._prepared:
-                        await self.prepare(own)
-                        self._prepared.add(own)
-                    yield own
-                finally:
-                    # The pool checks what comes back: a broken connection, or one left
-                    # mid-statement, is closed and replaced; an idle one is kept.
-                    await self.pool.putconn(own)
-                return
+                yield own
+            finally:
+                # The pool checks what comes back: a broken connection, or one left
+                # mid-statement, is closed and replaced; an idle one is kept.
+                await self.pool.putconn(own)
+            return
         async with self.engine.connect() as connection:
             driver = await self._ready(connection)
             # Autocommit through psycopg's own switch, back off before the connection goes
@@ -210,6 +206,35 @@ class HotConnections:
                 await driver.set_autocommit(False)
                 raise
             await driver.set_autocommit(False)
+
+    async def _own(self) -> psycopg.AsyncConnection[Any] | None:
+        """A connection of the own pool, waited for in turn while all of them are busy; None
+        (the engine's, then) when the pool is short of connections, which happens when
+        the server went away (the pool is reconnecting in the background): the engine then
+        answers at once, with a connection or with the error a 503 is made of."""
+        pool = self.pool
+        if pool is None:
+            return None
+        stats = pool.get_stats()  # psycopg_pool's public statistics
+        if not stats["pool_available"] and stats["pool_size"] < stats["pool_max"]:
+            return None
+        try:
+            own = await pool.getconn(timeout=self.wait)
+        except PoolTimeout:
+            return None  # none came in time: the engine's pool takes its turn
+        if not is_alive(own):
+            # The server ended it while it was idle: closed, the pool replaces it.
+            await own.close()
+            await pool.putconn(own)
+            return None
+        if own not in self._prepared:
+            try:
+                await self.prepare(own)
+            except BaseException:
+                await pool.putconn(own)
+                raise
+            self._prepared.add(own)
+        return own
 
     async def _ready(self, connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
         """The psycopg connection under one of the engine's, its enums registered once
@@ -233,13 +258,6 @@ class BoundHotConnections(HotConnections):
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         yield await self._ready(self.bound)
-
-
-async def _check_alive(driver: psycopg.AsyncConnection[Any]) -> None:
-    """The pool's check before it hands a connection out: one the server ended is refused
-    (the pool discards it), without a round trip (`engine.is_alive`)."""
-    if not is_alive(driver):
-        raise psycopg.OperationalError("the server ended this connection")
 
 
 def _driver(driver: Any) -> psycopg.AsyncConnection[Any]:
