@@ -69,10 +69,10 @@ def test_no_route_opens_a_second_session(app: FastAPI) -> None:
     assert "/api/v1/jobs/feed" in own_session[get_public_read_db]
 
 
-# The hot reads open their one session or lease in their body (`deps.public_reads`,
-# `deps.reads`, `deps.compiled_reads`, `deps.public_compiled_reads`), without a generator
-# dependency: they take no session from a dependency, nor anything that would open one (a
-# dependency signing the caller in on the request's session).
+# The hot reads open their one connection in their body (`deps.hot_reads`,
+# `deps.public_hot_reads`), without a generator dependency: they take no session from a
+# dependency, nor anything that would open one (a dependency signing the caller in on the
+# request's session).
 OPENED_IN_THE_ROUTE = {
     "/api/v1/users/me",
     "/api/v1/jobs",

@@ -144,8 +144,6 @@ def _public_replica(request: Request) -> ReadReplica | None:
 
 
 PublicReadDb = Annotated[AsyncSession, Depends(get_public_read_db, scope="function")]
-# The same session opened by the route itself (`async with public_reads(request) as db:`).
-public_reads = asynccontextmanager(get_public_read_db)
 
 
 @asynccontextmanager

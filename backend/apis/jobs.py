@@ -11,7 +11,6 @@ from backend.apis.deps import (
     PublicReadDb,
     SettingsDep,
     public_hot_reads,
-    public_reads,
     reads_bearer_token,
 )
 from backend.apis.openapi import problem_responses, with_etag
@@ -58,11 +57,8 @@ JobSearchDep = Annotated[JobSearch, Depends(QueryParameters(JobSearch, same))]
 @router.get("/jobs", name="list", response_model=Page[JobRead])
 async def list_jobs(search: JobSearchDep, page: PageDep, request: Request) -> Response:
     """Published, unexpired jobs, filtered, searched and sorted."""
-    filters = jobs_service.to_filters(search)
-    # The front page is a hot read (backend.db.hot); every other search runs in a session.
-    reads = public_hot_reads if jobs_service.is_front_page(filters, search.sort) else public_reads
-    async with reads(request) as db:
-        paged = await jobs_service.search(db, filters=filters, sort=search.sort, page=page)
+    async with public_hot_reads(request) as db:
+        paged = await jobs_service.search(db, search=search, page=page)
     return json_response(to_page(paged, JobRead.model_validate))
 
 

@@ -13,11 +13,11 @@ from backend.db.models import Job, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
-from backend.db.repository.base import IdPosition, session_of
+from backend.db.repository.base import IdPosition
 from backend.db.repository.job_search import JobFilters
-from backend.db.repository.jobs import JobRow
+from backend.db.repository.jobs import JobListed, JobRow
 from backend.db.repository.sessions import Caller
-from backend.schemas.job import JobCreate, JobQuery, JobUpdate
+from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.services import verification
 from backend.services.rules import check_if_match, manages
@@ -79,18 +79,11 @@ def _order(filters: JobFilters, sort: Sort | None) -> Sort:
     return "newest" if order == "relevance" and not filters.q else order
 
 
-def is_front_page(filters: JobFilters, sort: Sort | None) -> bool:
-    """Whether a search is the board's front page (no filter, newest first): a hot read,
-    which the route runs on a hot connection (see backend.db.hot)."""
-    return filters == JobFilters() and _order(filters, sort) == "newest"
-
-
-async def search(
-    db: Reader, *, filters: JobFilters, sort: Sort | None, page: PageRequest
-) -> Paged[JobRow]:
-    """Visible jobs matching `filters`, in `sort` order (relevance by default with `q`): the
-    front page on either kind of reader, any other search through a session."""
-    order = _order(filters, sort)
+async def search(db: Reader, *, search: JobSearch, page: PageRequest) -> Paged[JobListed]:
+    """Visible jobs matching the search, in its order (relevance by default with words),
+    every statement a hot read (see backend.db.hot)."""
+    filters = to_filters(search)
+    order = _order(filters, search.sort)
     kind, scope = f"jobs:{order}", filters.scope(order)
     if order == "newest":
         after_newest = page.after(kind, search_repo.NewestPosition, scope)
@@ -101,12 +94,12 @@ async def search(
     if order == "salary":
         after_salary = page.after(kind, search_repo.SalaryPosition, scope)
         best_paid = await search_repo.search_by_salary(
-            session_of(db), filters=filters, limit=page.limit, after=after_salary
+            db, filters=filters, limit=page.limit, after=after_salary
         )
         return page.page(best_paid, kind, scope)
     after_rank = page.after(kind, search_repo.RelevancePosition, scope)
     relevant = await search_repo.search_by_relevance(
-        session_of(db), filters=filters, limit=page.limit, after=after_rank
+        db, filters=filters, limit=page.limit, after=after_rank
     )
     return page.page(relevant, kind, scope)
 

@@ -50,14 +50,6 @@ async def all_rows(
     return (await connection.execute(statement, params)).all()
 
 
-def session_of(reader: Any) -> AsyncSession:
-    """The session a read that only runs through one was given (a hot read's psycopg
-    connection is refused)."""
-    if not isinstance(reader, AsyncSession):
-        raise TypeError("this read runs through a session, not on a hot connection")
-    return reader
-
-
 def locked(statement: Select[*Columns], lock: Lock, *of: Any) -> Select[*Columns]:
     """`statement` with the row lock a loader asked for, taken on the tables `of`."""
     if lock is None:

@@ -30,7 +30,6 @@ from backend.core.cursor import CursorId, Position, scope_of
 from backend.core.pagination import Positioned
 from backend.db import hot
 from backend.db.models import Company, Job, JobTitle
-from backend.db.repository import base
 from backend.db.repository.jobs import (
     JOB_COLUMNS,
     SEARCH_CONFIG,
@@ -185,49 +184,91 @@ def _key(column: Any, *, dense: bool) -> Any:
     return column + literal_column(zero)
 
 
-def _hits_in_window() -> Select[Any]:
+# Shapes kept compiled, for each statement: the common ones stay, and a client trying every
+# combination of filters cannot make the cache grow without bound (about 35 KB a shape).
+SHAPES_KEPT = 256
+
+_POSITION_TYPES: dict[str, Any] = {
+    "oldest_at": Job.published_at.type,
+    "oldest_id": Job.id.type,
+    "after_at": Job.published_at.type,
+    "after_id": Job.id.type,
+    "after_rank": DOUBLE_PRECISION(),
+    "after_salary": Integer(),
+    "limit": Integer(),
+    "window": Integer(),
+    "offset": Integer(),
+}
+
+
+def _position(name: str) -> Any:
+    return bindparam(name, type_=_POSITION_TYPES[name])
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class WindowOldest:
+    published_at: datetime | None
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RankedJob(JobListed):
+    """A job of the relevance window, with its rank and how many jobs of the window match."""
+
+    rank: float
+    matched: int
+
+
+def _hits_in_window() -> hot.HotRead[Hits]:
     recent = (
         select(Job.search)
         .where(publicly_visible())
         .order_by(Job.published_at.desc(), Job.id.desc())
-        .limit(bindparam("window", type_=Integer))
+        .limit(_position("window"))
         .subquery()
     )
-    return (
-        select(func.count())
+    statement = (
+        select(func.count().label("hits"))
         .select_from(recent)
         .where(recent.c.search.op("@@")(_ts_query(_bound("q", None))))
     )
+    return hot.HotRead(statement, Hits)
 
 
 _HITS_IN_WINDOW = _hits_in_window()
 
 
-async def _probe(session: AsyncSession, filters: JobFilters) -> bool:
+async def _probe(reader: hot.Reader, filters: JobFilters) -> bool:
     """Whether matches are dense among the WINDOW most recently published jobs."""
     assert filters.q
     values = {"q": _filter_values(filters)["q"], "window": WINDOW}
-    row = await base.first(session, _HITS_IN_WINDOW, values)
+    row = await hot.one(reader, _HITS_IN_WINDOW, values)
     assert row is not None  # a count
-    return _dense(row[0])
+    return _dense(row.hits)
 
 
 # (published_at, id) of the WINDOW-th newest visible job, read from the date index alone: no
 # filter and no text test per row.
-_WINDOW_OLDEST = (
+_WINDOW_OLDEST = hot.HotRead(
     select(Job.published_at, Job.id)
     .where(publicly_visible())
     .order_by(Job.published_at.desc(), Job.id.desc())
-    .offset(bindparam("offset", type_=Integer))
-    .limit(1)
+    .offset(_position("offset"))
+    .limit(1),
+    WindowOldest,
 )
 
 
-async def _window_oldest(session: AsyncSession) -> tuple[datetime, int] | None:
+async def _window_oldest(reader: hot.Reader) -> tuple[datetime, int] | None:
     """(published_at, id) of the WINDOW-th newest visible job; None when there are fewer."""
-    row = await base.first(session, _WINDOW_OLDEST, {"offset": WINDOW - 1})
+    row = await hot.one(reader, _WINDOW_OLDEST, {"offset": WINDOW - 1})
     # Published jobs always have published_at (ck_jobs_published_at_set).
-    return None if row is None or row[0] is None else (row[0], row[1])
+    return None if row is None or row.published_at is None else (row.published_at, row.id)
 
 
 def rank(q: ColumnElement[str]) -> ColumnElement[float]:
@@ -273,12 +314,36 @@ def _newest(statement: Select[Any], *, after: tuple[Any, Any] | None, dense: boo
     return statement.order_by(published_at.desc(), job_id.desc())
 
 
+def _newest_of(
+    names: Sequence[str], *, dense: bool, statement: Select[Any] | None = None
+) -> Select[Any]:
+    """The newest order of a search binding `names` (`after_at` and `after_id` for a
+    position, `limit`), over `statement` (by default the jobs passing the filters)."""
+    after = None
+    if "after_at" in names:
+        after = (_position("after_at"), _position("after_id"))
+    jobs = _filtered_by(names) if statement is None else statement
+    return _newest(jobs, after=after, dense=dense).limit(_position("limit"))
+
+
+@functools.lru_cache(maxsize=SHAPES_KEPT)
+def _newest_read(names: tuple[str, ...], *, dense: bool) -> hot.HotRead[JobListed]:
+    """The newest order of a search binding `names`, a hot read (the front page binds only
+    the limit, and a position after page one)."""
+    return hot.HotRead(_newest_of(names, dense=dense), JobListed)
+
+
+def _after_newest(after: NewestPosition | None) -> dict[str, Any]:
+    return {} if after is None else {"after_at": after.published_at, "after_id": after.id}
+
+
 def newest_statement(
     filters: JobFilters, *, limit: int, after: NewestPosition | None = None, dense: bool = True
 ) -> Select[Any]:
-    """The query behind `GET /jobs` in newest order (one row more than `limit`)."""
-    position = None if after is None else (after.published_at, after.id)
-    return _newest(_filtered(filters), after=position, dense=dense).limit(limit + 1)
+    """The query behind `GET /jobs` in newest order (one row more than `limit`), its values
+    bound."""
+    values = {**_filter_values(filters), **_after_newest(after), "limit": limit + 1}
+    return _newest_of(tuple(values), dense=dense).params(values)
 
 
 def _published_at(job: JobRow) -> datetime:
@@ -289,74 +354,58 @@ def _published_at(job: JobRow) -> datetime:
     return published_at
 
 
-def _front_page(*, after: bool) -> hot.HotRead[JobListed]:
-    """The board's front page, its unfiltered newest list, a hot read (see backend.db.hot):
-    `newest_statement(JobFilters())` with its position and limit bound."""
-    position = None
-    if after:
-        position = (
-            bindparam("published_at", type_=Job.published_at.type),
-            bindparam("after_id", type_=Job.id.type),
-        )
-    statement = _newest(_filtered(JobFilters()), after=position, dense=True)
-    return hot.HotRead(statement.limit(bindparam("limit", type_=Integer)), JobListed)
-
-
-_FRONT_PAGE = _front_page(after=False)
-_FRONT_PAGE_AFTER = _front_page(after=True)
-
-
 async def search_newest(
     reader: hot.Reader, *, filters: JobFilters, limit: int, after: NewestPosition | None
-) -> Positioned[JobRow, NewestPosition]:
-    """Visible jobs matching `filters`, newest published first (the front page, without
-    filters, on either kind of reader; with filters, on a session)."""
-    jobs: Sequence[JobRow]
-    if filters == JobFilters():
-        if after is None:
-            jobs = await hot.every(reader, _FRONT_PAGE, {"limit": limit + 1})
-        else:
-            values = {"limit": limit + 1, "published_at": after.published_at, "after_id": after.id}
-            jobs = await hot.every(reader, _FRONT_PAGE_AFTER, values)
-    else:
-        session = base.session_of(reader)
-        dense = True if not filters.q else await _probe(session, filters)
-        statement = newest_statement(filters, limit=limit, after=after, dense=dense)
-        jobs = await base.all_rows(session, statement)
+) -> Positioned[JobListed, NewestPosition]:
+    """Visible jobs matching `filters`, newest published first."""
+    dense = True if not filters.q else await _probe(reader, filters)
+    values = {**_filter_values(filters), **_after_newest(after), "limit": limit + 1}
+    jobs = await hot.every(reader, _newest_read(tuple(values), dense=dense), values)
     return Positioned(
         jobs,
         lambda index: NewestPosition(published_at=_published_at(jobs[index]), id=jobs[index].id),
     )
 
 
+@functools.lru_cache(maxsize=SHAPES_KEPT)
+def _salary_read(names: tuple[str, ...], *, with_salary: bool) -> hot.HotRead[JobListed]:
+    """One range of the salary order of a search binding `names`: the jobs with a salary,
+    best paid first, or those without; after a position if `names` has one."""
+    key = salary_key()
+    order = (key.desc().nulls_last(), Job.published_at.desc(), Job.id.desc())
+    statement = _filtered_by(names).where(key.is_not(None) if with_salary else key.is_(None))
+    if "after_at" in names:
+        at, job_id = _position("after_at"), _position("after_id")
+        after = (key, Job.published_at, Job.id) if with_salary else (Job.published_at, Job.id)
+        before = (_position("after_salary"), at, job_id) if with_salary else (at, job_id)
+        statement = statement.where(tuple_(*after) < tuple_(*before))
+    return hot.HotRead(statement.order_by(*order).limit(_position("limit")), JobListed)
+
+
 async def search_by_salary(
-    session: AsyncSession, *, filters: JobFilters, limit: int, after: SalaryPosition | None
-) -> Positioned[JobRow, SalaryPosition]:
+    reader: hot.Reader, *, filters: JobFilters, limit: int, after: SalaryPosition | None
+) -> Positioned[JobListed, SalaryPosition]:
     """Visible jobs matching `filters`, best paid first, those without a salary last.
 
     Two index range scans rather than one OR, so that any page costs the same: jobs with a
     salary after the position, then, when those run out, the ones without.
     """
-    key = salary_key()
-    order = (key.desc().nulls_last(), Job.published_at.desc(), Job.id.desc())
-    jobs: list[JobRow] = []
+    searched = _filter_values(filters)
+    jobs: list[JobListed] = []
     if after is None or after.salary is not None:
-        with_salary = _filtered(filters).where(key.is_not(None))
+        values = {**searched, "limit": limit + 1}
         if after is not None:
-            with_salary = with_salary.where(
-                tuple_(key, Job.published_at, Job.id)
-                < tuple_(after.salary, after.published_at, after.id)
-            )
-        statement = with_salary.order_by(*order).limit(limit + 1)
-        jobs += await base.all_rows(session, statement)
+            values |= {
+                "after_at": after.published_at,
+                "after_id": after.id,
+                "after_salary": after.salary,
+            }
+        jobs += await hot.every(reader, _salary_read(tuple(values), with_salary=True), values)
     if len(jobs) <= limit:
-        without = _filtered(filters).where(key.is_(None))
+        values = {**searched, "limit": limit + 1 - len(jobs)}
         if after is not None and after.salary is None:
-            without = without.where(
-                tuple_(Job.published_at, Job.id) < tuple_(after.published_at, after.id)
-            )
-        statement = without.order_by(*order).limit(limit + 1 - len(jobs))
-        jobs += await base.all_rows(session, statement)
+            values |= {"after_at": after.published_at, "after_id": after.id}
+        jobs += await hot.every(reader, _salary_read(tuple(values), with_salary=False), values)
 
     def position(index: int) -> SalaryPosition:
         job = jobs[index]
@@ -371,18 +420,18 @@ def _salary_of(job: JobRow) -> int | None:
 
 
 async def search_by_relevance(
-    session: AsyncSession, *, filters: JobFilters, limit: int, after: RelevancePosition | None
-) -> Positioned[JobRow, RelevancePosition]:
+    reader: hot.Reader, *, filters: JobFilters, limit: int, after: RelevancePosition | None
+) -> Positioned[JobListed, RelevancePosition]:
     """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
     recently published jobs best first, then older matches newest first.
 
-    Each statement is compiled once per shape (`_in_window`, `_older`): every value is a named
-    parameter, so which names a search binds decides its SQL.
+    Each statement is a hot read compiled once per shape (`_in_window`, `_older`): every
+    value is a named parameter, so which names a search binds decides its SQL.
     """
     assert filters.q
     oldest: tuple[datetime, int] | None
     if after is None:
-        oldest, in_window, dense = await _window_oldest(session), True, True
+        oldest, in_window, dense = await _window_oldest(reader), True, True
     else:
         oldest = None
         if after.window_published_at is not None and after.window_id is not None:
@@ -390,21 +439,22 @@ async def search_by_relevance(
         dense, in_window = after.dense, after.rank is not None
     searched = _filter_values(filters)
     bounded = {} if oldest is None else {"oldest_at": oldest[0], "oldest_id": oldest[1]}
-    rows: list[tuple[JobRow, float]] = []
+    ranked: list[JobListed] = []
+    scores: list[float | None] = []
     if in_window:
         # At most WINDOW rows, walked in date order and each tested for the filters and
         # words; how many match tells how dense matches are (see DENSE_SHARE).
         values = {**searched, **bounded, "limit": limit + 1}
         if after is not None and after.rank is not None:
             values |= {"after_rank": after.rank, "after_id": after.id}
-        found: Sequence[JobRow] = await base.all_rows(session, _in_window(tuple(values)), values)
-        # Each row: the job's columns, then its rank, then how many rows matched.
-        rows = [(row, row[-2]) for row in found]
+        found = await hot.every(reader, _in_window(tuple(values)), values)
+        ranked += found
+        scores += [row.rank for row in found]
         if after is None:
-            dense = _dense(found[0][-1] if found else 0)
+            dense = _dense(found[0].matched if found else 0)
     window_published_at, window_id = oldest or (None, None)
 
-    def position(job: JobRow, score: float | None) -> RelevancePosition:
+    def position(job: JobListed, score: float | None) -> RelevancePosition:
         return RelevancePosition(
             window_published_at=window_published_at,
             window_id=window_id,
@@ -414,41 +464,23 @@ async def search_by_relevance(
             id=job.id,
         )
 
-    ranked = [job for job, _ in rows]
-    scores: list[float | None] = [score for _, score in rows]
     if len(ranked) <= limit and oldest is not None:
         values = {**searched, **bounded, "limit": limit + 1 - len(ranked)}
         if after is not None and not in_window:
             values |= {"after_at": after.published_at, "after_id": after.id}
-        older = await base.all_rows(session, _older(tuple(values), dense=dense), values)
+        older = await hot.every(reader, _older(tuple(values), dense=dense), values)
         ranked += older
         scores += [None] * len(older)
     return Positioned(ranked, lambda index: position(ranked[index], scores[index]))
 
 
-# Shapes kept compiled, for each phase: the common ones stay, and a client trying every
-# combination of filters cannot make the cache grow without bound (about 35 KB a shape).
-SHAPES_KEPT = 256
-
-_POSITION_TYPES: dict[str, Any] = {
-    "oldest_at": Job.published_at.type,
-    "oldest_id": Job.id.type,
-    "after_at": Job.published_at.type,
-    "after_id": Job.id.type,
-    "after_rank": DOUBLE_PRECISION(),
-    "limit": Integer(),
-}
-
-
-def _position(name: str) -> Any:
-    return bindparam(name, type_=_POSITION_TYPES[name])
-
-
 @functools.lru_cache(maxsize=SHAPES_KEPT)
-def _in_window(names: tuple[str, ...]) -> Select[Any]:
+def _in_window(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
     """The relevance phase of a search binding `names` (see `search_by_relevance`)."""
     relevance = rank(_bound("q", None))
-    statement = _filtered_by(names, walk=True).add_columns(relevance, func.count().over())
+    statement = _filtered_by(names, walk=True).add_columns(
+        relevance.label("rank"), func.count().over().label("matched")
+    )
     if "oldest_at" in names:
         oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
         statement = statement.where(tuple_(Job.published_at, Job.id) >= oldest)
@@ -456,20 +488,15 @@ def _in_window(names: tuple[str, ...]) -> Select[Any]:
         after = tuple_(_position("after_rank"), _position("after_id"))
         statement = statement.where(tuple_(relevance, Job.id) < after)
     order = (relevance.desc(), Job.id.desc())
-    return statement.order_by(*order).limit(_position("limit"))
+    return hot.HotRead(statement.order_by(*order).limit(_position("limit")), RankedJob)
 
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
-def _older(names: tuple[str, ...], *, dense: bool) -> Select[Any]:
+def _older(names: tuple[str, ...], *, dense: bool) -> hot.HotRead[JobListed]:
     """The phase after the window of a search binding `names`, newest first."""
-    published_at, job_id = _key(Job.published_at, dense=dense), _key(Job.id, dense=dense)
     oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
     statement = _filtered_by(names).where(tuple_(Job.published_at, Job.id) < oldest)
-    if "after_at" in names:
-        after = tuple_(_position("after_at"), _position("after_id"))
-        statement = statement.where(tuple_(published_at, job_id) < after)
-    order = (published_at.desc(), job_id.desc())
-    return statement.order_by(*order).limit(_position("limit"))
+    return hot.HotRead(_newest_of(names, dense=dense, statement=statement), JobListed)
 
 
 def _autocomplete() -> hot.HotRead[Title]:
