@@ -1,7 +1,9 @@
 """Running workers, and what an operator does with tasks that failed for good."""
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
 import time
 from collections.abc import Iterable
@@ -11,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import procrastinate
+import procrastinate.exceptions
+import psycopg
 from procrastinate import RetryStrategy
 
 from backend.core.config import Settings
 from backend.core.mail import create_mailer
+from backend.core.problems import describe_database_error
 from backend.db import admin
-from backend.db.engine import create_engine, create_sessionmaker
-from backend.db.queue import queue
+from backend.db.engine import application_name, create_engine, create_sessionmaker
+from backend.db.queue import PERIODIC, enqueue, queue
 from backend.tasks import handlers
 
 logger = logging.getLogger(__name__)
@@ -40,7 +45,7 @@ def configure_retries(settings: Settings) -> None:
 
 def connector(settings: Settings, *, max_size: int) -> procrastinate.PsycopgConnector:
     """The queue's own connection pool, on the primary (tasks are writes)."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"application_name": application_name("queue")}
     if not settings.db_prepared_statements:
         kwargs["prepare_threshold"] = None  # behind PgBouncer in transaction mode
     return procrastinate.PsycopgConnector(
@@ -67,6 +72,15 @@ def is_alive(settings: Settings) -> bool:
     return age < settings.worker_stalled_seconds
 
 
+# After losing its database the worker starts again after 1 s, then 2, 4 ... at most this.
+RESTART_MAX_SECONDS = 30.0
+# A run that lasted this long was healthy: the next loss starts the wait from 1 s again.
+HEALTHY_RUN_SECONDS = 60.0
+# What losing the database looks like from the queue: procrastinate wraps the driver's
+# errors; opening its pool while the server is away times out.
+DATABASE_LOST = (procrastinate.exceptions.ConnectorException, psycopg.Error, OSError)
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -75,10 +89,15 @@ async def run_worker(
     install_signal_handlers: bool = True,
     name: str | None = None,
 ) -> None:
-    """Run tasks until stopped (SIGINT/SIGTERM: the tasks in hand finish first), or with
-    `wait=False` until none is left to do."""
-    concurrency = concurrency or settings.worker_concurrency
-    engine = create_engine(settings)
+    """Run tasks until stopped (SIGINT/SIGTERM, or this coroutine cancelled: the tasks in
+    hand finish first), or with `wait=False` until none is left to do.
+
+    A worker outlives its database: when the queue loses it (a restart, an outage, killed
+    connections: procrastinate then stops, whichever of its loops met the loss first), the
+    worker says so in one line and starts again, waiting longer each time while the database
+    stays away.
+    """
+    engine = create_engine(settings, role="worker")
     resources = handlers.Resources(
         settings=settings,
         sessionmaker=create_sessionmaker(engine),
@@ -87,26 +106,77 @@ async def run_worker(
     configure_retries(settings)
     heartbeat = settings.worker_heartbeat_file
     beating = asyncio.create_task(_beat(heartbeat, settings.worker_stalled_seconds / 6))
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if install_signal_handlers:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+    options: dict[str, Any] = {
+        "name": name or socket.gethostname(),
+        "concurrency": concurrency or settings.worker_concurrency,
+        "wait": wait,
+        "listen_notify": settings.worker_listen_notify,
+        "fetch_job_polling_interval": settings.worker_poll_seconds,
+        "update_heartbeat_interval": settings.worker_stalled_seconds / 6,
+        "stalled_worker_timeout": settings.worker_stalled_seconds,
+        "delete_jobs": "successful",
+        "additional_context": {handlers.RESOURCES: resources},
+        # Signals stop the worker through `stopping`, which also ends the restarts.
+        "install_signal_handlers": False,
+    }
+    delay = 1.0
     try:
-        # Fetching, heartbeats and LISTEN each hold a connection beside the tasks' work.
-        with queue.replace_connector(connector(settings, max_size=3)) as app:
-            async with app.open_async():
-                await app.run_worker_async(
-                    name=name or f"{socket.gethostname()}",
-                    concurrency=concurrency,
-                    wait=wait,
-                    listen_notify=settings.worker_listen_notify,
-                    fetch_job_polling_interval=settings.worker_poll_seconds,
-                    update_heartbeat_interval=settings.worker_stalled_seconds / 6,
-                    stalled_worker_timeout=settings.worker_stalled_seconds,
-                    delete_jobs="successful",
-                    additional_context={handlers.RESOURCES: resources},
-                    install_signal_handlers=install_signal_handlers,
-                )
+        while True:
+            started = time.monotonic()
+            try:
+                await _run_once(settings, options, stopping)
+            except DATABASE_LOST as exc:
+                if not wait:
+                    raise
+                reason = describe_database_error(exc)
+            else:
+                if stopping.is_set() or not wait:
+                    return
+                # procrastinate stopped by itself: one of its loops met a lost connection.
+                reason = "a loop of the queue stopped"
+            if time.monotonic() - started > HEALTHY_RUN_SECONDS:
+                delay = 1.0
+            logger.warning(
+                "the task queue lost its database (%s); starting again in %.0f s", reason, delay
+            )
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=delay)
+                return  # stopped while waiting
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, RESTART_MAX_SECONDS)
     finally:
+        if install_signal_handlers:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
         beating.cancel()
         heartbeat.unlink(missing_ok=True)
         await engine.dispose()
+
+
+async def _run_once(settings: Settings, options: dict[str, Any], stopping: asyncio.Event) -> None:
+    """One run of procrastinate's worker, until it stops, fails, or `stopping` is set (then
+    it is cancelled, which procrastinate documents as a graceful stop)."""
+    # Fetching, heartbeats and LISTEN each hold a connection beside the tasks' work.
+    with queue.replace_connector(connector(settings, max_size=3)) as app:
+        async with app.open_async():
+            running = asyncio.create_task(app.run_worker_async(**options))
+            stop = asyncio.create_task(stopping.wait())
+            try:
+                await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+                if not running.done():
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
+            if not running.cancelled():
+                running.result()  # its error, if it failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,3 +221,40 @@ async def retry_failed(settings: Settings, task_ids: list[int]) -> list[int]:
                     job_id=task_id, retry_at=datetime.now(UTC)
                 )
     return retried
+
+
+async def run_now(settings: Settings, which: str) -> bool:
+    """Queue the periodic task `which` (a key of PERIODIC) to run as soon as a worker is
+    free; False when it already waits for one (its queueing lock holds one at a time)."""
+    engine = create_engine(settings, role="cli")
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            name = PERIODIC[which]
+            return await enqueue(db, name, queueing_lock=name, timestamp=int(time.time()))
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCounts:
+    task: str
+    waiting: int
+    running: int
+    failed: int
+
+
+async def queue_state(settings: Settings) -> list[TaskCounts]:
+    """How many tasks of each name wait, run and failed for good, by name (procrastinate's
+    own count; succeeded tasks are deleted as they finish)."""
+    with queue.replace_connector(connector(settings, max_size=1)) as app:
+        async with app.open_async():
+            rows = await app.job_manager.list_tasks_async()
+    return sorted(
+        (
+            TaskCounts(
+                task=row["name"], waiting=row["todo"], running=row["doing"], failed=row["failed"]
+            )
+            for row in rows
+        ),
+        key=lambda counts: counts.task,
+    )
