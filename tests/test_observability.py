@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,10 +16,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from backend.core.config import Settings
-from backend.core.logs import configure_logging, log_format
+from backend.core.logs import TaskArgumentsFilter, configure_logging, log_format
 from tests.conftest import TEST_SECRET_KEY, ClientFactory, empty_every_table
 from tests.factories import DEFAULT_PASSWORD, unique_email
 from tests.test_server import start_server, stop_server
@@ -215,3 +217,65 @@ async def test_fastapis_opentelemetry_traces_requests_only_when_turned_on(
     assert (await traced.get("/health/live")).status_code == 200
     names = [span.name for span in exporter.get_finished_spans()]
     assert "GET /health/live" in names, names
+
+
+@pytest.mark.parametrize(
+    ("message", "written"),
+    [
+        (
+            "Waiting for job to finish: worker: send_email_verification[7]"
+            "(user_id=3, to='eve)@example.com') (started 1.250 s ago)",
+            "Waiting for job to finish: worker: send_email_verification[7] (started 1.250 s ago)",
+        ),
+        (
+            "Job send_job_alert[None](saved_search_id=4, words=['a', \"b(\"]) ended",
+            "Job send_job_alert[None] ended",
+        ),
+        ("cut short: purge[9](timestamp=1, note='(", "cut short: purge[9]"),
+        ("Stop requested (no task here)", "Stop requested (no task here)"),
+    ],
+)
+def test_a_task_in_a_queue_message_is_named_without_its_arguments(
+    message: str, written: str
+) -> None:
+    # procrastinate writes the tasks in hand at shutdown into the message alone, with no
+    # task in the record.
+    record = logging.LogRecord(
+        "procrastinate.worker", logging.INFO, __file__, 1, message, None, None
+    )
+    assert TaskArgumentsFilter().filter(record)
+    assert record.getMessage() == written
+
+
+def test_a_task_in_a_queue_record_keeps_no_arguments() -> None:
+    job = {"id": 5, "task_name": "send_password_reset", "task_kwargs": {"user_id": 8}}
+    call = "send_password_reset[5](user_id=8)"
+    record = logging.LogRecord(
+        "procrastinate.worker", logging.INFO, __file__, 1, f"Starting job {call}", None, None
+    )
+    record.__dict__["job"] = {**job, "call_string": call}  # as `extra=` puts it
+    assert TaskArgumentsFilter().filter(record)
+    assert record.getMessage() == "Starting job send_password_reset[5]"
+    assert record.__dict__["job"] == {
+        "id": 5,
+        "task_name": "send_password_reset",
+        "call_string": "send_password_reset[5]",
+    }
+
+
+async def test_every_connection_of_the_api_is_named_for_what_opened_it(
+    make_live_client: ClientFactory,
+) -> None:
+    # pg_stat_activity and the server's log tell the engine's connections from the hot
+    # reads' own (and, elsewhere, from the worker, its queue and `migrate`).
+    client = await make_live_client(rate_limits_enabled=False, db_pool_size=3, db_hot_pool_size=1)
+    app: Any = client.app  # type: ignore[attr-defined]
+    await app.state.hot.pool.wait()
+    async with app.state.hot.connection() as raw:
+        hot = await (await raw.execute("SELECT current_setting('application_name')")).fetchone()
+    async with app.state.engine.connect() as connection:
+        engine = (
+            await connection.execute(text("SELECT current_setting('application_name')"))
+        ).scalar()
+    assert hot == ("jobboard-api-hot",)
+    assert engine == "jobboard-api"

@@ -4,6 +4,7 @@ was written for (`-` outside requests)."""
 
 import logging
 import logging.config
+import re
 from contextvars import ContextVar
 from typing import Any
 
@@ -19,34 +20,75 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# Where a task is written `name[id](`, its arguments follow up to the matching `)`.
+_CALL = re.compile(r"([\w.:]+\[(?:\d+|None)\])\(")
+
+
+def without_call_arguments(text: str) -> str:
+    """`text` with every task written as `name[id](argument=value, ...)` cut to `name[id]`.
+
+    The arguments are Python reprs, so a parenthesis inside a quoted string does not end
+    them; one left unclosed cuts the rest of the text.
+    """
+    parts: list[str] = []
+    position = 0
+    while (found := _CALL.search(text, position)) is not None:
+        parts.append(text[position : found.end(1)])
+        position = _after_arguments(text, found.end())
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _after_arguments(text: str, start: int) -> int:
+    """The index just past the `)` closing the argument list that starts at `start`."""
+    depth, quote, index = 1, "", start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1  # the escaped character cannot close the string
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return len(text)
+
+
 class TaskArgumentsFilter(logging.Filter):
     """Task logs name each task, never its arguments (an address, for one).
 
-    procrastinate writes a task as `name[id](argument=value, ...)` in its messages and puts
-    the whole task, arguments included, in the record (`job`, or `jobs` for a batch): here
-    a task is `name[id]` in the message and its record keeps no arguments.
+    procrastinate writes a task as `name[id](argument=value, ...)` in its messages (with or
+    without the task in the record) and puts the whole task, arguments included, in the
+    record (`job`, or `jobs` for a batch): here a task is `name[id]` in every message and
+    its record keeps no arguments.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         fields = record.__dict__
         if isinstance(fields.get("job"), dict):
-            fields["job"] = self._without_arguments(record, fields["job"])
+            fields["job"] = self._without_arguments(fields["job"])
         if isinstance(fields.get("jobs"), list):
             fields["jobs"] = [
-                self._without_arguments(record, job) if isinstance(job, dict) else job
+                self._without_arguments(job) if isinstance(job, dict) else job
                 for job in fields["jobs"]
             ]
+        if record.name.startswith("procrastinate"):
+            record.msg = without_call_arguments(record.getMessage())
+            record.args = None
         return True
 
     @staticmethod
-    def _without_arguments(record: logging.LogRecord, job: dict[str, Any]) -> dict[str, Any]:
-        named = f"{job.get('task_name')}[{job.get('id')}]"
-        call = job.get("call_string")
-        if isinstance(call, str) and isinstance(record.msg, str):
-            record.msg = record.msg.replace(call, named)
+    def _without_arguments(job: dict[str, Any]) -> dict[str, Any]:
         kept = {key: value for key, value in job.items() if key != "task_kwargs"}
         if "call_string" in kept:
-            kept["call_string"] = named
+            kept["call_string"] = f"{job.get('task_name')}[{job.get('id')}]"
         return kept
 
 
