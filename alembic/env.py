@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from alembic import context
 from backend.core.config import load_settings
 from backend.db.admin import MIGRATION_LOCK
+from backend.db.engine import application_name
 from backend.db.models import Base, belongs_to_queue
 
 config = context.config
@@ -59,7 +60,11 @@ def _run(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_async_engine(_url(), poolclass=pool.NullPool)
+    engine = create_async_engine(
+        _url(),
+        poolclass=pool.NullPool,
+        connect_args={"application_name": application_name("migrate")},
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

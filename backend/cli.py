@@ -88,7 +88,7 @@ def _read_password() -> str:
 
 
 async def _create_admin(settings: Settings, email: str, full_name: str, password: str) -> None:
-    engine = create_engine(settings)
+    engine = create_engine(settings, role="cli")
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
             if await users_repo.get_by_email(db, email=email) is not None:
@@ -126,7 +126,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> None:
 async def _purge(settings: Settings) -> dict[str, int]:
     from backend.services import housekeeping
 
-    engine = create_engine(settings)
+    engine = create_engine(settings, role="cli")
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
             return await housekeeping.purge(db, settings)
@@ -155,7 +155,7 @@ def seed(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _confirm_emails(settings: Settings, emails: list[str]) -> list[str]:
-    engine = create_engine(settings)
+    engine = create_engine(settings, role="cli")
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
             confirmed = []
@@ -212,6 +212,27 @@ def tasks_retry(settings: Settings, args: argparse.Namespace) -> None:
     print(f"{len(retried)} tasks queued again")
     if missing:
         raise CommandError(f"not failed tasks: {', '.join(map(str, missing))}")
+
+
+def tasks_run(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.db.queue import PERIODIC
+    from backend.tasks.worker import run_now
+
+    if asyncio.run(run_now(settings, args.which)):
+        print(f"{PERIODIC[args.which]} queued: the next free worker runs it")
+    else:
+        print(f"{PERIODIC[args.which]} already waits for a worker: nothing added")
+
+
+def tasks_status(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.tasks.worker import queue_state
+
+    counts = asyncio.run(queue_state(settings))
+    print(f"{'task':<28}{'waiting':>9}{'running':>9}{'failed':>8}")
+    for row in counts:
+        print(f"{row.task:<28}{row.waiting:>9}{row.running:>9}{row.failed:>8}")
+    if not counts:
+        print("(no tasks)")
 
 
 def mail_preview(settings: Settings, args: argparse.Namespace) -> None:
@@ -279,11 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker_cmd.set_defaults(handler=worker)
 
-    tasks_cmd = commands.add_parser("tasks", help="tasks that failed their last try")
+    tasks_cmd = commands.add_parser(
+        "tasks", help="the task queue: its state, periodic tasks run now, failed tasks"
+    )
     tasks_commands = tasks_cmd.add_subparsers(dest="tasks_command", required=True)
-    failed_cmd = tasks_commands.add_parser("failed", help="list them")
+    status_cmd = tasks_commands.add_parser(
+        "status", help="tasks waiting, running and failed, by task"
+    )
+    status_cmd.set_defaults(handler=tasks_status)
+    from backend.db.queue import PERIODIC
+
+    run_cmd = tasks_commands.add_parser(
+        "run", help="queue a periodic task to run now (a worker runs it)"
+    )
+    run_cmd.add_argument("which", choices=sorted(PERIODIC))
+    run_cmd.set_defaults(handler=tasks_run)
+    failed_cmd = tasks_commands.add_parser("failed", help="tasks that failed their last try")
     failed_cmd.set_defaults(handler=tasks_failed)
-    retry_cmd = tasks_commands.add_parser("retry", help="queue them again, to run now")
+    retry_cmd = tasks_commands.add_parser("retry", help="queue failed tasks again, to run now")
     retry_cmd.add_argument("task_ids", type=int, nargs="*", metavar="ID")
     retry_cmd.add_argument("--all", action="store_true", help="every failed task")
     retry_cmd.set_defaults(handler=tasks_retry)

@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The hot reads' own pool is part of DB_POOL_SIZE: the engine keeps the rest.
-        engine = create_engine(settings, pool_size=settings.db_pool_size - hot_pool_size(settings))
+        engine = create_engine(
+            settings, role="api", pool_size=settings.db_pool_size - hot_pool_size(settings)
+        )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             replica_engine = create_engine(
                 settings,
                 settings.read_database,
+                role="api-replica",
                 connect_timeout=2,
                 pool_size=settings.db_pool_size - hot_pool_size(settings),
             )

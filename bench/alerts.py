@@ -147,7 +147,7 @@ async def _plans(url: str, sample: list[dict[str, Any]]) -> list[str]:
 
 async def schedule(url: str) -> int:
     settings = load_settings(database_url=url, environment="development")
-    engine = create_engine(settings)
+    engine = create_engine(settings, role="bench")
     try:
         return await alerts.schedule_due(create_sessionmaker(engine))
     finally:

@@ -72,7 +72,7 @@ async def main(url: str) -> None:
         raise SystemExit("no live session: sign in once against this database first")
     session_id, user_id = row
     token = create_access_token(settings, user_id=user_id, session_id=session_id).token
-    engine = create_engine(settings)
+    engine = create_engine(settings, role="bench")
     read = create_read_sessionmaker(engine)
     hot = HotConnections(engine)
     driver = await psycopg.AsyncConnection.connect(raw_url, autocommit=True)

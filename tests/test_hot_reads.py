@@ -227,7 +227,7 @@ async def test_a_read_cancelled_mid_statement_leaves_the_pool_healthy(
 ) -> None:
     # What a request's deadline does to a read: the task is cancelled inside the statement.
     settings = make_settings(migrated_url, db_max_overflow=0, **sizes)
-    engine = create_engine(settings, pool_size=1)
+    engine = create_engine(settings, role="tests", pool_size=1)
     connections = hot.HotConnections(engine, settings)
     await connections.open()
     if connections.pool is not None:
@@ -294,7 +294,7 @@ async def test_the_own_pool_shows_in_metrics(make_live_client: ClientFactory) ->
 
 async def _own_pool(migrated_url: URL, **sizes: Any) -> tuple[hot.HotConnections, Any]:
     settings = make_settings(migrated_url, db_max_overflow=0, **sizes)
-    engine = create_engine(settings, pool_size=1)
+    engine = create_engine(settings, role="tests", pool_size=1)
     connections = hot.HotConnections(engine, settings)
     await connections.open()
     assert connections.pool is not None

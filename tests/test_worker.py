@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -68,18 +69,25 @@ class SmtpServer:
         return [message for message in self.received if message["To"] == address]
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[SmtpServer, int]]:
-    server = SmtpServer()
+@contextmanager
+def serving(server: SmtpServer) -> Iterator[int]:
+    """`server` listening on a free loopback port (the port), until the block ends."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     controller = Controller(server, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield server, port
+        yield port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpServer, int]]:
+    server = SmtpServer()
+    with serving(server) as port:
+        yield server, port
 
 
 @pytest.fixture
@@ -191,7 +199,7 @@ def tasks(url: URL, name: str = SEND_PASSWORD_RESET) -> list[tuple[Any, ...]]:
 async def ask_for_reset(url: URL, user_id: int) -> None:
     """What `POST /auth/password-reset` commits, for a known user."""
     settings = make_settings(url, direct=True)
-    engine = create_engine(settings)
+    engine = create_engine(settings, role="tests")
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
             await enqueue(db, SEND_PASSWORD_RESET, user_id=user_id)
@@ -367,7 +375,7 @@ def test_two_workers_catch_up_a_missed_day_of_alerts_once_each(
     settings = make_settings(database, direct=True)
 
     async def schedule() -> int:
-        engine = create_engine(settings)
+        engine = create_engine(settings, role="tests")
         try:
             return await alerts.schedule_due(create_sessionmaker(engine))
         finally:
@@ -404,3 +412,34 @@ def test_two_workers_catch_up_a_missed_day_of_alerts_once_each(
             database, "SELECT alerted_through FROM saved_searches WHERE id = %s", saved_id
         )
         assert through == last_due
+
+
+def test_an_operator_runs_a_periodic_task_now_and_reads_the_queue(
+    database: URL, smtp: tuple[SmtpServer, int]
+) -> None:
+    from backend.db.queue import PERIODIC, queue
+    from backend.tasks import handlers
+
+    _, port = smtp
+    # Each name the command takes is a periodic task the workers run.
+    periodic = {each.task.name for each in queue.periodic_registry.periodic_tasks.values()}
+    assert set(PERIODIC.values()) <= periodic <= set(handlers.task_names())
+    empty = command(database, port, "tasks", "status")
+    assert empty.returncode == 0, empty.stderr
+    assert "(no tasks)" in empty.stdout
+    queued = command(database, port, "tasks", "run", "purge")
+    assert queued.returncode == 0, queued.stderr
+    assert queued.stdout == "purge queued: the next free worker runs it\n"
+    again = command(database, port, "tasks", "run", "purge")
+    assert again.stdout == "purge already waits for a worker: nothing added\n"
+    assert [row[2] for row in tasks(database, "purge")] == ["todo"]
+    state = command(database, port, "tasks", "status").stdout.splitlines()
+    assert state[0].split() == ["task", "waiting", "running", "failed"]
+    assert ["purge", "1", "0", "0"] in [line.split() for line in state[1:]]
+    unknown = command(database, port, "tasks", "run", "everything")
+    assert unknown.returncode == 2
+    assert "invalid choice" in unknown.stderr
+    ran = command(database, port, "worker", "--until-empty")
+    assert ran.returncode == 0, ran.stderr
+    # Run and done (succeeded tasks are deleted).
+    assert [row for row in tasks(database, "purge") if row[2] == "todo"] == []

@@ -1,5 +1,6 @@
 """Outgoing mail: one small interface, with console, file and SMTP backends chosen by settings."""
 
+import hmac
 import logging
 import smtplib
 import ssl
@@ -28,6 +29,18 @@ class Mailer(Protocol):
 # Bodies are encoded when the message is built, so this changes none of them.
 WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
 
+# The right-hand side of the board's Message-IDs.
+MESSAGE_ID_DOMAIN = "jobboard"
+
+
+def message_id(settings: Settings, key: str) -> str:
+    """The `Message-ID` of the mail sent under `key`: the same on every try, so that if one
+    is sent twice (accepted by the mail server just before its worker died), receiving
+    servers and clients can tell the second for a copy. Keyed with SECRET_KEY, so that no
+    two boards (and no outsider) make the same one."""
+    digest = hmac.new(settings.secret_key.get_secret_value().encode(), key.encode(), "sha256")
+    return f"<{digest.hexdigest()[:40]}@{MESSAGE_ID_DOMAIN}>"
+
 
 def wire_bytes(message: EmailMessage) -> bytes:
     """The message as it is sent and stored: CRLF line ends, headers as `WIRE_POLICY`
@@ -54,7 +67,7 @@ def compose(
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain="jobboard")
+    message["Message-ID"] = make_msgid(domain=MESSAGE_ID_DOMAIN)
     if unsubscribe_url is not None:
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

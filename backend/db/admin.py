@@ -8,6 +8,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from alembic import command
+from backend.db.engine import application_name
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -15,6 +16,11 @@ ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 # `configure_database` around its settings): a second `migrate` (two pods starting) waits,
 # then finds nothing left to do.
 MIGRATION_LOCK = 0x6A6F62626F617264  # "jobboard"
+
+
+# What `migrate`'s own statements (creating the database, its settings) are called in
+# `pg_stat_activity`.
+ADMIN = application_name("migrate")
 
 
 def _maintenance_conninfo(url: URL) -> str:
@@ -29,7 +35,9 @@ def conninfo(url: URL) -> str:
 
 def create_database(url: URL) -> bool:
     """Create the database `url` names unless it exists; True when it was created."""
-    with psycopg.connect(_maintenance_conninfo(url), autocommit=True, connect_timeout=10) as conn:
+    with psycopg.connect(
+        _maintenance_conninfo(url), autocommit=True, connect_timeout=10, application_name=ADMIN
+    ) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)
         ).fetchone()
@@ -47,7 +55,7 @@ def configure_database(url: URL, *, statement_timeout_ms: int) -> None:
     startup parameters (which PgBouncer refuses): UTC, and the statement timeout."""
     # One transaction under the migration lock: two ALTER DATABASE ... SET at once (two
     # `migrate` runs) can fail with "tuple concurrently updated".
-    with psycopg.connect(conninfo(url), connect_timeout=10) as conn:
+    with psycopg.connect(conninfo(url), connect_timeout=10, application_name=ADMIN) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         name = sql.Identifier(str(url.database))
         conn.execute(sql.SQL("ALTER DATABASE {} SET timezone TO 'UTC'").format(name))
@@ -60,7 +68,9 @@ def configure_database(url: URL, *, statement_timeout_ms: int) -> None:
 
 def drop_database(url: URL) -> None:
     """Drop the database `url` names, ending its connections first."""
-    with psycopg.connect(_maintenance_conninfo(url), autocommit=True, connect_timeout=10) as conn:
+    with psycopg.connect(
+        _maintenance_conninfo(url), autocommit=True, connect_timeout=10, application_name=ADMIN
+    ) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(str(url.database))

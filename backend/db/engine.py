@@ -48,11 +48,13 @@ def create_engine(
     settings: Settings,
     url: URL | None = None,
     *,
+    role: str,
     connect_timeout: int = 5,
     pool_size: int | None = None,
 ) -> AsyncEngine:
     """An engine over psycopg 3 with checked pooled connections, on the primary unless
-    another `url` is given, with DB_POOL_SIZE connections unless `pool_size` says."""
+    another `url` is given, with DB_POOL_SIZE connections unless `pool_size` says; its
+    connections named for `role` (`application_name`)."""
     engine = create_async_engine(
         url or settings.database,
         poolclass=CountingPool,
@@ -68,7 +70,7 @@ def create_engine(
         pool_reset_on_return=None,
         # No startup parameters (PgBouncer refuses `options`): `migrate` sets the database's
         # TimeZone (UTC) and statement_timeout, and responses are written in UTC anyway.
-        connect_args=connect_args(settings, connect_timeout=connect_timeout),
+        connect_args=connect_args(settings, role=role, connect_timeout=connect_timeout),
     )
     event.listen(engine.sync_engine, "connect", _load_any_timestamp)
     event.listen(engine.sync_engine, "checkout", _refuse_a_dead_connection)
@@ -133,9 +135,19 @@ def _load_any_timestamp(dbapi_connection: Any, _: Any) -> None:
     load_any_timestamp(dbapi_connection.driver_connection)
 
 
-def connect_args(settings: Settings, *, connect_timeout: int = 5) -> dict[str, Any]:
-    """What every connection is opened with."""
-    arguments: dict[str, Any] = {"connect_timeout": connect_timeout}
+def application_name(role: str) -> str:
+    """What a connection is called in `pg_stat_activity` and the server's log: the board,
+    then the part of it that opened the connection (`api`, `api-hot`, `worker`, `queue`,
+    `migrate`, `cli` ...)."""
+    return f"jobboard-{role}"
+
+
+def connect_args(settings: Settings, *, role: str, connect_timeout: int = 5) -> dict[str, Any]:
+    """What every connection is opened with (PgBouncer passes `application_name` on)."""
+    arguments: dict[str, Any] = {
+        "connect_timeout": connect_timeout,
+        "application_name": application_name(role),
+    }
     if not settings.db_prepared_statements:
         arguments["prepare_threshold"] = None  # never prepare: PgBouncer transaction mode
     return arguments

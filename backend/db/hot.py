@@ -141,7 +141,10 @@ class HotConnections:
             target = (url or settings.database).set(drivername="postgresql")
             self.pool = AsyncConnectionPool(
                 target.render_as_string(hide_password=False),
-                kwargs={"autocommit": True, **connect_args(settings)},
+                kwargs={
+                    "autocommit": True,
+                    **connect_args(settings, role="api-hot" if url is None else "api-replica-hot"),
+                },
                 min_size=size,
                 max_size=size,
                 open=False,

@@ -15,6 +15,15 @@ NOTIFY_STATUS_CHANGES = "notify_status_changes"
 SEND_JOB_ALERT = "send_job_alert"
 NOTIFY_JOB_EXPIRING = "notify_job_expiring"
 
+# The periodic tasks an operator may run now (`python -m backend tasks run`), by the name the
+# command takes.
+PERIODIC = {
+    "alerts": "schedule_job_alerts",
+    "expiry-notices": "schedule_expiry_notices",
+    "purge": "purge",
+    "stalled": "retry_stalled_tasks",
+}
+
 # One queue for the process. Tasks are declared on it by `backend.tasks.handlers` (loaded
 # by workers; a web process enqueues by name and needs only the queue). A worker swaps in
 # a connector with its own connection pool (`backend.tasks.worker`); the web process never

@@ -15,11 +15,23 @@ async def claim(db: AsyncSession, *, key: str) -> bool:
     return not await mail_repo.was_sent(db, key=key)
 
 
-async def send_once(db: AsyncSession, mailer: Mailer, *, key: str, message: EmailMessage) -> None:
+async def send_once(
+    db: AsyncSession, mailer: Mailer, *, key: str, message: EmailMessage, message_id: str | None
+) -> None:
     """Send `message` unless a mail was sent under `key`, and record the send in `db`'s
     transaction (the caller's changes commit with it). An SMTP failure raises: the
-    transaction rolls back and the task is tried again."""
+    transaction rolls back and the task is tried again.
+
+    The rule for the one window left: a mail the server accepted just before the record
+    could commit (the worker killed, the database gone) is sent again by the retry, with
+    the same `message_id` (`core.mail.message_id`), so that the copy can be told apart.
+    None keeps the message's own, new on every try: for a mail whose try writes what the
+    first one's could not keep (a reset link, stored only with the record), so that no
+    client drops the copy that works.
+    """
     if not await claim(db, key=key):
         return
+    if message_id is not None:
+        message.replace_header("Message-ID", message_id)
     await mailer.send(message)
     await mail_repo.record_sent(db, key=key)

@@ -5,8 +5,9 @@ backoff (`backend.tasks.worker.configure_retries`), and a task whose worker died
 again by another. A mail is sent at most once per key once the SMTP server accepted it:
 the send is recorded under the key (`sent_mails`), in the transaction that commits the
 task's other changes, and a task finding its key recorded sends nothing. The one case left
-is a worker dying between the server's acceptance and that commit, which sends that mail
-again.
+is a worker dying (or its database going away) between the server's acceptance and that
+commit, which sends that mail again, with the same Message-ID (`core.mail.message_id`) so
+that receiving servers and clients can tell the copy.
 """
 
 import logging
@@ -19,7 +20,7 @@ from procrastinate import JobContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings
-from backend.core.mail import Mailer
+from backend.core.mail import Mailer, message_id
 from backend.db.queue import (
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
@@ -57,9 +58,22 @@ def _key(context: JobContext) -> str:
 
 
 async def send_once(
-    db: AsyncSession, resources: Resources, key: str, message: EmailMessage
+    db: AsyncSession,
+    resources: Resources,
+    key: str,
+    message: EmailMessage,
+    *,
+    same_on_retry: bool = True,
 ) -> None:
-    await mailing.send_once(db, resources.mailer, key=key, message=message)
+    """Send under `key` (`mailing.send_once`), with a Message-ID the same on every try
+    unless the mail differs between tries in what matters (`same_on_retry=False`)."""
+    await mailing.send_once(
+        db,
+        resources.mailer,
+        key=key,
+        message=message,
+        message_id=message_id(resources.settings, key) if same_on_retry else None,
+    )
 
 
 @queue.task(name=SEND_PASSWORD_RESET, pass_context=True)
@@ -77,7 +91,10 @@ async def send_password_reset(
             db, resources.settings, user_id=user_id, generation=generation
         )
         if message is not None:
-            await send_once(db, resources, _key(context), message)
+            # Each try makes a new link (the token is stored with the send's record): a
+            # copy from a try whose record was lost holds a dead link, so it must not
+            # share the working one's Message-ID.
+            await send_once(db, resources, _key(context), message, same_on_retry=False)
 
 
 @queue.task(name=SEND_EMAIL_VERIFICATION, pass_context=True)
