@@ -358,3 +358,28 @@ async def test_a_connection_the_server_ended_is_replaced_and_the_read_still_answ
     finally:
         await connections.close()
         await engine.dispose()
+
+
+@pytest.mark.parametrize("missing", ["server", "database"])
+async def test_with_no_database_to_reach_a_hot_read_is_a_503_at_once(
+    migrated_url: URL, missing: str
+) -> None:
+    # The own pool keeps trying to connect, and counts those connections as its own: a
+    # read must not wait for them until its deadline.
+    from backend.main import create_app
+    from tests.test_server import free_port
+
+    url = (
+        migrated_url.set(port=free_port())
+        if missing == "server"
+        else migrated_url.set(database="jobboard_no_such_database")
+    )
+    app = create_app(make_settings(url, direct=True, db_pool_size=3, db_hot_pool_size=2))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            for _ in range(3):
+                started = time.monotonic()
+                answer = await http.get(f"{API}/jobs/autocomplete", params={"q": "ra"})
+                assert answer.status_code == 503, answer.text
+                assert time.monotonic() - started < 1.5

@@ -16,12 +16,12 @@ connection, native arrays, UUIDs, timestamps, `Decimal`), its rows built by psyc
 `class_row` into the typed class it names. A route opens its connection with
 `HotConnections.connection()`: one of psycopg's own pool (`psycopg_pool`, DB_HOT_POOL_SIZE
 of the process's DB_POOL_SIZE, in autocommit), waited for in turn when all are busy; when
-that pool is short of connections (the server went away and it is reconnecting), one of
-the engine's, taken and handed back through SQLAlchemy's public async API
-(`AsyncEngine.connect`), overflow included, so a server that is down is still a 503 at
-once. Either is discarded only when psycopg says it is broken. The same `HotRead` runs on a
-session too (`one`, `every`), so a route that already holds a session uses it. Both paths
-announce each statement to `backend.db.observe`.
+none comes within a quarter of a second (the server gone, the pool trying to reconnect),
+one of the engine's, taken and handed back through SQLAlchemy's public async API
+(`AsyncEngine.connect`), overflow included, so a server that is down is still a 503 within
+that quarter second. Either is discarded only when psycopg says it is broken. The same
+`HotRead` runs on a session too (`one`, `every`), so a route that already holds a session
+uses it. Both paths announce each statement to `backend.db.observe`.
 """
 
 import weakref
@@ -113,6 +113,11 @@ def schema_enums() -> dict[str, type[Any]]:
 
 
 _PREPARED = "hot_reads_prepared"
+# How long a hot read waits its turn for a connection of the own pool (seconds) before it
+# takes the engine's. Busy, the pool hands one over in a few milliseconds (a hot read holds
+# it for about one); a pool that cannot connect (the server gone: it counts the connections
+# it keeps trying to open as its own) hands none, and the engine's then answers at once.
+OWN_POOL_WAIT = 0.25
 
 
 def hot_pool_size(settings: Settings) -> int:
@@ -135,7 +140,7 @@ class HotConnections:
         self._prepared: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
         size = 0 if settings is None else hot_pool_size(settings)
         # How long a hot read waits its turn for the own pool before the engine's takes it.
-        self.wait = 0.0 if settings is None else settings.db_pool_timeout_seconds
+        self.wait = OWN_POOL_WAIT
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         if settings is not None and size:
             target = (url or settings.database).set(drivername="postgresql")
@@ -212,14 +217,11 @@ class HotConnections:
 
     async def _own(self) -> psycopg.AsyncConnection[Any] | None:
         """A connection of the own pool, waited for in turn while all of them are busy; None
-        (the engine's, then) when the pool is short of connections, which happens when
-        the server went away (the pool is reconnecting in the background): the engine then
-        answers at once, with a connection or with the error a 503 is made of."""
+        (the engine's, then) when none comes within OWN_POOL_WAIT, or the one that came was
+        ended by the server: the engine then answers at once, with a connection or with the
+        error a 503 is made of."""
         pool = self.pool
         if pool is None:
-            return None
-        stats = pool.get_stats()  # psycopg_pool's public statistics
-        if not stats["pool_available"] and stats["pool_size"] < stats["pool_max"]:
             return None
         try:
             own = await pool.getconn(timeout=self.wait)
