@@ -96,7 +96,7 @@ def prepare_database(url: str, jobs: int, *, reuse: bool) -> None:
 
 @contextmanager
 def server(
-    app: str, port: int, env: dict[str, str], workers: int
+    app: str, port: int, env: dict[str, str], workers: int, *, cwd: Path = ROOT
 ) -> Iterator[subprocess.Popen[bytes]]:
     command = [
         sys.executable,
@@ -117,7 +117,7 @@ def server(
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    process = subprocess.Popen(command, env=env, cwd=cwd)
     try:
         for _ in range(100):
             try:

@@ -383,3 +383,21 @@ async def test_with_no_database_to_reach_a_hot_read_is_a_503_at_once(
                 answer = await http.get(f"{API}/jobs/autocomplete", params={"q": "ra"})
                 assert answer.status_code == 503, answer.text
                 assert time.monotonic() - started < 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    first: int
+    second: str
+
+
+async def test_rows_are_built_right_whether_the_columns_follow_the_fields_or_not(
+    db: AsyncSession, app: FastAPI
+) -> None:
+    first = bindparam("first", type_=Integer).label("first")
+    second = func.concat("n", bindparam("first", type_=Integer)).label("second")
+    in_order = hot.HotRead(select(first, second), Pair)
+    reversed_ = hot.HotRead(select(second, first), Pair)
+    async with app.state.hot.connection() as raw:
+        assert await hot.one(raw, in_order, {"first": 7}) == Pair(7, "n7")
+        assert await hot.one(raw, reversed_, {"first": 7}) == Pair(7, "n7")

@@ -13,7 +13,8 @@ reads below, which every page view makes and which run on psycopg directly.**
 Each is a `HotRead`: a SQLAlchemy statement compiled once with SQLAlchemy's public
 `compile()`, its values adapted by psycopg itself (the schema's enums registered on each
 connection, native arrays, UUIDs, timestamps, `Decimal`), its rows built by psycopg's
-`class_row` into the typed class it names. A route opens its connection with
+row factories into the typed class it names (by position where the statement selects a
+dataclass's fields in order, else by name). A route opens its connection with
 `HotConnections.connection()`: one of psycopg's own pool (`psycopg_pool`, DB_HOT_POOL_SIZE
 of the process's DB_POOL_SIZE, in autocommit), waited for in turn when all are busy; when
 none comes within a quarter of a second (the server gone, the pool trying to reconnect),
@@ -24,13 +25,14 @@ that quarter second. Either is discarded only when psycopg says it is broken. Th
 uses it. Both paths announce each statement to `backend.db.observe`.
 """
 
+import dataclasses
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import psycopg
-from psycopg.rows import AsyncRowFactory, class_row
+from psycopg.rows import AsyncRowFactory, args_row, class_row
 from psycopg.types.enum import EnumInfo, register_enum
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import URL, Dialect, Enum, Select
@@ -62,7 +64,7 @@ class HotRead(Generic[Row]):
             raise ValueError("a hot read takes no expanding (IN) parameters")
         self.statement = statement
         self.row = row
-        self.rows: AsyncRowFactory[Row] = class_row(row)
+        self.rows: AsyncRowFactory[Row] = _row_factory(statement, row)
         self.sql: str = compiled.string
         # Values written into the statement itself (`Job.status == JobStatus.published`).
         self.defaults = {
@@ -71,6 +73,16 @@ class HotRead(Generic[Row]):
 
     def parameters(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
         return {**self.defaults, **(values or {})}
+
+
+def _row_factory(statement: Select[*tuple[Any, ...]], row: type[Row]) -> AsyncRowFactory[Row]:
+    """psycopg's row factory for `row`: its fields given by position (`args_row`) when the
+    statement selects a dataclass's fields in their order, else by name (`class_row`)."""
+    if dataclasses.is_dataclass(row):
+        fields = [field.name for field in dataclasses.fields(row) if field.init]
+        if list(statement.selected_columns.keys()) == fields:
+            return args_row(row)
+    return class_row(row)
 
 
 async def one(
