@@ -62,6 +62,13 @@ def migrate(settings: Settings, args: argparse.Namespace) -> None:
     if admin.create_database(settings.database):
         print(f"created database {settings.database.database}")
     try:
+        unknown = admin.applied_revisions(settings.database) - admin.known_revisions()
+        if unknown:
+            raise CommandError(
+                f"the database is at revision {', '.join(sorted(unknown))}, which this release"
+                " does not know: a newer release migrated it. Nothing was changed; run the"
+                " newer release's migrate"
+            )
         admin.upgrade(settings.database)
         admin.configure_database(
             settings.database, statement_timeout_ms=settings.db_statement_timeout_ms

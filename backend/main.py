@@ -29,6 +29,7 @@ from backend.core.middleware import (
 )
 from backend.core.problems import install_problem_handlers
 from backend.core.security import PasswordHasher
+from backend.db import admin
 from backend.db.admin import ALEMBIC_INI
 from backend.db.engine import (
     create_engine,
@@ -51,12 +52,6 @@ Errors are RFC 9457 problem details (`application/problem+json`).
 def migration_heads() -> set[str]:
     """The revisions a fully migrated database is at."""
     return set(ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_heads())
-
-
-def known_revisions() -> set[str]:
-    """Every revision this version of the code has a migration for."""
-    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
-    return {revision.revision for revision in script.walk_revisions()}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -85,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         )
         app.state.migration_heads = migration_heads()
-        app.state.known_revisions = known_revisions()
+        app.state.known_revisions = admin.known_revisions()
         app.state.mailer = create_mailer(settings)
         app.state.drain = Drain(settings.drain_seconds)
         app.state.drain.install()

@@ -412,3 +412,19 @@ def test_confirm_email_confirms_registered_addresses_only(fresh_url: URL) -> Non
     assert confirmed.stdout == "confirmed late@example.com\n"
     with psycopg.connect(_conninfo(fresh_url)) as conn:
         assert conn.execute("SELECT email_verified_at IS NOT NULL FROM users").fetchone() == (True,)
+
+
+def test_an_older_release_migrating_a_newer_schema_says_so_in_one_line(fresh_url: URL) -> None:
+    assert run(fresh_url, "migrate").returncode == 0
+    with psycopg.connect(_conninfo(fresh_url), autocommit=True) as connection:
+        # What a newer release's migration leaves: a revision this one has never seen.
+        connection.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    result = run(fresh_url, "migrate")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "0099_from_the_future" in result.stderr
+    assert "newer release" in result.stderr
+    with psycopg.connect(_conninfo(fresh_url)) as connection:
+        revisions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert revisions == [("0099_from_the_future",)]  # nothing was changed

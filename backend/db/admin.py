@@ -4,6 +4,7 @@ from pathlib import Path
 
 import psycopg
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy.engine import URL
 
@@ -84,6 +85,21 @@ def alembic_config(url: URL | None = None) -> Config:
     if url is not None:
         config.attributes["url"] = url.render_as_string(hide_password=False)
     return config
+
+
+def known_revisions(url: URL | None = None) -> set[str]:
+    """Every revision this release has a migration for."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+def applied_revisions(url: URL) -> set[str]:
+    """The revisions the database `url` names is at (none before its first migration)."""
+    with psycopg.connect(conninfo(url), connect_timeout=10, application_name=ADMIN) as conn:
+        found = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+        if found is None or not found[0]:
+            return set()
+        return {row[0] for row in conn.execute("SELECT version_num FROM alembic_version")}
 
 
 def upgrade(url: URL | None = None, revision: str = "head") -> None:
