@@ -188,6 +188,14 @@ def test_every_json_log_line_carries_its_request_id_and_no_secret(
     }
     assert '"POST /api/v1/auth/register HTTP/1.1" 201' in access["trace-42"]
     assert '"GET /api/v1/users/me HTTP/1.1" 200' in access["trace-44"]
+    # Each access line's figures as fields of their own, for searching and summing.
+    me = next(
+        line
+        for line in lines
+        if line["logger"] == "uvicorn.access" and line["request_id"] == "trace-44"
+    )
+    assert (me["method"], me["path"], me["status"]) == ("GET", "/api/v1/users/me", 200)
+    assert 0 < me["duration_ms"] < 10_000
     for secret in (password, token, DEFAULT_PASSWORD, TEST_SECRET_KEY):
         assert secret not in text
     # The queue names each task it runs, but not its arguments (here, an address).

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import os
 import re
+import time
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
@@ -51,6 +52,7 @@ class RequestIdMiddleware:
         request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         logs.request_id.set(request_id)  # this request's task and what it logs
+        logs.request_started.set(time.perf_counter())  # the access line's duration
         response_started = False
 
         async def send_with_id(message: Message) -> None:
