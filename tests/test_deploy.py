@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.engine import URL
 
 from backend.core.config import Settings
+from backend.db import admin
 from backend.main import create_app
 from tests.conftest import TEST_SECRET_KEY
 
@@ -174,3 +177,14 @@ def test_the_api_pods_probe_real_routes_and_outlast_their_drain(defaults: Settin
     pool = int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"])
     api_connections = autoscaler["spec"]["maxReplicas"] * pool
     assert api_connections + workers["spec"]["replicas"] * (pool + 3) <= 80
+
+
+def test_compose_runs_the_postgresql_major_version_the_tests_run_on(
+    compose: dict[str, Any], database_url: URL
+) -> None:
+    image = compose["services"]["db"]["image"]
+    assert image.startswith("postgres:")
+    with psycopg.connect(admin.conninfo(database_url.set(database="postgres"))) as connection:
+        row = connection.execute("SHOW server_version_num").fetchone()
+    assert row is not None
+    assert image.removeprefix("postgres:").split(".")[0] == str(int(row[0]) // 10000)
