@@ -71,6 +71,22 @@ class Cluster:
         return found is not None
 
 
+def new_cluster(root: Path, name: str) -> Cluster:
+    """A PostgreSQL data directory under `root` (which postgres may write), initialised and
+    set to listen on a free loopback port, its socket in `root`; not started."""
+    cluster = Cluster(root / name, free_port())
+    as_postgres(
+        BIN / "initdb", "-D", cluster.directory, "-U", "postgres", "--auth=trust",
+        "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
+    )  # fmt: skip
+    with (cluster.directory / "postgresql.conf").open("a") as conf:
+        conf.write(
+            f"port = {cluster.port}\nlisten_addresses = '127.0.0.1'\n"
+            f"unix_socket_directories = '{root}'\nfsync = off\n"
+        )
+    return cluster
+
+
 @dataclass
 class Pair:
     primary: Cluster
@@ -82,18 +98,9 @@ def pair() -> Iterator[Pair]:
     """A migrated primary and a streaming standby of it, each on a free port."""
     root = Path(tempfile.mkdtemp(prefix="jobboard-replica-"))
     shutil.chown(root, "postgres") if os.geteuid() == 0 else None
-    primary = Cluster(root / "primary", free_port())
+    primary = new_cluster(root, "primary")
     standby = Cluster(root / "standby", free_port())
     try:
-        as_postgres(
-            BIN / "initdb", "-D", primary.directory, "-U", "postgres", "--auth=trust",
-            "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
-        )  # fmt: skip
-        with (primary.directory / "postgresql.conf").open("a") as conf:
-            conf.write(
-                f"port = {primary.port}\nlisten_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{root}'\nfsync = off\n"
-            )
         primary.start()
         admin.create_database(primary.url)
         admin.upgrade(primary.url)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import uuid
@@ -22,8 +23,7 @@ from backend.db import admin
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.queue import SEND_EMAIL_VERIFICATION, enqueue
 from tests.conftest import make_settings
-from tests.test_read_replica import BIN, Cluster, as_postgres
-from tests.test_server import free_port
+from tests.test_read_replica import BIN, Cluster, new_cluster
 from tests.test_worker import (
     SmtpServer,
     add_user,
@@ -46,17 +46,8 @@ def cluster() -> Iterator[Cluster]:
     """A migrated PostgreSQL of the module's own, which its tests may stop."""
     root = Path(tempfile.mkdtemp(prefix="jobboard-outage-"))
     shutil.chown(root, "postgres") if os.geteuid() == 0 else None
-    server = Cluster(root / "data", free_port())
+    server = new_cluster(root, "data")
     try:
-        as_postgres(
-            BIN / "initdb", "-D", server.directory, "-U", "postgres", "--auth=trust",
-            "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
-        )  # fmt: skip
-        with (server.directory / "postgresql.conf").open("a") as conf:
-            conf.write(
-                f"port = {server.port}\nlisten_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{root}'\nfsync = off\n"
-            )
         server.start()
         admin.create_database(server.url)
         admin.upgrade(server.url)
@@ -72,6 +63,21 @@ def smtp() -> Iterator[tuple[SmtpServer, int]]:
     server = SmtpServer()
     with serving(server) as port:
         yield server, port
+
+
+def _worker(cluster: Cluster, smtp_port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`python -m backend worker` on `cluster` directly (never through PgBouncer: the
+    outage is the server's), logging JSON at INFO into `log`."""
+    return start_worker(
+        cluster.url,
+        smtp_port,
+        log,
+        DATABASE_URL=cluster.url.render_as_string(hide_password=False),
+        DB_PREPARED_STATEMENTS="true",
+        LOG_LEVEL="info",
+        LOG_FORMAT="json",
+        **env,
+    )
 
 
 def _reset_mailed(cluster: Cluster, inbox: SmtpServer, address: str, count: int) -> None:
@@ -95,17 +101,13 @@ def test_the_worker_carries_on_after_the_database_comes_back(
 ) -> None:
     inbox, port = smtp
     log = tmp_path / "worker.log"
-    worker = start_worker(
-        cluster.url,
+    worker = _worker(
+        cluster,
         port,
         log,
-        DATABASE_URL=cluster.url.render_as_string(hide_password=False),
-        DB_PREPARED_STATEMENTS="true",
         WORKER_LISTEN_NOTIFY=str(listen).lower(),
         # Heartbeats and the stalled-worker check run often, so that they meet the outage.
         WORKER_STALLED_SECONDS="6",
-        LOG_LEVEL="info",
-        LOG_FORMAT="json",
     )
     first = f"first-{uuid.uuid4().hex[:8]}@example.com"
     second = f"second-{uuid.uuid4().hex[:8]}@example.com"
@@ -154,15 +156,7 @@ def test_a_worker_stopped_with_a_task_in_hand_names_the_task_not_its_arguments(
     inbox, port = smtp
     inbox.mode = "stall"  # the mail server keeps the task in hand
     log = tmp_path / "worker.log"
-    worker = start_worker(
-        cluster.url,
-        port,
-        log,
-        DATABASE_URL=cluster.url.render_as_string(hide_password=False),
-        DB_PREPARED_STATEMENTS="true",
-        LOG_LEVEL="info",
-        LOG_FORMAT="json",
-    )
+    worker = _worker(cluster, port, log)
     user_id = add_user(cluster.url, f"held-{uuid.uuid4().hex[:8]}@example.com")
     try:
         asyncio.run(ask_for_reset(cluster.url, user_id))
@@ -208,16 +202,7 @@ def test_a_mail_accepted_as_the_database_went_away_comes_again_as_the_same_messa
         "$bcrypt-sha256$not-a-real-hash",
     )[0]
     with serving(inbox) as port:
-        worker = start_worker(
-            cluster.url,
-            port,
-            log,
-            DATABASE_URL=cluster.url.render_as_string(hide_password=False),
-            DB_PREPARED_STATEMENTS="true",
-            WORKER_STALLED_SECONDS="4",
-            LOG_LEVEL="info",
-            LOG_FORMAT="json",
-        )
+        worker = _worker(cluster, port, log, WORKER_STALLED_SECONDS="4")
         try:
             asyncio.run(_ask_for_confirmation(cluster, user_id, address))
             wait_for(lambda: len(inbox.to(address)) == 1, what="the first copy")
