@@ -48,14 +48,25 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
 
 
 def _run(connection: Connection) -> None:
+    # For the whole run, on this connection (straight to PostgreSQL, never through a
+    # transaction-mode pool): the migration lock, and the timeouts every statement gets,
+    # those of the steps that run outside a migration's transaction included
+    # (backend.db.online_ddl).
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+    connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
+    # Backfills may take longer than the app's statements are allowed to.
+    connection.execute(text("SET statement_timeout = 0"))
+    connection.commit()
     context.configure(
-        connection=connection, target_metadata=target_metadata, include_name=include_name
+        connection=connection,
+        target_metadata=target_metadata,
+        include_name=include_name,
+        # Each migration commits on its own: what one changes is released before the next
+        # starts, and a failed run keeps the migrations that finished.
+        transaction_per_migration=True,
     )
+    # The lock ends with the connection (run_migrations_online closes it).
     with context.begin_transaction():
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        # Backfills may take longer than the app's statements are allowed to.
-        connection.execute(text("SET LOCAL statement_timeout = 0"))
         context.run_migrations()
 
 

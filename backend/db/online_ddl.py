@@ -1,0 +1,89 @@
+"""Steps for migrations that change a big table while the site serves it.
+
+A migration's own transaction holds every lock it took until it ends: an `ALTER TABLE`
+followed by an `UPDATE` of every row keeps the table's ACCESS EXCLUSIVE lock, and every
+read of the table waits, for as long as the update runs. These steps run outside that
+transaction (Alembic's `autocommit_block`), each statement a short transaction of its own:
+
+- `backfill` fills a column batch by batch, by ranges of the primary key, so that a batch
+  holds its rows' locks for a moment and the app's reads never wait on it;
+- `create_index_concurrently` / `drop_index_concurrently` build and drop an index without
+  blocking writes (PostgreSQL's `CONCURRENTLY`, which cannot run inside a transaction), and
+  clear the invalid index a failed concurrent build leaves behind before trying again.
+
+`migrate` sets a session `lock_timeout` (alembic/env.py), so every statement here, like
+every DDL, waits at most that long for a lock and fails rather than queueing the site's
+queries behind it. Each step is safe to run again: a failed `migrate` is simply run again.
+"""
+
+import logging
+from typing import Any
+
+from sqlalchemy import text
+
+from alembic import op
+
+logger = logging.getLogger("alembic.runtime.migration")
+
+DEFAULT_BATCH = 5_000
+
+
+def backfill(
+    table: str, assignments: str, *, where: str, key: str = "id", batch: int = DEFAULT_BATCH
+) -> int:
+    """`UPDATE table SET assignments WHERE where`, `batch` keys at a time, each batch its own
+    transaction; the number of rows updated.
+
+    `where` must exclude rows already filled (`new_column IS NULL`), so that running it again
+    finds only what is left. Rows the running release writes meanwhile take the column's
+    default or are written by the next release; the migration that follows (the contract
+    step) can check that none is left before it adds a NOT NULL.
+    """
+    updated = 0
+    with op.get_context().autocommit_block():
+        bind = op.get_bind()
+        # Names and conditions come from the migration's author, never from a request.
+        bounds = bind.execute(
+            text(f"SELECT min({key}), max({key}) FROM {table} WHERE {where}")  # noqa: S608
+        )
+        low, high = bounds.one()
+        if low is None:
+            return 0
+        update = f"UPDATE {table} SET {assignments} WHERE {key} >= :low AND {key} < :high"  # noqa: S608
+        statement = text(f"{update} AND ({where})")
+        start = low
+        while start <= high:
+            result = bind.execute(statement, {"low": start, "high": start + batch})
+            updated += result.rowcount
+            start += batch
+        logger.info("backfilled %d rows of %s", updated, table)
+    return updated
+
+
+def _drop_invalid(name: str) -> None:
+    """Drop index `name` if a failed concurrent build left it invalid (it is then
+    maintained on every write but never used)."""
+    invalid = op.get_bind().execute(
+        text(
+            "SELECT 1 FROM pg_index JOIN pg_class ON pg_class.oid = pg_index.indexrelid "
+            "WHERE pg_class.relname = :name AND NOT pg_index.indisvalid"
+        ),
+        {"name": name},
+    )
+    if invalid.first() is not None:
+        op.drop_index(name, postgresql_concurrently=True, if_exists=True)
+
+
+def create_index_concurrently(name: str, table: str, columns: list[str], **options: Any) -> None:
+    """Build index `name` on `table` without blocking writes (`options` as for
+    `op.create_index`: `unique`, `postgresql_where`, `postgresql_using` ...)."""
+    with op.get_context().autocommit_block():
+        _drop_invalid(name)
+        op.create_index(
+            name, table, columns, postgresql_concurrently=True, if_not_exists=True, **options
+        )
+
+
+def drop_index_concurrently(name: str) -> None:
+    with op.get_context().autocommit_block():
+        op.drop_index(name, postgresql_concurrently=True, if_exists=True)
