@@ -1,9 +1,17 @@
-FROM python:3.11-slim
+# Debian 12, whose PostgreSQL client programs (for `backup` and `restore`) are 15, the
+# server's major version.
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Unpinned: Debian 12's postgresql-client-15 takes the distribution's security updates.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 # The lock: every package at its recorded version, checked against its recorded hashes.

@@ -6,6 +6,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.exc import DBAPIError
@@ -76,6 +77,44 @@ def migrate(settings: Settings, args: argparse.Namespace) -> None:
     except (DBAPIError, psycopg.Error) as exc:
         raise CommandError(f"migration failed: {database_failure(settings, exc)}") from None
     print("database is at the newest migration")
+
+
+def backup(settings: Settings, args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    try:
+        admin.backup(settings.database, path)
+        # Not in a plain dump: `restore` sets the app's own again; others are listed here.
+        extra = [
+            setting
+            for setting in admin.database_settings(settings.database)
+            if setting.split("=", 1)[0].lower() not in admin.APP_DATABASE_SETTINGS
+        ]
+    except admin.BackupError as exc:
+        raise CommandError(f"backup failed: {exc}") from None
+    except psycopg.Error as exc:
+        raise CommandError(f"backup failed: {database_failure(settings, exc)}") from None
+    print(f"backed up database {settings.database.database} to {path}")
+    if extra:
+        print(f"set these again after a restore (ALTER DATABASE ... SET): {', '.join(extra)}")
+
+
+def restore(settings: Settings, args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    try:
+        admin.restore(settings.database, path)
+        admin.configure_database(
+            settings.database, statement_timeout_ms=settings.db_statement_timeout_ms
+        )
+        revisions = admin.applied_revisions(settings.database)
+    except admin.BackupError as exc:
+        raise CommandError(f"restore failed: {exc}") from None
+    except psycopg.Error as exc:
+        raise CommandError(f"restore failed: {database_failure(settings, exc)}") from None
+    print(
+        f"restored {path} into database {settings.database.database}"
+        f" (at revision {', '.join(sorted(revisions)) or 'none'}); run migrate if this release"
+        " is newer than the backup"
+    )
 
 
 def _read_password() -> str:
@@ -269,6 +308,17 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="create the database if missing and apply every migration"
     )
     migrate_cmd.set_defaults(handler=migrate)
+
+    backup_cmd = commands.add_parser(
+        "backup", help="copy the database to a file (pg_dump's custom format) while it serves"
+    )
+    backup_cmd.add_argument("file", metavar="FILE")
+    backup_cmd.set_defaults(handler=backup)
+    restore_cmd = commands.add_parser(
+        "restore", help="load a backup into DATABASE_URL's database, which must be new or empty"
+    )
+    restore_cmd.add_argument("file", metavar="FILE")
+    restore_cmd.set_defaults(handler=restore)
 
     admin_cmd = commands.add_parser(
         "create-admin",

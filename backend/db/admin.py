@@ -1,5 +1,8 @@
 """Database housekeeping used by the command line and the test suite."""
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -49,6 +52,10 @@ def create_database(url: URL) -> bool:
         except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
             return False  # another `migrate` created it a moment ago
         return True
+
+
+# What `configure_database` sets (pg_db_role_setting's lower-case names).
+APP_DATABASE_SETTINGS = frozenset({"timezone", "statement_timeout"})
 
 
 def configure_database(url: URL, *, statement_timeout_ms: int) -> None:
@@ -110,3 +117,105 @@ def upgrade(url: URL | None = None, revision: str = "head") -> None:
 def downgrade(url: URL | None = None, revision: str = "base") -> None:
     """Revert migrations down to `revision`."""
     command.downgrade(alembic_config(url), revision)
+
+
+class BackupError(Exception):
+    """A backup or restore cannot go on; the message says why, in one line."""
+
+
+def _libpq_environment(url: URL) -> dict[str, str]:
+    """The connection for pg_dump and pg_restore, passed in their environment (a password on
+    their command line would show in the process list)."""
+    environment = {**os.environ}
+    for variable, value in (
+        ("PGHOST", url.host),
+        ("PGPORT", url.port),
+        ("PGUSER", url.username),
+        ("PGPASSWORD", url.password),
+        ("PGDATABASE", url.database),
+    ):
+        if value is not None:
+            environment[variable] = str(value)
+    environment["PGAPPNAME"] = ADMIN
+    return environment
+
+
+def _program(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(
+            f"{name} not found: install PostgreSQL's client programs, of the server's major"
+            " version or newer (Debian: postgresql-client)"
+        )
+    return found
+
+
+def _run(command: list[str], url: URL) -> None:
+    done = subprocess.run(  # noqa: S603 (fixed programs, arguments from the operator)
+        command, env=_libpq_environment(url), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise BackupError(lines[-1] if lines else f"{Path(command[0]).name} failed")
+
+
+def database_settings(url: URL) -> list[str]:
+    """The settings the database `url` names gives every connection (`ALTER DATABASE ...
+    SET`), as `name=value`."""
+    with psycopg.connect(conninfo(url), connect_timeout=10, application_name=ADMIN) as conn:
+        rows = conn.execute(
+            "SELECT unnest(setconfig) FROM pg_db_role_setting "
+            "JOIN pg_database ON pg_database.oid = setdatabase "
+            "WHERE datname = current_database() AND setrole = 0 ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def backup(url: URL, path: Path) -> None:
+    """A consistent copy of the database `url` names, in pg_dump's custom format, taken
+    while the site runs (one snapshot; writers are not held up)."""
+    _run(
+        [
+            _program("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            f"--file={path}",
+        ],
+        url,
+    )
+
+
+def is_empty(url: URL) -> bool:
+    """Whether the database `url` names has no tables of its own."""
+    with psycopg.connect(conninfo(url), connect_timeout=10, application_name=ADMIN) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace "
+            "WHERE relkind IN ('r', 'p') AND nspname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchone()
+    return found is not None and found[0] == 0
+
+
+def restore(url: URL, path: Path) -> None:
+    """Load a `backup` into the database `url` names, which must be new or empty, in one
+    transaction: it ends holding the whole backup or nothing."""
+    if not path.is_file():
+        raise BackupError(f"no backup at {path}")
+    create_database(url)
+    if not is_empty(url):
+        raise BackupError(
+            f"database {url.database} is not empty: restore into a new database, then point"
+            " the app at it"
+        )
+    _run(
+        [
+            _program("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={url.database}",
+            str(path),
+        ],
+        url,
+    )
