@@ -31,6 +31,13 @@ class CommandError(Exception):
 def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    if args.workers > 1 and settings.metrics_enabled:
+        # Each process counts its own requests, and a scrape reaches one of them.
+        raise CommandError(
+            "--workers above 1 serves /metrics from whichever process takes the scrape: run"
+            " one process a container (more containers for more), or set METRICS_ENABLED=false"
+        )
+
     from backend.core.logs import logging_config
 
     uvicorn.run(
@@ -224,7 +231,7 @@ def confirm_email(settings: Settings, args: argparse.Namespace) -> None:
 
 def worker(settings: Settings, args: argparse.Namespace) -> None:
     from backend.core.logs import configure_logging
-    from backend.tasks.worker import is_alive, run_worker
+    from backend.tasks.worker import MetricsUnavailable, is_alive, run_worker
 
     if args.check:
         if not is_alive(settings):
@@ -232,7 +239,10 @@ def worker(settings: Settings, args: argparse.Namespace) -> None:
         print("a worker is alive")
         return
     configure_logging(settings)
-    asyncio.run(run_worker(settings, concurrency=args.concurrency, wait=not args.until_empty))
+    try:
+        asyncio.run(run_worker(settings, concurrency=args.concurrency, wait=not args.until_empty))
+    except MetricsUnavailable as exc:
+        raise CommandError(str(exc)) from None
 
 
 def tasks_failed(settings: Settings, args: argparse.Namespace) -> None:

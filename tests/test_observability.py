@@ -100,6 +100,9 @@ async def test_pool_gauges_show_a_request_waiting_for_a_connection(
     limit = ("jobboard_password_hash_queue", frozenset({("state", "limit")}))
     assert samples[limit] == client.app.state.hasher.queue_limit  # type: ignore[attr-defined]
     assert samples[("jobboard_password_hash_queue", frozenset({("state", "pending")}))] == 0
+    # The process itself.
+    assert samples[("process_resident_memory_bytes", frozenset())] > 10_000_000
+    assert samples[("process_cpu_seconds_total", frozenset())] > 0
 
 
 async def test_throttled_sign_ins_are_counted_by_limit(client: httpx.AsyncClient) -> None:

@@ -98,9 +98,31 @@ def stop_server(server: Server) -> None:
         server.process.wait()
 
 
+def test_several_processes_with_metrics_on_refuse_to_start(migrated_url: URL) -> None:
+    app_url, _ = app_database(migrated_url)
+    refused = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "backend", "serve", "--workers", "2", "--port", str(free_port())],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": app_url.render_as_string(hide_password=False),
+            "SECRET_KEY": TEST_SECRET_KEY,
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "error: --workers above 1 serves /metrics from whichever process takes the scrape: run"
+        " one process a container (more containers for more), or set METRICS_ENABLED=false"
+    ]
+
+
 @pytest.fixture
 def two_workers(migrated_url: URL) -> Iterator[Server]:
-    server = start_server(migrated_url, "--workers", "2")
+    server = start_server(migrated_url, "--workers", "2", METRICS_ENABLED="false")
     try:
         yield server
     finally:
@@ -160,7 +182,12 @@ def test_a_worker_too_busy_to_answer_its_supervisor_for_seconds_is_kept(
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_drains_then_stops_within_its_grace(migrated_url: URL, workers: str) -> None:
     server = start_server(
-        migrated_url, "--workers", workers, DRAIN_SECONDS="2", SHUTDOWN_GRACE_SECONDS="2"
+        migrated_url,
+        "--workers",
+        workers,
+        DRAIN_SECONDS="2",
+        SHUTDOWN_GRACE_SECONDS="2",
+        METRICS_ENABLED="false",
     )
     try:
         assert httpx.get(f"{server.url}/health/ready").status_code == 200

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/jobboard"
-    # Connections one process keeps (and may add): 7 replicas x 2 workers x 5 = 70, with two
+    # Connections one process keeps (and may add): 14 API processes x 5 = 70, with two
     # background workers' 2 x (5 + 3), fit in PostgreSQL's default max_connections (100)
     # with room for migrate, purge and psql (see the README's connection budget). A request
     # holds one only while it talks to the database; more at once wait up to
@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     worker_stalled_seconds: float = Field(default=60.0, ge=1)
     # A running worker touches this file; `python -m backend worker --check` reads it.
     worker_heartbeat_file: Path = Path(tempfile.gettempdir()) / "jobboard-worker-alive"
+    # A worker serves its metrics (the queue, tasks, mail; Prometheus' text format) on this
+    # port of WORKER_METRICS_ADDRESS; 0: not at all.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_address: str = "127.0.0.1"
+    # How often a worker with metrics on counts the queue (one query over its table).
+    worker_queue_check_seconds: float = Field(default=15.0, ge=1)
     task_max_attempts: int = Field(default=10, ge=1, le=50)
     task_retry_base_seconds: int = Field(default=3, ge=1, le=60)
 

@@ -1,16 +1,26 @@
 """Prometheus metrics (prometheus_client): requests by route template and status, the
-database pools, the password-hash queue, throttled requests and the read replica.
+database pools, the password-hash queue, throttled requests and the read replica (the API,
+at `/metrics`); the task queue, task runs and mail (a worker, on WORKER_METRICS_PORT); the
+process itself (both).
 
-Each process answers for itself: run one worker per container (and more containers) for
-per-replica numbers that add up, or scrape each worker.
+Each process answers for itself, so every server runs one process (one per container;
+`serve --workers` above 1 refuses to start with metrics on) and each is scraped.
 """
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +47,33 @@ THROTTLED = Counter(
     "jobboard_throttled_requests",
     "Requests refused with 429, by the limit that refused them.",
     ["limit"],
+    registry=PROCESS,
+)
+
+# The process: CPU seconds, resident memory, open files, start time (process_*), and the
+# Python it runs (python_info).
+ProcessCollector(registry=PROCESS)
+PlatformCollector(registry=PROCESS)
+
+# A worker's: what its tasks did, and the mail it sent.
+TASK_RUNS = Counter(
+    "jobboard_task_runs",
+    "Task runs finished, by task and outcome (succeeded, failed: retried later or left failed).",
+    ["task", "outcome"],
+    registry=PROCESS,
+)
+TASK_DURATION = Histogram(
+    "jobboard_task_duration_seconds",
+    "How long a task's run took, by task.",
+    ["task"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    registry=PROCESS,
+)
+MAILS = Counter(
+    "jobboard_mails",
+    "Mails handed to the mail server, by outcome (sent: accepted; failed: refused or "
+    "unreachable, the task retried).",
+    ["outcome"],
     registry=PROCESS,
 )
 
@@ -158,6 +195,53 @@ class AppCollector(Collector):
                     "How far the read replica's replay was behind at the last check.",
                     value=replica.lag_seconds,
                 )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """The task queue at one moment (`backend.db.repository.task_queue.snapshot`)."""
+
+    at: float
+    # (task, state) -> tasks; states: waiting (due now), scheduled (later), running,
+    # retrying (waiting again after a failed try), failed (for good, for an operator).
+    tasks: dict[tuple[str, str], int] = field(default_factory=dict)
+    # task -> seconds the longest-waiting due task of that name has waited.
+    oldest_waiting: dict[str, float] = field(default_factory=dict)
+
+
+class QueueCollector(Collector):
+    """The last queue count a worker took (it counts every WORKER_QUEUE_CHECK_SECONDS; a
+    scrape never waits on the database). Every worker reports the same queue: aggregate
+    with max, not sum."""
+
+    def __init__(self) -> None:
+        self.counts: QueueCounts | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.counts
+        if counts is None:
+            return
+        tasks = GaugeMetricFamily(
+            "jobboard_queue_tasks",
+            "Tasks in the queue by task and state (waiting, scheduled, running, retrying, failed).",
+            labels=["task", "state"],
+        )
+        for (task, state), number in sorted(counts.tasks.items()):
+            tasks.add_metric([task, state], number)
+        yield tasks
+        oldest = GaugeMetricFamily(
+            "jobboard_queue_oldest_waiting_seconds",
+            "How long the longest-waiting task that is due has waited, by task.",
+            labels=["task"],
+        )
+        for task, seconds in sorted(counts.oldest_waiting.items()):
+            oldest.add_metric([task], seconds)
+        yield oldest
+        yield GaugeMetricFamily(
+            "jobboard_queue_checked_timestamp_seconds",
+            "When the queue was last counted (Unix time).",
+            value=counts.at,
+        )
 
 
 def app_registry(state: Any) -> CollectorRegistry:

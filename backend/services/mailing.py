@@ -5,6 +5,7 @@ from email.message import EmailMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.mail import Mailer
+from backend.core.metrics import MAILS
 from backend.db.repository import mail as mail_repo
 
 
@@ -33,5 +34,10 @@ async def send_once(
         return
     if message_id is not None:
         message.replace_header("Message-ID", message_id)
-    await mailer.send(message)
+    try:
+        await mailer.send(message)
+    except Exception:
+        MAILS.labels("failed").inc()
+        raise
+    MAILS.labels("sent").inc()
     await mail_repo.record_sent(db, key=key)

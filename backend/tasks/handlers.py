@@ -10,17 +10,21 @@ commit, which sends that mail again, with the same Message-ID (`core.mail.messag
 that receiving servers and clients can tell the copy.
 """
 
+import functools
 import logging
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from procrastinate import JobContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings
 from backend.core.mail import Mailer, message_id
+from backend.core.metrics import TASK_DURATION, TASK_RUNS
 from backend.db.queue import (
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
@@ -52,6 +56,30 @@ def _resources(context: JobContext) -> Resources:
     return resources
 
 
+P = ParamSpec("P")
+Task = Callable[Concatenate[JobContext, P], Coroutine[Any, Any, None]]
+
+
+def measured(function: Task[P]) -> Task[P]:
+    """Count the task's runs by outcome and time them (`jobboard_task_runs_total`,
+    `jobboard_task_duration_seconds`)."""
+
+    @functools.wraps(function)
+    async def run(context: JobContext, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        name = context.job.task_name
+        started = time.perf_counter()
+        try:
+            await function(context, *args, **kwargs)
+        except Exception:
+            TASK_RUNS.labels(name, "failed").inc()
+            raise
+        finally:
+            TASK_DURATION.labels(name).observe(time.perf_counter() - started)
+        TASK_RUNS.labels(name, "succeeded").inc()
+
+    return run
+
+
 def _key(context: JobContext) -> str:
     """The send key of a task's one mail: the task itself (a retry keeps its id)."""
     return f"{context.job.task_name}:{context.job.id}"
@@ -77,6 +105,7 @@ async def send_once(
 
 
 @queue.task(name=SEND_PASSWORD_RESET, pass_context=True)
+@measured
 async def send_password_reset(
     context: JobContext, *, user_id: int, generation: int | None = None
 ) -> None:
@@ -98,6 +127,7 @@ async def send_password_reset(
 
 
 @queue.task(name=SEND_EMAIL_VERIFICATION, pass_context=True)
+@measured
 async def send_email_verification(
     context: JobContext, *, user_id: int, email: str, generation: int | None = None
 ) -> None:
@@ -111,6 +141,7 @@ async def send_email_verification(
 
 
 @queue.task(name=NOTIFY_NEW_APPLICANTS, pass_context=True)
+@measured
 async def notify_new_applicants(context: JobContext, *, job_id: int) -> None:
     """One mail to a job's owner listing every application not told of yet (the request
     that applied scheduled this NOTIFY_BATCH_MINUTES later, and others joined it)."""
@@ -126,6 +157,7 @@ async def notify_new_applicants(context: JobContext, *, job_id: int) -> None:
 
 
 @queue.task(name=NOTIFY_STATUS_CHANGES, pass_context=True)
+@measured
 async def notify_status_changes(context: JobContext, *, candidate_id: int) -> None:
     """One mail to a candidate listing each application whose status changed since their
     last one (the change that asked for this waited NOTIFY_BATCH_MINUTES, and others joined
@@ -141,6 +173,7 @@ async def notify_status_changes(context: JobContext, *, candidate_id: int) -> No
 
 
 @queue.task(name="notify_application_status", pass_context=True)
+@measured
 async def notify_application_status(
     context: JobContext, *, application_id: int, status: str
 ) -> None:
@@ -160,6 +193,7 @@ async def notify_application_status(
 
 
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)
+@measured
 async def send_job_alert(context: JobContext, *, saved_search_id: int) -> None:
     """Mail a saved search's new matches and move its window on, in one transaction that
     holds the saved search's row: once per window, however many runs race."""
@@ -174,6 +208,7 @@ async def send_job_alert(context: JobContext, *, saved_search_id: int) -> None:
 
 
 @queue.task(name=NOTIFY_JOB_EXPIRING, pass_context=True)
+@measured
 async def notify_job_expiring(context: JobContext, *, job_id: int, expires_at: str) -> None:
     """Tell a job's owner that it expires at `expires_at` (unless that changed meanwhile)."""
     resources = _resources(context)
@@ -193,6 +228,7 @@ async def notify_job_expiring(context: JobContext, *, job_id: int, expires_at: s
 
 @queue.periodic(cron="*/10 * * * *")
 @queue.task(name="schedule_job_alerts", queueing_lock="schedule_job_alerts", pass_context=True)
+@measured
 async def schedule_job_alerts(context: JobContext, timestamp: int) -> None:
     """Ask for the alert of every saved search that is due (one task each, so that every
     worker takes a share)."""
@@ -206,6 +242,7 @@ async def schedule_job_alerts(context: JobContext, timestamp: int) -> None:
 @queue.task(
     name="schedule_expiry_notices", queueing_lock="schedule_expiry_notices", pass_context=True
 )
+@measured
 async def schedule_expiry_notices(context: JobContext, timestamp: int) -> None:
     """Ask for a mail to the owner of each published job that expires within
     job_expiry.EXPIRY_NOTICE and was not noticed for that date."""
@@ -216,6 +253,7 @@ async def schedule_expiry_notices(context: JobContext, timestamp: int) -> None:
 
 @queue.periodic(cron="17 * * * *")
 @queue.task(name="purge", queueing_lock="purge", pass_context=True)
+@measured
 async def purge(context: JobContext, timestamp: int) -> None:
     """Delete what has ended: sessions, reset tokens, throttle counts, old send records."""
     resources = _resources(context)
@@ -227,6 +265,7 @@ async def purge(context: JobContext, timestamp: int) -> None:
 # Every ten seconds (croniter takes seconds as a sixth field, last).
 @queue.periodic(cron="* * * * * */10")
 @queue.task(name="retry_stalled_tasks", queueing_lock="retry_stalled_tasks", pass_context=True)
+@measured
 async def retry_stalled_tasks(context: JobContext, timestamp: int) -> None:
     """Run again the tasks of workers that died mid-task (killed, or their machine lost)."""
     manager = context.app.job_manager

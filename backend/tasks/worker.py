@@ -6,7 +6,7 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,13 +16,18 @@ import procrastinate
 import procrastinate.exceptions
 import psycopg
 from procrastinate import RetryStrategy
+from prometheus_client import start_http_server
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.core.config import Settings
 from backend.core.mail import create_mailer
+from backend.core.metrics import PROCESS, QueueCollector
 from backend.core.problems import describe_database_error
 from backend.db import admin
 from backend.db.engine import application_name, create_engine, create_sessionmaker
 from backend.db.queue import PERIODIC, enqueue, queue
+from backend.db.repository import task_queue
 from backend.tasks import handlers
 
 logger = logging.getLogger(__name__)
@@ -70,6 +75,49 @@ def is_alive(settings: Settings) -> bool:
     except FileNotFoundError:
         return False
     return age < settings.worker_stalled_seconds
+
+
+async def _count_queue(engine: AsyncEngine, collector: QueueCollector, every: float) -> None:
+    """Count the queue for the metrics every `every` seconds; while the database is away
+    the last count stays (`jobboard_queue_checked_timestamp_seconds` shows its age)."""
+    while True:
+        try:
+            async with engine.connect() as connection:
+                collector.counts = await task_queue.count(connection)
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning("could not count the task queue: %s", describe_database_error(exc))
+        await asyncio.sleep(every)
+
+
+class MetricsUnavailable(Exception):
+    """The worker cannot serve its metrics where it was told to."""
+
+
+@contextlib.contextmanager
+def serving_metrics(settings: Settings) -> Iterator[QueueCollector | None]:
+    """With WORKER_METRICS_PORT set: the process's metrics served on it (a thread of
+    prometheus_client's), the queue's counts among them, until the block ends."""
+    if not settings.worker_metrics_port:
+        yield None
+        return
+    try:
+        server, thread = start_http_server(
+            settings.worker_metrics_port, addr=settings.worker_metrics_address, registry=PROCESS
+        )
+    except OSError as exc:
+        raise MetricsUnavailable(
+            f"cannot serve metrics on {settings.worker_metrics_address}:"
+            f"{settings.worker_metrics_port}: {exc.strerror or exc}"
+        ) from None
+    collector = QueueCollector()
+    PROCESS.register(collector)
+    try:
+        yield collector
+    finally:
+        PROCESS.unregister(collector)
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 # After losing its database the worker starts again after 1 s, then 2, 4 ... at most this.
@@ -124,32 +172,20 @@ async def run_worker(
         # Signals stop the worker through `stopping`, which also ends the restarts.
         "install_signal_handlers": False,
     }
-    delay = 1.0
     try:
-        while True:
-            started = time.monotonic()
-            try:
-                await _run_once(settings, options, stopping)
-            except DATABASE_LOST as exc:
-                if not wait:
-                    raise
-                reason = describe_database_error(exc)
-            else:
-                if stopping.is_set() or not wait:
-                    return
-                # procrastinate stopped by itself: one of its loops met a lost connection.
-                reason = "a loop of the queue stopped"
-            if time.monotonic() - started > HEALTHY_RUN_SECONDS:
-                delay = 1.0
-            logger.warning(
-                "the task queue lost its database (%s); starting again in %.0f s", reason, delay
+        with serving_metrics(settings) as collector:
+            counting = (
+                asyncio.create_task(
+                    _count_queue(engine, collector, settings.worker_queue_check_seconds)
+                )
+                if collector is not None
+                else None
             )
             try:
-                await asyncio.wait_for(stopping.wait(), timeout=delay)
-                return  # stopped while waiting
-            except TimeoutError:
-                pass
-            delay = min(delay * 2, RESTART_MAX_SECONDS)
+                await _restarting(settings, options, stopping, wait=wait)
+            finally:
+                if counting is not None:
+                    counting.cancel()
     finally:
         if install_signal_handlers:
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -157,6 +193,38 @@ async def run_worker(
         beating.cancel()
         heartbeat.unlink(missing_ok=True)
         await engine.dispose()
+
+
+async def _restarting(
+    settings: Settings, options: dict[str, Any], stopping: asyncio.Event, *, wait: bool
+) -> None:
+    """procrastinate's worker, started again after each loss of the database until
+    `stopping` is set (or, with `wait=False`, once the queue is empty)."""
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            await _run_once(settings, options, stopping)
+        except DATABASE_LOST as exc:
+            if not wait:
+                raise
+            reason = describe_database_error(exc)
+        else:
+            if stopping.is_set() or not wait:
+                return
+            # procrastinate stopped by itself: one of its loops met a lost connection.
+            reason = "a loop of the queue stopped"
+        if time.monotonic() - started > HEALTHY_RUN_SECONDS:
+            delay = 1.0
+        logger.warning(
+            "the task queue lost its database (%s); starting again in %.0f s", reason, delay
+        )
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=delay)
+            return  # stopped while waiting
+        except TimeoutError:
+            pass
+        delay = min(delay * 2, RESTART_MAX_SECONDS)
 
 
 async def _run_once(settings: Settings, options: dict[str, Any], stopping: asyncio.Event) -> None:
