@@ -2,6 +2,7 @@
 server cannot bound (slow request heads and bodies, header counts), it bounds."""
 
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -50,14 +51,19 @@ def test_the_configuration_is_valid() -> None:
 
 
 @pytest.fixture(scope="module")
-def proxied(migrated_url: URL) -> Iterator[int]:
+def proxy_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("proxy") / "haproxy.log"
+
+
+@pytest.fixture(scope="module")
+def proxied(migrated_url: URL, proxy_log: Path) -> Iterator[int]:
     binary = haproxy()
     server: Server = start_server(migrated_url)
     proxy_port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [binary, "-db", "-f", str(CONFIG)],
         env=proxy_environment(server.port, proxy_port),
-        stdout=subprocess.DEVNULL,
+        stdout=proxy_log.open("wb"),
         stderr=subprocess.DEVNULL,
     )
     try:
@@ -100,6 +106,32 @@ def test_requests_pass_through(proxied: int) -> None:
     response = httpx.get(f"http://127.0.0.1:{proxied}/api/v1/jobs")
     assert response.status_code == 200
     assert response.headers["X-Request-ID"]
+
+
+def test_the_proxy_logs_the_request_id_the_app_answers(proxied: int, proxy_log: Path) -> None:
+    ids = []
+    for sent in (None, "made-up-by-the-client"):
+        headers = {"X-Request-ID": sent} if sent else {}
+        response = httpx.get(f"http://127.0.0.1:{proxied}/api/v1/jobs?limit=1", headers=headers)
+        assert response.status_code == 200
+        ids.append(response.headers["X-Request-ID"])
+    # The proxy's id, a UUID, replaces whatever the client sent.
+    assert all(
+        re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", i)
+        for i in ids
+    )
+    assert len(set(ids)) == 2
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = proxy_log.read_text().splitlines()
+        logged = [line for line in lines if any(f"request_id={i} " in line for i in ids)]
+        if len(logged) == 2:
+            break
+        time.sleep(0.1)
+    assert len(logged) == 2, lines[-5:]
+    for line, request_id in zip(logged, ids, strict=True):
+        assert " 200 " in line
+        assert f'request_id={request_id} "GET /api/v1/jobs?limit=1 HTTP/1.1"' in line
 
 
 @pytest.mark.parametrize(
