@@ -231,7 +231,8 @@ def confirm_email(settings: Settings, args: argparse.Namespace) -> None:
 
 def worker(settings: Settings, args: argparse.Namespace) -> None:
     from backend.core.logs import configure_logging
-    from backend.tasks.worker import MetricsUnavailable, is_alive, run_worker
+    from backend.core.metrics import MetricsUnavailable
+    from backend.tasks.worker import is_alive, run_worker
 
     if args.check:
         if not is_alive(settings):

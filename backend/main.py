@@ -1,6 +1,7 @@
 """The app factory; `uvicorn backend.main:app` serves the app built from the environment."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -21,7 +22,7 @@ from backend.core.cursor import CursorCodec
 from backend.core.draining import Drain
 from backend.core.logs import configure_logging
 from backend.core.mail import create_mailer
-from backend.core.metrics import MetricsMiddleware, app_registry
+from backend.core.metrics import MetricsMiddleware, app_registry, separate_registry, serving
 from backend.core.middleware import (
     BodySizeLimitMiddleware,
     DeadlineMiddleware,
@@ -103,6 +104,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.replica.hot.open()
             await app.state.replica.check()
             watching = asyncio.create_task(app.state.replica.watch())
+        metrics_served = contextlib.ExitStack()
+        if settings.metrics_enabled and settings.metrics_port:
+            metrics_served.enter_context(
+                serving(
+                    separate_registry(app.state), settings.metrics_address, settings.metrics_port
+                )
+            )
         working = None
         if settings.worker_in_process:
             # Development: background tasks run in this process (production runs
@@ -115,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            metrics_served.close()
             if working is not None:
                 working.cancel()
                 with suppress(asyncio.CancelledError):
@@ -150,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     include_routes(app, health.router)
     include_api(app)
     include_routes(app, sitemaps.router)
-    if settings.metrics_enabled:
+    if settings.metrics_enabled and not settings.metrics_port:
         app.state.metrics = app_registry(app.state)
         include_routes(app, metrics.router)
     if settings.web_app_enabled:

@@ -120,6 +120,28 @@ def test_several_processes_with_metrics_on_refuse_to_start(migrated_url: URL) ->
     ]
 
 
+def test_metrics_on_a_port_of_their_own_are_not_on_the_app_port(migrated_url: URL) -> None:
+    metrics_port = free_port()
+    server = start_server(migrated_url, METRICS_PORT=str(metrics_port))
+    try:
+        assert httpx.get(f"{server.url}/metrics").status_code == 404
+        assert httpx.get(f"{server.url}/api/v1/jobs").status_code == 200
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    finally:
+        stop_server(server)
+    lines = text.splitlines()
+    assert any(
+        line.startswith(
+            'jobboard_http_requests_total{method="GET",route="/api/v1/jobs",status="200"} '
+        )
+        for line in lines
+    ), text
+    assert 'jobboard_db_pool_connections{database="primary",state="in_use"} 0.0' in lines
+    assert any(line.startswith("process_resident_memory_bytes ") for line in lines)
+    # The app's /metrics 404 was counted as what no route matched.
+    assert any('route="unmatched",status="404"' in line for line in lines)
+
+
 @pytest.fixture
 def two_workers(migrated_url: URL) -> Iterator[Server]:
     server = start_server(migrated_url, "--workers", "2", METRICS_ENABLED="false")

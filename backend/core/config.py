@@ -32,8 +32,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # json: one JSON object a line (the default in production); text: readable lines.
     log_format: Literal["text", "json"] | None = None
-    # GET /metrics in Prometheus' format (deny it at the proxy: deploy/haproxy/haproxy.cfg).
+    # GET /metrics in Prometheus' format: on the app's own port (deny it at the proxy:
+    # deploy/haproxy/haproxy.cfg), or with METRICS_PORT set, on that port of
+    # METRICS_ADDRESS only (Kubernetes: a NetworkPolicy lets only the monitoring in).
     metrics_enabled: bool = True
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_address: str = "127.0.0.1"
     # FastAPI's OpenTelemetry traces, metrics and logs, for a deployment that configures an
     # OpenTelemetry SDK (`opentelemetry-instrument`, say). Off, a request skips FastAPI's check
     # for a configured one (see BENCHMARKS.md).

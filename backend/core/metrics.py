@@ -7,6 +7,7 @@ Each process answers for itself, so every server runs one process (one per conta
 `serve --workers` above 1 refuses to start with metrics on) and each is scraped.
 """
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     generate_latest,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -136,19 +138,66 @@ class MetricsMiddleware:
             series[1].observe(time.perf_counter() - started)
 
 
+@dataclass(frozen=True, slots=True)
+class Gauge:
+    """A gauge family a collector builds at each scrape, declared once."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...] = ()
+
+    def family(self, value: float | None = None) -> GaugeMetricFamily:
+        if self.labels:
+            return GaugeMetricFamily(self.name, self.documentation, labels=list(self.labels))
+        return GaugeMetricFamily(self.name, self.documentation, value=value)
+
+
+POOL_CONNECTIONS = Gauge(
+    "jobboard_db_pool_connections",
+    "Pooled database connections by state: in_use, idle, overflow (beyond the pool's "
+    "size) and waiting (requests waiting for one).",
+    ("database", "state"),
+)
+HASH_QUEUE = Gauge(
+    "jobboard_password_hash_queue",
+    "Password hashes waiting or running, and the most allowed at once.",
+    ("state",),
+)
+REPLICA_USABLE = Gauge(
+    "jobboard_read_replica_usable", "1 while public reads go to the read replica, else 0."
+)
+REPLICA_LAG = Gauge(
+    "jobboard_read_replica_lag_seconds",
+    "How far the read replica's replay was behind at the last check.",
+)
+QUEUE_TASKS = Gauge(
+    "jobboard_queue_tasks",
+    "Tasks in the queue by task and state (waiting, scheduled, running, retrying, failed).",
+    ("task", "state"),
+)
+QUEUE_OLDEST = Gauge(
+    "jobboard_queue_oldest_waiting_seconds",
+    "How long the longest-waiting task that is due has waited, by task.",
+    ("task",),
+)
+QUEUE_CHECKED = Gauge(
+    "jobboard_queue_checked_timestamp_seconds", "When the queue was last counted (Unix time)."
+)
+
+
 class AppCollector(Collector):
     """Read at each scrape from the app's state: pools, hash queue, replica."""
 
     def __init__(self, state: Any) -> None:
         self.state = state
 
+    def describe(self) -> Iterator[Metric]:
+        """Every family this collector may yield (some only with a read replica)."""
+        for gauge in (POOL_CONNECTIONS, HASH_QUEUE, REPLICA_USABLE, REPLICA_LAG):
+            yield gauge.family(0)
+
     def collect(self) -> Iterator[Metric]:
-        connections = GaugeMetricFamily(
-            "jobboard_db_pool_connections",
-            "Pooled database connections by state: in_use, idle, overflow (beyond the pool's "
-            "size) and waiting (requests waiting for one).",
-            labels=["database", "state"],
-        )
+        connections = POOL_CONNECTIONS.family()
         engines = [("primary", getattr(self.state, "engine", None))]
         replica = getattr(self.state, "replica", None)
         if replica is not None:
@@ -175,26 +224,14 @@ class AppCollector(Collector):
         yield connections
         hasher = getattr(self.state, "hasher", None)
         if hasher is not None:
-            queue = GaugeMetricFamily(
-                "jobboard_password_hash_queue",
-                "Password hashes waiting or running, and the most allowed at once.",
-                labels=["state"],
-            )
+            queue = HASH_QUEUE.family()
             queue.add_metric(["pending"], hasher.pending)
             queue.add_metric(["limit"], hasher.queue_limit)
             yield queue
         if replica is not None:
-            yield GaugeMetricFamily(
-                "jobboard_read_replica_usable",
-                "1 while public reads go to the read replica, else 0.",
-                value=1 if replica.usable else 0,
-            )
+            yield REPLICA_USABLE.family(1 if replica.usable else 0)
             if replica.lag_seconds is not None:
-                yield GaugeMetricFamily(
-                    "jobboard_read_replica_lag_seconds",
-                    "How far the read replica's replay was behind at the last check.",
-                    value=replica.lag_seconds,
-                )
+                yield REPLICA_LAG.family(replica.lag_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,31 +254,23 @@ class QueueCollector(Collector):
     def __init__(self) -> None:
         self.counts: QueueCounts | None = None
 
+    def describe(self) -> Iterator[Metric]:
+        for gauge in (QUEUE_TASKS, QUEUE_OLDEST, QUEUE_CHECKED):
+            yield gauge.family(0)
+
     def collect(self) -> Iterator[Metric]:
         counts = self.counts
         if counts is None:
             return
-        tasks = GaugeMetricFamily(
-            "jobboard_queue_tasks",
-            "Tasks in the queue by task and state (waiting, scheduled, running, retrying, failed).",
-            labels=["task", "state"],
-        )
+        tasks = QUEUE_TASKS.family()
         for (task, state), number in sorted(counts.tasks.items()):
             tasks.add_metric([task, state], number)
         yield tasks
-        oldest = GaugeMetricFamily(
-            "jobboard_queue_oldest_waiting_seconds",
-            "How long the longest-waiting task that is due has waited, by task.",
-            labels=["task"],
-        )
+        oldest = QUEUE_OLDEST.family()
         for task, seconds in sorted(counts.oldest_waiting.items()):
             oldest.add_metric([task], seconds)
         yield oldest
-        yield GaugeMetricFamily(
-            "jobboard_queue_checked_timestamp_seconds",
-            "When the queue was last counted (Unix time).",
-            value=counts.at,
-        )
+        yield QUEUE_CHECKED.family(counts.at)
 
 
 def app_registry(state: Any) -> CollectorRegistry:
@@ -253,3 +282,33 @@ def app_registry(state: Any) -> CollectorRegistry:
 def exposition(registry: CollectorRegistry) -> bytes:
     """The process's metrics and the app's, in Prometheus' text format."""
     return generate_latest(PROCESS) + generate_latest(registry)
+
+
+class MetricsUnavailable(Exception):
+    """Metrics cannot be served where they were asked for (the port is taken, say)."""
+
+
+@contextlib.contextmanager
+def serving(registry: CollectorRegistry, address: str, port: int) -> Iterator[None]:
+    """`registry` served on `address:port` (prometheus_client's own server, in a thread)
+    until the block ends."""
+    try:
+        server, thread = start_http_server(port, addr=address, registry=registry)
+    except OSError as exc:
+        raise MetricsUnavailable(
+            f"cannot serve metrics on {address}:{port}: {exc.strerror or exc}"
+        ) from None
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def separate_registry(state: Any) -> CollectorRegistry:
+    """The process's metrics and the app's in one registry, for a port of their own."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PROCESS)  # a registry is a collector of everything in it
+    registry.register(AppCollector(state))
+    return registry

@@ -16,13 +16,12 @@ import procrastinate
 import procrastinate.exceptions
 import psycopg
 from procrastinate import RetryStrategy
-from prometheus_client import start_http_server
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.core.config import Settings
 from backend.core.mail import create_mailer
-from backend.core.metrics import PROCESS, QueueCollector
+from backend.core.metrics import PROCESS, QueueCollector, serving
 from backend.core.problems import describe_database_error
 from backend.db import admin
 from backend.db.engine import application_name, create_engine, create_sessionmaker
@@ -89,35 +88,20 @@ async def _count_queue(engine: AsyncEngine, collector: QueueCollector, every: fl
         await asyncio.sleep(every)
 
 
-class MetricsUnavailable(Exception):
-    """The worker cannot serve its metrics where it was told to."""
-
-
 @contextlib.contextmanager
 def serving_metrics(settings: Settings) -> Iterator[QueueCollector | None]:
-    """With WORKER_METRICS_PORT set: the process's metrics served on it (a thread of
-    prometheus_client's), the queue's counts among them, until the block ends."""
+    """With WORKER_METRICS_PORT set: the process's metrics served on it, the queue's counts
+    among them, until the block ends."""
     if not settings.worker_metrics_port:
         yield None
         return
-    try:
-        server, thread = start_http_server(
-            settings.worker_metrics_port, addr=settings.worker_metrics_address, registry=PROCESS
-        )
-    except OSError as exc:
-        raise MetricsUnavailable(
-            f"cannot serve metrics on {settings.worker_metrics_address}:"
-            f"{settings.worker_metrics_port}: {exc.strerror or exc}"
-        ) from None
     collector = QueueCollector()
-    PROCESS.register(collector)
-    try:
-        yield collector
-    finally:
-        PROCESS.unregister(collector)
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(PROCESS, settings.worker_metrics_address, settings.worker_metrics_port):
+        PROCESS.register(collector)
+        try:
+            yield collector
+        finally:
+            PROCESS.unregister(collector)
 
 
 # After losing its database the worker starts again after 1 s, then 2, 4 ... at most this.
