@@ -90,7 +90,14 @@ def test_compose_scales_behind_the_proxy(compose: dict[str, Any], defaults: Sett
 
 
 def manifests() -> list[Path]:
-    return sorted(path for path in KUBERNETES.glob("*.yaml") if path.name != "kustomization.yaml")
+    return sorted(path for path in KUBERNETES.rglob("*.yaml") if path.name != "kustomization.yaml")
+
+
+def kustomization(directory: str = "") -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(
+        (KUBERNETES / directory / "kustomization.yaml").read_text()
+    )
+    return loaded
 
 
 def documents() -> list[dict[str, Any]]:
@@ -102,23 +109,126 @@ def documents() -> list[dict[str, Any]]:
     ]
 
 
-def test_kubernetes_manifests_are_valid_and_all_listed() -> None:
-    output = run(BIN / "kubernetes-validate", "--strict", *manifests())
+def config_env() -> dict[str, str]:
+    """config.env as kustomize's configMapGenerator reads it (KEY=VALUE lines, # comments)."""
+    pairs = {}
+    for line in (KUBERNETES / "config.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            pairs[key] = value
+    return pairs
+
+
+def test_kubernetes_manifests_are_valid_and_all_listed(tmp_path: Path) -> None:
+    # The ConfigMap the generator makes from config.env, checked with the rest.
+    config_map = tmp_path / "configmap.yaml"
+    config_map.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "jobboard-config"},
+                "data": config_env(),
+            }
+        )
+    )
+    output = run(BIN / "kubernetes-validate", "--strict", *manifests(), config_map)
     assert "passed" in output
-    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
-    assert sorted(kustomization["resources"]) == [path.name for path in manifests()]
+    main = kustomization()
+    listed = {
+        KUBERNETES / directory / resource
+        for directory in ("", "migrate", "namespace")
+        for resource in kustomization(directory)["resources"]
+        if (KUBERNETES / directory / resource).is_file()
+    }
+    assert listed == set(manifests())
+    # The namespace is created, by the main kustomization too.
+    assert "namespace" in main["resources"]
+    assert main["namespace"] == kustomization("migrate")["namespace"] == "jobboard"
+    assert [generated["envs"] for generated in main["configMapGenerator"]] == [["config.env"]]
     kinds = sorted(document["kind"] for document in documents())
     assert kinds == sorted(
         [
-            "ConfigMap",
+            "Namespace",
             "Deployment",
             "Deployment",
             "HorizontalPodAutoscaler",
             "Job",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "PodDisruptionBudget",
             "PodDisruptionBudget",
             "Service",
         ]
     )
+
+
+def test_each_release_migrates_with_a_job_of_its_own_on_a_direct_url() -> None:
+    main, migrate = kustomization(), kustomization("migrate")
+    (tag,) = {image["newTag"] for image in main["images"]}
+    assert [image["newTag"] for image in migrate["images"]] == [tag]
+    # A new release is a new Job (a finished Job's template cannot change).
+    assert migrate["nameSuffix"] == "-" + tag.replace(".", "-")
+    assert (
+        f"job/jobboard-migrate{migrate['nameSuffix']}\n"
+        in (KUBERNETES / "kustomization.yaml").read_text()
+    )
+    # The migrations and the LISTENing workers go straight to PostgreSQL; the API may go
+    # through PgBouncer.
+    direct = {"name": "jobboard-secrets", "key": "DIRECT_DATABASE_URL"}
+    for document in documents():
+        if document["kind"] not in ("Deployment", "Job"):
+            continue
+        (container,) = document["spec"]["template"]["spec"]["containers"]
+        urls = [
+            variable["valueFrom"]["secretKeyRef"]
+            for variable in container.get("env", [])
+            if variable["name"] == "DATABASE_URL"
+        ]
+        component = document["metadata"]["labels"]["app.kubernetes.io/component"]
+        assert urls == ([] if component == "api" else [direct]), component
+
+
+def test_pods_spread_and_keep_running_through_disruptions() -> None:
+    api = next(doc for doc in documents() if doc["metadata"]["name"] == "jobboard-api")
+    spread = api["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert {rule["topologyKey"] for rule in spread} == {
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+    }
+    budgets = {
+        doc["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
+        for doc in documents()
+        if doc["kind"] == "PodDisruptionBudget"
+    }
+    assert budgets == {"api", "worker"}
+
+
+def test_metrics_are_reachable_from_the_monitoring_namespace_only() -> None:
+    config = config_env()
+    assert config["METRICS_PORT"] == config["WORKER_METRICS_PORT"] == "9100"
+    assert config["METRICS_ADDRESS"] == config["WORKER_METRICS_ADDRESS"] == "0.0.0.0"  # noqa: S104
+    for document in documents():
+        if document["kind"] == "Deployment":
+            template = document["spec"]["template"]
+            (container,) = template["spec"]["containers"]
+            ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+            assert ports["metrics"] == 9100
+            assert template["metadata"]["annotations"]["prometheus.io/port"] == "9100"
+    policies = {
+        doc["metadata"]["name"]: doc["spec"]
+        for doc in documents()
+        if doc["kind"] == "NetworkPolicy"
+    }
+    # Everything refused but what a policy opens.
+    assert policies["jobboard-default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert policies["jobboard-api"]["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+    (metrics,) = policies["jobboard-metrics"]["ingress"]
+    assert metrics["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+    assert metrics["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
 
 
 def pod_specs() -> list[dict[str, Any]]:
@@ -147,7 +257,8 @@ def test_every_pod_runs_locked_down_with_the_secret(defaults: Settings) -> None:
             assert context["capabilities"]["drop"] == ["ALL"]
             assert container["resources"]["limits"]["memory"]
             sources = [next(iter(source.values()))["name"] for source in container["envFrom"]]
-            assert sources == ["jobboard-config", "jobboard-secrets"]
+            # The migration needs only the Secret (its URL is the direct one).
+            assert sources in (["jobboard-config", "jobboard-secrets"], ["jobboard-secrets"])
 
 
 def test_the_api_pods_probe_real_routes_and_outlast_their_drain(defaults: Settings) -> None:
@@ -165,7 +276,7 @@ def test_the_api_pods_probe_real_routes_and_outlast_their_drain(defaults: Settin
         for context in iter_route_contexts(create_app(defaults).routes)
     }
     assert paths <= served
-    config = next(doc for doc in documents() if doc["kind"] == "ConfigMap")["data"]
+    config = config_env()
     drain = float(config["DRAIN_SECONDS"]) + float(config["SHUTDOWN_GRACE_SECONDS"])
     assert spec["terminationGracePeriodSeconds"] > drain
     # Rolled one pod at a time, never below the wanted count.

@@ -38,7 +38,7 @@ SUFFIXES = {
 
 def promtool(*args: str | Path) -> str:
     done = subprocess.run(  # noqa: S603
-        [debian_program("promtool"), *map(str, args)],
+        [debian_program("promtool", "prometheus"), *map(str, args)],
         cwd=MONITORING,
         capture_output=True,
         text=True,

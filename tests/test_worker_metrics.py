@@ -3,10 +3,12 @@ task runs by outcome, mail sent and failed, the queue by state, the process; and
 counts (waiting, oldest waiting) read from committed tasks."""
 
 import asyncio
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
@@ -147,3 +149,31 @@ def test_the_queue_counts_waiting_tasks_and_how_long_the_oldest_waited(database:
     assert counts.tasks[(RESET, "running")] == 0
     assert counts.tasks[(RESET, "failed")] == 0
     assert 1.2 <= counts.oldest_waiting[RESET] < 30
+
+
+def test_the_kubernetes_liveness_probe_reads_a_live_workers_heartbeat(
+    database: URL, smtp: tuple[SmtpServer, int], tmp_path: Path
+) -> None:
+    """The probe in deploy/kubernetes/worker.yaml, run as written but for the heartbeat's
+    path: it passes while a worker runs and fails once it stopped, without the app."""
+    manifest = Path(__file__).resolve().parents[1] / "deploy" / "kubernetes" / "worker.yaml"
+    deployment = next(yaml.safe_load_all(manifest.read_text()))
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    probe = container["livenessProbe"]["exec"]["command"]
+    (heartbeat,) = [v["value"] for v in container["env"] if v["name"] == "WORKER_HEARTBEAT_FILE"]
+    assert "backend" not in " ".join(probe)
+    here = tmp_path / "alive"
+    command_line = [part.replace(heartbeat, str(here)) for part in probe]
+    assert command_line != probe
+
+    def probe_passes() -> bool:
+        return subprocess.run(command_line, capture_output=True, check=False).returncode == 0  # noqa: S603
+
+    _, port = smtp
+    assert not probe_passes()
+    worker = start_worker(database, port, tmp_path / "worker.log", WORKER_HEARTBEAT_FILE=str(here))
+    try:
+        wait_for(probe_passes, what="the probe to pass")
+    finally:
+        stop(worker)
+    assert not probe_passes()
