@@ -263,6 +263,9 @@ def tasks_retry(settings: Settings, args: argparse.Namespace) -> None:
 
     ids = [task.id for task in asyncio.run(failed_tasks(settings))] if args.all else args.task_ids
     if not ids:
+        if args.all:
+            print("no failed tasks")
+            return
         raise CommandError("name the tasks to retry (their ids), or --all")
     retried = asyncio.run(retry_failed(settings, ids))
     missing = sorted(set(ids) - set(retried))
