@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -28,6 +29,20 @@ class CommandError(Exception):
     """A command cannot go on; the message is shown to the operator."""
 
 
+def own_address(settings: Settings, host: str, port: int) -> dict[str, str]:
+    """FRONTEND_URL and API_URL for a server on `host:port`, for those of the two that were
+    not set on purpose (in the environment or `.env`)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    address = f"http://{shown}:{port}"
+    return {
+        variable: address
+        for field, variable in (("frontend_url", "FRONTEND_URL"), ("api_url", "API_URL"))
+        if field not in settings.model_fields_set
+    }
+
+
 def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -40,6 +55,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
 
     from backend.core.logs import logging_config
 
+    # The app (and a worker in this process) read them from the environment.
+    os.environ.update(own_address(settings, args.host, args.port))
     uvicorn.run(
         "backend.main:app",
         host=args.host,

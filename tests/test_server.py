@@ -54,9 +54,15 @@ def rss_kib(pid: int) -> int:
 
 
 def start_server(
-    url: URL, *args: str, port: int | None = None, log: Path | None = None, **env: str
+    url: URL,
+    *args: str,
+    port: int | None = None,
+    log: Path | None = None,
+    cwd: Path | None = None,
+    **env: str,
 ) -> Server:
-    """`python -m backend serve` on `url`'s database; what it logs goes to `log`, if given."""
+    """`python -m backend serve` on `url`'s database; what it logs goes to `log`, if given;
+    run in `cwd` (a folder with no `.env`, say), if given."""
     port = port or free_port()
     app_url, prepared = app_database(url)
     environment = {
@@ -68,11 +74,12 @@ def start_server(
         "LOG_LEVEL": "warning",
         # Stopped at once unless a test is about the drain.
         "DRAIN_SECONDS": "0",
+        "PYTHONPATH": str(ROOT),
         **env,
     }
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "backend", "serve", "--port", str(port), *args],
-        cwd=ROOT,
+        cwd=cwd or ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb") if log else subprocess.DEVNULL,
@@ -140,6 +147,27 @@ def test_metrics_on_a_port_of_their_own_are_not_on_the_app_port(migrated_url: UR
     assert any(line.startswith("process_resident_memory_bytes ") for line in lines)
     # The app's /metrics 404 was counted as what no route matched.
     assert any('route="unmatched",status="404"' in line for line in lines)
+
+
+def test_links_follow_the_address_the_server_listens_on(migrated_url: URL, tmp_path: Path) -> None:
+    """`make run PORT=...`: with no FRONTEND_URL or API_URL set (no `.env` in its folder),
+    the feed's links are the server's own address; one set on purpose stays."""
+    port = free_port()
+    server = start_server(migrated_url, port=port, cwd=tmp_path)
+    try:
+        feed = httpx.get(f"{server.url}/api/v1/jobs/feed").text
+    finally:
+        stop_server(server)
+    own = f"http://127.0.0.1:{port}"
+    assert f'<link rel="self" href="{own}/api/v1/jobs/feed"' in feed
+    assert f'<link rel="alternate" href="{own}" type="text/html"' in feed
+    server = start_server(migrated_url, cwd=tmp_path, FRONTEND_URL="https://jobs.example")
+    try:
+        feed = httpx.get(f"{server.url}/api/v1/jobs/feed").text
+    finally:
+        stop_server(server)
+    assert '<link rel="alternate" href="https://jobs.example" type="text/html"' in feed
+    assert f'<link rel="self" href="http://127.0.0.1:{server.port}/api/v1/jobs/feed"' in feed
 
 
 @pytest.fixture

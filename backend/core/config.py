@@ -98,8 +98,10 @@ class Settings(BaseSettings):
     # The web app at / (backend/web): off for deployments that serve the API alone.
     web_app_enabled: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    frontend_url: str = "http://localhost:3000"
-    # Where the API is reached from outside (links in mail that mail clients POST to).
+    # Where the web app is (links in mail and feeds open it) and where the API is reached
+    # from outside (links in mail that mail clients POST to). Unset, `serve` makes both the
+    # address it listens on (`--host`, `--port`), so `make run PORT=...` moves every link.
+    frontend_url: str = "http://127.0.0.1:8000"
     api_url: str = "http://127.0.0.1:8000"
     # Client addresses are read from X-Forwarded-For only when the peer is one of these.
     forwarded_allow_ips: str = "127.0.0.1"
