@@ -28,9 +28,10 @@ migrate: $(STAMP) .env
 
 # The API with a background worker in the same process (mail, notifications, alerts);
 # deployments run `python -m backend worker` beside the API instead.
-run: migrate
-	WORKER_IN_PROCESS=$${WORKER_IN_PROCESS:-true} \
-	$(BIN)/python -m backend serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+# With no DATABASE_URL given and no PostgreSQL at the default address, on the built-in one
+# (backend/embedded.py, its data in .pgdata/).
+run: $(STAMP) .env
+	$(BIN)/python -m backend run --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 # Two worker processes (one a core here), each with its own throwaway database; an idle
 # worker takes tests queued for the other, so the few slow ones do not end up together.

@@ -2,12 +2,17 @@
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import psycopg
 from sqlalchemy.exc import DBAPIError
@@ -81,6 +86,83 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         # After the drain (backend.core.draining), what is in flight gets this long.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
+
+
+def on_embedded(
+    settings: Settings, directory: Path
+) -> tuple[Settings, AbstractContextManager[Any]]:
+    """`settings` with DATABASE_URL's database on the built-in PostgreSQL in `directory`,
+    started if it is not running (for this process and those it starts), and the server:
+    leaving it stops the server unless another process still uses it."""
+    from backend.embedded import EmbeddedUnavailable, start
+
+    try:
+        url, server = start(directory, str(settings.database.database))
+    except EmbeddedUnavailable as exc:
+        raise CommandError(str(exc)) from None
+    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    os.environ["POSTGRES_EMBEDDED_DIR"] = str(directory)
+    # uvicorn ends by raising again the SIGTERM it caught, which would end the process
+    # before the server is left: make it an exit that unwinds.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return load_settings(database_url=os.environ["DATABASE_URL"]), server
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> None:
+    """Development in one command: the database (the built-in one when none was given and
+    none answers), the migrations, then the server with a worker in its process."""
+    from backend import embedded
+
+    if settings.environment == "production":
+        raise CommandError(
+            "run is for development; production runs migrate, serve and worker apart"
+            " (docs/operations.md)"
+        )
+    if settings.postgres_embedded_dir is None and not admin.answers(settings.database):
+        given = settings.database_url != Settings.model_fields["database_url"].default
+        where = f"{settings.database.host}:{settings.database.port or 5432}"
+        if given:
+            raise CommandError(
+                f"no PostgreSQL answers at {where}: start it, or remove DATABASE_URL from"
+                " .env to use the built-in one"
+            )
+        settings, server = on_embedded(settings, embedded.DEFAULT_DIR)
+        remembered = _remember_in_env_file(f"POSTGRES_EMBEDDED_DIR={embedded.DEFAULT_DIR}")
+        print(
+            f"no PostgreSQL answers at {where}: using the built-in PostgreSQL (data in"
+            f" {embedded.DEFAULT_DIR}/, stopped with the server{remembered}); for your own, set"
+            " DATABASE_URL in .env and remove POSTGRES_EMBEDDED_DIR",
+            flush=True,
+        )
+        with server:
+            _migrate_and_serve(settings, args)
+        return
+    _migrate_and_serve(settings, args)
+
+
+def _migrate_and_serve(settings: Settings, args: argparse.Namespace) -> None:
+    migrate(settings, args)
+    os.environ.setdefault("WORKER_IN_PROCESS", "true")
+    serve(settings, args)
+
+
+def _remember_in_env_file(line: str) -> str:
+    """Add `line` to `.env` when there is one, so that the commands run later (`seed`,
+    `create-admin`) use the same server; what to add to the message about it."""
+    env_file = Path(".env")
+    if not env_file.is_file():
+        return ""
+    text = env_file.read_text()
+    if line not in text.splitlines():
+        env_file.write_text(text + ("" if text.endswith("\n") or not text else "\n") + line + "\n")
+    return "; .env says so for the other commands"
 
 
 def migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -335,6 +417,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--reload", action="store_true", help="restart on code changes")
     serve_cmd.set_defaults(handler=serve)
 
+    run_cmd = commands.add_parser(
+        "run",
+        help="development: migrate, then serve with a worker in the same process (on the"
+        " built-in PostgreSQL when no DATABASE_URL was given and none answers)",
+    )
+    run_cmd.add_argument("--host", default="127.0.0.1")
+    run_cmd.add_argument("--port", type=int, default=8000)
+    run_cmd.set_defaults(handler=run, workers=1, reload=False)
+
     migrate_cmd = commands.add_parser(
         "migrate", help="create the database if missing and apply every migration"
     )
@@ -448,7 +539,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        args.handler(settings, args)
+        with contextlib.ExitStack() as stack:
+            if settings.postgres_embedded_dir is not None:
+                settings, server = on_embedded(settings, settings.postgres_embedded_dir)
+                stack.enter_context(server)
+            args.handler(settings, args)
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

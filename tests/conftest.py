@@ -1,14 +1,16 @@
 """Test harness: a throwaway PostgreSQL migrated once; each test in a rolled-back transaction.
 
 The database is found in this order: TEST_DATABASE_URL (used as it is, never dropped);
-a testcontainers PostgreSQL where a Docker engine answers; otherwise a database with a
-random name created on the server of DATABASE_URL and dropped at the end of the run.
+a testcontainers PostgreSQL where a Docker engine answers; a database with a random name
+created on the server of DATABASE_URL and dropped at the end of the run; and where no
+server answers there (or with TEST_POSTGRES=embedded), the same on the built-in PostgreSQL
+(backend/embedded.py), started in a folder of the run's own.
 """
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
     from tests.factories import Actors
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
+# TEST_POSTGRES=embedded: the built-in PostgreSQL (backend/embedded.py), as a machine with
+# no server of its own gets it.
+EMBEDDED = os.environ.get("TEST_POSTGRES") == "embedded"
 
 
 def _docker_answers() -> bool:
@@ -45,26 +50,33 @@ def _docker_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[URL]:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
     explicit = os.environ.get("TEST_DATABASE_URL")
     if explicit:
         url = make_url(explicit)
         admin.create_database(url)
         yield url
         return
-    if _docker_answers():
+    if not EMBEDDED and _docker_answers():
         from testcontainers.postgres import PostgresContainer
 
-        with PostgresContainer("postgres:17-alpine", driver="psycopg") as container:
+        with PostgresContainer("postgres:15-alpine", driver="psycopg") as container:
             yield make_url(container.get_connection_url())
         return
     server = load_settings(environment="development").database
-    url = server.set(database=f"jobboard_test_{uuid.uuid4().hex[:12]}")
-    admin.create_database(url)
-    try:
-        yield url
-    finally:
-        admin.drop_database(url)
+    with ExitStack() as stack:
+        if EMBEDDED or not admin.answers(server):
+            from backend.embedded import start
+
+            # This run's own, in a folder of its own, stopped and deleted with it.
+            server, handle = start(tmp_path_factory.mktemp("pgdata"), "postgres")
+            stack.enter_context(handle)
+        url = server.set(database=f"jobboard_test_{uuid.uuid4().hex[:12]}")
+        admin.create_database(url)
+        try:
+            yield url
+        finally:
+            admin.drop_database(url)
 
 
 # TEST_PGBOUNCER_PORT: the app reaches the test database through a PgBouncer on this

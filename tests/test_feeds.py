@@ -15,7 +15,7 @@ from tests.factories import assert_problem, create_job
 API = "/api/v1"
 A = "{http://www.w3.org/2005/Atom}"
 S = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-FRONTEND = "http://localhost:3000"
+FRONTEND = "http://127.0.0.1:8000"
 
 
 def parse(body: bytes) -> ET.Element:
@@ -24,7 +24,7 @@ def parse(body: bytes) -> ET.Element:
 
 def atom(response: httpx.Response) -> ET.Element:
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/atom+xml")
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
     feed = parse(response.content)
     assert feed.tag == f"{A}feed"
     # RFC 4287's required elements, on the feed and on every entry.
@@ -63,6 +63,30 @@ async def test_the_feed_lists_visible_jobs_newest_first_linking_to_their_pages(
     assert [c.get("term") for c in first.findall(f"{A}category")] == ["python"]
     assert first.findtext(f"{A}content") == newer.description
     assert feed.find(f"{A}link[@rel='self']") is not None
+
+
+async def test_a_feed_reader_reads_the_feed_whole_and_unmangled(
+    client: httpx.AsyncClient, db: AsyncSession, company: Company
+) -> None:
+    """feedparser (what many readers are built on) finds nothing wrong in the feed and reads
+    non-ASCII text as written, from the bytes and the header the server sends."""
+    import feedparser
+
+    job = await create_job(
+        db, company=company, title="Café · Bäckerin (m/w/d) — 東京", tags=["crème-brûlée"]
+    )
+    response = await client.get(f"{API}/jobs/feed")
+    parsed = feedparser.parse(
+        response.content, response_headers={"content-type": response.headers["content-type"]}
+    )
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    assert parsed.encoding == "utf-8"
+    (entry,) = [e for e in parsed.entries if e.link == f"{FRONTEND}/jobs/{job.id}"]
+    assert entry.title == "Café · Bäckerin (m/w/d) — 東京"
+    assert [tag.term for tag in entry.tags] == ["crème-brûlée"]
+    assert entry.author == company.name
+    assert parsed.feed.links[0].href.endswith("/api/v1/jobs/feed")
 
 
 async def test_the_feed_takes_the_lists_filters(

@@ -154,7 +154,8 @@ def test_every_command_runs_as_written(databases: tuple[URL, URL], tmp_path: Pat
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": live.render_as_string(hide_password=False),
         "NEW_DATABASE_URL": restored.render_as_string(hide_password=False),
-        "PGHOST": str(live.host),
+        # A Unix socket's folder, for a server that listens on one only (the built-in one).
+        "PGHOST": str(live.host or live.query.get("host")),
         "PGPORT": str(live.port or 5432),
         "PGUSER": str(live.username),
         "PGPASSWORD": str(live.password or ""),

@@ -517,8 +517,24 @@ PAGES = {
     "signin": "/signin",
     "signup": "/signup",
     "forgot-password": "/forgot-password",
+    "feeds": "/feeds",
     "not-found": "/no-such-page",
 }
+
+
+def test_the_footers_feed_link_opens_a_page_for_people(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    tab = new_tab()
+    tab.page.goto("/")
+    tab.page.get_by_role("link", name="Feed of new jobs").click()
+    expect(tab.page.get_by_role("heading", name="Feeds of new jobs")).to_be_visible()
+    feed = f"{site.url}/api/v1/jobs/feed"
+    expect(tab.page.locator("#feed-address")).to_have_text(feed)
+    expect(tab.page.get_by_role("link", name="The feed itself")).to_have_attribute("href", feed)
+    # What a reader fetches says its charset.
+    assert httpx.get(feed).headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert tab.unexpected_errors() == []
 
 
 def test_every_page_is_accessible_and_quiet_at_both_widths(

@@ -17,7 +17,7 @@ from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.params import QueryParameters, same
 from backend.apis.responses import Strings, json_response
-from backend.schemas.feeds import ATOM_MEDIA_TYPE, atom_feed
+from backend.schemas.feeds import ATOM_CONTENT_TYPE, ATOM_MEDIA_TYPE, atom_feed
 from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
@@ -95,7 +95,7 @@ async def job_feed(
     )
     return Response(
         body,
-        media_type=ATOM_MEDIA_TYPE,
+        media_type=ATOM_CONTENT_TYPE,
         headers={"Cache-Control": f"public, max-age={FEED_MAX_AGE}"},
     )
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Response
 
 from backend.apis.deps import PublicReadDb, SettingsDep
 from backend.apis.openapi import problem_responses
-from backend.schemas.feeds import XML_MEDIA_TYPE, sitemap, sitemap_index
+from backend.schemas.feeds import XML_CONTENT_TYPE, XML_MEDIA_TYPE, sitemap, sitemap_index
 from backend.services import jobs as jobs_service
 
 router = APIRouter(tags=["feeds"])
@@ -20,7 +20,7 @@ XML_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 def _xml(body: bytes) -> Response:
     return Response(
-        body, media_type=XML_MEDIA_TYPE, headers={"Cache-Control": f"public, max-age={MAX_AGE}"}
+        body, media_type=XML_CONTENT_TYPE, headers={"Cache-Control": f"public, max-age={MAX_AGE}"}
     )
 
 

@@ -53,6 +53,7 @@ PAGES = (
     "/saved-searches",
     "/dashboard",
     "/admin",
+    "/feeds",
 )
 
 router = APIRouter(include_in_schema=False)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "postgresql+psycopg://postgres:postgres@localhost:5432/jobboard"
+    # Development: the built-in PostgreSQL (backend/embedded.py) with its data here; every
+    # command then uses DATABASE_URL's database on it. Refused in production.
+    postgres_embedded_dir: Path | None = None
     # Connections one process keeps (and may add): 14 API processes x 5 = 70, with two
     # background workers' 2 x (5 + 3), fit in PostgreSQL's default max_connections (100)
     # with room for migrate, purge and psql (see the README's connection budget). A request
@@ -197,6 +200,15 @@ class Settings(BaseSettings):
         # Development only: a throwaway key, so tokens die with the process.
         logger.warning("%s; using a random key for this process (development only)", problem)
         object.__setattr__(self, "secret_key", SecretStr(secrets.token_urlsafe(48)))
+        return self
+
+    @model_validator(mode="after")
+    def _no_embedded_server_in_production(self) -> "Settings":
+        if self.postgres_embedded_dir is not None and self.environment == "production":
+            raise ValueError(
+                "POSTGRES_EMBEDDED_DIR is for development (a built-in PostgreSQL); "
+                "refusing to start with ENVIRONMENT=production"
+            )
         return self
 
     @model_validator(mode="after")

@@ -37,6 +37,15 @@ def conninfo(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def answers(url: URL) -> bool:
+    """Whether a PostgreSQL server answers at `url`'s address (whatever its databases)."""
+    try:
+        with psycopg.connect(_maintenance_conninfo(url), connect_timeout=3, application_name=ADMIN):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
 def create_database(url: URL) -> bool:
     """Create the database `url` names unless it exists; True when it was created."""
     with psycopg.connect(
@@ -127,8 +136,10 @@ def _libpq_environment(url: URL) -> dict[str, str]:
     """The connection for pg_dump and pg_restore, passed in their environment (a password on
     their command line would show in the process list)."""
     environment = {**os.environ}
+    # A Unix socket's folder is the URL's `host` parameter.
+    socket = url.query.get("host")
     for variable, value in (
-        ("PGHOST", url.host),
+        ("PGHOST", url.host or (socket if isinstance(socket, str) else None)),
         ("PGPORT", url.port),
         ("PGUSER", url.username),
         ("PGPASSWORD", url.password),

@@ -11,7 +11,11 @@ from xml.etree import ElementTree as ET
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 ATOM_MEDIA_TYPE = "application/atom+xml"
+# What the feed is served as: its charset said in the header too, for the browsers and
+# readers that do not read the XML declaration.
+ATOM_CONTENT_TYPE = f"{ATOM_MEDIA_TYPE}; charset=utf-8"
 XML_MEDIA_TYPE = "application/xml"
+XML_CONTENT_TYPE = f"{XML_MEDIA_TYPE}; charset=utf-8"
 
 # Characters XML 1.0 cannot carry at all: a stored value with one of them must not make
 # the whole document unreadable for every reader.

@@ -3,7 +3,7 @@
 import { currentUser, onSessionChange, restore, signOut } from "./api.js";
 import { h, title, render } from "./ui.js";
 import { fallback, navigate, onShow, route, start } from "./router.js";
-import { home, jobPage } from "./views/jobs.js";
+import { feedsPage, home, jobPage } from "./views/jobs.js";
 import {
   accountPage,
   forgotPasswordPage,
@@ -56,6 +56,7 @@ route("/saved-searches", savedSearchesPage);
 route("/dashboard", dashboardPage);
 route("/dashboard/jobs/:id", dashboardJobPage);
 route("/admin", adminPage);
+route("/feeds", feedsPage);
 fallback(() => {
   title("Not found");
   render(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/" }, "Back to the jobs")));

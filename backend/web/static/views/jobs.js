@@ -222,3 +222,23 @@ export async function jobPage(id) {
     ),
   );
 }
+
+// What the footer's feed link opens: the feed is for feed readers, this page for people.
+export function feedsPage() {
+  title("Feeds");
+  const feed = `${window.location.origin}/api/v1/jobs/feed`;
+  const example = `${feed}?q=python&workplace=remote`;
+  render(
+    h("h1", {}, "Feeds of new jobs"),
+    h("p", {}, "Follow new jobs in a feed reader (Atom): add this address to it."),
+    h("p", {}, h("code", { id: "feed-address" }, feed)),
+    h(
+      "p",
+      {},
+      "A feed of a search takes the same filters as the search on the jobs page, for instance ",
+      h("code", {}, example),
+      ".",
+    ),
+    h("p", {}, h("a", { href: feed, type: "application/atom+xml" }, "The feed itself"), " (for feed readers)."),
+  );
+}
