@@ -290,3 +290,23 @@ async def test_every_connection_of_the_api_is_named_for_what_opened_it(
         ).scalar()
     assert hot == ("jobboard-api-hot",)
     assert engine == "jobboard-api"
+
+
+def test_routine_runs_of_the_ten_second_housekeeping_are_not_logged_at_info() -> None:
+    from backend.core.logs import RoutineTasksFilter
+
+    def record(name: str, level: int, message: str) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, message, None, None)
+
+    routine = RoutineTasksFilter()
+    assert not routine.filter(
+        record("procrastinate.worker", logging.INFO, "Starting job retry_stalled_tasks[7]")
+    )
+    # Other tasks, its warnings, and other loggers pass.
+    assert routine.filter(
+        record("procrastinate.worker", logging.INFO, "Starting job send_job_alert[8]")
+    )
+    assert routine.filter(
+        record("procrastinate.worker", logging.WARNING, "Job retry_stalled_tasks[7] failed")
+    )
+    assert routine.filter(record("backend.x", logging.INFO, "retry_stalled_tasks[7]"))

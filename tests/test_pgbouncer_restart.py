@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import URL
 
 from backend.main import create_app
-from tests.conftest import empty_every_table, make_settings
+from tests.conftest import EMBEDDED, empty_every_table, make_settings
 from tests.factories import DEFAULT_PASSWORD, assert_problem, unique_email
 from tests.test_server import free_port
 from tests.tools import debian_program
@@ -57,13 +57,27 @@ class Bouncer:
         self.process.wait(timeout=10)
 
 
+def server_address(url: URL) -> str:
+    """Where `url`'s server listens, as PgBouncer's `host=... port=...` (a Unix socket's
+    folder for the built-in server)."""
+    socket = url.query.get("host")
+    host = url.host or (socket if isinstance(socket, str) else "127.0.0.1")
+    return f"host={host} port={url.port or 5432}"
+
+
+def through(url: URL, port: int) -> URL:
+    """`url`'s database through the PgBouncer on `port`."""
+    query = {key: value for key, value in url.query.items() if key != "host"}
+    return url.set(host="127.0.0.1", port=port, query=query)
+
+
 @pytest.fixture
-def bouncer(tmp_path: Path) -> Iterator[Bouncer]:
+def bouncer(tmp_path: Path, migrated_url: URL) -> Iterator[Bouncer]:
     port = free_port()
     (tmp_path / "users.txt").write_text('"postgres" ""\n')
     config = tmp_path / "pgbouncer.ini"
     config.write_text(
-        "[databases]\n* = host=127.0.0.1 port=5432\n\n[pgbouncer]\n"
+        f"[databases]\n* = {server_address(migrated_url)}\n\n[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {tmp_path / 'users.txt'}\npool_mode = transaction\n"
         "admin_users = postgres\ndefault_pool_size = 10\n"
@@ -78,11 +92,16 @@ def bouncer(tmp_path: Path) -> Iterator[Bouncer]:
             running.stop()
 
 
+@pytest.mark.skipif(
+    EMBEDDED,
+    reason="PgBouncer runs as the postgres user, and the built-in server's socket is its own"
+    " user's alone",
+)
 async def test_a_restarting_pgbouncer_costs_503s_never_500s(
     bouncer: Bouncer, migrated_url: URL
 ) -> None:
     settings = make_settings(
-        migrated_url.set(port=bouncer.port),
+        through(migrated_url, bouncer.port),
         direct=True,
         db_prepared_statements=False,
         rate_limits_enabled=False,

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,3 +92,42 @@ def test_the_walk_through_runs_as_written(fresh_database: URL, tmp_path: Path) -
     ):
         assert expected in out, (expected, out)
     assert out.index('"status":"interviewing"') < out.index('"is_active":false')
+
+
+def project_commands() -> list[str]:
+    """The README's `.venv/bin/python -m backend ...` lines outside the walk-through (the
+    demo data, say), as written."""
+    readme = (ROOT / "README.md").read_text()
+    outside = re.sub(re.escape(MARKER) + r"[^\n]*\n```sh\n.*?```", "", readme, flags=re.DOTALL)
+    blocks = re.findall(r"```sh\n(.*?)```", outside, flags=re.DOTALL)
+    return [
+        line.split("  #")[0].strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith(".venv/bin/python -m backend")
+    ]
+
+
+def test_the_readmes_other_commands_run_as_written(fresh_database: URL) -> None:
+    commands = project_commands()
+    assert ".venv/bin/python -m backend seed --jobs 10000" in commands
+    python = Path(sys.executable)
+    for command in commands:
+        program, *arguments = command.split()
+        assert program == ".venv/bin/python"
+        done = subprocess.run(  # noqa: S603
+            [str(python), *arguments],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": fresh_database.render_as_string(hide_password=False),
+                "BCRYPT_ROUNDS": "4",
+            },
+            # What an operator types at a prompt (create-admin's password, twice).
+            input="a long admin passphrase\n" * 2,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)

