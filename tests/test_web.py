@@ -551,6 +551,63 @@ def test_a_late_answer_never_lands_on_the_page_moved_to(
     assert reader.unexpected_errors() == []
 
 
+def test_an_employer_sees_an_expired_job_as_expired_and_extends_it(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Expiry", email=unique("expiry"), role="employer")
+    page = employer.page
+    page.goto("/dashboard")
+    add = page.get_by_role("form", name="Add a company")
+    add.get_by_label("Company name").fill("Dated Co")
+    add.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text("Added Dated Co.")).to_be_visible()
+    page.reload()
+    title = f"Dated Role {uuid.uuid4().hex[:6]}"
+    post_job(employer, title=title)
+    row = page.get_by_role("row").filter(has_text=title)
+    expect(row.get_by_role("cell", name="published", exact=True)).to_be_visible()
+    row.get_by_role("link", name="Applicants and edit").click()
+    job_id = int(urlparse(page.url).path.rsplit("/", 1)[1])
+    public = f"{site.url}/api/v1/jobs/{job_id}"
+    assert httpx.get(public).status_code == 200
+
+    # Set to have ended yesterday: off the board, and the dashboard says expired.
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    form = page.get_by_role("form", name="Edit the job")
+    form.get_by_label("Expires on").fill(yesterday)
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    assert httpx.get(public).status_code == 404
+    page.goto("/dashboard")
+    expect(row.get_by_role("cell", name="expired", exact=True)).to_be_visible()
+    # Extended by a month: back on the board.
+    row.get_by_role("link", name="Applicants and edit").click()
+    expect(page.locator("#job-status")).to_contain_text("Status: expired")
+    later = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 30 * 86400))
+    form.get_by_label("Expires on").fill(later)
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    assert httpx.get(public).status_code == 200
+    assert httpx.get(public).json()["expires_at"] == f"{later}T23:59:59Z"
+    page.goto("/dashboard")
+    expect(row.get_by_role("cell", name="published", exact=True)).to_be_visible()
+    assert employer.unexpected_errors() == []
+
+
+def test_a_failure_is_said_where_it_happened(site: Site, new_tab: Callable[..., Tab]) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Errors", email=unique("errors"), role="employer")
+    page = employer.page
+    # A job that is not there is "not found"; a request the API refuses says why instead.
+    page.goto("/dashboard/jobs/999999999")
+    expect(page.get_by_role("heading", name="Job not found")).to_be_visible()
+    page.goto("/dashboard/jobs/99999999999999999999")
+    expect(page.get_by_role("heading", name="The job could not be loaded")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="99999999999999999999")).to_have_count(0)
+    expect(page.locator("main [role=alert]")).not_to_be_empty()
+
+
 PAGES = {
     "home": "/",
     "signin": "/signin",

@@ -1,7 +1,7 @@
 // Admins: find accounts by email, change roles, deactivate.
 
 import { currentUser, get, patch } from "../api.js";
-import { action, field, form, h, input, render, select, title, when } from "../ui.js";
+import { action, describe, field, form, h, input, render, select, title, when } from "../ui.js";
 import { navigate } from "../router.js";
 
 const ROLES = [["candidate", "Candidate"], ["employer", "Employer"], ["admin", "Admin"]];
@@ -45,12 +45,19 @@ export async function adminPage(params) {
   const body = h("tbody");
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   let cursor;
+  const problem = h("p", { class: "inline-error", role: "alert" });
   async function load(append) {
-    const page = await get("/admin/users", { email, limit: 50, cursor: append ? cursor : undefined });
-    if (!append) body.replaceChildren();
-    body.append(...page.items.map(userRow));
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
+    problem.textContent = "";
+    try {
+      const page = await get("/admin/users", { email, limit: 50, cursor: append ? cursor : undefined });
+      if (!append) body.replaceChildren();
+      body.append(...page.items.map(userRow));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    } catch (error) {
+      // Where the list would be: what failed, in words.
+      problem.textContent = `The accounts could not be loaded: ${describe(error)}`;
+    }
   }
   more.addEventListener("click", () => load(true));
   render(
@@ -66,6 +73,7 @@ export async function adminPage(params) {
         h("th", { scope: "col" }, "Email"), h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Role"),
         h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Joined"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
       body),
+    problem,
     more,
   );
   await load(false);

@@ -1,7 +1,7 @@
 // An employer's dashboard: companies, jobs in every status, and each job's applicants.
 
 import { allPages, currentUser, get, patch, post, remove, request } from "../api.js";
-import { action, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
+import { action, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
 const WORKPLACES = [["remote", "Remote"], ["hybrid", "Hybrid"], ["onsite", "On site"]];
@@ -22,6 +22,18 @@ function employerOnly(path) {
   return user;
 }
 
+// A published job past its expiry date is off the board for everyone else: say so.
+export function shownStatus(job) {
+  const expired = job.status === "published" && job.expires_at && Date.parse(job.expires_at) <= Date.now();
+  return expired ? "expired" : job.status;
+}
+
+// The expiry date as the date input shows it (the day, in UTC), and back: the job then
+// leaves the board at the end of that day, UTC.
+function expiryDay(job) {
+  return job.expires_at ? job.expires_at.slice(0, 10) : "";
+}
+
 function jobFields(companies, job = {}) {
   const fields = [
     field("Company", select("company_id", companies.map((company) => [String(company.id), company.name]))),
@@ -34,6 +46,7 @@ function jobFields(companies, job = {}) {
     field("Maximum salary", input("salary_max", { type: "number", min: 0, value: job.salary_max })),
     field("Currency", input("salary_currency", { value: job.salary_currency, maxlength: 3, placeholder: "EUR" })),
     field("Tags", input("tags", { value: (job.tags || []).join(", ") }), "Comma-separated, lowercase"),
+    field("Expires on", input("expires_on", { type: "date", value: expiryDay(job) }), "The last day it is on the board (UTC); empty: until it is closed"),
   ];
   return fields;
 }
@@ -54,16 +67,19 @@ function jobBody(data, { partial }) {
     salary_currency: String(data.get("salary_currency") || "").trim().toUpperCase() || null,
     tags: String(data.get("tags") || "").split(",").map((tag) => tag.trim().toLowerCase()).filter(Boolean),
   };
+  const day = String(data.get("expires_on") || "");
+  if (day) body.expires_at = `${day}T23:59:59Z`;
+  else if (partial) body.expires_at = null;
   if (!partial) body.company_id = Number(data.get("company_id"));
   return body;
 }
 
 function jobRow(job, companies) {
-  const status = h("td", {}, job.status);
+  const status = h("td", {}, shownStatus(job));
   const actions = h("td", { class: "row-actions" });
   const company = companies.find((item) => item.id === job.company_id);
   function refresh(changed) {
-    status.textContent = changed.status;
+    status.textContent = shownStatus(changed);
     job = changed;
     fill();
   }
@@ -87,7 +103,7 @@ function jobRow(job, companies) {
     );
   }
   fill();
-  const row = h("tr", {}, h("td", {}, job.status === "published" ? h("a", { href: `/jobs/${job.id}` }, job.title) : job.title), h("td", {}, company ? company.name : ""), status, actions);
+  const row = h("tr", {}, h("td", {}, shownStatus(job) === "published" ? h("a", { href: `/jobs/${job.id}` }, job.title) : job.title), h("td", {}, company ? company.name : ""), status, actions);
   return row;
 }
 
@@ -178,9 +194,15 @@ export async function dashboardJobPage(params, id) {
   let job;
   try {
     job = await get(`/jobs/${id}`);
-  } catch {
-    title("Job not found");
-    render(h("h1", {}, "Job not found"), h("p", {}, h("a", { href: "/dashboard" }, "Back to the dashboard")));
+  } catch (error) {
+    // Not found is one thing; the server or the network failing is another, and says so.
+    const missing = error instanceof Error && "status" in error && error.status === 404;
+    title(missing ? "Job not found" : "The job could not be loaded");
+    render(
+      h("h1", {}, missing ? "Job not found" : "The job could not be loaded"),
+      missing ? null : h("p", { role: "alert" }, describe(error)),
+      h("p", {}, h("a", { href: "/dashboard" }, "Back to the dashboard")),
+    );
     return;
   }
   title(job.title);
@@ -219,7 +241,7 @@ export async function dashboardJobPage(params, id) {
   render(
     h("p", { class: "back" }, h("a", { href: "/dashboard" }, "← Dashboard")),
     h("h1", {}, job.title),
-    h("p", { class: "meta" }, `Status: ${job.status}`),
+    h("p", { class: "meta", id: "job-status" }, `Status: ${shownStatus(job)}`, job.expires_at ? ` · expires ${when(job.expires_at)}` : ""),
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
       rows.length
