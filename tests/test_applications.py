@@ -222,6 +222,19 @@ async def test_my_applications(
     assert ids == sorted((a.id for a in mine), reverse=True)
 
 
+async def test_a_candidates_list_names_each_job_and_its_company(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors
+) -> None:
+    company = actors.employer.company
+    job = await create_job(db, company=company, title="Named Role")
+    await create_application(db, job=job, candidate=actors.candidate.user)
+    response = await client.get("/api/v1/users/me/applications", headers=actors.candidate.headers)
+    assert response.status_code == 200
+    (item,) = [item for item in response.json()["items"] if item["job_id"] == job.id]
+    assert item["job_title"] == "Named Role"
+    assert item["company_name"] == company.name
+
+
 async def test_my_applications_is_for_candidates(client: httpx.AsyncClient, actors: Actors) -> None:
     assert_problem(await client.get("/api/v1/users/me/applications"), 401)
     for who in ("employer", "admin"):

@@ -292,9 +292,16 @@ def test_an_employer_posts_a_candidate_applies_and_follows_it(
     expect(page.get_by_role("cell", name="interviewing", exact=True)).to_be_visible()
 
     page = candidate.page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(urlparse(request.url).path))
     page.get_by_role("link", name="My applications").click()
     expect(page.get_by_role("cell", name="interviewing", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name=title)).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile("Analytical Engines"))).to_be_visible()
+    # The whole list in one request: each application names its job and company.
+    assert [path for path in requested if path.startswith("/api/")] == [
+        "/api/v1/users/me/applications"
+    ]
     screenshot(page, "applications-desktop")
     site.wait_for(seeker, f"Your application for {title}: interviewing")
     assert employer.unexpected_errors() == []

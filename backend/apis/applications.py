@@ -19,6 +19,7 @@ from backend.schemas.application import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationUpdate,
+    MyApplicationRead,
 )
 from backend.schemas.pagination import Page
 from backend.services import applications as applications_service
@@ -68,16 +69,17 @@ async def list_for_job(
 @router.get(
     "/users/me/applications",
     name="list-mine",
-    response_model=Page[ApplicationRead],
+    response_model=Page[MyApplicationRead],
     responses=problem_responses(401, 403),
 )
 @reads_bearer_token
 async def list_mine(request: Request, page: PageDep) -> Response:
-    """The caller's applications, newest first (candidates)."""
+    """The caller's applications, newest first, each with its job's title and company
+    (candidates)."""
     async with hot_reads(request) as db:
         candidate = await candidate_only(request, db)
         paged = await applications_service.list_mine(db, candidate=candidate, page=page)
-    return json_response(to_page(paged, ApplicationRead.model_validate))
+    return json_response(to_page(paged, MyApplicationRead.model_validate))
 
 
 @router.get(

@@ -32,6 +32,14 @@ class ApplicationRead(ResponseModel):
     updated_at: Timestamp
 
 
+class MyApplicationRead(ApplicationRead):
+    """An application as its candidate lists it: with the job's title and company, so that
+    the list needs no request per row."""
+
+    job_title: str
+    company_name: str
+
+
 class ApplicantRead(ApplicationRead):
     """An application as the job's owner and admins list it: who applied, to reach them."""
 

@@ -31,6 +31,9 @@ class ApplicationRow:
     status_told: ApplicationStatus | None
     created_at: datetime
     updated_at: datetime
+    # What the list shows of the job, so that it is one request: its title and company.
+    job_title: str
+    company_name: str
 
 
 async def create(
@@ -100,8 +103,18 @@ async def list_for_job(
 def _candidates_page(*, after: bool) -> hot.HotRead[ApplicationRow]:
     """A candidate's applications, newest first: a hot read (see backend.db.hot); every
     candidate reads this list, and it has one shape."""
-    statement = select(*APPLICATION_COLUMNS).where(
-        Application.candidate_id == bindparam("candidate_id", type_=Application.candidate_id.type)
+    statement = (
+        select(
+            *APPLICATION_COLUMNS,
+            Job.title.label("job_title"),
+            Company.name.label("company_name"),
+        )
+        .join(Job, Job.id == Application.job_id)
+        .join(Company, Company.id == Job.company_id)
+        .where(
+            Application.candidate_id
+            == bindparam("candidate_id", type_=Application.candidate_id.type)
+        )
     )
     if after:
         statement = statement.where(

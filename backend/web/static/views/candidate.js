@@ -1,6 +1,6 @@
 // A candidate's applications, and everyone's saved searches.
 
-import { allPages, currentUser, get, patch, remove } from "../api.js";
+import { allPages, currentUser, patch, remove } from "../api.js";
 import { action, h, render, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
@@ -9,14 +9,9 @@ export async function applicationsPage() {
   if (!user) return navigate("/signin?next=/applications", { replace: true });
   title("My applications");
   const applications = user.role === "candidate" ? await allPages("/users/me/applications") : [];
-  const rows = await Promise.all(
-    applications.map(async (application) => {
-      let jobTitle = `Job ${application.job_id}`;
-      try {
-        jobTitle = (await get(`/jobs/${application.job_id}`)).title;
-      } catch {
-        // A job closed since: its title is no longer public.
-      }
+  // Each application comes with its job's title and company: one request for the list.
+  const rows = applications.map((application) => {
+      const jobTitle = application.job_title;
       const status = h("td", {}, words(application.status));
       const withdraw = ["offered", "rejected", "withdrawn"].includes(application.status)
         ? null
@@ -27,12 +22,11 @@ export async function applicationsPage() {
             return `Your application for ${jobTitle} is withdrawn.`;
           }, {}, { ask: `Withdraw your application for ${jobTitle}? This cannot be undone.` });
       return h("tr", {},
-        h("td", {}, h("a", { href: `/jobs/${application.job_id}` }, jobTitle)),
+        h("td", {}, h("a", { href: `/jobs/${application.job_id}` }, jobTitle), h("br"), h("span", { class: "meta" }, application.company_name)),
         status,
         h("td", {}, when(application.created_at)),
         h("td", {}, withdraw));
-    }),
-  );
+    });
   render(
     h("h1", {}, "My applications"),
     rows.length
