@@ -226,6 +226,7 @@ async def test_a_candidates_list_names_each_job_and_its_company(
     client: httpx.AsyncClient, db: AsyncSession, actors: Actors
 ) -> None:
     company = actors.employer.company
+    assert company is not None
     job = await create_job(db, company=company, title="Named Role")
     await create_application(db, job=job, candidate=actors.candidate.user)
     response = await client.get("/api/v1/users/me/applications", headers=actors.candidate.headers)
