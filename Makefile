@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate clean bench bench-quick fuzz lock
+.PHONY: install run test lint lint-js format migrate clean bench bench-quick fuzz lock
 
 # Installs read the lock files only: every package, direct or not, at the version and with
 # the hashes recorded there (pip refuses anything else).
@@ -47,6 +47,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The web app's JavaScript: type-checked by tsc (checkJs, JSDoc types) and linted by
+# ESLint, both from the npm registry at the versions package-lock.json records.
+lint-js:
+	npm ci --no-audit --no-fund --silent
+	npx --no-install tsc -p jsconfig.json
+	npx --no-install eslint backend/web/static
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -615,6 +615,31 @@ def test_a_failure_is_said_where_it_happened(site: Site, new_tab: Callable[..., 
     expect(page.locator("main [role=alert]")).not_to_be_empty()
 
 
+def test_a_saved_search_is_mailed_weekly_then_daily_again(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    candidate = new_tab()
+    sign_up(candidate, site, name="Saver", email=unique("saver"), role="candidate")
+    page = candidate.page
+    page.goto("/?q=gardener")
+    page.get_by_role("button", name="Save this search").click()
+    expect(page.get_by_role("status").filter(has_text="Saved:")).to_be_visible()
+    page.goto("/saved-searches")
+    card = page.get_by_role("listitem").filter(has_text="gardener")
+    expect(card).to_contain_text("mailed daily")
+    card.get_by_role("button", name="Mail weekly").click()
+    expect(
+        page.get_by_role("status").filter(has_text='"gardener" is now mailed weekly.')
+    ).to_be_visible()
+    expect(card).to_contain_text("mailed weekly")
+    expect(card.get_by_role("button", name="Mail daily")).to_be_visible()
+    card.get_by_role("button", name="Mail daily").click()
+    expect(card).to_contain_text("mailed daily")
+    page.reload()
+    expect(page.get_by_role("listitem").filter(has_text="gardener")).to_contain_text("mailed daily")
+    assert candidate.unexpected_errors() == []
+
+
 PAGES = {
     "home": "/",
     "signin": "/signin",

@@ -7,7 +7,7 @@
 
 // The API's origin: this page's own, unless the page names another (the app hosted apart
 // from the API: see the README's "The web app").
-const ORIGIN = (document.querySelector('meta[name="jobboard-api"]')?.content || "").replace(/\/$/, "");
+const ORIGIN = (document.querySelector('meta[name="jobboard-api"]')?.getAttribute("content") || "").replace(/\/$/, "");
 const API = `${ORIGIN}/api/v1`;
 
 export class ApiError extends Error {
@@ -129,6 +129,23 @@ async function parse(response) {
   return response.text();
 }
 
+/**
+ * What a request may carry: a JSON body, a form body, query parameters; whether it sends
+ * the access token, and whether it belongs to the page shown (a read the next navigation
+ * abandons).
+ * @typedef {object} RequestOptions
+ * @property {unknown} [json]
+ * @property {Record<string, string>} [form]
+ * @property {Record<string, unknown>} [params]
+ * @property {boolean} [auth]
+ * @property {boolean} [ownPage]
+ */
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ */
 async function send(method, path, { json, form, params, auth = true, ownPage = true } = {}) {
   const headers = { Accept: "application/json" };
   let body;
@@ -190,6 +207,11 @@ async function refreshToken() {
   return refreshing;
 }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ */
 export async function request(method, path, options = {}) {
   try {
     return await exchange(method, path, options);
@@ -199,6 +221,11 @@ export async function request(method, path, options = {}) {
   }
 }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {RequestOptions} options
+ */
 async function exchange(method, path, options) {
   let response = await send(method, path, options);
   if (response.status === 401 && state.token && options.auth !== false) {

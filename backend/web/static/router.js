@@ -49,7 +49,7 @@ export function navigate(path, { replace = false } = {}) {
 export function start() {
   window.addEventListener("popstate", () => show());
   document.addEventListener("click", (event) => {
-    const link = event.target.closest("a");
+    const link = event.target instanceof Element ? event.target.closest("a") : null;
     if (!link || event.defaultPrevented || event.button !== 0) return;
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     const url = new URL(link.href, window.location.href);

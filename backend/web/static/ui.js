@@ -140,15 +140,21 @@ export function form(attributes, children, submit, buttonLabel) {
 // A button for an action on a row: busy while it runs, its problem shown beside it. With
 // `ask`, a destructive action asks first and does nothing unless confirmed. What `run`
 // returns, when it is text, is flashed: every action says that it worked.
+/**
+ * @param {string} label
+ * @param {(button: HTMLButtonElement) => Promise<unknown>} run
+ * @param {Record<string, unknown>} [attributes]
+ * @param {{ ask?: string | (() => string) }} [options]
+ */
 export function action(label, run, attributes = {}, { ask } = {}) {
   const message = h("span", { class: "inline-error", role: "alert" });
-  const button = h("button", { type: "button", ...attributes }, label);
+  const button = /** @type {HTMLButtonElement} */ (h("button", { type: "button", ...attributes }, label));
   button.addEventListener("click", async () => {
     if (ask && !window.confirm(typeof ask === "function" ? ask() : ask)) return;
     button.disabled = true;
     message.textContent = "";
     try {
-      const done = await run();
+      const done = await run(button);
       if (typeof done === "string") flash(done);
     } catch (error) {
       message.textContent = describe(error);

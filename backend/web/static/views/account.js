@@ -137,6 +137,7 @@ export function unsubscribePage(params) {
 
 // The kinds of mail, and who can get each: a candidate never gets an employer's, nor the
 // other way round; an admin can get them all.
+/** @type {[string, string, string[]][]} */
 const KINDS = [
   ["new_applicants", "New applicants to my jobs", ["employer", "admin"]],
   ["application_status", "Changes to my applications", ["candidate", "admin"]],

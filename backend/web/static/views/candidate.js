@@ -64,11 +64,11 @@ export async function savedSearchesPage() {
       h("h2", {}, h("a", { href: searchLink(saved.search) }, saved.name)),
       h("p", { class: "meta" }, describeSearch(saved.search), " · mailed ", frequency),
       h("div", { class: "row-actions" },
-        action(saved.frequency === "daily" ? "Mail weekly" : "Mail daily", async function () {
+        action(saved.frequency === "daily" ? "Mail weekly" : "Mail daily", async (button) => {
           const next = frequency.textContent === "daily" ? "weekly" : "daily";
           await patch(`/users/me/saved-searches/${saved.id}`, { frequency: next });
           frequency.textContent = next;
-          this.textContent = next === "daily" ? "Mail weekly" : "Mail daily";
+          button.textContent = next === "daily" ? "Mail weekly" : "Mail daily";
           return `"${saved.name}" is now mailed ${next}.`;
         }, { class: "secondary" }),
         action("Delete", async () => {
