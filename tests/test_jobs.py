@@ -458,3 +458,30 @@ async def test_updated_at_moves_on_update(live_client: httpx.AsyncClient) -> Non
     assert updated.status_code == 200
     assert updated.json()["updated_at"] > job["updated_at"]
     assert updated.json()["created_at"] == job["created_at"]
+
+
+async def test_the_options_are_the_apis_own_values_and_limits(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    from backend.db.models import ApplicationStatus, EmploymentType, JobStatus, Workplace
+
+    response = await client.get("/api/v1/options")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=3600"
+    options = response.json()
+    assert options["workplaces"] == [value.value for value in Workplace]
+    assert options["employment_types"] == [value.value for value in EmploymentType]
+    assert options["job_statuses"] == [value.value for value in JobStatus]
+    statuses = options["application_statuses"]
+    assert statuses["all"] == [value.value for value in ApplicationStatus]
+    assert statuses["reviewer"] == ["reviewing", "interviewing", "offered", "rejected"]
+    assert statuses["final"] == ["offered", "rejected", "withdrawn"]
+    # The limits are the ones the API enforces: at the limit is taken, one more is a 422.
+    limits = options["limits"]
+    headers = actors.employer.headers
+    body = job_body(company_id(actors))
+    for field, name in (("title", "job_title"), ("location", "job_location")):
+        at_limit = await client.post(URL, json={**body, field: "x" * limits[name]}, headers=headers)
+        assert at_limit.status_code == 201, at_limit.text
+        over = {**body, field: "x" * (limits[name] + 1)}
+        assert_problem(await client.post(URL, json=over, headers=headers), 422)

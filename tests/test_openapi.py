@@ -43,6 +43,7 @@ CONTRACT = {
     ("get", "/api/v1/jobs"),
     ("get", "/api/v1/jobs/autocomplete"),
     ("get", "/api/v1/jobs/feed"),
+    ("get", "/api/v1/options"),
     ("get", "/sitemap.xml"),
     ("get", "/sitemaps/jobs-{number}.xml"),
     ("get", "/api/v1/jobs/{job_id}"),

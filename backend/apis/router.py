@@ -15,6 +15,7 @@ from backend.apis import (
     companies,
     jobs,
     notifications,
+    options,
     saved_searches,
     users,
 )
@@ -26,6 +27,7 @@ API_PREFIX = "/api/v1"
 # page view calls come first (the OpenAPI document lists its sections by TAGS, not by this).
 ROUTERS: tuple[APIRouter, ...] = (
     jobs.router,
+    options.router,
     users.router,
     applications.router,
     companies.router,

@@ -322,3 +322,15 @@ export async function signOutEverywhere() {
 export async function reloadUser() {
   return loadUser();
 }
+
+// The API's choices and limits (GET /options), asked once per page load: forms offer what
+// the API takes, and no list of values is copied here.
+let loadedOptions = null;
+
+export function options() {
+  loadedOptions ??= request("GET", "/options", { ownPage: false }).catch((error) => {
+    loadedOptions = null;
+    throw error;
+  });
+  return loadedOptions;
+}

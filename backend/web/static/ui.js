@@ -170,6 +170,27 @@ export function when(iso) {
   return new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
 }
 
+// How the API's values read; one the API adds later reads as its words.
+const LABELS = {
+  remote: "Remote",
+  hybrid: "Hybrid",
+  onsite: "On site",
+  full_time: "Full time",
+  part_time: "Part time",
+  contract: "Contract",
+  internship: "Internship",
+  temporary: "Temporary",
+};
+
+export function label(value) {
+  return LABELS[value] ?? words(value).replace(/^./, (first) => first.toUpperCase());
+}
+
+// A select's options from a list of the API's values, after an optional "any" choice.
+export function choices(values, any) {
+  return [...(any ? [["", any]] : []), ...values.map((value) => [value, label(value)])];
+}
+
 export function words(value) {
   return String(value).replaceAll("_", " ");
 }

@@ -1,6 +1,6 @@
 // A candidate's applications, and everyone's saved searches.
 
-import { allPages, currentUser, patch, remove } from "../api.js";
+import { allPages, currentUser, options, patch, remove } from "../api.js";
 import { action, h, render, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
@@ -8,12 +8,16 @@ export async function applicationsPage() {
   const user = currentUser();
   if (!user) return navigate("/signin?next=/applications", { replace: true });
   title("My applications");
-  const applications = user.role === "candidate" ? await allPages("/users/me/applications") : [];
+  const [applications, offered] = await Promise.all([
+    user.role === "candidate" ? allPages("/users/me/applications") : [],
+    options(),
+  ]);
+  const finals = offered.application_statuses.final;
   // Each application comes with its job's title and company: one request for the list.
   const rows = applications.map((application) => {
       const jobTitle = application.job_title;
       const status = h("td", {}, words(application.status));
-      const withdraw = ["offered", "rejected", "withdrawn"].includes(application.status)
+      const withdraw = finals.includes(application.status)
         ? null
         : action("Withdraw", async () => {
             const changed = await patch(`/applications/${application.id}`, { status: "withdrawn" });

@@ -1,12 +1,9 @@
 // An employer's dashboard: companies, jobs in every status, and each job's applicants.
 
-import { allPages, currentUser, get, patch, post, remove, request } from "../api.js";
-import { action, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
+import { allPages, currentUser, get, options, patch, post, remove, request } from "../api.js";
+import { action, choices, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
-const WORKPLACES = [["remote", "Remote"], ["hybrid", "Hybrid"], ["onsite", "On site"]];
-const TYPES = [["full_time", "Full time"], ["part_time", "Part time"], ["contract", "Contract"], ["internship", "Internship"], ["temporary", "Temporary"]];
-const REVIEW = ["reviewing", "interviewing", "offered", "rejected"];
 
 function employerOnly(path) {
   const user = currentUser();
@@ -34,14 +31,16 @@ function expiryDay(job) {
   return job.expires_at ? job.expires_at.slice(0, 10) : "";
 }
 
-function jobFields(companies, job = {}) {
+// The job's form, offering the API's choices (`offered`, GET /options) within its limits.
+function jobFields(companies, offered, job = {}) {
+  const limits = offered.limits;
   const fields = [
     field("Company", select("company_id", companies.map((company) => [String(company.id), company.name]))),
-    field("Title", input("title", { value: job.title, required: true, maxlength: 200 })),
+    field("Title", input("title", { value: job.title, required: true, maxlength: limits.job_title })),
     field("Description", h("textarea", { name: "description", rows: 8, required: true }, job.description || "")),
     field("Location", input("location", { value: job.location, required: true })),
-    field("Workplace", select("workplace", WORKPLACES)),
-    field("Type", select("employment_type", TYPES)),
+    field("Workplace", select("workplace", choices(offered.workplaces))),
+    field("Type", select("employment_type", choices(offered.employment_types))),
     field("Minimum salary", input("salary_min", { type: "number", min: 0, value: job.salary_min })),
     field("Maximum salary", input("salary_max", { type: "number", min: 0, value: job.salary_max })),
     field("Currency", input("salary_currency", { value: job.salary_currency, maxlength: 3, placeholder: "EUR" })),
@@ -111,14 +110,14 @@ export async function dashboardPage() {
   const user = employerOnly("/dashboard");
   if (!user) return;
   title("Dashboard");
-  const [companies, jobs] = await Promise.all([allPages("/users/me/companies"), allPages("/users/me/jobs")]);
+  const [companies, jobs, offered] = await Promise.all([allPages("/users/me/companies"), allPages("/users/me/jobs"), options()]);
   const companyList = h("ul", { class: "cards" }, companies.map((company) => companyItem(company)));
   const empty = h("tr", {}, h("td", { colspan: 4 }, "No jobs yet."));
   const jobsBody = h("tbody", {}, jobs.length ? jobs.map((job) => jobRow(job, companies)) : empty);
   const newJob = companies.length
     ? form(
         { "aria-label": "Post a job" },
-        [...jobFields(companies), field("Status", select("status", [["draft", "Draft"], ["published", "Published"]]))],
+        [...jobFields(companies, offered), field("Status", select("status", [["draft", "Draft"], ["published", "Published"]]))],
         async (data, node) => {
           const job = await post("/jobs", { ...jobBody(data, { partial: false }), status: String(data.get("status")) });
           empty.remove();
@@ -206,13 +205,14 @@ export async function dashboardJobPage(params, id) {
     return;
   }
   title(job.title);
-  const companies = await allPages("/users/me/companies");
+  const [companies, offered] = await Promise.all([allPages("/users/me/companies"), options()]);
   const applications = await allPages(`/jobs/${id}/applications`);
   const rows = applications.map((application) => {
     const current = h("td", {}, words(application.status));
-    const picker = select("status", REVIEW.map((status) => [status, words(status)]), { "aria-label": `Status of application ${application.id}` });
-    picker.value = REVIEW.includes(application.status) ? application.status : "reviewing";
-    const final = ["offered", "rejected", "withdrawn"].includes(application.status);
+    const { reviewer, final: finals } = offered.application_statuses;
+    const picker = select("status", reviewer.map((status) => [status, words(status)]), { "aria-label": `Status of application ${application.id}` });
+    picker.value = reviewer.includes(application.status) ? application.status : reviewer[0];
+    const final = finals.includes(application.status);
     return h("tr", {},
       h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email)),
       current,
@@ -226,7 +226,7 @@ export async function dashboardJobPage(params, id) {
   });
   const editor = form(
     { "aria-label": "Edit the job" },
-    jobFields(companies, job),
+    jobFields(companies, offered, job),
     async (data) => {
       const response = await request("PATCH", `/jobs/${id}`, { json: jobBody(data, { partial: true }) });
       title(response.title);

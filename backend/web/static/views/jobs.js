@@ -1,18 +1,9 @@
 // The home page (search) and a job's page.
 
-import { ApiError, currentUser, get, post } from "../api.js";
-import { action, describe, field, flash, form, h, input, render, salary, select, title, when, words } from "../ui.js";
+import { ApiError, currentUser, get, options, post } from "../api.js";
+import { action, choices, describe, field, flash, form, h, input, render, salary, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
-const WORKPLACES = [["", "Any workplace"], ["remote", "Remote"], ["hybrid", "Hybrid"], ["onsite", "On site"]];
-const TYPES = [
-  ["", "Any type"],
-  ["full_time", "Full time"],
-  ["part_time", "Part time"],
-  ["contract", "Contract"],
-  ["internship", "Internship"],
-  ["temporary", "Temporary"],
-];
 const SORTS = [["", "Best match"], ["newest", "Newest"], ["salary", "Highest salary"]];
 const SEARCH_KEYS = ["q", "location", "workplace", "employment_type", "tag", "salary_min", "posted_after", "sort"];
 
@@ -103,6 +94,7 @@ function autocomplete(box, list) {
 export async function home(params) {
   title("");
   const search = searchFromUrl(params);
+  const offered = await options();
   const suggestions = h("datalist", { id: "title-suggestions" });
   const q = input("q", { type: "search", list: "title-suggestions", autocomplete: "off", placeholder: "Title, skill or company", value: search.q });
   autocomplete(q, suggestions);
@@ -110,8 +102,8 @@ export async function home(params) {
     field("What", q),
     suggestions,
     field("Where", input("location", { value: search.location, placeholder: "City or country" })),
-    field("Workplace", select("workplace", WORKPLACES)),
-    field("Type", select("employment_type", TYPES)),
+    field("Workplace", select("workplace", choices(offered.workplaces, "Any workplace"))),
+    field("Type", select("employment_type", choices(offered.employment_types, "Any type"))),
     field("Tags", input("tag", { value: (search.tag || []).join(", "), placeholder: "python, django" }), "Comma-separated; every tag must match"),
     field("Minimum salary", input("salary_min", { type: "number", min: 0, step: 1000, value: search.salary_min })),
     field("Posted after", input("posted_after", { type: "date", value: search.posted_after ? search.posted_after.slice(0, 10) : undefined })),
