@@ -1,7 +1,7 @@
 """A migration that adds a column to a big table and fills it, run while a real server
 process serves reads of that table.
 
-Written the way the README asks (`backend.db.online_ddl`: the column added in a moment, the
+Written the way docs/deployment.md asks (`backend.db.online_ddl`: the column added in a moment, the
 backfill in batches outside the migration's transaction, the index built concurrently),
 every read is answered within READ_BOUND and the server stays ready. Written naively (the
 column added and filled in one transaction), the same change makes every read wait for the
