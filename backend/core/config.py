@@ -64,9 +64,9 @@ class Settings(BaseSettings):
     postgres_embedded_dir: Path | None = None
     # Connections one process keeps (and may add): 14 API processes x 5 = 70, with two
     # background workers' 2 x (5 + 3), fit in PostgreSQL's default max_connections (100)
-    # with room for migrate, purge and psql (see docs/deployment.md, "The connection budget"). A request
-    # holds one only while it talks to the database; more at once wait up to
-    # DB_POOL_TIMEOUT_SECONDS.
+    # with room for migrate, purge and psql (see docs/deployment.md, "The connection
+    # budget"). A request holds one only while it talks to the database; more at once wait
+    # up to DB_POOL_TIMEOUT_SECONDS.
     db_pool_size: int = Field(default=5, ge=1)
     # Of an API process's DB_POOL_SIZE, how many serve the hot reads from psycopg's own pool
     # (see backend.db.hot); the engine keeps the rest, at least one. 0: the hot reads take
