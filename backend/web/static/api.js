@@ -332,5 +332,8 @@ export function options() {
     loadedOptions = null;
     throw error;
   });
-  return loadedOptions;
+  // Shared by every page, but what a page awaits is its own: once the reader has moved
+  // on, the page that asked stops here, like at its own reads.
+  const signal = navigation.signal;
+  return loadedOptions.then((value) => (signal.aborted ? abandoned : value));
 }
