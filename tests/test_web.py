@@ -219,6 +219,18 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def add_first_company(tab: Tab, name: str) -> None:
+    """An employer's first company, from the dashboard; the dashboard is then loaded again
+    (it redraws itself once its first company exists)."""
+    page = tab.page
+    page.goto("/dashboard")
+    add = page.get_by_role("form", name="Add a company")
+    add.get_by_label("Company name").fill(name)
+    add.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text(f"Added {name}.")).to_be_visible()
+    page.reload()
+
+
 def post_job(tab: Tab, *, title: str, **fields: str) -> None:
     page = tab.page
     form = page.get_by_role("form", name="Post a job")
@@ -478,12 +490,7 @@ def test_a_job_page_carries_its_job_posting(site: Site, new_tab: Callable[..., T
     email = unique("ld")
     sign_up(employer, site, name="Structured", email=email, role="employer")
     page = employer.page
-    page.goto("/dashboard")
-    add = page.get_by_role("form", name="Add a company")
-    add.get_by_label("Company name").fill("Schema Works")
-    add.get_by_role("button", name="Add company").click()
-    expect(page.get_by_text("Added Schema Works.")).to_be_visible()
-    page.reload()
+    add_first_company(employer, "Schema Works")
     title = "Engineer </script><script>alert(1)</script>"
     post_job(employer, title=title, location="Berlin, Germany")
     page.get_by_role("link", name=title).click()
@@ -528,12 +535,7 @@ def test_a_late_answer_never_lands_on_the_page_moved_to(
     employer = new_tab()
     sign_up(employer, site, name="Slow", email=unique("late"), role="employer")
     page = employer.page
-    page.goto("/dashboard")
-    add = page.get_by_role("form", name="Add a company")
-    add.get_by_label("Company name").fill("Late Answers")
-    add.get_by_role("button", name="Add company").click()
-    expect(page.get_by_text("Added Late Answers.")).to_be_visible()
-    page.reload()
+    add_first_company(employer, "Late Answers")
     post_job(employer, title="Patient Engineer")
     page.get_by_role("link", name="Patient Engineer").click()
     expect(page.get_by_role("heading", name="Patient Engineer")).to_be_visible()
@@ -565,12 +567,7 @@ def test_an_employer_sees_an_expired_job_as_expired_and_extends_it(
     employer = new_tab()
     sign_up(employer, site, name="Expiry", email=unique("expiry"), role="employer")
     page = employer.page
-    page.goto("/dashboard")
-    add = page.get_by_role("form", name="Add a company")
-    add.get_by_label("Company name").fill("Dated Co")
-    add.get_by_role("button", name="Add company").click()
-    expect(page.get_by_text("Added Dated Co.")).to_be_visible()
-    page.reload()
+    add_first_company(employer, "Dated Co")
     title = f"Dated Role {uuid.uuid4().hex[:6]}"
     post_job(employer, title=title)
     row = page.get_by_role("row").filter(has_text=title)
