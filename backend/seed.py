@@ -18,6 +18,7 @@ from psycopg import sql
 
 from backend.core.config import Settings
 from backend.core.emails import skeleton
+from backend.core.markdown import render
 from backend.seed_vocabulary import (
     APPLICATION_STATUSES,
     CITIES,
@@ -139,10 +140,14 @@ def _job_rows(
         title = f"{level} {role}".strip()
         location, currency = rng.choice(CITIES)
         tags = rng.sample(ROLES[role], k=rng.randint(1, min(4, len(ROLES[role]))))
-        description = " ".join(rng.sample(SENTENCES, k=rng.randint(3, 6)))
+        sentences = " ".join(rng.sample(SENTENCES, k=rng.randint(3, 6)))
+        skills = "\n".join(f"- {tag}" for tag in tags)
+        # Markdown, as employers write it, with the renderings the API stores beside it.
         description = (
-            f"We are looking for a {title.lower()} to join us in {location}. {description}"
+            f"We are looking for a **{title.lower()}** to join us in {location}.\n\n"
+            f"{sentences}\n\n### What you bring\n\n{skills}\n"
         )
+        rendered = render(description)
         salary_min = salary_max = None
         if rng.random() < 0.8:
             base = rng.randrange(30_000, 180_000, 1_000)
@@ -161,6 +166,8 @@ def _job_rows(
             rng.choice(company_ids),
             title,
             description,
+            rendered.html,
+            rendered.text,
             location,
             rng.choice(WORKPLACES),
             rng.choice(EMPLOYMENT_TYPES),
@@ -207,19 +214,21 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
         employer_ids = user_ids[: sizes.employers]
         candidate_ids = user_ids[sizes.employers : sizes.employers + sizes.candidates]
 
+        abouts = [rng.choice(SENTENCES) for _ in range(sizes.companies)]
         companies = [
             (
                 f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}",
                 f"https://company{number}.example",
-                rng.choice(SENTENCES),
+                about,
+                render(about).html,
                 employer_ids[number % len(employer_ids)],
             )
-            for number in range(sizes.companies)
+            for number, about in enumerate(abouts)
         ]
         _copy(
             conn,
             "companies",
-            ("name", "website", "description", "owner_id"),
+            ("name", "website", "description", "description_html", "owner_id"),
             companies,
             Progress("companies", len(companies)),
         )
@@ -229,6 +238,8 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
             "company_id",
             "title",
             "description",
+            "description_html",
+            "description_text",
             "location",
             "workplace",
             "employment_type",

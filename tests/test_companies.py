@@ -65,7 +65,9 @@ async def test_employer_creates_a_company_they_own(
     response = await client.post(URL, json=body, headers=actors.employer.headers)
     assert response.status_code == 201, response.text
     company = response.json()
-    assert set(company) == {"id", "name", "website", "description", "owner_id", "created_at"}
+    assert set(company) == {
+        "id", "name", "website", "description", "description_html", "owner_id", "created_at"
+    }  # fmt: skip
     assert company["name"] == "Initech"
     assert company["website"] == "https://initech.example"
     assert company["owner_id"] == actors.employer.user.id

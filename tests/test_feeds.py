@@ -61,7 +61,10 @@ async def test_the_feed_lists_visible_jobs_newest_first_linking_to_their_pages(
     assert first.findtext(f"{A}title") == "Newer"
     assert first.findtext(f"{A}author/{A}name") == company.name
     assert [c.get("term") for c in first.findall(f"{A}category")] == ["python"]
-    assert first.findtext(f"{A}content") == newer.description
+    content = first.find(f"{A}content")
+    assert content is not None
+    assert content.get("type") == "html"
+    assert content.text == "<p>Build and run our APIs.</p>\n"
     assert feed.find(f"{A}link[@rel='self']") is not None
 
 

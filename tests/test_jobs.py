@@ -24,6 +24,7 @@ JOB_FIELDS = {
     "company_id",
     "title",
     "description",
+    "description_html",
     "location",
     "workplace",
     "employment_type",

@@ -263,3 +263,47 @@ def test_skeletons_are_filled_for_existing_accounts_oldest_first(empty_database:
         "paypa1@example.com": None,
         "other@example.com": "other@exarnple.corn",
     }
+
+
+def test_descriptions_written_before_markdown_are_rendered_and_reindexed(
+    empty_database: URL,
+) -> None:
+    """0010 renders every existing description in batches (more rows than one batch here)
+    and reindexes each job by the rendered text."""
+    admin.upgrade(empty_database, "0009_security_generation")
+    with psycopg.connect(admin.conninfo(empty_database), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO users (email, hashed_password, full_name, role) "
+            "VALUES ('e@example.com', 'x', 'E', 'employer')"
+        )
+        connection.execute(
+            "INSERT INTO companies (name, owner_id, description) "
+            "SELECT 'C' || n, id, CASE WHEN n = 1 THEN 'We **ship**.' END "
+            "FROM users, generate_series(1, 2) AS n"
+        )
+        connection.execute(
+            "INSERT INTO jobs (company_id, title, description, location, workplace, "
+            "employment_type, status, published_at) "
+            "SELECT min(c.id), 'T', 'Kuber*netes* job ' || n, 'l', 'remote', 'full_time', "
+            "'published', now() FROM companies c, generate_series(1, 2500) AS n GROUP BY n"
+        )
+    admin.upgrade(empty_database)
+    with psycopg.connect(admin.conninfo(empty_database)) as connection:
+        left = connection.execute(
+            "SELECT count(*) FROM jobs WHERE description_html IS NULL OR description_text IS NULL"
+        ).fetchone()
+        first = connection.execute(
+            "SELECT description_html, description_text FROM jobs "
+            "WHERE description = 'Kuber*netes* job 1'"
+        ).fetchone()
+        found = connection.execute(
+            "SELECT count(*) FROM jobs "
+            "WHERE search @@ websearch_to_tsquery('english', 'kubernetes')"
+        ).fetchone()
+        companies = connection.execute(
+            "SELECT description_html FROM companies ORDER BY id"
+        ).fetchall()
+    assert left == (0,)
+    assert first == ("<p>Kuber<em>netes</em> job 1</p>\n", "Kubernetes job 1")
+    assert found == (2500,)
+    assert companies == [("<p>We <strong>ship</strong>.</p>\n",), (None,)]

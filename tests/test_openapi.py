@@ -73,7 +73,9 @@ READ_MODELS = {
         "id", "name", "search", "frequency", "alerted_through", "next_alert_at", "created_at",
         "updated_at",
     },
-    "CompanyRead": {"id", "name", "website", "description", "owner_id", "created_at"},
+    "CompanyRead": {
+        "id", "name", "website", "description", "description_html", "owner_id", "created_at",
+    },
     "ApplicationRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "created_at", "updated_at",
     },
@@ -210,7 +212,8 @@ def test_read_models_carry_exactly_the_contract_fields(document: dict[str, Any])
         assert set(schemas[name]["properties"]) == fields, name
     job_fields = set(schemas["JobRead"]["properties"])
     create_fields = set(schemas["JobCreate"]["properties"])
-    assert job_fields == create_fields | {"id", "created_at", "updated_at", "published_at"}
+    derived = {"id", "created_at", "updated_at", "published_at", "description_html"}
+    assert job_fields == create_fields | derived
 
 
 def test_request_bodies_forbid_unknown_fields(document: dict[str, Any]) -> None:

@@ -485,6 +485,47 @@ def test_search_lives_in_the_address_and_loads_more(
     assert tab.unexpected_errors() == []
 
 
+def test_a_job_page_shows_formatted_descriptions_and_nothing_they_smuggle(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Formats", email=unique("md"), role="employer")
+    page = employer.page
+    page.goto("/dashboard")
+    add = page.get_by_role("form", name="Add a company")
+    add.get_by_label("Company name").fill("Markup Works")
+    add.get_by_label("About").fill("We **build** engines.\n\n<img src=x onerror=window.pwned=1>")
+    add.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text("Added Markup Works.")).to_be_visible()
+    page.reload()
+    title = f"Formatter {uuid.uuid4().hex[:6]}"
+    description = (
+        "### The role\n\nShip **fast** code, see [our site](https://markup.example).\n\n"
+        "- reviews\n- tests\n\n<script>window.pwned = 2</script>\n\n"
+        "[click](javascript:window.pwned=3)"
+    )
+    post_job(employer, title=title, description=description)
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    body = page.locator(".job-page > .description")
+    expect(body.get_by_role("heading", name="The role")).to_be_visible()
+    expect(body.locator("strong")).to_have_text("fast")
+    expect(body.get_by_role("listitem")).to_have_text(["reviews", "tests"])
+    link = body.get_by_role("link", name="our site")
+    expect(link).to_have_attribute("href", "https://markup.example")
+    expect(link).to_have_attribute("rel", "nofollow ugc noopener")
+    # Raw HTML is shown as the text it is; a javascript: link is no link.
+    expect(body.get_by_text("<script>window.pwned = 2</script>")).to_be_visible()
+    expect(body.get_by_role("link", name="click")).to_have_count(0)
+    about = page.get_by_role("region", name="About the company")
+    expect(about.get_by_role("heading", name="About Markup Works")).to_be_visible()
+    expect(about.locator("strong")).to_have_text("build")
+    expect(about.get_by_text("<img src=x onerror=window.pwned=1>")).to_be_visible()
+    assert page.locator("main img, main script").count() == 0
+    assert page.evaluate("() => window.pwned") is None
+    assert employer.unexpected_errors() == []
+
+
 def test_a_job_page_carries_its_job_posting(site: Site, new_tab: Callable[..., Tab]) -> None:
     employer = new_tab()
     email = unique("ld")
@@ -505,7 +546,7 @@ def test_a_job_page_carries_its_job_posting(site: Site, new_tab: Callable[..., T
     assert posting["@context"] == "https://schema.org/"
     assert posting["@type"] == "JobPosting"
     assert posting["title"] == title
-    assert posting["description"] == "Build things people use."
+    assert posting["description"] == "<p>Build things people use.</p>\n"
     assert posting["datePosted"].startswith(time.strftime("%Y"))
     assert posting["hiringOrganization"] == {"@type": "Organization", "name": "Schema Works"}
     assert posting["jobLocation"]["address"]["addressLocality"] == "Berlin, Germany"

@@ -7,6 +7,8 @@ transaction (Alembic's `autocommit_block`), each statement a short transaction o
 
 - `backfill` fills a column batch by batch, by ranges of the primary key, so that a batch
   holds its rows' locks for a moment and the app's reads never wait on it;
+- `backfill_computed` does the same for values SQL cannot compute (a rendering done in
+  Python), writing a row only while its source is still what was read;
 - `create_index_concurrently` / `drop_index_concurrently` build and drop an index without
   blocking writes (PostgreSQL's `CONCURRENTLY`, which cannot run inside a transaction), and
   clear the invalid index a failed concurrent build leaves behind before trying again.
@@ -17,6 +19,7 @@ queries behind it. Each step is safe to run again: a failed `migrate` is simply 
 """
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -58,6 +61,66 @@ def backfill(
             start += batch
         logger.info("backfilled %d rows of %s", updated, table)
     return updated
+
+
+def backfill_computed(
+    table: str,
+    source: str,
+    columns: Sequence[str],
+    compute: Callable[[str], Mapping[str, str]],
+    *,
+    where: str,
+    key: str = "id",
+    batch: int = 1_000,
+) -> int:
+    """Fill the text `columns` from `compute(source)`, `batch` keys at a time: each batch
+    reads its rows' `source`, computes in Python, and writes back in one statement (one
+    short transaction); the number of rows written.
+
+    A row is written only if its `source` is still the one read: one the running release
+    changed meanwhile is left as `where` finds it, for the readers' fallback or a later
+    run. `where` must exclude rows already filled, as for `backfill`.
+    """
+    written = 0
+    names = ", ".join(columns)
+    # Names and conditions come from the migration's author, never from a request.
+    select_rows = text(
+        f"SELECT {key}, {source} FROM {table} "  # noqa: S608
+        f"WHERE {key} >= :low AND {key} < :high AND ({where})"
+    )
+    arrays = ", ".join(f"CAST(:{column} AS text[])" for column in columns)
+    assignments = ", ".join(f"{column} = computed.{column}" for column in columns)
+    update = text(
+        f"UPDATE {table} SET {assignments} "  # noqa: S608
+        f"FROM unnest(CAST(:keys AS bigint[]), CAST(:sources AS text[]), {arrays}) "
+        f"AS computed(key, source, {names}) "
+        f"WHERE {table}.{key} = computed.key AND {table}.{source} = computed.source"
+    )
+    with op.get_context().autocommit_block():
+        bind = op.get_bind()
+        bounds = bind.execute(
+            text(f"SELECT min({key}), max({key}) FROM {table} WHERE {where}")  # noqa: S608
+        )
+        low, high = bounds.one()
+        if low is None:
+            return 0
+        start = low
+        while start <= high:
+            rows = bind.execute(select_rows, {"low": start, "high": start + batch}).all()
+            start += batch
+            if not rows:
+                continue
+            values: dict[str, list[Any]] = {"keys": [], "sources": []}
+            values.update({column: [] for column in columns})
+            for row_key, row_source in rows:
+                computed = compute(row_source)
+                values["keys"].append(row_key)
+                values["sources"].append(row_source)
+                for column in columns:
+                    values[column].append(computed[column])
+            written += bind.execute(update, values).rowcount
+        logger.info("backfilled %d rows of %s", written, table)
+    return written
 
 
 def _drop_invalid(name: str) -> None:

@@ -1,9 +1,18 @@
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.config import JsonDict
 
+from backend.core.markdown import render_html
 from backend.db.models.company import (
     COMPANY_DESCRIPTION_MAX_LENGTH,
     COMPANY_NAME_MAX_LENGTH,
@@ -68,6 +77,16 @@ class CompanyRead(ResponseModel):
     id: int
     name: str
     website: str | None
-    description: str | None
+    description: str | None = Field(description="As written: Markdown (see `description_html`)")
+    description_html: str | None = Field(
+        description="The description rendered and sanitised: safe to show as HTML"
+    )
     owner_id: int
     created_at: Timestamp
+
+    @field_validator("description_html", mode="before")
+    @classmethod
+    def _rendered(cls, stored: str | None, info: ValidationInfo) -> str | None:
+        """A row written without its rendering (see the company model) is rendered here."""
+        written = info.data.get("description")
+        return render_html(written) if stored is None and written is not None else stored

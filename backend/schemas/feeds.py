@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from backend.core.markdown import render_html
+
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 ATOM_MEDIA_TYPE = "application/atom+xml"
@@ -92,7 +94,7 @@ def atom_feed(
         for tag in job.tags:
             _add(entry, "category", term=tag)
         _add(entry, "summary", _summary(job, company))
-        _add(entry, "content", job.description, type="text")
+        _add(entry, "content", job.description_html or render_html(job.description), type="html")
     return _document(feed)
 
 

@@ -1,10 +1,20 @@
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.config import JsonDict
 
 from backend.core.ids import MAX_ID
+from backend.core.markdown import render_html
 from backend.db.models.job import (
     JOB_DESCRIPTION_MAX_LENGTH,
     LOCATION_MAX_LENGTH,
@@ -130,7 +140,10 @@ class JobRead(ResponseModel):
     id: int
     company_id: int
     title: str
-    description: str
+    description: str = Field(description="As written: Markdown (see `description_html`)")
+    description_html: str = Field(
+        description="The description rendered and sanitised: safe to show as HTML"
+    )
     location: str
     workplace: Workplace
     employment_type: EmploymentType
@@ -143,6 +156,12 @@ class JobRead(ResponseModel):
     published_at: Timestamp | None
     created_at: Timestamp
     updated_at: Timestamp
+
+    @field_validator("description_html", mode="before")
+    @classmethod
+    def _rendered(cls, stored: str | None, info: ValidationInfo) -> str:
+        """A row written without its rendering (see the job model) is rendered here."""
+        return render_html(info.data["description"]) if stored is None else stored
 
 
 MAX_QUERY_LENGTH = 200

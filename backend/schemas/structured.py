@@ -5,6 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from backend.core.markdown import render_html
 from backend.db.repository.jobs import JobRow
 
 EMPLOYMENT_TYPES = {
@@ -26,7 +27,8 @@ def job_posting(job: JobRow, *, company: str, page_url: str) -> dict[str, Any]:
         "@context": "https://schema.org/",
         "@type": "JobPosting",
         "title": job.title,
-        "description": job.description,
+        # HTML, as search engines ask for a posting's description.
+        "description": job.description_html or render_html(job.description),
         "identifier": {"@type": "PropertyValue", "name": company, "value": str(job.id)},
         "datePosted": _instant(job.published_at),
         "employmentType": EMPLOYMENT_TYPES.get(str(job.employment_type), "OTHER"),

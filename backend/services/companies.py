@@ -2,6 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import markdown
 from backend.core.exceptions import Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.models import Company
@@ -14,9 +15,18 @@ from backend.services.rules import check_if_match, manages
 COMPANY_NOT_FOUND = "Company not found."
 
 
+async def _rendering(description: str | None) -> str | None:
+    """The description's HTML (backend.core.markdown), rendered off the event loop before
+    the change reads or locks anything."""
+    return None if description is None else (await markdown.render_off_loop(description)).html
+
+
 async def create(db: AsyncSession, *, user: Caller, payload: CompanyCreate) -> Company:
     """A company owned by the caller."""
-    return await companies_repo.create(db, owner_id=user.id, **payload.model_dump())
+    description_html = await _rendering(payload.description)
+    return await companies_repo.create(
+        db, owner_id=user.id, description_html=description_html, **payload.model_dump()
+    )
 
 
 async def list_page(db: AsyncSession, *, page: PageRequest) -> Paged[Company]:
@@ -51,13 +61,15 @@ async def update(
     if_match: str | None,
 ) -> Company:
     """Change a company: its owner or an admin (403 for another employer's)."""
+    changes = payload.model_dump(exclude_unset=True)
+    if "description" in changes:
+        changes["description_html"] = await _rendering(changes["description"])
     company = await companies_repo.get(db, company_id=company_id, lock="update")
     if company is None:
         raise NotFound(COMPANY_NOT_FOUND)
     if not manages(user, company.owner_id):
         raise Forbidden("This company belongs to another employer.")
     check_if_match(if_match, company.updated_at)
-    changes = payload.model_dump(exclude_unset=True)
     if not changes:
         return company
     return await companies_repo.update(db, company=company, **changes)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import markdown
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
@@ -59,15 +60,23 @@ def to_filters(query: JobQuery) -> JobFilters:
     )
 
 
+async def _renderings(description: str) -> dict[str, str]:
+    """A description's derived columns (backend.core.markdown), rendered off the event
+    loop before the change reads or locks anything."""
+    rendered = await markdown.render_off_loop(description)
+    return {"description_html": rendered.html, "description_text": rendered.text}
+
+
 async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
     """Post a job for a company the caller owns (any company, for an admin)."""
+    renderings = await _renderings(payload.description)
     # Shared lock: the company cannot be deleted or change hands under the new job.
     company = await companies_repo.get(db, company_id=payload.company_id, lock="share")
     if company is None:
         raise InvalidField(("body", "company_id"), "No company has this id")
     if not manages(user, company.owner_id):
         raise Forbidden("This company belongs to another employer.")
-    values = payload.model_dump()
+    values = payload.model_dump() | renderings
     if payload.status == JobStatus.published:
         verification.require_confirmed(user, "publish jobs")
         values["published_at"] = datetime.now(UTC)
@@ -139,8 +148,10 @@ async def update(
 ) -> Job:
     """Apply a partial update; the salary range is checked on the result, the status change
     against the state machine, both on the locked row."""
-    job = await _for_change(db, user=user, job_id=job_id, if_match=if_match)
     changes: dict[str, Any] = payload.model_dump(exclude_unset=True)
+    if changes.get("description") is not None:
+        changes |= await _renderings(changes["description"])
+    job = await _for_change(db, user=user, job_id=job_id, if_match=if_match)
     salary_min = changes.get("salary_min", job.salary_min)
     salary_max = changes.get("salary_max", job.salary_max)
     if salary_min is not None and salary_max is not None and salary_min > salary_max:

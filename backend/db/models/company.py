@@ -15,5 +15,7 @@ class Company(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(COMPANY_NAME_MAX_LENGTH))
     website: Mapped[str | None] = mapped_column(String(WEBSITE_MAX_LENGTH))
+    # As written (Markdown), and rendered (None where written without it; readers render).
     description: Mapped[str | None] = mapped_column(Text)
+    description_html: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="RESTRICT"))

@@ -110,7 +110,15 @@ class Job(TimestampMixin, Base):
         BigInteger, ForeignKey("companies.id", ondelete="CASCADE")
     )
     title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    # As the employer wrote it (Markdown); rendered by backend.core.markdown when written.
     description: Mapped[str] = mapped_column(Text)
+    # Derived from description: None where it was written without them (by an older
+    # release, or a change the jobs_search trigger found them stale for); readers render.
+    description_html: Mapped[str | None] = mapped_column(Text)
+    # What search indexes in place of the markup; nothing reads it back.
+    description_text: Mapped[str | None] = mapped_column(
+        Text, deferred=True, deferred_raiseload=True
+    )
     location: Mapped[str] = mapped_column(String(LOCATION_MAX_LENGTH))
     workplace: Mapped[Workplace] = mapped_column(
         Enum(Workplace, name="workplace", values_callable=_values)
@@ -131,7 +139,8 @@ class Job(TimestampMixin, Base):
     expires_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     # Maintained by the jobs_search trigger from title (A), tags (B), company name (C)
-    # and description (D); never written by the app.
+    # and description_text (D; the description itself where there is none); never
+    # written by the app.
     search: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True, deferred_raiseload=True)
 
 

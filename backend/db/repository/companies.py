@@ -24,9 +24,16 @@ async def create(
     name: str,
     website: str | None,
     description: str | None,
+    description_html: str | None,
 ) -> Company:
     """Insert a company owned by `owner_id`."""
-    company = Company(owner_id=owner_id, name=name, website=website, description=description)
+    company = Company(
+        owner_id=owner_id,
+        name=name,
+        website=website,
+        description=description,
+        description_html=description_html,
+    )
     session.add(company)
     await session.flush()
     return company

@@ -36,9 +36,10 @@ SEARCH_CONFIG = "english"
 
 # The lists read a job's columns as a row (attributes named as Job's), through
 # `base.all_rows`: no ORM object is built for a page nobody changes. Never the search
-# vector: it is the index's, and nothing reads it back.
+# vector nor the description's plain text: they are the index's, and nothing reads them.
 JobRow: TypeAlias = Any
-JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key != "search")
+_INDEX_ONLY = frozenset({"search", "description_text"})
+JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _INDEX_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class JobListed:
     company_id: int
     title: str
     description: str
+    description_html: str | None
     location: str
     workplace: Workplace
     employment_type: EmploymentType

@@ -22,6 +22,15 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+// HTML the API rendered and sanitised (a description's `description_html`), as nodes to
+// place: parsed in an inert template, where nothing runs or loads. The API keeps only
+// formatting and plain links; the page's Content-Security-Policy is the second guard.
+export function markup(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  return template.content;
+}
+
 export function render(...nodes) {
   const main = document.getElementById("main");
   main.replaceChildren(...nodes.flat(Infinity).filter((node) => node !== null && node !== undefined && node !== false));

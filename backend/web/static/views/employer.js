@@ -4,6 +4,8 @@ import { allPages, currentUser, get, options, patch, post, remove, request } fro
 import { action, choices, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
+// Descriptions take Markdown; the API renders it (backend/core/markdown.py).
+const MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists (- item), [links](https://…), ### headings.";
 
 function employerOnly(path) {
   const user = currentUser();
@@ -37,7 +39,7 @@ function jobFields(companies, offered, job = {}) {
   const fields = [
     field("Company", select("company_id", companies.map((company) => [String(company.id), company.name]))),
     field("Title", input("title", { value: job.title, required: true, maxlength: limits.job_title })),
-    field("Description", h("textarea", { name: "description", rows: 8, required: true }, job.description || "")),
+    field("Description", h("textarea", { name: "description", rows: 8, required: true }, job.description || ""), MARKDOWN_HINT),
     field("Location", input("location", { value: job.location, required: true })),
     field("Workplace", select("workplace", choices(offered.workplaces))),
     field("Type", select("employment_type", choices(offered.employment_types))),
@@ -145,7 +147,7 @@ export async function dashboardPage() {
         [
           field("Company name", input("name", { required: true, maxlength: 200 })),
           field("Website", input("website", { type: "url", placeholder: "https://" })),
-          field("About", h("textarea", { name: "description", rows: 3 })),
+          field("About", h("textarea", { name: "description", rows: 3 }), MARKDOWN_HINT),
         ],
         async (data, node) => {
           const company = await post("/companies", {
@@ -170,7 +172,7 @@ function companyItem(company) {
     [
       field("Company name", input("name", { value: company.name, required: true })),
       field("Website", input("website", { type: "url", value: company.website })),
-      field("About", h("textarea", { name: "description", rows: 3 }, company.description || "")),
+      field("About", h("textarea", { name: "description", rows: 3 }, company.description || ""), MARKDOWN_HINT),
     ],
     async (data) => {
       const changed = await patch(`/companies/${company.id}`, {
@@ -217,7 +219,7 @@ export async function dashboardJobPage(params, id) {
       h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email)),
       current,
       h("td", {}, when(application.created_at)),
-      h("td", {}, application.cover_letter ? h("details", {}, h("summary", {}, "Cover letter"), h("p", { class: "description" }, application.cover_letter)) : ""),
+      h("td", {}, application.cover_letter ? h("details", {}, h("summary", {}, "Cover letter"), h("p", { class: "letter" }, application.cover_letter)) : ""),
       h("td", { class: "row-actions" }, final ? null : [picker, action("Set status", async () => {
         const changed = await patch(`/applications/${application.id}`, { status: picker.value });
         current.textContent = words(changed.status);

@@ -1,7 +1,7 @@
 // The home page (search) and a job's page.
 
 import { ApiError, currentUser, get, options, post } from "../api.js";
-import { action, choices, describe, field, flash, form, h, input, render, salary, select, title, when, words } from "../ui.js";
+import { action, choices, describe, field, flash, form, h, input, markup, render, salary, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
 const SORTS = [["", "Best match"], ["newest", "Newest"], ["salary", "Highest salary"]];
@@ -9,14 +9,19 @@ const SEARCH_KEYS = ["q", "location", "workplace", "employment_type", "tag", "sa
 
 const companies = new Map();
 
-export function companyName(id) {
+// A company as GET /companies/{id} answers (null if that fails), read once per page load.
+function companyRecord(id) {
   if (!companies.has(id)) {
     companies.set(
       id,
-      get(`/companies/${id}`).then((company) => company.name, () => null),
+      get(`/companies/${id}`).then((company) => company, () => null),
     );
   }
   return companies.get(id);
+}
+
+export function companyName(id) {
+  return companyRecord(id).then((company) => (company ? company.name : null));
 }
 
 // The search as GET /jobs takes it, from the page's address.
@@ -56,8 +61,14 @@ function queryString(search) {
 
 function jobCard(job) {
   const company = h("span", { class: "company" });
-  companyName(job.company_id).then((name) => {
-    company.textContent = name || "";
+  const about = h("section", { class: "about", "aria-label": "About the company", hidden: true });
+  companyRecord(job.company_id).then((record) => {
+    if (!record) return;
+    company.textContent = record.name;
+    if (record.description_html) {
+      about.replaceChildren(h("h2", {}, `About ${record.name}`), h("div", { class: "description" }, markup(record.description_html)));
+      about.hidden = false;
+    }
   });
   const pay = salary(job);
   return h(
@@ -178,8 +189,14 @@ export async function jobPage(id) {
   }
   title(job.title);
   const company = h("span", { class: "company" });
-  companyName(job.company_id).then((name) => {
-    company.textContent = name || "";
+  const about = h("section", { class: "about", "aria-label": "About the company", hidden: true });
+  companyRecord(job.company_id).then((record) => {
+    if (!record) return;
+    company.textContent = record.name;
+    if (record.description_html) {
+      about.replaceChildren(h("h2", {}, `About ${record.name}`), h("div", { class: "description" }, markup(record.description_html)));
+      about.hidden = false;
+    }
   });
   const pay = salary(job);
   const user = currentUser();
@@ -208,8 +225,9 @@ export async function jobPage(id) {
       pay ? h("p", { class: "salary" }, pay) : null,
       job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
       job.status !== "published" ? h("p", { class: "notice" }, `This job is ${job.status}.`) : null,
-      h("div", { class: "description" }, job.description),
+      h("div", { class: "description" }, markup(job.description_html)),
       h("p", { class: "when" }, job.published_at ? `Published ${when(job.published_at)}` : "Not published"),
+      about,
       applyArea ? h("section", { "aria-labelledby": "apply-heading" }, h("h2", { id: "apply-heading" }, "Apply"), applyArea) : null,
     ),
   );
