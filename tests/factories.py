@@ -126,7 +126,7 @@ async def create_job(db: AsyncSession, *, company: Company, **overrides: Any) ->
     values = {**_JOB_DEFAULTS, **overrides}
     if values["status"] == JobStatus.published:
         values.setdefault("published_at", datetime.now(UTC))
-    return await jobs_repo.create(db, company_id=company.id, **values)
+    return await jobs_repo.create(db, company=company, **values)
 
 
 async def create_application(

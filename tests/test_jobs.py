@@ -22,6 +22,7 @@ URL = "/api/v1/jobs"
 JOB_FIELDS = {
     "id",
     "company_id",
+    "company_name",
     "title",
     "description",
     "description_html",
@@ -486,3 +487,39 @@ async def test_the_options_are_the_apis_own_values_and_limits(
         assert at_limit.status_code == 201, at_limit.text
         over = {**body, field: "x" * (limits[name] + 1)}
         assert_problem(await client.post(URL, json=over, headers=headers), 422)
+
+
+async def test_every_read_of_a_job_names_its_company_as_it_is_now(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    """Lists show a job's company without a request per row: each read carries its name,
+    the current one after a rename."""
+    assert actors.employer.company is not None
+    company = actors.employer.company
+    headers = actors.employer.headers
+    created = await client.post(URL, json=job_body(company.id, status="published"), headers=headers)
+    assert created.status_code == 201, created.text
+    job_id = created.json()["id"]
+    assert created.json()["company_name"] == company.name
+
+    async def names() -> list[str]:
+        listed = (await client.get(URL, params={"company_id": company.id})).json()["items"]
+        searched = await client.get(URL, params={"q": "backend", "company_id": company.id})
+        by_salary = await client.get(URL, params={"sort": "salary", "company_id": company.id})
+        mine = (await client.get("/api/v1/users/me/jobs", headers=headers)).json()["items"]
+        changed = await client.patch(f"{URL}/{job_id}", json={"tags": ["go"]}, headers=headers)
+        return [
+            (await client.get(f"{URL}/{job_id}")).json()["company_name"],
+            *(item["company_name"] for item in listed),
+            *(item["company_name"] for item in searched.json()["items"]),
+            *(item["company_name"] for item in by_salary.json()["items"]),
+            *(item["company_name"] for item in mine if item["id"] == job_id),
+            changed.json()["company_name"],
+        ]
+
+    assert await names() == [company.name] * 6
+    renamed = await client.patch(
+        f"/api/v1/companies/{company.id}", json={"name": "Renamed Robotics"}, headers=headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert await names() == ["Renamed Robotics"] * 6

@@ -463,6 +463,8 @@ def test_search_lives_in_the_address_and_loads_more(
         assert created.status_code == 201, created.text
     tab = new_tab()
     page = tab.page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(urlparse(request.url).path))
     page.goto(f"/?q={word}&workplace=hybrid&employment_type=contract&sort=newest")
     search = page.get_by_role("search", name="Search jobs")
     expect(search.get_by_label("What")).to_have_value(word)
@@ -470,6 +472,12 @@ def test_search_lives_in_the_address_and_loads_more(
     expect(search.get_by_label("Sort by")).to_have_value("newest")
     results = page.get_by_role("list", name="Jobs").locator(":scope > li")
     expect(results).to_have_count(20)
+    expect(results.locator(".company")).to_have_text(["Batch Co"] * 20)
+    # The page of 20 jobs in one request (each job names its company); the API's choices
+    # once; the signed-out visitor's session check: never a request per row.
+    api = [path for path in requested if path.startswith("/api/")]
+    assert api.count("/api/v1/jobs") == 1
+    assert set(api) <= {"/api/v1/jobs", "/api/v1/options", "/api/v1/auth/refresh"}, api
     page.get_by_role("button", name="Load more").click()
     expect(results).to_have_count(23)
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()

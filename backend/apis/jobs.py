@@ -84,14 +84,13 @@ async def job_feed(
 ) -> Response:
     """The 50 most recently published visible jobs matching the same filters as the list,
     newest first, as an Atom feed whose entries link to the web app's job pages."""
-    jobs, companies = await jobs_service.feed(db, filters=filters)
+    jobs = await jobs_service.feed(db, filters=filters)
     body = atom_feed(
         title="New jobs" + (f": {filters.q}" if filters.q else ""),
         # The API's public address, never the request's Host (caches keep this for all).
         self_url=_public_url(settings.api_url, request),
         frontend_url=settings.frontend_url,
         jobs=jobs,
-        companies=companies,
     )
     return Response(
         body,

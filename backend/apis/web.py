@@ -87,12 +87,11 @@ async def job_page(
     """A visible job's page, with its JobPosting naming the page's canonical address (at
     FRONTEND_URL, without a query; never the request's Host); the app says "not found"
     (404) for others."""
-    found = await jobs_service.posting(db, job_id=job_id)
-    if found is None:
+    job = await jobs_service.posting(db, job_id=job_id)
+    if job is None:
         return shell(status_code=404)
-    job, company = found
     page = feeds.job_page(settings.frontend_url, job.id)
-    return shell(script_tag(job_posting(job, company=company, page_url=page)))
+    return shell(script_tag(job_posting(job, company=job.company_name, page_url=page)))
 
 
 async def not_found_page(request: Request, exc: Exception) -> Response:

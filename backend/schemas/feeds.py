@@ -3,7 +3,7 @@ sitemaps of job pages (sitemaps.org), written with the standard library's Elemen
 which escapes every value."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -65,9 +65,9 @@ def atom_feed(
     self_url: str,
     frontend_url: str,
     jobs: Iterable[Any],
-    companies: Mapping[int, str],
 ) -> bytes:
-    """An Atom feed of `jobs` (newest first), each entry linking to its page."""
+    """An Atom feed of `jobs` (newest first, each with its `company_name`), each entry
+    linking to its page."""
     jobs = list(jobs)
     feed = ET.Element("feed", {"xmlns": ATOM})
     _add(feed, "id", self_url)
@@ -87,7 +87,7 @@ def atom_feed(
         _add(entry, "updated", _time(job.updated_at))
         if job.published_at is not None:
             _add(entry, "published", _time(job.published_at))
-        company = companies.get(job.company_id)
+        company = job.company_name
         if company:
             by = ET.SubElement(entry, "author")
             _add(by, "name", company)

@@ -139,6 +139,7 @@ class JobUpdate(PatchModel):
 class JobRead(ResponseModel):
     id: int
     company_id: int
+    company_name: str
     title: str
     description: str = Field(description="As written: Markdown (see `description_html`)")
     description_html: str = Field(

@@ -76,11 +76,11 @@ async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
         raise InvalidField(("body", "company_id"), "No company has this id")
     if not manages(user, company.owner_id):
         raise Forbidden("This company belongs to another employer.")
-    values = payload.model_dump() | renderings
+    values = payload.model_dump(exclude={"company_id"}) | renderings
     if payload.status == JobStatus.published:
         verification.require_confirmed(user, "publish jobs")
         values["published_at"] = datetime.now(UTC)
-    return await jobs_repo.create(db, **values)
+    return await jobs_repo.create(db, company=company, **values)
 
 
 def _order(filters: JobFilters, sort: Sort | None) -> Sort:
@@ -192,22 +192,19 @@ FEED_SIZE = 50
 SITEMAP_IDS = 50_000
 
 
-async def feed(db: AsyncSession, *, filters: JobFilters) -> tuple[list[JobRow], dict[int, str]]:
-    """The newest visible jobs matching `filters` (at most FEED_SIZE), with the names of
-    their companies by id."""
+async def feed(db: AsyncSession, *, filters: JobFilters) -> list[JobListed]:
+    """The newest visible jobs matching `filters` (at most FEED_SIZE), each with its
+    company's name."""
     rows = await search_repo.search_newest(db, filters=filters, limit=FEED_SIZE, after=None)
-    jobs = list(rows.items[:FEED_SIZE])
-    names = await companies_repo.names(db, company_ids=(job.company_id for job in jobs))
-    return jobs, names
+    return list(rows.items[:FEED_SIZE])
 
 
-async def posting(db: AsyncSession, *, job_id: int) -> tuple[JobRow, str] | None:
-    """A visible job and its company's name, for its public page; None if not visible."""
+async def posting(db: AsyncSession, *, job_id: int) -> JobListed | None:
+    """A visible job, with its company's name, for its public page; None if not visible."""
     job = await jobs_repo.read_access(db, job_id=job_id)
     if job is None or not job.public:
         return None
-    names = await companies_repo.names(db, company_ids=[job.company_id])
-    return job, names.get(job.company_id, "")
+    return job
 
 
 async def sitemap_files(db: AsyncSession) -> int:

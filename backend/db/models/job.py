@@ -15,9 +15,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.base import Base, TimestampMixin
+from backend.db.models.company import Company
 
 TITLE_MAX_LENGTH = 200
 LOCATION_MAX_LENGTH = 200
@@ -138,10 +139,17 @@ class Job(TimestampMixin, Base):
     )
     expires_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # Never loaded by itself: the loaders that answer with a job join it (contains_eager),
+    # and a new job is given it.
+    company: Mapped[Company] = relationship(lazy="raise")
     # Maintained by the jobs_search trigger from title (A), tags (B), company name (C)
     # and description_text (D; the description itself where there is none); never
     # written by the app.
     search: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True, deferred_raiseload=True)
+
+    @property
+    def company_name(self) -> str:
+        return self.company.name
 
 
 class JobExpiryNotice(Base):

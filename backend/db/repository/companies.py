@@ -1,7 +1,5 @@
 """Queries over companies."""
 
-from collections.abc import Iterable
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,12 +57,3 @@ async def list_page(
     if after is not None:
         statement = statement.where(Company.id < after.id)
     return base.by_id((await session.execute(statement)).scalars())
-
-
-async def names(session: AsyncSession, *, company_ids: Iterable[int]) -> dict[int, str]:
-    """The names of these companies, by id (ids of none are left out)."""
-    wanted = sorted(set(company_ids))
-    if not wanted:
-        return {}
-    statement = select(Company.id, Company.name).where(Company.id.in_(wanted))
-    return {row.id: row.name for row in await base.all_rows(session, statement)}

@@ -31,7 +31,7 @@ from backend.core.pagination import Positioned
 from backend.db import hot
 from backend.db.models import Company, Job, JobTitle
 from backend.db.repository.jobs import (
-    JOB_COLUMNS,
+    LISTED_COLUMNS,
     SEARCH_CONFIG,
     JobListed,
     JobRow,
@@ -137,7 +137,7 @@ def _filtered_by(
 ) -> Select[Any]:
     """Visible jobs passing the filters `names`: with their `values`, or (None) taking them
     at each execution, for a statement compiled once per shape (`_in_window`, `_older`)."""
-    statement = select(*JOB_COLUMNS).where(publicly_visible())
+    statement = select(*LISTED_COLUMNS).where(publicly_visible())
     if "q" in names:
         statement = statement.where(_matches(_bound("q", values), walk=walk))
     if "location" in names:

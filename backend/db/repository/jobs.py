@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 
 from backend.core.pagination import Positioned
 from backend.db import hot
@@ -40,11 +41,17 @@ SEARCH_CONFIG = "english"
 JobRow: TypeAlias = Any
 _INDEX_ONLY = frozenset({"search", "description_text"})
 JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _INDEX_ONLY)
+# What lists show beside each job: its company's name, read per row of the page (a
+# subquery on the companies' primary key, run for the rows the page returns).
+COMPANY_NAME = (
+    select(Company.name).where(Company.id == Job.company_id).scalar_subquery().label("company_name")
+)
+LISTED_COLUMNS = (*JOB_COLUMNS, COMPANY_NAME)
 
 
 @dataclass(frozen=True, slots=True)
 class JobListed:
-    """A job's columns as the hot reads read them (`JOB_COLUMNS`)."""
+    """A job's columns as the hot reads read them (`LISTED_COLUMNS`)."""
 
     id: int
     company_id: int
@@ -63,6 +70,7 @@ class JobListed:
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    company_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +114,16 @@ def _with_access(*columns: Any) -> Select[Any]:
 
 async def get_access(session: AsyncSession, *, job_id: int, lock: Lock = None) -> JobAccess | None:
     """A job with its owner and public visibility, in one query; locked if asked."""
-    statement = _with_access(Job).where(Job.id == job_id)
+    statement = _with_access(Job).where(Job.id == job_id).options(contains_eager(Job.company))
     row = (await session.execute(base.locked(statement, lock, Job))).one_or_none()
     return None if row is None else JobAccess(job=row[0], owner_id=row[1], public=bool(row[2]))
 
 
 # A job page, read by everyone: a hot read (see backend.db.hot).
 JOB_PAGE = hot.HotRead(
-    _with_access(*JOB_COLUMNS).where(Job.id == bindparam("job_id", type_=Job.id.type)),
+    _with_access(*JOB_COLUMNS, Company.name.label("company_name")).where(
+        Job.id == bindparam("job_id", type_=Job.id.type)
+    ),
     JobPage,
 )
 
@@ -124,9 +134,9 @@ async def read_access(reader: hot.Reader, *, job_id: int) -> JobPage | None:
     return await hot.one(reader, JOB_PAGE, {"job_id": job_id})
 
 
-async def create(session: AsyncSession, **values: object) -> Job:
-    """Insert a job; its search vector is filled by trigger."""
-    job = Job(**values)
+async def create(session: AsyncSession, *, company: Company, **values: object) -> Job:
+    """Insert a job of `company`; its search vector is filled by trigger."""
+    job = Job(company=company, **values)
     session.add(job)
     await session.flush()
     return job
@@ -149,6 +159,7 @@ async def list_owned(
     statement = (
         select(Job)
         .join(Company, Company.id == Job.company_id)
+        .options(contains_eager(Job.company))
         .where(Company.owner_id == owner_id)
         .order_by(Job.id.desc())
         .limit(limit + 1)

@@ -7,21 +7,9 @@ import { navigate } from "../router.js";
 const SORTS = [["", "Best match"], ["newest", "Newest"], ["salary", "Highest salary"]];
 const SEARCH_KEYS = ["q", "location", "workplace", "employment_type", "tag", "salary_min", "posted_after", "sort"];
 
-const companies = new Map();
-
-// A company as GET /companies/{id} answers (null if that fails), read once per page load.
+// A company as GET /companies/{id} answers (null if that fails).
 function companyRecord(id) {
-  if (!companies.has(id)) {
-    companies.set(
-      id,
-      get(`/companies/${id}`).then((company) => company, () => null),
-    );
-  }
-  return companies.get(id);
-}
-
-export function companyName(id) {
-  return companyRecord(id).then((company) => (company ? company.name : null));
+  return get(`/companies/${id}`).then((company) => company, () => null);
 }
 
 // The search as GET /jobs takes it, from the page's address.
@@ -60,16 +48,7 @@ function queryString(search) {
 }
 
 function jobCard(job) {
-  const company = h("span", { class: "company" });
-  const about = h("section", { class: "about", "aria-label": "About the company", hidden: true });
-  companyRecord(job.company_id).then((record) => {
-    if (!record) return;
-    company.textContent = record.name;
-    if (record.description_html) {
-      about.replaceChildren(h("h2", {}, `About ${record.name}`), h("div", { class: "description" }, markup(record.description_html)));
-      about.hidden = false;
-    }
-  });
+  const company = h("span", { class: "company" }, job.company_name);
   const pay = salary(job);
   return h(
     "li",
@@ -188,12 +167,11 @@ export async function jobPage(id) {
     return;
   }
   title(job.title);
-  const company = h("span", { class: "company" });
+  const company = h("span", { class: "company" }, job.company_name);
+  // What the company says about itself, below the job, once it has come.
   const about = h("section", { class: "about", "aria-label": "About the company", hidden: true });
   companyRecord(job.company_id).then((record) => {
-    if (!record) return;
-    company.textContent = record.name;
-    if (record.description_html) {
+    if (record && record.description_html) {
       about.replaceChildren(h("h2", {}, `About ${record.name}`), h("div", { class: "description" }, markup(record.description_html)));
       about.hidden = false;
     }
