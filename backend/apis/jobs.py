@@ -8,7 +8,6 @@ from backend.apis.access import EmployerOrAdmin, IdPath, optional_user
 from backend.apis.deps import (
     DbSession,
     IfMatch,
-    PublicReadDb,
     SettingsDep,
     public_hot_reads,
     reads_bearer_token,
@@ -79,12 +78,11 @@ def _public_url(api_url: str, request: Request) -> str:
         }
     },
 )
-async def job_feed(
-    request: Request, db: PublicReadDb, settings: SettingsDep, filters: JobFiltersDep
-) -> Response:
+async def job_feed(request: Request, settings: SettingsDep, filters: JobFiltersDep) -> Response:
     """The 50 most recently published visible jobs matching the same filters as the list,
     newest first, as an Atom feed whose entries link to the web app's job pages."""
-    jobs = await jobs_service.feed(db, filters=filters)
+    async with public_hot_reads(request) as db:
+        jobs = await jobs_service.feed(db, filters=filters)
     body = atom_feed(
         title="New jobs" + (f": {filters.q}" if filters.q else ""),
         # The API's public address, never the request's Host (caches keep this for all).

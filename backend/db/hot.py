@@ -7,7 +7,7 @@ reads below, which every page view makes and which run on psycopg directly.**
   candidate's applications;
 - a job's page (`jobs.read_access`), autocomplete (`job_search.autocomplete`), every search
   of `GET /jobs` (`job_search.search_newest`, `search_by_salary`, `search_by_relevance`,
-  one statement per shape of filters) and a candidate's applications
+  one statement per shape of filters, and its feed) and a candidate's applications
   (`applications.list_for_candidate`).
 
 Each is a `HotRead`: a SQLAlchemy statement compiled once with SQLAlchemy's public
@@ -54,11 +54,21 @@ _DIALECT: Dialect = postgresql_psycopg.dialect()  # type: ignore[no-untyped-call
 
 class HotRead(Generic[Row]):
     """A read of fixed shape on a hot path, and the class each of its rows becomes (built
-    from the columns by name: label every column the class has a field for)."""
+    from the columns by name: label every column the class has a field for).
 
-    __slots__ = ("defaults", "row", "rows", "sql", "statement")
+    `prepare=False` for a read whose best plan depends on its values (a search's words and
+    filters): psycopg then never prepares it, so PostgreSQL plans each execution for its
+    values. A prepared statement may be switched to one generic plan for all values after
+    five executions, which for a search can be many times slower than the plan its values
+    call for; a read whose plan cannot depend on its values (a key lookup) keeps preparing.
+    """
 
-    def __init__(self, statement: Select[*tuple[Any, ...]], row: type[Row]) -> None:
+    __slots__ = ("defaults", "prepare", "row", "rows", "sql", "statement")
+
+    def __init__(
+        self, statement: Select[*tuple[Any, ...]], row: type[Row], *, prepare: bool = True
+    ) -> None:
+        self.prepare: bool | None = None if prepare else False
         compiled = statement.compile(dialect=_DIALECT)
         if "POSTCOMPILE" in compiled.string:
             raise ValueError("a hot read takes no expanding (IN) parameters")
@@ -95,7 +105,7 @@ async def one(
     parameters = read.parameters(values)
     observe.statement(read.sql, parameters)
     async with reader.cursor(row_factory=read.rows) as cursor:
-        await cursor.execute(read.sql, parameters)
+        await cursor.execute(read.sql, parameters, prepare=read.prepare)
         return await cursor.fetchone()
 
 
@@ -109,7 +119,7 @@ async def every(
     parameters = read.parameters(values)
     observe.statement(read.sql, parameters)
     async with reader.cursor(row_factory=read.rows) as cursor:
-        await cursor.execute(read.sql, parameters)
+        await cursor.execute(read.sql, parameters, prepare=read.prepare)
         return await cursor.fetchall()
 
 

@@ -192,7 +192,7 @@ FEED_SIZE = 50
 SITEMAP_IDS = 50_000
 
 
-async def feed(db: AsyncSession, *, filters: JobFilters) -> list[JobListed]:
+async def feed(db: Reader, *, filters: JobFilters) -> list[JobListed]:
     """The newest visible jobs matching `filters` (at most FEED_SIZE), each with its
     company's name."""
     rows = await search_repo.search_newest(db, filters=filters, limit=FEED_SIZE, after=None)

@@ -119,6 +119,13 @@ _FILTER_TYPES: dict[str, Any] = {
 }
 
 
+def _planned_per_values(names: Sequence[str]) -> bool:
+    """Whether a search binding `names` is planned for each execution's values (never
+    prepared: see `hot.HotRead`): any search with a filter or words. The unfiltered lists
+    (the front page, its next pages) have one best plan whatever their position."""
+    return bool(_FILTER_TYPES.keys() & set(names))
+
+
 def _bound(name: str, values: dict[str, Any] | None) -> Any:
     """A filter's named parameter: holding its value, or (`values` None) waiting for one."""
     if values is None:
@@ -225,19 +232,18 @@ class RankedJob(JobListed):
 
 
 def _hits_in_window() -> hot.HotRead[Hits]:
+    # Each job of the window is tested where it is read: a boolean leaves the subquery,
+    # never the vector.
+    matches = Job.search.op("@@")(_ts_query(_bound("q", None)))
     recent = (
-        select(Job.search)
+        select(matches.label("hit"))
         .where(publicly_visible())
         .order_by(Job.published_at.desc(), Job.id.desc())
         .limit(_position("window"))
         .subquery()
     )
-    statement = (
-        select(func.count().label("hits"))
-        .select_from(recent)
-        .where(recent.c.search.op("@@")(_ts_query(_bound("q", None))))
-    )
-    return hot.HotRead(statement, Hits)
+    statement = select(func.count().label("hits")).select_from(recent).where(recent.c.hit)
+    return hot.HotRead(statement, Hits, prepare=False)
 
 
 _HITS_IN_WINDOW = _hits_in_window()
@@ -330,7 +336,9 @@ def _newest_of(
 def _newest_read(names: tuple[str, ...], *, dense: bool) -> hot.HotRead[JobListed]:
     """The newest order of a search binding `names`, a hot read (the front page binds only
     the limit, and a position after page one)."""
-    return hot.HotRead(_newest_of(names, dense=dense), JobListed)
+    return hot.HotRead(
+        _newest_of(names, dense=dense), JobListed, prepare=not _planned_per_values(names)
+    )
 
 
 def _after_newest(after: NewestPosition | None) -> dict[str, Any]:
@@ -379,7 +387,11 @@ def _salary_read(names: tuple[str, ...], *, with_salary: bool) -> hot.HotRead[Jo
         after = (key, Job.published_at, Job.id) if with_salary else (Job.published_at, Job.id)
         before = (_position("after_salary"), at, job_id) if with_salary else (at, job_id)
         statement = statement.where(tuple_(*after) < tuple_(*before))
-    return hot.HotRead(statement.order_by(*order).limit(_position("limit")), JobListed)
+    return hot.HotRead(
+        statement.order_by(*order).limit(_position("limit")),
+        JobListed,
+        prepare=not _planned_per_values(names),
+    )
 
 
 async def search_by_salary(
@@ -488,7 +500,9 @@ def _in_window(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
         after = tuple_(_position("after_rank"), _position("after_id"))
         statement = statement.where(tuple_(relevance, Job.id) < after)
     order = (relevance.desc(), Job.id.desc())
-    return hot.HotRead(statement.order_by(*order).limit(_position("limit")), RankedJob)
+    return hot.HotRead(
+        statement.order_by(*order).limit(_position("limit")), RankedJob, prepare=False
+    )
 
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
@@ -496,7 +510,9 @@ def _older(names: tuple[str, ...], *, dense: bool) -> hot.HotRead[JobListed]:
     """The phase after the window of a search binding `names`, newest first."""
     oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
     statement = _filtered_by(names).where(tuple_(Job.published_at, Job.id) < oldest)
-    return hot.HotRead(_newest_of(names, dense=dense, statement=statement), JobListed)
+    return hot.HotRead(
+        _newest_of(names, dense=dense, statement=statement), JobListed, prepare=False
+    )
 
 
 def _autocomplete() -> hot.HotRead[Title]:
@@ -586,5 +602,8 @@ async def published_between(
         .join(Company, Company.id == newest.c.company_id)
         .order_by(newest.c.published_at.desc(), newest.c.id.desc())
     )
+    # The search's values decide its best plan (see `hot.HotRead`), and the worker's
+    # connections live long: planned for these values, for the rest of the transaction.
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = list(await session.execute(statement))
     return rows, (int(rows[0].total) if rows else 0)
