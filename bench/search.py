@@ -1,0 +1,369 @@
+"""The search beside a dedicated engine: `python -m bench.search [--jobs N] [--clients C]
+[--seconds S] [--keep-index]`.
+
+A fixed set of 60 search requests (one to three words from the seeded vocabulary, half of
+them the words of a seeded title; every other one with one to three filters) runs in one
+process on the seeded database `jobboard_bench_<jobs>` (`make bench BENCH_ARGS=--keep`
+leaves it; seeded here when missing), two ways:
+
+- **the API's search**: `backend.db.repository.job_search` on psycopg connections, as the
+  hot path runs it (relevance order, page one of 20);
+- **tantivy** (BM25, a Lucene-class engine; a bench-only dependency) over the same visible
+  jobs (title, tags, company name and the description's text, the filters as fields), the
+  top 20, then those 20 rows read from PostgreSQL by id.
+
+For each: single-client p50, p95 and max over three timed passes after a warm one, and
+requests a second with C clients (connections for the API's search, threads for tantivy)
+for S seconds. Then the ranking's quality on the title-like requests: the share of the top
+20 whose title holds every word, where at least 20 visible jobs (with the same filters)
+have such a title. What it prints is a comparison, and the figures issue #26 sets.
+"""
+
+import argparse
+import asyncio
+import random
+import re
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import tantivy
+
+from backend.core.config import load_settings
+from backend.db import admin, hot
+from backend.db.engine import create_engine
+from backend.db.repository import job_search
+from backend.db.repository.job_search import JobFilters
+from backend.seed_vocabulary import CITIES, LEVELS, ROLES
+from bench.run import log, prepare_database
+
+REQUESTS = 60
+PASSES = 3
+PAGE = 20
+WORD = re.compile(r"[a-z0-9+#]+")
+WORKPLACES = ["remote", "hybrid", "onsite"]
+TEXT_FIELDS = ("title", "tags", "company", "body", "location", "workplace")
+
+
+@dataclass(frozen=True)
+class Request:
+    q: str
+    title_like: bool
+    workplace: str | None = None
+    salary_min: int | None = None
+    city: str | None = None
+
+    def filters(self) -> JobFilters:
+        return JobFilters(
+            q=self.q, workplace=self.workplace, salary_min=self.salary_min, location=self.city
+        )
+
+
+def requests(rng: random.Random) -> list[Request]:
+    """The fixed set: the same 60 requests for every engine and every run."""
+    titles = sorted(
+        {
+            f"{level} {role}".strip().lower()
+            for level in LEVELS
+            for role in ROLES
+            if len(f"{level} {role}".split()) <= 3
+        }
+    )
+    words = sorted(
+        {word.lower() for role in ROLES for word in role.split()}
+        | {tag for tags in ROLES.values() for tag in tags if " " not in tag}
+    )
+    made = []
+    for number in range(REQUESTS):
+        title_like = number % 2 == 0
+        q = rng.choice(titles) if title_like else " ".join(rng.sample(words, rng.randint(1, 3)))
+        filtered: dict[str, Any] = {}
+        if number % 4 in (1, 2):
+            for name in rng.sample(["workplace", "salary_min", "city"], rng.randint(1, 3)):
+                if name == "workplace":
+                    filtered[name] = rng.choice(WORKPLACES)
+                elif name == "salary_min":
+                    filtered[name] = rng.randrange(30_000, 120_000, 10_000)
+                else:
+                    filtered[name] = rng.choice(CITIES)[0].split(",")[0]
+        made.append(Request(q=q, title_like=title_like, **filtered))
+    return made
+
+
+# --- the API's search
+
+
+async def _api_connection(url: str, reads: hot.HotConnections) -> psycopg.AsyncConnection[Any]:
+    connection = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    await reads.prepare(connection)
+    return connection
+
+
+async def api_search(connection: psycopg.AsyncConnection[Any], request: Request) -> list[Any]:
+    found = await job_search.search_by_relevance(
+        connection, filters=request.filters(), limit=PAGE, after=None
+    )
+    return list(found.items[:PAGE])
+
+
+# --- tantivy
+
+
+@dataclass
+class Engine:
+    index: tantivy.Index
+    searcher: tantivy.Searcher
+    schema: tantivy.Schema
+    url: str
+    local: threading.local = field(default_factory=threading.local)
+
+    def connection(self) -> psycopg.Connection[Any]:
+        if not hasattr(self.local, "connection"):
+            self.local.connection = psycopg.connect(self.url, autocommit=True)
+        return self.local.connection  # type: ignore[no-any-return]
+
+    def query(self, request: Request) -> tantivy.Query:
+        words = " ".join(WORD.findall(request.q.lower()))
+        text = self.index.parse_query(
+            words,
+            ["title", "tags", "company", "body"],
+            field_boosts={"title": 3.0, "tags": 2.0, "company": 1.5, "body": 1.0},
+            conjunction_by_default=True,
+        )
+        parts = [(tantivy.Occur.Must, text)]
+        if request.workplace:
+            term = tantivy.Query.term_query(self.schema, "workplace", request.workplace)
+            parts.append((tantivy.Occur.Must, term))
+        if request.salary_min is not None:
+            salary = tantivy.Query.range_query(
+                self.schema, "salary", tantivy.FieldType.Integer, request.salary_min, None
+            )
+            parts.append((tantivy.Occur.Must, salary))
+        if request.city:
+            city = self.index.parse_query(
+                " ".join(WORD.findall(request.city.lower())),
+                ["location"],
+                conjunction_by_default=True,
+            )
+            parts.append((tantivy.Occur.Must, city))
+        return tantivy.Query.boolean_query(parts)
+
+    def search(self, request: Request) -> list[tuple[int, str]]:
+        hits = self.searcher.search(self.query(request), PAGE).hits
+        ids = [self.searcher.doc(address)["id"][0] for _, address in hits]
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT j.id, j.title, j.description_html, c.name FROM jobs j "
+                "JOIN companies c ON c.id = j.company_id WHERE j.id = ANY(%s)",
+                (ids,),
+            )
+            .fetchall()
+        )
+        by_id = {row[0]: row for row in rows}
+        return [(job_id, by_id[job_id][1]) for job_id in ids if job_id in by_id]
+
+    def a_page_of_titles(self, request: Request) -> bool:
+        """Whether at least a page of visible jobs with the filters has a title holding
+        every word of the request."""
+        words = WORD.findall(request.q.lower())
+        title = self.index.parse_query(" ".join(words), ["title"], conjunction_by_default=True)
+        both = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, title), (tantivy.Occur.Must, self.query(request))]
+        )
+        return len(self.searcher.search(both, PAGE).hits) >= PAGE
+
+
+def build_engine(url: str, directory: Path, *, reuse: bool) -> Engine:
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    for name in ("title", "tags", "company", "body", "location"):
+        builder.add_text_field(name, tokenizer_name="en_stem")
+    builder.add_text_field("workplace", tokenizer_name="raw")
+    builder.add_integer_field("salary", indexed=True, fast=True)
+    schema = builder.build()
+    existing = reuse and (directory / "meta.json").exists()
+    index = tantivy.Index(schema, path=str(directory), reuse=existing)
+    if not existing:
+        started = time.perf_counter()
+        writer = index.writer(heap_size=400_000_000)
+        with psycopg.connect(url) as connection, connection.cursor(name="all_jobs") as cursor:
+            cursor.itersize = 5_000
+            cursor.execute(
+                "SELECT j.id, j.title, array_to_string(j.tags, ' '), c.name, "
+                "coalesce(j.description_text, j.description), j.location, j.workplace::text, "
+                "coalesce(j.salary_max, j.salary_min) "
+                "FROM jobs j JOIN companies c ON c.id = j.company_id "
+                "WHERE j.status = 'published' AND (j.expires_at IS NULL OR j.expires_at > now())"
+            )
+            count = 0
+            for row in cursor:
+                document = tantivy.Document()
+                document.add_unsigned("id", row[0])
+                for name, value in zip(TEXT_FIELDS, row[1:7], strict=True):
+                    document.add_text(name, value or "")
+                if row[7] is not None:
+                    document.add_integer("salary", row[7])
+                writer.add_document(document)
+                count += 1
+        writer.commit()
+        writer.wait_merging_threads()
+        log(f"tantivy indexed {count} visible jobs in {time.perf_counter() - started:.0f}s")
+    index.reload()
+    return Engine(index=index, searcher=index.searcher(), schema=schema, url=url)
+
+
+# --- measuring
+
+
+@dataclass
+class Timings:
+    name: str
+    seconds: list[float]
+    throughput: float = 0.0
+
+    def row(self) -> str:
+        ordered = sorted(self.seconds)
+        p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+        return (
+            f"| {self.name} | {statistics.median(ordered) * 1000:.1f} | {p95 * 1000:.1f} | "
+            f"{ordered[-1] * 1000:.1f} | {self.throughput:.0f} |"
+        )
+
+
+def time_sync(search: Callable[[Request], Any], made: list[Request]) -> list[float]:
+    for request in made:  # warm
+        search(request)
+    seconds = []
+    for _ in range(PASSES):
+        for request in made:
+            started = time.perf_counter()
+            search(request)
+            seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def threads_throughput(
+    search: Callable[[Request], Any], made: list[Request], clients: int, duration: float
+) -> float:
+    done = [0] * clients
+    deadline = time.perf_counter() + duration
+
+    def client(number: int) -> None:
+        position = number
+        while time.perf_counter() < deadline:
+            search(made[position % len(made)])
+            position += 1
+            done[number] += 1
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(done) / duration
+
+
+async def api_timings(
+    url: str, reads: hot.HotConnections, made: list[Request], clients: int, duration: float
+) -> tuple[Timings, dict[Request, list[Any]]]:
+    connection = await _api_connection(url, reads)
+    results = {}
+    for request in made:  # warm, and the results whose quality is judged
+        results[request] = await api_search(connection, request)
+    seconds = []
+    for _ in range(PASSES):
+        for request in made:
+            started = time.perf_counter()
+            await api_search(connection, request)
+            seconds.append(time.perf_counter() - started)
+    await connection.close()
+    connections = [await _api_connection(url, reads) for _ in range(clients)]
+    done = [0] * clients
+    deadline = time.perf_counter() + duration
+
+    async def client(number: int) -> None:
+        position = number
+        while time.perf_counter() < deadline:
+            await api_search(connections[number], made[position % len(made)])
+            position += 1
+            done[number] += 1
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    for each in connections:
+        await each.close()
+    return Timings("the API's search (SQL on psycopg)", seconds, sum(done) / duration), results
+
+
+def holds_every_word(title: str, q: str) -> bool:
+    return set(WORD.findall(q.lower())) <= set(WORD.findall(title.lower()))
+
+
+def quality(
+    made: list[Request], engine: Engine, titles: Callable[[Request], list[str]]
+) -> tuple[float, int]:
+    """The share of top-20 titles holding every word, over title-like requests with at
+    least 20 such jobs; and how many requests that was."""
+    shares = []
+    for request in made:
+        if not request.title_like or not engine.a_page_of_titles(request):
+            continue
+        found = titles(request)
+        shares.append(sum(holds_every_word(title, request.q) for title in found) / PAGE)
+    return (statistics.mean(shares) if shares else 0.0), len(shares)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--keep-index", action="store_true", help="reuse a built index")
+    args = parser.parse_args()
+
+    server = load_settings().database
+    database = server.set(database=f"jobboard_bench_{args.jobs}")
+    sqlalchemy_url = database.render_as_string(hide_password=False)
+    prepare_database(sqlalchemy_url, args.jobs, reuse=True)
+    url = admin.conninfo(database)
+    made = requests(random.Random(26))  # noqa: S311 (a fixed set of requests, not secrets)
+
+    directory = Path(tempfile.gettempdir()) / f"jobboard-bench-tantivy-{args.jobs}"
+    directory.mkdir(exist_ok=True)
+    engine = build_engine(url, directory, reuse=args.keep_index)
+
+    reads = hot.HotConnections(create_engine(load_settings(), database, role="bench"))
+    api, results = asyncio.run(api_timings(url, reads, made, args.clients, args.seconds))
+    engine_seconds = time_sync(engine.search, made)
+    reference = Timings(
+        "tantivy, top 20, then the rows from PostgreSQL",
+        engine_seconds,
+        threads_throughput(engine.search, made, args.clients, args.seconds),
+    )
+
+    api_quality, judged = quality(
+        made, engine, lambda request: [row.title for row in results[request]]
+    )
+    engine_quality, _ = quality(
+        made, engine, lambda request: [title for _, title in engine.search(request)]
+    )
+    print(f"\n{len(made)} requests, {args.jobs} jobs, {PASSES} timed passes, warm\n")
+    print(f"| engine | p50 ms | p95 ms | max ms | req/s, {args.clients} clients |")
+    print("|---|---:|---:|---:|---:|")
+    print(api.row())
+    print(reference.row())
+    print(
+        f"\nTitle-like requests with at least {PAGE} jobs whose title holds every word: "
+        f"{judged}. Share of the top {PAGE} holding every word in the title: "
+        f"the API {api_quality:.0%}, tantivy {engine_quality:.0%}."
+    )
+
+
+if __name__ == "__main__":
+    main()
