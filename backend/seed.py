@@ -18,7 +18,7 @@ from psycopg import sql
 
 from backend.core.config import Settings
 from backend.core.emails import skeleton
-from backend.core.markdown import render
+from backend.core.markdown import digest, render
 from backend.seed_vocabulary import (
     APPLICATION_STATUSES,
     CITIES,
@@ -168,6 +168,7 @@ def _job_rows(
             description,
             rendered.html,
             rendered.text,
+            digest(description),
             location,
             rng.choice(WORKPLACES),
             rng.choice(EMPLOYMENT_TYPES),
@@ -221,6 +222,7 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
                 f"https://company{number}.example",
                 about,
                 render(about).html,
+                digest(about),
                 employer_ids[number % len(employer_ids)],
             )
             for number, about in enumerate(abouts)
@@ -228,7 +230,7 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
         _copy(
             conn,
             "companies",
-            ("name", "website", "description", "description_html", "owner_id"),
+            ("name", "website", "description", "description_html", "rendered_from", "owner_id"),
             companies,
             Progress("companies", len(companies)),
         )
@@ -240,6 +242,7 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
             "description",
             "description_html",
             "description_text",
+            "rendered_from",
             "location",
             "workplace",
             "employment_type",

@@ -107,7 +107,13 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
 
 async def create_company(db: AsyncSession, *, owner: User, name: str = "Acme Robotics") -> Company:
     return await companies_repo.create(
-        db, owner_id=owner.id, name=name, website=None, description=None, description_html=None
+        db,
+        owner_id=owner.id,
+        name=name,
+        website=None,
+        description=None,
+        description_html=None,
+        rendered_from=None,
     )
 
 

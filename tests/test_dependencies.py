@@ -66,7 +66,7 @@ def test_no_route_opens_a_second_session(app: FastAPI) -> None:
                 routes.append(route.path)
                 assert get_db not in used, route.path
                 assert (route.methods or set()) <= {"GET", "HEAD"}, route.path
-    assert "/api/v1/jobs/feed" in own_session[get_public_read_db]
+    assert "/api/v1/companies/{company_id}" in own_session[get_public_read_db]
 
 
 # The hot reads open their one connection in their body (`deps.hot_reads`,

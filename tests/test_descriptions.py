@@ -234,10 +234,15 @@ async def test_a_description_changed_by_an_older_release_is_rendered_on_read(
         {"id": actors.employer.company.id},
     )
     stored = await db.execute(
-        text("SELECT description_html, description_text FROM jobs WHERE id = :id"),
+        text("SELECT description_html, description_text, rendered_from FROM jobs WHERE id = :id"),
         {"id": job_id},
     )
-    assert stored.one() == (None, None)
+    assert stored.one() == (None, None, None)
+    cleared = await db.execute(
+        text("SELECT description_html FROM companies WHERE id = :id"),
+        {"id": actors.employer.company.id},
+    )
+    assert cleared.scalar_one() is None
     job = (await client.get(f"{API}/jobs/{job_id}")).json()
     assert job["description_html"] == "<p>New <em>text</em>.</p>\n"
     company = (await client.get(f"{API}/companies/{actors.employer.company.id}")).json()
@@ -246,6 +251,44 @@ async def test_a_description_changed_by_an_older_release_is_rendered_on_read(
     search = {"q": "new text", "company_id": body["company_id"]}
     listed = await client.get(f"{API}/jobs", params=search)
     assert [item["id"] for item in listed.json()["items"]] == [job_id]
+
+
+async def test_an_edit_that_renders_alike_keeps_its_stored_rendering(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors
+) -> None:
+    """A change that renders alike (`*x*` and `_x_`) is still this release's write: the
+    stored rendering stays (a read never has to render the longest description again)."""
+    assert actors.employer.company is not None
+    hostile = "[" * 19_996
+    body = job_body(actors.employer.company.id, description=hostile + " *x*")
+    created = await client.post(f"{API}/jobs", json=body, headers=actors.employer.headers)
+    job_id = created.json()["id"]
+    changed = await client.patch(
+        f"{API}/jobs/{job_id}",
+        json={"description": hostile + " _x_"},
+        headers=actors.employer.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    stored = await db.execute(
+        text(
+            "SELECT description_html IS NOT NULL, rendered_from IS NOT NULL "
+            "FROM jobs WHERE id = :id"
+        ),
+        {"id": job_id},
+    )
+    assert stored.one() == (True, True)
+    company = actors.employer.company.id
+    for about in ("We *ship*.", "We _ship_."):
+        patched = await client.patch(
+            f"{API}/companies/{company}",
+            json={"description": about},
+            headers=actors.employer.headers,
+        )
+        assert patched.status_code == 200, patched.text
+        kept = await db.execute(
+            text("SELECT description_html FROM companies WHERE id = :id"), {"id": company}
+        )
+        assert kept.scalar_one() == "<p>We <em>ship</em>.</p>\n"
 
 
 async def test_a_json_ld_description_is_the_rendered_html(

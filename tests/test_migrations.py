@@ -293,7 +293,8 @@ def test_descriptions_written_before_markdown_are_rendered_and_reindexed(
             "SELECT count(*) FROM jobs WHERE description_html IS NULL OR description_text IS NULL"
         ).fetchone()
         first = connection.execute(
-            "SELECT description_html, description_text FROM jobs "
+            "SELECT description_html, description_text, "
+            "rendered_from = sha256(convert_to(description, 'UTF8')) FROM jobs "
             "WHERE description = 'Kuber*netes* job 1'"
         ).fetchone()
         found = connection.execute(
@@ -304,6 +305,6 @@ def test_descriptions_written_before_markdown_are_rendered_and_reindexed(
             "SELECT description_html FROM companies ORDER BY id"
         ).fetchall()
     assert left == (0,)
-    assert first == ("<p>Kuber<em>netes</em> job 1</p>\n", "Kubernetes job 1")
+    assert first == ("<p>Kuber<em>netes</em> job 1</p>\n", "Kubernetes job 1", True)
     assert found == (2500,)
     assert companies == [("<p>We <strong>ship</strong>.</p>\n",), (None,)]

@@ -17,6 +17,7 @@ a quarter of a second for the most hostile 20 000 characters), so the services r
 a worker thread when a description is written, and store the result.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 import anyio
@@ -62,6 +63,13 @@ def render(source: str) -> Rendered:
 
 def render_html(source: str) -> str:
     return render(source).html
+
+
+def digest(source: str) -> bytes:
+    """What a rendering is stored with (`rendered_from`): the SHA-256 of the text it was
+    made from, as PostgreSQL's `sha256(convert_to(description, 'UTF8'))` computes it, so
+    that the database can tell a rendering that no longer matches its description."""
+    return hashlib.sha256(source.encode("utf-8")).digest()
 
 
 def _plain(tokens: list[Token]) -> str:

@@ -19,7 +19,7 @@ queries behind it. Each step is safe to run again: a failed `migrate` is simply 
 """
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -66,14 +66,15 @@ def backfill(
 def backfill_computed(
     table: str,
     source: str,
-    columns: Sequence[str],
-    compute: Callable[[str], Mapping[str, str]],
+    columns: Mapping[str, str],
+    compute: Callable[[str], Mapping[str, object]],
     *,
     where: str,
     key: str = "id",
     batch: int = 1_000,
 ) -> int:
-    """Fill the text `columns` from `compute(source)`, `batch` keys at a time: each batch
+    """Fill `columns` (each name with its SQL type) from `compute(source)`, `batch` keys
+    at a time: each batch
     reads its rows' `source`, computes in Python, and writes back in one statement (one
     short transaction); the number of rows written.
 
@@ -88,7 +89,7 @@ def backfill_computed(
         f"SELECT {key}, {source} FROM {table} "  # noqa: S608
         f"WHERE {key} >= :low AND {key} < :high AND ({where})"
     )
-    arrays = ", ".join(f"CAST(:{column} AS text[])" for column in columns)
+    arrays = ", ".join(f"CAST(:{column} AS {kind}[])" for column, kind in columns.items())
     assignments = ", ".join(f"{column} = computed.{column}" for column in columns)
     update = text(
         f"UPDATE {table} SET {assignments} "  # noqa: S608

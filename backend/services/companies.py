@@ -1,5 +1,7 @@
 """Companies: employers create and edit their own; anyone can browse them."""
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import markdown
@@ -15,18 +17,20 @@ from backend.services.rules import check_if_match, manages
 COMPANY_NOT_FOUND = "Company not found."
 
 
-async def _rendering(description: str | None) -> str | None:
-    """The description's HTML (backend.core.markdown), rendered off the event loop before
-    the change reads or locks anything."""
-    return None if description is None else (await markdown.render_off_loop(description)).html
+async def _rendering(description: str | None) -> dict[str, Any]:
+    """The description's HTML and the digest of what it was rendered from
+    (backend.core.markdown), rendered off the event loop before the change reads or locks
+    anything."""
+    if description is None:
+        return {"description_html": None, "rendered_from": None}
+    rendered = await markdown.render_off_loop(description)
+    return {"description_html": rendered.html, "rendered_from": markdown.digest(description)}
 
 
 async def create(db: AsyncSession, *, user: Caller, payload: CompanyCreate) -> Company:
     """A company owned by the caller."""
-    description_html = await _rendering(payload.description)
-    return await companies_repo.create(
-        db, owner_id=user.id, description_html=description_html, **payload.model_dump()
-    )
+    rendering = await _rendering(payload.description)
+    return await companies_repo.create(db, owner_id=user.id, **payload.model_dump(), **rendering)
 
 
 async def list_page(db: AsyncSession, *, page: PageRequest) -> Paged[Company]:
@@ -63,7 +67,7 @@ async def update(
     """Change a company: its owner or an admin (403 for another employer's)."""
     changes = payload.model_dump(exclude_unset=True)
     if "description" in changes:
-        changes["description_html"] = await _rendering(changes["description"])
+        changes |= await _rendering(changes["description"])
     company = await companies_repo.get(db, company_id=company_id, lock="update")
     if company is None:
         raise NotFound(COMPANY_NOT_FOUND)

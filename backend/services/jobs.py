@@ -60,11 +60,15 @@ def to_filters(query: JobQuery) -> JobFilters:
     )
 
 
-async def _renderings(description: str) -> dict[str, str]:
+async def _renderings(description: str) -> dict[str, Any]:
     """A description's derived columns (backend.core.markdown), rendered off the event
     loop before the change reads or locks anything."""
     rendered = await markdown.render_off_loop(description)
-    return {"description_html": rendered.html, "description_text": rendered.text}
+    return {
+        "description_html": rendered.html,
+        "description_text": rendered.text,
+        "rendered_from": markdown.digest(description),
+    }
 
 
 async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TimestampMixin
@@ -15,7 +15,11 @@ class Company(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(COMPANY_NAME_MAX_LENGTH))
     website: Mapped[str | None] = mapped_column(String(WEBSITE_MAX_LENGTH))
-    # As written (Markdown), and rendered (None where written without it; readers render).
+    # As written (Markdown), and rendered with the digest of what it was rendered from
+    # (None where written without it, or cleared as stale by a trigger; readers render).
     description: Mapped[str | None] = mapped_column(Text)
     description_html: Mapped[str | None] = mapped_column(Text)
+    rendered_from: Mapped[bytes | None] = mapped_column(
+        LargeBinary, deferred=True, deferred_raiseload=True
+    )
     owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="RESTRICT"))

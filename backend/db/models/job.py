@@ -9,6 +9,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     func,
@@ -114,11 +115,15 @@ class Job(TimestampMixin, Base):
     # As the employer wrote it (Markdown); rendered by backend.core.markdown when written.
     description: Mapped[str] = mapped_column(Text)
     # Derived from description: None where it was written without them (by an older
-    # release, or a change the jobs_search trigger found them stale for); readers render.
+    # release), or where the jobs_search trigger found that rendered_from is not the
+    # digest of the description (backend.core.markdown.digest); readers then render.
     description_html: Mapped[str | None] = mapped_column(Text)
     # What search indexes in place of the markup; nothing reads it back.
     description_text: Mapped[str | None] = mapped_column(
         Text, deferred=True, deferred_raiseload=True
+    )
+    rendered_from: Mapped[bytes | None] = mapped_column(
+        LargeBinary, deferred=True, deferred_raiseload=True
     )
     location: Mapped[str] = mapped_column(String(LOCATION_MAX_LENGTH))
     workplace: Mapped[Workplace] = mapped_column(

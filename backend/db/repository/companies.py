@@ -23,6 +23,7 @@ async def create(
     website: str | None,
     description: str | None,
     description_html: str | None,
+    rendered_from: bytes | None,
 ) -> Company:
     """Insert a company owned by `owner_id`."""
     company = Company(
@@ -31,6 +32,7 @@ async def create(
         website=website,
         description=description,
         description_html=description_html,
+        rendered_from=rendered_from,
     )
     session.add(company)
     await session.flush()

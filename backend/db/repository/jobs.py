@@ -37,10 +37,10 @@ SEARCH_CONFIG = "english"
 
 # The lists read a job's columns as a row (attributes named as Job's), through
 # `base.all_rows`: no ORM object is built for a page nobody changes. Never the search
-# vector nor the description's plain text: they are the index's, and nothing reads them.
+# vector nor the description's plain text (the index's), nor its digest (the triggers').
 JobRow: TypeAlias = Any
-_INDEX_ONLY = frozenset({"search", "description_text"})
-JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _INDEX_ONLY)
+_NEVER_READ = frozenset({"search", "description_text", "rendered_from"})
+JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _NEVER_READ)
 # What lists show beside each job: its company's name, read per row of the page (a
 # subquery on the companies' primary key, run for the rows the page returns).
 COMPANY_NAME = (
