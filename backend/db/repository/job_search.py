@@ -277,14 +277,27 @@ async def _window_oldest(reader: hot.Reader) -> tuple[datetime, int] | None:
     return None if row is None or row.published_at is None else (row.published_at, row.id)
 
 
-def rank(q: ColumnElement[str]) -> ColumnElement[float]:
-    """Relevance: weights D, C, B, A rank title over tags over company name over description.
+# The search vector's title lexemes alone (weight A), as `ts_filter` keeps them.
+_TITLE_WEIGHT: ColumnElement[Any] = literal_column("""'{a}'::"char"[]""")
+# ts_rank_cd's normalization 32: rank / (rank + 1), in [0, 1) however dense the matches.
+_BOUNDED: ColumnElement[Any] = literal_column("32")
 
-    `ts_rank_cd` is a `real`; widened to `double precision`, the value a cursor carries
+
+def rank(q: ColumnElement[str]) -> ColumnElement[float]:
+    """Relevance: a job whose title holds the whole query first (1 point), then
+    `ts_rank_cd` bounded below 1, whose weights A, B, C, D rank title over tags over company
+    name over description, and which rewards words found close together.
+
+    Without the first term a description that repeats the words outranks a title that
+    holds them all once. Both terms are `double precision`: the value a cursor carries
     back (Python floats are doubles) compares equal to the one the row has, so that a page
     resumes at exactly the row after the last one served.
     """
-    return cast(func.ts_rank_cd(Job.search, _ts_query(q)), DOUBLE_PRECISION)
+    query = _ts_query(q)
+    title_holds_all = func.ts_filter(Job.search, _TITLE_WEIGHT).op("@@")(query)
+    return cast(title_holds_all, Integer).cast(DOUBLE_PRECISION) + cast(
+        func.ts_rank_cd(Job.search, query, _BOUNDED), DOUBLE_PRECISION
+    )
 
 
 class NewestPosition(Position):
