@@ -86,8 +86,9 @@ async def test_the_ranked_walk_is_exact(
     assert len(ids) == len(set(ids)) == RIGHT + DISTRACTORS
     titles = {
         job["id"]: job["title"]
-        for job in (await client.get(URL, params={"q": q, "company_id": company.id, "limit": 100}))
-        .json()["items"]
+        for job in (
+            await client.get(URL, params={"q": q, "company_id": company.id, "limit": 100})
+        ).json()["items"]
     }
     assert [holds_every_word(titles[job_id], q) for job_id in ids] == [True] * RIGHT + [
         False
