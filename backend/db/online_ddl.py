@@ -19,10 +19,10 @@ queries behind it. Each step is safe to run again: a failed `migrate` is simply 
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from alembic import op
 
@@ -43,24 +43,30 @@ def backfill(
     step) can check that none is left before it adds a NOT NULL.
     """
     updated = 0
+    # Names and conditions come from the migration's author, never from a request.
+    update = f"UPDATE {table} SET {assignments} WHERE {key} >= :low AND {key} < :high"  # noqa: S608
+    statement = text(f"{update} AND ({where})")
     with op.get_context().autocommit_block():
         bind = op.get_bind()
-        # Names and conditions come from the migration's author, never from a request.
-        bounds = bind.execute(
-            text(f"SELECT min({key}), max({key}) FROM {table} WHERE {where}")  # noqa: S608
-        )
-        low, high = bounds.one()
-        if low is None:
-            return 0
-        update = f"UPDATE {table} SET {assignments} WHERE {key} >= :low AND {key} < :high"  # noqa: S608
-        statement = text(f"{update} AND ({where})")
-        start = low
-        while start <= high:
-            result = bind.execute(statement, {"low": start, "high": start + batch})
-            updated += result.rowcount
-            start += batch
+        for keys in _key_ranges(bind, table, key=key, where=where, batch=batch):
+            updated += bind.execute(statement, keys).rowcount
         logger.info("backfilled %d rows of %s", updated, table)
     return updated
+
+
+def _key_ranges(
+    bind: Connection, table: str, *, key: str, where: str, batch: int
+) -> Iterator[dict[str, int]]:
+    """`{"low", "high"}` of each range of `batch` keys, from the lowest to the highest key
+    of the rows `where` finds (none when it finds none)."""
+    bounds = bind.execute(
+        text(f"SELECT min({key}), max({key}) FROM {table} WHERE {where}")  # noqa: S608
+    )
+    low, high = bounds.one()
+    if low is None:
+        return
+    for start in range(low, high + 1, batch):
+        yield {"low": start, "high": start + batch}
 
 
 def backfill_computed(
@@ -99,16 +105,8 @@ def backfill_computed(
     )
     with op.get_context().autocommit_block():
         bind = op.get_bind()
-        bounds = bind.execute(
-            text(f"SELECT min({key}), max({key}) FROM {table} WHERE {where}")  # noqa: S608
-        )
-        low, high = bounds.one()
-        if low is None:
-            return 0
-        start = low
-        while start <= high:
-            rows = bind.execute(select_rows, {"low": start, "high": start + batch}).all()
-            start += batch
+        for keys in _key_ranges(bind, table, key=key, where=where, batch=batch):
+            rows = bind.execute(select_rows, keys).all()
             if not rows:
                 continue
             values: dict[str, list[Any]] = {"keys": [], "sources": []}
