@@ -6,17 +6,24 @@ them the words of a seeded title; every other one with one to three filters) run
 process on the seeded database `jobboard_bench_<jobs>` (`make bench BENCH_ARGS=--keep`
 leaves it; seeded here when missing), two ways:
 
-- **the API's search**: `backend.db.repository.job_search` on psycopg connections, as the
-  hot path runs it (relevance order, page one of 20);
-- **tantivy** (BM25, a Lucene-class engine; a bench-only dependency) over the same visible
-  jobs (title, tags, company name and the description's text, the filters as fields), the
-  top 20, then those 20 rows read from PostgreSQL by id.
+- **the API's search**: `backend.db.repository.job_search.search_by_relevance` on psycopg
+  connections, as the hot path runs it (relevance order, page one of 20), with its search
+  engine (`backend.search`, its index built here from the outbox's snapshot) naming the
+  candidates and PostgreSQL reading them back;
+- **PostgreSQL alone**: the same search without the engine (relevance over every match in
+  SQL), what a deployment without SEARCH_INDEX_DIR runs; one timed pass;
+- **tantivy BM25** (the reference: a Lucene-class engine's own ranking, no PostgreSQL
+  verification) over the same visible jobs (title, tags, company name and the
+  description's text, the filters as fields), the top 20, then those 20 rows read from
+  PostgreSQL by id.
 
 For each: single-client p50, p95 and max over three timed passes after a warm one, and
 requests a second with C clients (connections for the API's search, threads for tantivy)
 for S seconds. Then the ranking's quality on the title-like requests: the share of the top
 20 whose title holds every word, where at least 20 visible jobs (with the same filters)
 have such a title. What it prints is a comparison, and the figures issue #26 sets.
+`--minutes M` then runs the API's search on one connection for M minutes and compares the
+p95 of the last minute with the first's (drift).
 """
 
 import argparse
@@ -24,6 +31,8 @@ import asyncio
 import random
 import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,14 +43,17 @@ from typing import Any
 
 import psycopg
 import tantivy
+from sqlalchemy.engine import make_url
 
 from backend.core.config import load_settings
 from backend.db import admin, hot
-from backend.db.engine import create_engine
+from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.repository import job_search
 from backend.db.repository.job_search import JobFilters
+from backend.search import feed
+from backend.search.engine import SearchIndex
 from backend.seed_vocabulary import CITIES, LEVELS, ROLES
-from bench.run import log, prepare_database
+from bench.run import env_for, log, prepare_database
 
 REQUESTS = 60
 PASSES = 3
@@ -105,11 +117,32 @@ async def _api_connection(url: str, reads: hot.HotConnections) -> psycopg.AsyncC
     return connection
 
 
-async def api_search(connection: psycopg.AsyncConnection[Any], request: Request) -> list[Any]:
+async def api_search(
+    connection: psycopg.AsyncConnection[Any], request: Request, index: SearchIndex | None
+) -> list[Any]:
     found = await job_search.search_by_relevance(
-        connection, filters=request.filters(), limit=PAGE, after=None
+        connection, filters=request.filters(), limit=PAGE, after=None, index=index
     )
     return list(found.items[:PAGE])
+
+
+async def build_index(sqlalchemy_url: str, directory: Path, *, reuse: bool) -> SearchIndex:
+    """The API's own index of the bench database, built from PostgreSQL as a new machine
+    would (`backend.search.feed`), or the one a previous run left."""
+    index = SearchIndex(directory)
+    assert index.try_to_write(), "another process writes the bench's index"
+    engine = create_engine(
+        load_settings(), make_url(sqlalchemy_url), role="bench-index", observed=False
+    )
+    sessions = create_sessionmaker(engine)
+    if not reuse or index.view() is None:
+        started = time.perf_counter()
+        count = await feed.build(index, sessions)
+        log(f"the API's index: {count} jobs in {time.perf_counter() - started:.0f}s")
+    while await feed.catch_up(index, sessions):
+        pass
+    await engine.dispose()
+    return index
 
 
 # --- tantivy
@@ -271,17 +304,25 @@ def threads_throughput(
 
 
 async def api_timings(
-    url: str, reads: hot.HotConnections, made: list[Request], clients: int, duration: float
+    url: str,
+    reads: hot.HotConnections,
+    made: list[Request],
+    clients: int,
+    duration: float,
+    *,
+    index: SearchIndex | None,
+    name: str,
+    passes: int = PASSES,
 ) -> tuple[Timings, dict[Request, list[Any]]]:
     connection = await _api_connection(url, reads)
     results = {}
     for request in made:  # warm, and the results whose quality is judged
-        results[request] = await api_search(connection, request)
+        results[request] = await api_search(connection, request, index)
     seconds = []
-    for _ in range(PASSES):
+    for _ in range(passes):
         for request in made:
             started = time.perf_counter()
-            await api_search(connection, request)
+            await api_search(connection, request, index)
             seconds.append(time.perf_counter() - started)
     await connection.close()
     connections = [await _api_connection(url, reads) for _ in range(clients)]
@@ -291,14 +332,40 @@ async def api_timings(
     async def client(number: int) -> None:
         position = number
         while time.perf_counter() < deadline:
-            await api_search(connections[number], made[position % len(made)])
+            await api_search(connections[number], made[position % len(made)], index)
             position += 1
             done[number] += 1
 
     await asyncio.gather(*(client(n) for n in range(clients)))
     for each in connections:
         await each.close()
-    return Timings("the API's search (SQL on psycopg)", seconds, sum(done) / duration), results
+    return Timings(name, seconds, sum(done) / duration), results
+
+
+async def drift(
+    url: str, reads: hot.HotConnections, made: list[Request], index: SearchIndex, minutes: float
+) -> tuple[float, float]:
+    """p95 of the first and of the last minute of `minutes` of the fixed set on one
+    connection, kept throughout."""
+    connection = await _api_connection(url, reads)
+    started = time.perf_counter()
+    timed: list[tuple[float, float]] = []
+    position = 0
+    while (elapsed := time.perf_counter() - started) < minutes * 60:
+        begun = time.perf_counter()
+        await api_search(connection, made[position % len(made)], index)
+        timed.append((elapsed, time.perf_counter() - begun))
+        position += 1
+    await connection.close()
+    end = minutes * 60
+
+    def p95(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+    first = p95([seconds for at, seconds in timed if at < 60])
+    last = p95([seconds for at, seconds in timed if at >= end - 60])
+    return first, last
 
 
 def holds_every_word(title: str, q: str) -> bool:
@@ -324,13 +391,17 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--keep-index", action="store_true", help="reuse a built index")
+    parser.add_argument("--keep-index", action="store_true", help="reuse the built indexes")
+    parser.add_argument("--minutes", type=float, default=0, help="then a drift run this long")
     args = parser.parse_args()
 
     server = load_settings().database
     database = server.set(database=f"jobboard_bench_{args.jobs}")
     sqlalchemy_url = database.render_as_string(hide_password=False)
     prepare_database(sqlalchemy_url, args.jobs, reuse=True)
+    subprocess.run(
+        [sys.executable, "-m", "backend", "migrate"], env=env_for(sqlalchemy_url), check=True
+    )
     url = admin.conninfo(database)
     made = requests(random.Random(26))  # noqa: S311 (a fixed set of requests, not secrets)
 
@@ -338,11 +409,38 @@ def main() -> None:
     directory.mkdir(exist_ok=True)
     engine = build_engine(url, directory, reuse=args.keep_index)
 
+    index = asyncio.run(
+        build_index(
+            sqlalchemy_url,
+            Path(tempfile.gettempdir()) / f"jobboard-bench-index-{args.jobs}",
+            reuse=args.keep_index,
+        )
+    )
     reads = hot.HotConnections(create_engine(load_settings(), database, role="bench"))
-    api, results = asyncio.run(api_timings(url, reads, made, args.clients, args.seconds))
+    api, results = asyncio.run(
+        api_timings(
+            url, reads, made, args.clients, args.seconds, index=index, name="the API's search"
+        )
+    )
+    alone, alone_results = asyncio.run(
+        api_timings(
+            url,
+            reads,
+            made,
+            args.clients,
+            args.seconds,
+            index=None,
+            name="PostgreSQL alone",
+            passes=1,
+        )
+    )
+    same = sum(
+        [row.id for row in results[request]] == [row.id for row in alone_results[request]]
+        for request in made
+    )
     engine_seconds = time_sync(engine.search, made)
     reference = Timings(
-        "tantivy, top 20, then the rows from PostgreSQL",
+        "tantivy BM25, top 20, then the rows from PostgreSQL",
         engine_seconds,
         threads_throughput(engine.search, made, args.clients, args.seconds),
     )
@@ -357,12 +455,29 @@ def main() -> None:
     print(f"| engine | p50 ms | p95 ms | max ms | req/s, {args.clients} clients |")
     print("|---|---:|---:|---:|---:|")
     print(api.row())
+    print(alone.row())
     print(reference.row())
+    ordered = sorted(api.seconds)
+    api_p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    print(
+        f"\nThe API's search: p95 {api_p95 * 1000:.1f} ms (target <= 20), max "
+        f"{ordered[-1] * 1000:.1f} ms (<= 60), {api.throughput:.0f} req/s with "
+        f"{args.clients} clients (>= 400). Pages equal to PostgreSQL alone's: "
+        f"{same} of {len(made)}."
+    )
     print(
         f"\nTitle-like requests with at least {PAGE} jobs whose title holds every word: "
         f"{judged}. Share of the top {PAGE} holding every word in the title: "
-        f"the API {api_quality:.0%}, tantivy {engine_quality:.0%}."
+        f"the API {api_quality:.0%} (target >= 95%), tantivy BM25 {engine_quality:.0%}."
     )
+    if args.minutes:
+        first, last = asyncio.run(drift(url, reads, made, index, args.minutes))
+        print(
+            f"\nDrift over {args.minutes:g} minutes on one connection: p95 {first * 1000:.1f} ms "
+            f"in the first minute, {last * 1000:.1f} ms in the last ({last / first:.2f}x; "
+            "target <= 1.2x)."
+        )
+    index.close()
 
 
 if __name__ == "__main__":

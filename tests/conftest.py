@@ -8,6 +8,7 @@ server answers there (or with TEST_POSTGRES=embedded), the same on the built-in 
 """
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -111,6 +112,11 @@ def app_database(url: URL) -> tuple[URL, bool]:
     return url, True
 
 
+# The search engine's index of this test process's database (every app of the process
+# shares it: one writes, the others read).
+SEARCH_INDEX_DIR = Path(tempfile.mkdtemp(prefix="jobboard-test-search-"))
+
+
 def make_settings(url: URL, **overrides: object) -> Settings:
     """Settings of an app on `url`'s database (through PgBouncer when the run uses one,
     unless `direct=True`)."""
@@ -123,6 +129,7 @@ def make_settings(url: URL, **overrides: object) -> Settings:
         "db_prepared_statements": prepared,
         "bcrypt_rounds": 4,
         "cors_origins": [],
+        "search_index_dir": SEARCH_INDEX_DIR,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

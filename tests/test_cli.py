@@ -179,12 +179,17 @@ def test_purge_removes_only_what_is_dead(fresh_url: URL) -> None:
             "INSERT INTO sent_mails (key, sent_at) VALUES "
             "('old', now() - interval '31 days'), ('recent', now() - interval '29 days')"
         )
+        conn.execute(
+            "INSERT INTO search_outbox (job_id, created_at) VALUES "
+            "(1, now() - interval '25 hours'), (2, now() - interval '23 hours')"
+        )
     result = run(fresh_url, "purge")
     assert result.returncode == 0, result.stderr
     assert "2 sessions" in result.stdout
     assert "2 reset tokens" in result.stdout
     assert "1 throttle events" in result.stdout
     assert "1 send records" in result.stdout
+    assert "1 search changes" in result.stdout
     with psycopg.connect(_conninfo(fresh_url)) as conn:
         assert conn.execute("SELECT id = md5('live')::uuid FROM sessions").fetchall() == [(True,)]
         # The live session's spent refresh token stays: it is how a replay is recognised.
@@ -192,6 +197,7 @@ def test_purge_removes_only_what_is_dead(fresh_url: URL) -> None:
         assert conn.execute("SELECT count(*) FROM password_reset_tokens").fetchone() == (1,)
         assert conn.execute("SELECT key FROM auth_attempts").fetchall() == [("new",)]
         assert conn.execute("SELECT key FROM sent_mails").fetchall() == [("recent",)]
+        assert conn.execute("SELECT job_id FROM search_outbox").fetchall() == [(2,)]
     # Running it again, as cron on another replica might, is harmless.
     again = run(fresh_url, "purge")
     assert again.returncode == 0

@@ -381,17 +381,16 @@ async def test_autocomplete_bad_input_is_422(
     assert_problem(await client.get(AUTOCOMPLETE, params=params), 422)
 
 
-async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest_first(
-    client: httpx.AsyncClient, db: AsyncSession, company: Company, monkeypatch: pytest.MonkeyPatch
+async def test_relevance_ranks_every_match_by_tier_then_newest_first(
+    client: httpx.AsyncClient, db: AsyncSession, company: Company
 ) -> None:
-    monkeypatch.setattr(search_repo, "WINDOW", 4)
-    # The window is the 4 most recently published jobs: one unrelated, then a description,
-    # a title and a tag match. Four older matches follow.
+    # Published an hour apart, the first the newest: however old, a title match outranks
+    # a tag match, which outranks a description match; within a tier the newest is first.
     specs: list[tuple[str, dict[str, Any]]] = [
         ("Unrelated", {}),
-        ("Window desc", {"description": "Some rust here."}),
-        ("Rust in window title", {}),
-        ("Window tag", {"tags": ["rust"]}),
+        ("Newest desc", {"description": "Some rust here."}),
+        ("Rust in the newest title", {}),
+        ("Newest tag", {"tags": ["rust"]}),
         ("Old rust title", {}),
         ("Old desc", {"description": "rust"}),
         ("Old rust title two", {}),
@@ -402,13 +401,13 @@ async def test_relevance_ranks_the_newest_window_then_lists_older_matches_newest
             db, company=company, title=title, published_at=NOW - timedelta(hours=age), **extra
         )
     expected = [
-        "Rust in window title",
-        "Window tag",
-        "Window desc",
+        "Rust in the newest title",
         "Old rust title",
-        "Old desc",
         "Old rust title two",
+        "Newest tag",
         "Old tag",
+        "Newest desc",
+        "Old desc",
     ]
     assert await titles(client, q="rust") == expected
     for limit in (1, 2, 3, 4):

@@ -57,7 +57,9 @@ JobSearchDep = Annotated[JobSearch, Depends(QueryParameters(JobSearch, same))]
 async def list_jobs(search: JobSearchDep, page: PageDep, request: Request) -> Response:
     """Published, unexpired jobs, filtered, searched and sorted."""
     async with public_hot_reads(request) as db:
-        paged = await jobs_service.search(db, search=search, page=page)
+        paged = await jobs_service.search(
+            db, search=search, page=page, index=request.app.state.search_index
+        )
     return json_response(to_page(paged, JobRead.model_validate))
 
 

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     # 1.21) cannot keep them, so set this to false behind it.
     db_prepared_statements: bool = True
 
+    # The search engine (backend/search): a tantivy index of the published jobs in this
+    # directory, kept from PostgreSQL's outbox by one API process per directory (the others
+    # read it). Unset: relevance is ranked by PostgreSQL alone, over every match (slower
+    # at scale; see docs/deployment.md). How often the outbox is read, in seconds.
+    search_index_dir: Path | None = None
+    search_index_interval_seconds: float = Field(default=0.2, gt=0, le=60)
+
     # HTTP
     # `python -m backend serve`: the request parser, how large a request's head may be, and
     # how long a busy worker may take to answer its supervisor before it is replaced.

@@ -51,10 +51,13 @@ def create_engine(
     role: str,
     connect_timeout: int = 5,
     pool_size: int | None = None,
+    observed: bool = True,
 ) -> AsyncEngine:
     """An engine over psycopg 3 with checked pooled connections, on the primary unless
     another `url` is given, with DB_POOL_SIZE connections unless `pool_size` says; its
-    connections named for `role` (`application_name`)."""
+    connections named for `role` (`application_name`). Its statements are announced to
+    `backend.db.observe` unless `observed` is false (a background loop's, which no request
+    sends)."""
     engine = create_async_engine(
         url or settings.database,
         poolclass=CountingPool,
@@ -75,7 +78,8 @@ def create_engine(
     event.listen(engine.sync_engine, "connect", _load_any_timestamp)
     event.listen(engine.sync_engine, "checkout", _refuse_a_dead_connection)
     event.listen(engine.sync_engine, "reset", _roll_back_if_in_transaction)
-    observe.announce_sqlalchemy_statements(engine)
+    if observed:
+        observe.announce_sqlalchemy_statements(engine)
     return engine
 
 

@@ -8,6 +8,7 @@ from backend.core.config import Settings
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import mail as mail_repo
 from backend.db.repository import password_resets as resets_repo
+from backend.db.repository import search_outbox
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import throttle as throttle_repo
 from backend.services.job_expiry import NOTICE_KEPT
@@ -24,7 +25,8 @@ SENT_MAIL_KEPT = timedelta(days=30)
 
 async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
     """Ended sessions, spent or expired reset tokens, throttle counts no window looks back
-    at, old send records and the expiry notices of dates long past; how many of each went."""
+    at, old send records, the expiry notices of dates long past and the search outbox's
+    entries older than any index still catching up reads; how many of each went."""
     now = datetime.now(UTC)
     longest_window = max(
         settings.login_failure_window_seconds,
@@ -42,4 +44,5 @@ async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
         "expiry notices": await jobs_repo.purge_expiry_notices(
             db, expired_before=now - NOTICE_KEPT
         ),
+        "search changes": await search_outbox.purge(db, older_than=now - search_outbox.KEPT),
     }

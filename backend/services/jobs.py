@@ -20,6 +20,7 @@ from backend.db.repository.jobs import JobListed, JobRow
 from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
+from backend.search.engine import SearchIndex
 from backend.services import verification
 from backend.services.rules import check_if_match, manages
 
@@ -92,7 +93,9 @@ def _order(filters: JobFilters, sort: Sort | None) -> Sort:
     return "newest" if order == "relevance" and not filters.q else order
 
 
-async def search(db: Reader, *, search: JobSearch, page: PageRequest) -> Paged[JobListed]:
+async def search(
+    db: Reader, *, search: JobSearch, page: PageRequest, index: SearchIndex | None = None
+) -> Paged[JobListed]:
     """Visible jobs matching the search, in its order (relevance by default with words),
     every statement a hot read (see backend.db.hot)."""
     filters = to_filters(search)
@@ -112,7 +115,7 @@ async def search(db: Reader, *, search: JobSearch, page: PageRequest) -> Paged[J
         return page.page(best_paid, kind, scope)
     after_rank = page.after(kind, search_repo.RelevancePosition, scope)
     relevant = await search_repo.search_by_relevance(
-        db, filters=filters, limit=page.limit, after=after_rank
+        db, filters=filters, limit=page.limit, after=after_rank, index=index
     )
     return page.page(relevant, kind, scope)
 

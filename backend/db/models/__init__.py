@@ -14,6 +14,7 @@ from backend.db.models.job import (
 )
 from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
 from backend.db.models.saved_search import AlertFrequency, SavedSearch
+from backend.db.models.search_outbox import SearchOutboxEntry
 from backend.db.models.session import UserSession
 from backend.db.models.user import Role, User
 
@@ -34,6 +35,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "SavedSearch",
+    "SearchOutboxEntry",
     "SentMail",
     "User",
     "UserSession",

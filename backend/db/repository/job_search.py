@@ -2,8 +2,10 @@
 relevance, the front page, autocomplete, and the alerts' window of new matches. What a job
 is and who may see it is `jobs`."""
 
+import asyncio
 import functools
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -11,25 +13,30 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
     String,
+    any_,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
     select,
     text,
     tuple_,
+    union,
 )
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position, scope_of
 from backend.core.pagination import Positioned
 from backend.db import hot
-from backend.db.models import Company, Job, JobTitle
+from backend.db.models import Company, Job, JobTitle, SearchOutboxEntry
+from backend.db.models.search_outbox import Xid8
 from backend.db.repository.jobs import (
     LISTED_COLUMNS,
     SEARCH_CONFIG,
@@ -37,6 +44,7 @@ from backend.db.repository.jobs import (
     JobRow,
     publicly_visible,
 )
+from backend.search import engine, query
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +151,7 @@ def _filtered_by(
     names: Sequence[str], *, walk: bool = False, values: dict[str, Any] | None = None
 ) -> Select[Any]:
     """Visible jobs passing the filters `names`: with their `values`, or (None) taking them
-    at each execution, for a statement compiled once per shape (`_in_window`, `_older`)."""
+    at each execution, for a statement compiled once per shape (`_relevant`)."""
     statement = select(*LISTED_COLUMNS).where(publicly_visible())
     if "q" in names:
         statement = statement.where(_matches(_bound("q", values), walk=walk))
@@ -164,13 +172,12 @@ def _filtered_by(
     return statement
 
 
-# Relevance ranks the matches among the WINDOW most recently published visible jobs.
-# Ranking every match of a common word costs as much as there are matches (half a million at
-# a million jobs); ranking a window costs the same at any size and with any filter.
+# The newest order's probe: how dense matches are among the WINDOW most recently published
+# visible jobs.
 WINDOW = 1000
 
 
-# How text matches beyond the window are found. PostgreSQL estimates several words by
+# How text matches are found in the newest order. PostgreSQL estimates several words by
 # multiplying their frequencies; for words that rarely meet it then expects many matches and
 # walks the date index looking for ones that hardly exist, through the whole table (2.5 s
 # at a million jobs). So the share of matches in the window is measured: below DENSE_SHARE
@@ -196,11 +203,10 @@ def _key(column: Any, *, dense: bool) -> Any:
 SHAPES_KEPT = 256
 
 _POSITION_TYPES: dict[str, Any] = {
-    "oldest_at": Job.published_at.type,
-    "oldest_id": Job.id.type,
     "after_at": Job.published_at.type,
     "after_id": Job.id.type,
-    "after_rank": DOUBLE_PRECISION(),
+    "after_tier": Integer(),
+    "after_second": BigInteger(),
     "after_salary": Integer(),
     "limit": Integer(),
     "window": Integer(),
@@ -221,14 +227,6 @@ class Hits:
 class WindowOldest:
     published_at: datetime | None
     id: int
-
-
-@dataclass(frozen=True, slots=True)
-class RankedJob(JobListed):
-    """A job of the relevance window, with its rank and how many jobs of the window match."""
-
-    rank: float
-    matched: int
 
 
 def _hits_in_window() -> hot.HotRead[Hits]:
@@ -258,48 +256,6 @@ async def _probe(reader: hot.Reader, filters: JobFilters) -> bool:
     return _dense(row.hits)
 
 
-# (published_at, id) of the WINDOW-th newest visible job, read from the date index alone: no
-# filter and no text test per row.
-_WINDOW_OLDEST = hot.HotRead(
-    select(Job.published_at, Job.id)
-    .where(publicly_visible())
-    .order_by(Job.published_at.desc(), Job.id.desc())
-    .offset(_position("offset"))
-    .limit(1),
-    WindowOldest,
-)
-
-
-async def _window_oldest(reader: hot.Reader) -> tuple[datetime, int] | None:
-    """(published_at, id) of the WINDOW-th newest visible job; None when there are fewer."""
-    row = await hot.one(reader, _WINDOW_OLDEST, {"offset": WINDOW - 1})
-    # Published jobs always have published_at (ck_jobs_published_at_set).
-    return None if row is None or row.published_at is None else (row.published_at, row.id)
-
-
-# The search vector's title lexemes alone (weight A), as `ts_filter` keeps them.
-_TITLE_WEIGHT: ColumnElement[Any] = literal_column("""'{a}'::"char"[]""")
-# ts_rank_cd's normalization 32: rank / (rank + 1), in [0, 1) however dense the matches.
-_BOUNDED: ColumnElement[Any] = literal_column("32")
-
-
-def rank(q: ColumnElement[str]) -> ColumnElement[float]:
-    """Relevance: a job whose title holds the whole query first (1 point), then
-    `ts_rank_cd` bounded below 1, whose weights A, B, C, D rank title over tags over company
-    name over description, and which rewards words found close together.
-
-    Without the first term a description that repeats the words outranks a title that
-    holds them all once. Both terms are `double precision`: the value a cursor carries
-    back (Python floats are doubles) compares equal to the one the row has, so that a page
-    resumes at exactly the row after the last one served.
-    """
-    query = _ts_query(q)
-    title_holds_all = func.ts_filter(Job.search, _TITLE_WEIGHT).op("@@")(query)
-    return cast(title_holds_all, Integer).cast(DOUBLE_PRECISION) + cast(
-        func.ts_rank_cd(Job.search, query, _BOUNDED), DOUBLE_PRECISION
-    )
-
-
 class NewestPosition(Position):
     published_at: AwareDatetime
     id: CursorId
@@ -308,19 +264,6 @@ class NewestPosition(Position):
 class SalaryPosition(Position):
     salary: Annotated[int, Field(ge=0, le=2**31 - 1)] | None
     published_at: AwareDatetime
-    id: CursorId
-
-
-class RelevancePosition(Position):
-    """The window and the plan for older matches are fixed on page one (`window_*`, `dense`);
-    then the keyset of the phase the row is in: (rank, id) in the window, else
-    (published_at, id)."""
-
-    window_published_at: AwareDatetime | None
-    window_id: CursorId | None
-    dense: bool
-    rank: float | None
-    published_at: AwareDatetime | None
     id: CursorId
 
 
@@ -444,87 +387,208 @@ def _salary_of(job: JobRow) -> int | None:
     return salary
 
 
-async def search_by_relevance(
-    reader: hot.Reader, *, filters: JobFilters, limit: int, after: RelevancePosition | None
-) -> Positioned[JobListed, RelevancePosition]:
-    """Visible jobs matching `filters` (which has `q`): the matches among the WINDOW most
-    recently published jobs best first, then older matches newest first.
+# --- relevance
 
-    Each statement is a hot read compiled once per shape (`_in_window`, `_older`): every
-    value is a named parameter, so which names a search binds decides its SQL.
-    """
-    assert filters.q
-    oldest: tuple[datetime, int] | None
-    if after is None:
-        oldest, in_window, dense = await _window_oldest(reader), True, True
-    else:
-        oldest = None
-        if after.window_published_at is not None and after.window_id is not None:
-            oldest = (after.window_published_at, after.window_id)
-        dense, in_window = after.dense, after.rank is not None
-    searched = _filter_values(filters)
-    bounded = {} if oldest is None else {"oldest_at": oldest[0], "oldest_id": oldest[1]}
-    ranked: list[JobListed] = []
-    scores: list[float | None] = []
-    if in_window:
-        # At most WINDOW rows, walked in date order and each tested for the filters and
-        # words; how many match tells how dense matches are (see DENSE_SHARE).
-        values = {**searched, **bounded, "limit": limit + 1}
-        if after is not None and after.rank is not None:
-            values |= {"after_rank": after.rank, "after_id": after.id}
-        found = await hot.every(reader, _in_window(tuple(values)), values)
-        ranked += found
-        scores += [row.rank for row in found]
-        if after is None:
-            dense = _dense(found[0].matched if found else 0)
-    window_published_at, window_id = oldest or (None, None)
 
-    def position(job: JobListed, score: float | None) -> RelevancePosition:
-        return RelevancePosition(
-            window_published_at=window_published_at,
-            window_id=window_id,
-            dense=dense,
-            rank=score,
-            published_at=None if score is not None else _published_at(job),
-            id=job.id,
-        )
+# Each of the search vector's weights alone, as `ts_filter` keeps them: the title (A), the
+# tags (B), the company name (C).
+def _weight(letter: str) -> ColumnElement[Any]:
+    return func.ts_filter(Job.search, literal_column(f"""'{{{letter}}}'::"char"[]"""))
 
-    if len(ranked) <= limit and oldest is not None:
-        values = {**searched, **bounded, "limit": limit + 1 - len(ranked)}
-        if after is not None and not in_window:
-            values |= {"after_at": after.published_at, "after_id": after.id}
-        older = await hot.every(reader, _older(tuple(values), dense=dense), values)
-        ranked += older
-        scores += [None] * len(older)
-    return Positioned(ranked, lambda index: position(ranked[index], scores[index]))
+
+def tier(q: ColumnElement[str]) -> ColumnElement[int]:
+    """Relevance, the one definition (the engine's is the same: backend.search.engine): 4 the
+    title holds the words as a phrase, 3 the title matches the query, 2 the tags do, 1 the
+    company name does, 0 the words are elsewhere (the description). Within a tier the
+    newest job comes first (`published_second`, then the highest id)."""
+    words = _ts_query(q)
+    phrase = func.phraseto_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
+    return case(
+        (_weight("a").op("@@")(phrase), 4),
+        (_weight("a").op("@@")(words), 3),
+        (_weight("b").op("@@")(words), 2),
+        (_weight("c").op("@@")(words), 1),
+        else_=0,
+    )
+
+
+def published_second() -> ColumnElement[int]:
+    """Whole seconds since the epoch of a job's publication (the engine's `seconds`)."""
+    return cast(func.floor(func.extract("epoch", Job.published_at)), BigInteger)
+
+
+class RelevancePosition(Position):
+    tier: Annotated[int, Field(ge=0, le=4)]
+    published_second: int
+    id: CursorId
+
+
+@dataclass(frozen=True, slots=True)
+class RankedJob(JobListed):
+    """A job with its place in the relevance order."""
+
+    tier: int
+    published_second: int
+
+
+@dataclass(frozen=True, slots=True)
+class Queries:
+    """A search's words as PostgreSQL reads them (tsquery text): as a web search, and as a
+    phrase."""
+
+    words: str
+    phrase: str
+
+
+def _queries() -> hot.HotRead[Queries]:
+    q = _bound("q", None)
+    phrase = func.phraseto_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
+    return hot.HotRead(
+        select(cast(_ts_query(q), String).label("words"), cast(phrase, String).label("phrase")),
+        Queries,
+    )
+
+
+_QUERIES = _queries()
 
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
-def _in_window(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
-    """The relevance phase of a search binding `names` (see `search_by_relevance`)."""
-    relevance = rank(_bound("q", None))
-    statement = _filtered_by(names, walk=True).add_columns(
-        relevance.label("rank"), func.count().over().label("matched")
+def _relevant(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
+    """The relevance order of a search binding `names`: over every match, or (binding
+    `candidates`) over the engine's candidates and every job changed since the engine's
+    position in the outbox (`position_xid`, `position_id`)."""
+    relevance = tier(_bound("q", None))
+    second = published_second()
+    statement = _filtered_by(names).add_columns(
+        relevance.label("tier"), second.label("published_second")
     )
-    if "oldest_at" in names:
-        oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
-        statement = statement.where(tuple_(Job.published_at, Job.id) >= oldest)
-    if "after_rank" in names:
-        after = tuple_(_position("after_rank"), _position("after_id"))
-        statement = statement.where(tuple_(relevance, Job.id) < after)
-    order = (relevance.desc(), Job.id.desc())
+    if "candidates" in names:
+        given = select(func.unnest(bindparam("candidates", type_=ARRAY(BigInteger()))))
+        since = tuple_(SearchOutboxEntry.xid, SearchOutboxEntry.id) > tuple_(
+            cast(bindparam("position_xid", type_=String()), Xid8()),
+            bindparam("position_id", type_=BigInteger()),
+        )
+        changed = select(SearchOutboxEntry.job_id).where(since)
+        statement = statement.where(
+            Job.id == any_(func.array(union(given, changed).scalar_subquery()))
+        )
+    if "after_tier" in names:
+        after = (_position("after_tier"), _position("after_second"), _position("after_id"))
+        statement = statement.where(tuple_(relevance, second, Job.id) < tuple_(*after))
+    order = (relevance.desc(), second.desc(), Job.id.desc())
     return hot.HotRead(
         statement.order_by(*order).limit(_position("limit")), RankedJob, prepare=False
     )
 
 
-@functools.lru_cache(maxsize=SHAPES_KEPT)
-def _older(names: tuple[str, ...], *, dense: bool) -> hot.HotRead[JobListed]:
-    """The phase after the window of a search binding `names`, newest first."""
-    oldest = tuple_(_position("oldest_at"), _position("oldest_id"))
-    statement = _filtered_by(names).where(tuple_(Job.published_at, Job.id) < oldest)
-    return hot.HotRead(
-        _newest_of(names, dense=dense, statement=statement), JobListed, prepare=False
+def _engine_filters(filters: JobFilters) -> engine.Filters:
+    return engine.Filters(
+        workplace=filters.workplace,
+        employment_type=filters.employment_type,
+        company_id=filters.company_id,
+        tags=tuple(filters.tags),
+        salary_min=filters.salary_min,
+        posted_after=filters.posted_after,
+        location=filters.location,
+    )
+
+
+# An engine whose writer has not caught up for this long is not asked (its process gone):
+# PostgreSQL answers alone until one has.
+STALE_SECONDS = 60.0
+# Candidates asked of the engine beyond a page, for jobs PostgreSQL finds changed; asked
+# again four times as many while too few remain, up to MAX_CANDIDATES.
+SLACK = 8
+MAX_CANDIDATES = 20_000
+
+
+async def _from_engine(
+    reader: hot.Reader,
+    index: engine.SearchIndex,
+    *,
+    filters: JobFilters,
+    values: dict[str, Any],
+    limit: int,
+    after: RelevancePosition | None,
+) -> list[RankedJob] | None:
+    """The page from the engine's candidates, or None where the engine cannot answer (a
+    query it cannot match exactly, an index not built or not kept)."""
+    queries = await hot.one(reader, _QUERIES, {"q": values["q"]})
+    assert queries is not None  # one row
+    try:
+        words = query.parse(queries.words)
+        phrase = query.parse(queries.phrase)
+        if words is None:
+            return []
+        compiled = engine.compile_search(words, phrase, _engine_filters(filters))
+    except query.Unsupported:
+        return None
+    view = await asyncio.to_thread(index.view)
+    if view is None or time.time() - view.caught_up_at > STALE_SECONDS:
+        return None
+    start = None
+    if after is not None:
+        start = engine.Ranked(
+            after.tier, (after.published_second << 32) | (after.id & 0xFFFFFFFF), after.id
+        )
+    wanted = limit + 1 + SLACK
+    while wanted <= MAX_CANDIDATES:
+        ranked = await asyncio.to_thread(view.ranked, compiled, after=start, limit=wanted)
+        bound = values | {
+            "candidates": [each.id for each in ranked],
+            "position_xid": str(view.position.xid),
+            "position_id": view.position.id,
+        }
+        rows = await hot.every(reader, _relevant(tuple(bound)), bound)
+        if len(ranked) < wanted:
+            return rows
+        if len(rows) > limit:
+            last = rows[limit]
+            place = engine.Ranked(
+                last.tier, (last.published_second << 32) | (last.id & 0xFFFFFFFF), last.id
+            )
+            if place >= ranked[-1]:
+                return rows
+        wanted *= 4
+    return None
+
+
+async def search_by_relevance(
+    reader: hot.Reader,
+    *,
+    filters: JobFilters,
+    limit: int,
+    after: RelevancePosition | None,
+    index: engine.SearchIndex | None = None,
+) -> Positioned[JobListed, RelevancePosition]:
+    """Visible jobs matching `filters` (which has `q`), the most relevant first (`tier`).
+
+    With a search engine (`index`), it names the candidates and PostgreSQL reads them back,
+    with every job changed since the engine's position, testing each against the search:
+    the page is the one PostgreSQL alone would return (below), at the engine's speed.
+    """
+    assert filters.q
+    values = {**_filter_values(filters), "limit": limit + 1}
+    if after is not None:
+        values |= {
+            "after_tier": after.tier,
+            "after_second": after.published_second,
+            "after_id": after.id,
+        }
+    rows = None
+    if index is not None:
+        rows = await _from_engine(
+            reader, index, filters=filters, values=values, limit=limit, after=after
+        )
+    if rows is None:
+        rows = await hot.every(reader, _relevant(tuple(values)), values)
+    ranked = rows
+    found: list[JobListed] = list(ranked)
+    return Positioned(
+        found,
+        lambda at: RelevancePosition(
+            tier=ranked[at].tier, published_second=ranked[at].published_second, id=ranked[at].id
+        ),
     )
 
 

@@ -1,0 +1,378 @@
+"""The search engine: a tantivy index of the published jobs, beside PostgreSQL.
+
+PostgreSQL stays the source of truth. The index holds each published job's search vector
+as PostgreSQL made it (lexemes at their positions, by weight: title A, tags B, company
+name C, description D) and the values searches filter on; it is fed from the outbox
+(`search_outbox`, written by triggers in the same transaction as the change) by one
+process per index directory, the one holding tantivy's writer lock (see `backend.search.feed`).
+Each commit records how far into the outbox it has read (`Position`), in the same commit as
+the documents, so that after any restart the index resumes from exactly there.
+
+What the engine answers is the ids of the best matches in relevance order, from the
+tier down: each job is in one tier (4 its title holds the words as a phrase, 3 its title
+holds the query, 2 its tags do, 1 its company name does, 0 the words are somewhere in
+it; `backend.db.repository.job_search.tier` is the same definition in SQL), newest first
+within a tier, at the second, then the highest id. The repository reads those rows back
+from PostgreSQL, testing each against the search there, together with every job changed
+since the index's position (which the index may not hold yet), and orders them the same
+way: results are exactly what PostgreSQL alone would return, whatever the index's lag.
+"""
+
+import calendar
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from backend.db.repository.search_outbox import Document, Position
+from backend.search.query import And, Lexeme, Node, Not, Phrase, Unsupported
+
+# The index's layout; an index of another version is built again (see `backend.search.feed`).
+VERSION = "1"
+TIERS = (4, 3, 2, 1, 0)
+_NEVER = 2**63 - 1
+_WEIGHTS = {"A": "title", "B": "tags_text", "C": "company", "D": "body"}
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("id", indexed=True, fast=True)
+    # (published second << 32) | (id & 0xffffffff): the order within a tier.
+    builder.add_unsigned_field("key", indexed=True, fast=True)
+    # Every lexeme at its position, whatever its weight (what `@@` tests), then each
+    # weight's own (what the tiers test).
+    builder.add_text_field("all", tokenizer_name="raw", index_option="position")
+    builder.add_text_field("title", tokenizer_name="raw", index_option="position")
+    builder.add_text_field("tags_text", tokenizer_name="raw", index_option="position")
+    builder.add_text_field("company", tokenizer_name="raw", index_option="position")
+    builder.add_text_field("body", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("workplace", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("employment_type", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("tag", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("location", tokenizer_name="raw", index_option="basic")
+    builder.add_unsigned_field("company_id", indexed=True)
+    builder.add_integer_field("salary", indexed=True, fast=True)
+    builder.add_integer_field("published", indexed=True, fast=True)
+    builder.add_integer_field("expires", indexed=True, fast=True)
+    # The one document that is not a job: where the index has read the outbox to.
+    builder.add_text_field("meta", tokenizer_name="raw", stored=True, index_option="basic")
+    builder.add_unsigned_field("position_xid", stored=True)
+    builder.add_unsigned_field("position_id", stored=True)
+    builder.add_float_field("caught_up_at", stored=True)
+    builder.add_text_field("version", tokenizer_name="raw", stored=True, index_option="basic")
+    return builder.build()
+
+
+SCHEMA = _schema()
+
+
+def seconds(moment: datetime) -> int:
+    """Whole seconds since the epoch, as PostgreSQL's `floor(extract(epoch FROM ...))`."""
+    return calendar.timegm(moment.utctimetuple())
+
+
+def _micros(moment: datetime) -> int:
+    return seconds(moment) * 1_000_000 + moment.microsecond
+
+
+def key(published_at: datetime, job_id: int) -> int:
+    return (seconds(published_at) << 32) | (job_id & 0xFFFFFFFF)
+
+
+def trigrams(text: str) -> set[str]:
+    """The three-character pieces of `text` lower-cased: what a location filter must
+    find every one of (a superset of `ILIKE '%text%'`, which PostgreSQL then applies)."""
+    folded = text.lower()
+    return {folded[start : start + 3] for start in range(len(folded) - 2)}
+
+
+def _tokens(words: Iterable[tuple[int, str]]) -> tantivy.PreTokenizedString:
+    return tantivy.PreTokenizedString(
+        "", [tantivy.Token(text, position, 0, 0) for position, text in words]
+    )
+
+
+def document(job: Document) -> tantivy.Document:
+    made = tantivy.Document()
+    made.add_unsigned("id", job.id)
+    made.add_unsigned("key", key(job.published_at, job.id))
+    every: list[tuple[int, str]] = []
+    weighted: dict[str, list[tuple[int, str]]] = {name: [] for name in _WEIGHTS.values()}
+    for lexeme, positions, weights in job.lexemes:
+        if not positions or not weights:
+            every.append((0, lexeme))
+            weighted["body"].append((0, lexeme))
+            continue
+        for position, weight in zip(positions, weights, strict=True):
+            every.append((position, lexeme))
+            weighted[_WEIGHTS[weight]].append((position, lexeme))
+    made.add_pre_tokenized_text("all", _tokens(sorted(every)))
+    for name, words in weighted.items():
+        if words:
+            made.add_pre_tokenized_text(name, _tokens(sorted(words)))
+    made.add_text("workplace", job.workplace)
+    made.add_text("employment_type", job.employment_type)
+    for tag in job.tags:
+        made.add_text("tag", tag)
+    made.add_pre_tokenized_text("location", _tokens(enumerate(sorted(trigrams(job.location)))))
+    made.add_unsigned("company_id", job.company_id)
+    if job.salary is not None:
+        made.add_integer("salary", job.salary)
+    made.add_integer("published", _micros(job.published_at))
+    made.add_integer("expires", _NEVER if job.expires_at is None else _micros(job.expires_at))
+    return made
+
+
+def _position_document(position: Position, caught_up_at: float) -> tantivy.Document:
+    made = tantivy.Document()
+    made.add_text("meta", "position")
+    made.add_text("version", VERSION)
+    made.add_unsigned("position_xid", position.xid)
+    made.add_unsigned("position_id", position.id)
+    made.add_float("caught_up_at", caught_up_at)
+    return made
+
+
+# --- queries
+
+
+def _all() -> tantivy.Query:
+    return tantivy.Query.all_query()
+
+
+def _boolean(clauses: Sequence[tuple[tantivy.Occur, tantivy.Query]]) -> tantivy.Query:
+    return tantivy.Query.boolean_query(list(clauses))
+
+
+def _term(name: str, value: Any) -> tantivy.Query:
+    return tantivy.Query.term_query(SCHEMA, name, value)
+
+
+def matching(node: Node, name: str) -> tantivy.Query:
+    """The documents whose field `name` matches `node` as PostgreSQL's `@@` would."""
+    if isinstance(node, Lexeme):
+        return _term(name, node.text)
+    if isinstance(node, Phrase):
+        if len(node.words) == 1:
+            return _term(name, node.words[0][1])
+        return tantivy.Query.phrase_query(SCHEMA, name, list(node.words))
+    if isinstance(node, Not):
+        return _boolean(
+            [(tantivy.Occur.Must, _all()), (tantivy.Occur.MustNot, matching(node.operand, name))]
+        )
+    if isinstance(node, And):
+        clauses = []
+        for operand in node.operands:
+            if isinstance(operand, Not):
+                clauses.append((tantivy.Occur.MustNot, matching(operand.operand, name)))
+            else:
+                clauses.append((tantivy.Occur.Must, matching(operand, name)))
+        if all(occur == tantivy.Occur.MustNot for occur, _ in clauses):
+            clauses.append((tantivy.Occur.Must, _all()))
+        return _boolean(clauses)
+    return _boolean([(tantivy.Occur.Should, matching(operand, name)) for operand in node.operands])
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a search narrows to, as the engine can test it (PostgreSQL tests them all
+    again exactly)."""
+
+    workplace: str | None = None
+    employment_type: str | None = None
+    company_id: int | None = None
+    tags: Sequence[str] = ()
+    salary_min: int | None = None
+    posted_after: datetime | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A search's queries: the tiers' conditions over the match, best tier first."""
+
+    tiers: tuple[tuple[int, tantivy.Query], ...]
+
+
+def compile_search(words: Node, phrase: Node | None, filters: Filters) -> Compiled:
+    """The engine's queries for a search: `words` from `websearch_to_tsquery`, `phrase`
+    from `phraseto_tsquery` (None when only stop words), narrowed by `filters`."""
+    if phrase is not None and not isinstance(phrase, Lexeme | Phrase):
+        raise Unsupported("a phrase query of more than one chain")
+    base: list[tuple[tantivy.Occur, tantivy.Query]] = [(tantivy.Occur.Must, matching(words, "all"))]
+    base += [(tantivy.Occur.Must, clause) for clause in _filter_clauses(filters)]
+    conditions = [
+        (4, matching(phrase, "title") if phrase is not None else None),
+        (3, matching(words, "title")),
+        (2, matching(words, "tags_text")),
+        (1, matching(words, "company")),
+    ]
+    tiers: list[tuple[int, tantivy.Query]] = []
+    higher: list[tantivy.Query] = []
+    for tier, condition in conditions:
+        if condition is None:
+            continue
+        clauses = [*base, (tantivy.Occur.Must, condition)]
+        clauses += [(tantivy.Occur.MustNot, above) for above in higher]
+        tiers.append((tier, _boolean(clauses)))
+        higher.append(condition)
+    tiers.append((0, _boolean(base + [(tantivy.Occur.MustNot, above) for above in higher])))
+    return Compiled(tuple(tiers))
+
+
+def _range(name: str, kind: tantivy.FieldType, low: int | None, high: int | None) -> Any:
+    return tantivy.Query.range_query(SCHEMA, name, kind, low, high)
+
+
+def _filter_clauses(filters: Filters) -> list[tantivy.Query]:
+    clauses = []
+    if filters.workplace is not None:
+        clauses.append(_term("workplace", filters.workplace))
+    if filters.employment_type is not None:
+        clauses.append(_term("employment_type", filters.employment_type))
+    if filters.company_id is not None:
+        clauses.append(_term("company_id", filters.company_id))
+    clauses += [_term("tag", tag) for tag in filters.tags]
+    if filters.salary_min is not None:
+        clauses.append(_range("salary", tantivy.FieldType.Integer, filters.salary_min, None))
+    if filters.posted_after is not None:
+        clauses.append(
+            _range("published", tantivy.FieldType.Integer, _micros(filters.posted_after), None)
+        )
+    if filters.location is not None:
+        clauses += [_term("location", piece) for piece in trigrams(filters.location)]
+    return clauses
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Ranked:
+    """A job's place in the relevance order: (tier, key) descending."""
+
+    tier: int
+    key: int
+    id: int = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One searcher of the index and where its documents are in the outbox."""
+
+    searcher: tantivy.Searcher
+    position: Position
+    caught_up_at: float
+
+    def ranked(self, compiled: Compiled, *, after: Ranked | None, limit: int) -> list[Ranked]:
+        """Up to `limit` matches after `after`, best first, among the jobs not expired now."""
+        found: list[Ranked] = []
+        live = _range("expires", tantivy.FieldType.Integer, _micros_now() + 1, None)
+        for tier, query in compiled.tiers:
+            if after is not None and tier > after.tier:
+                continue
+            clauses = [(tantivy.Occur.Must, query), (tantivy.Occur.Must, live)]
+            if after is not None and tier == after.tier:
+                below = tantivy.Query.range_query(
+                    SCHEMA, "key", tantivy.FieldType.Unsigned, None, after.key, include_upper=False
+                )
+                clauses.append((tantivy.Occur.Must, below))
+            hits = self.searcher.search(
+                _boolean(clauses), limit - len(found), count=False, order_by_field="key"
+            ).hits
+            addresses = [address for _, address in hits]
+            ids = self.searcher.fast_field_values("id", addresses)
+            found += [
+                Ranked(tier, int(hit_key), int(job_id or 0))
+                for (hit_key, _), job_id in zip(hits, ids, strict=True)
+            ]
+            if len(found) >= limit:
+                break
+        return found
+
+
+def _micros_now() -> int:
+    now = time.time()
+    return int(now) * 1_000_000 + int((now % 1) * 1_000_000)
+
+
+class SearchIndex:
+    """The index in a directory: readable by every process, written by the one holding its
+    writer lock."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.index = tantivy.Index(
+            SCHEMA, path=str(directory), reuse=tantivy.Index.exists(str(directory))
+        )
+        self.writer: tantivy.IndexWriter | None = None
+        self.lock = threading.Lock()
+
+    def try_to_write(self) -> bool:
+        """Take the writer lock if no process holds it; whether this process has it."""
+        if self.writer is None:
+            try:
+                self.writer = self.index.writer(heap_size=50_000_000, num_threads=1)
+            except ValueError:
+                return False
+        return True
+
+    def view(self) -> View | None:
+        """The newest committed state, or None for an index never built."""
+        self.index.reload()
+        searcher = self.index.searcher()
+        hits = searcher.search(_term("meta", "position"), 1).hits
+        if not hits:
+            return None
+        stored = searcher.doc(hits[0][1])
+        if stored.get_first("version") != VERSION:
+            return None
+        position = Position(
+            int(stored.get_first("position_xid") or 0), int(stored.get_first("position_id") or 0)
+        )
+        return View(searcher, position, float(stored.get_first("caught_up_at") or 0.0))
+
+    def _writing(self) -> tantivy.IndexWriter:
+        assert self.writer is not None, "only the process holding the writer lock writes"
+        return self.writer
+
+    def reset(self) -> None:
+        """Every document gone at the next commit (a rebuild then adds them all)."""
+        with self.lock:
+            self._writing().delete_all_documents()
+
+    def remove(self, job_ids: Iterable[int]) -> None:
+        with self.lock:
+            writer = self._writing()
+            for job_id in job_ids:
+                writer.delete_documents_by_query(_term("id", job_id))
+
+    def add(self, jobs: Iterable[Document]) -> None:
+        with self.lock:
+            writer = self._writing()
+            for job in jobs:
+                writer.add_document(document(job))
+
+    def commit(self, position: Position) -> None:
+        """What was removed and added since the last commit, with the outbox read up to
+        `position`, published at once (to this process and the others reading the
+        directory) and on disk."""
+        with self.lock:
+            writer = self._writing()
+            writer.delete_documents_by_term("meta", "position")
+            writer.add_document(_position_document(position, time.time()))
+            writer.commit()
+
+    def discard(self) -> None:
+        """What was removed and added since the last commit, dropped."""
+        with self.lock:
+            self._writing().rollback()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            with self.lock:
+                self.writer.rollback()
+                self.writer = None
