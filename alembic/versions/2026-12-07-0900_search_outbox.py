@@ -13,9 +13,10 @@ migration, which the new version's index builds from (see backend/search).
 
 A row says "job `job_id` changed" (inserted, updated in a searched or filtered column, or
 deleted); `job_id` NULL says "every job changed" (the table was truncated). `xid` is the
-writing transaction's id: the indexer reads only rows whose transaction ended before every
-transaction still running began (`pg_snapshot_xmin`), in `(xid, id)` order, so that a row
-committed later can never sort before one it already read.
+writing transaction's id: a reader keeps the snapshot it last read in (`pg_snapshot`) and
+next reads the rows that snapshot did not see (`pg_visible_in_snapshot`), from the
+snapshot's xmin up through the index on (xid, id); so a transaction that commits late is
+read when it commits, and holds no one back while it is open.
 """
 
 from collections.abc import Sequence

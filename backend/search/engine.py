@@ -33,7 +33,7 @@ from backend.db.repository.search_outbox import Document, Position
 from backend.search.query import And, Lexeme, Node, Not, Phrase, Unsupported
 
 # The index's layout; an index of another version is built again (see `backend.search.feed`).
-VERSION = "1"
+VERSION = "2"
 TIERS = (4, 3, 2, 1, 0)
 _NEVER = 2**63 - 1
 _WEIGHTS = {"A": "title", "B": "tags_text", "C": "company", "D": "body"}
@@ -61,8 +61,7 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("expires", indexed=True, fast=True)
     # The one document that is not a job: where the index has read the outbox to.
     builder.add_text_field("meta", tokenizer_name="raw", stored=True, index_option="basic")
-    builder.add_unsigned_field("position_xid", stored=True)
-    builder.add_unsigned_field("position_id", stored=True)
+    builder.add_text_field("position", tokenizer_name="raw", stored=True, index_option="basic")
     builder.add_float_field("caught_up_at", stored=True)
     builder.add_text_field("version", tokenizer_name="raw", stored=True, index_option="basic")
     return builder.build()
@@ -132,8 +131,7 @@ def _position_document(position: Position, caught_up_at: float) -> tantivy.Docum
     made = tantivy.Document()
     made.add_text("meta", "position")
     made.add_text("version", VERSION)
-    made.add_unsigned("position_xid", position.xid)
-    made.add_unsigned("position_id", position.id)
+    made.add_text("position", position.snapshot)
     made.add_float("caught_up_at", caught_up_at)
     return made
 
@@ -330,9 +328,7 @@ class SearchIndex:
         stored = searcher.doc(hits[0][1])
         if stored.get_first("version") != VERSION:
             return None
-        position = Position(
-            int(stored.get_first("position_xid") or 0), int(stored.get_first("position_id") or 0)
-        )
+        position = Position(str(stored.get_first("position")))
         return View(searcher, position, float(stored.get_first("caught_up_at") or 0.0))
 
     def _writing(self) -> tantivy.IndexWriter:

@@ -1,8 +1,10 @@
 """Keeping the search engine's index (backend.search.engine) up to date from the outbox.
 
-Every API process runs `keep`: the one that holds the index directory's writer lock reads
-the outbox after the index's position and commits each batch with its new position; the
-others only read, and take the lock over within `interval` of its holder stopping. An index
+Every API process runs `keep`: the one that holds the index directory's writer lock reads,
+in one REPEATABLE READ transaction, the jobs changed since the index's position (the
+outbox entries its snapshot did not see) and commits their documents with the new position,
+that transaction's snapshot; the others only read, and take the lock over within `interval`
+of its holder stopping. An index
 never built, or built by another version, is built from one snapshot of the jobs: all
 documents and the position that snapshot had reached, in one commit; so is one that has
 not read the outbox for half the time its entries are kept (`search_outbox.KEPT`).
@@ -19,19 +21,27 @@ from backend.search.engine import SearchIndex
 
 logger = logging.getLogger(__name__)
 
-# Changes read from the outbox at a time.
+# Documents read from PostgreSQL at a time; a catch-up of many changes commits every
+# COMMIT_EVERY of them.
 BATCH = 1000
+COMMIT_EVERY = 50_000
 # A writer with nothing to apply still commits its position this often, so that readers
 # can tell a quiet board from a stopped writer (backend.db.repository.job_search).
 HEARTBEAT_SECONDS = 15.0
 
 
+async def _snapshot_reads(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    session = sessions()
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    return session
+
+
 async def build(index: SearchIndex, sessions: async_sessionmaker[AsyncSession]) -> int:
-    """The index built again from every published job; how many there were."""
+    """The index built again from every published job, as of one snapshot, which becomes
+    its position; how many jobs there were."""
     count = 0
-    async with sessions() as session:
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        position = await search_outbox.horizon(session)
+    async with await _snapshot_reads(sessions) as session:
+        position = await search_outbox.snapshot(session)
         await asyncio.to_thread(index.reset)
         try:
             async for jobs in search_outbox.every_document(session, batch=BATCH):
@@ -45,33 +55,38 @@ async def build(index: SearchIndex, sessions: async_sessionmaker[AsyncSession]) 
 
 
 async def catch_up(index: SearchIndex, sessions: async_sessionmaker[AsyncSession]) -> int:
-    """One batch of the outbox applied (or the index built); how many changes."""
+    """Every change committed since the index's position applied, as of one snapshot (or
+    the index built); how many jobs changed."""
     view = await asyncio.to_thread(index.view)
     if view is None or time.time() - view.caught_up_at > search_outbox.KEPT.total_seconds() / 2:
         started = time.perf_counter()
         count = await build(index, sessions)
         logger.info("search index built: %d jobs in %.1f s", count, time.perf_counter() - started)
-        return 0
-    async with sessions() as session:
-        changes = await search_outbox.changes(session, after=view.position, limit=BATCH)
-        if any(change.job_id is None for change in changes):
+        return count
+    async with await _snapshot_reads(sessions) as session:
+        changes = await search_outbox.changes(session, after=view.position)
+        if changes.everything:
             await session.rollback()
-            await build(index, sessions)
-            return len(changes)
-        job_ids = sorted({change.job_id for change in changes if change.job_id is not None})
-        jobs = await search_outbox.documents(session, job_ids) if job_ids else []
-    if not changes:
-        if time.time() - view.caught_up_at >= HEARTBEAT_SECONDS:
-            await asyncio.to_thread(index.commit, view.position)
-        return 0
-    try:
-        await asyncio.to_thread(index.remove, job_ids)
-        await asyncio.to_thread(index.add, jobs)
-        await asyncio.to_thread(index.commit, changes[-1].position)
-    except BaseException:
-        await asyncio.to_thread(index.discard)
-        raise
-    return len(changes)
+            return await build(index, sessions)
+        if not changes.job_ids:
+            if time.time() - view.caught_up_at >= HEARTBEAT_SECONDS:
+                await asyncio.to_thread(index.commit, changes.position)
+            return 0
+        try:
+            for start in range(0, len(changes.job_ids), BATCH):
+                batch = changes.job_ids[start : start + BATCH]
+                jobs = await search_outbox.documents(session, batch)
+                await asyncio.to_thread(index.remove, batch)
+                await asyncio.to_thread(index.add, jobs)
+                if start and start % COMMIT_EVERY == 0:
+                    # Progress kept across a restart; the position stays where it was
+                    # (applying a change twice changes nothing).
+                    await asyncio.to_thread(index.commit, view.position)
+            await asyncio.to_thread(index.commit, changes.position)
+        except BaseException:
+            await asyncio.to_thread(index.discard)
+            raise
+    return len(changes.job_ids)
 
 
 async def keep(
@@ -82,8 +97,7 @@ async def keep(
     while True:
         try:
             if await asyncio.to_thread(index.try_to_write):
-                while await catch_up(index, sessions) >= BATCH:
-                    pass
+                await catch_up(index, sessions)
             if failing:
                 logger.info("search index: caught up again")
             failing = False

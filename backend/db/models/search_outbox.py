@@ -17,11 +17,20 @@ class Xid8(UserDefinedType[int]):
         return "xid8"
 
 
+class PgSnapshot(UserDefinedType[str]):
+    """A PostgreSQL snapshot (`pg_snapshot`): which transactions it sees as committed."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "pg_snapshot"
+
+
 class SearchOutboxEntry(Base):
     """A change to what a job's search document holds: `job_id` inserted, updated or
     deleted, or (`job_id` NULL) every job at once (a truncate). Written by triggers on jobs
-    (migration 0011); the search engine's indexer reads it in `(xid, id)` order (see
-    backend.search)."""
+    (migration 0011); the search engine's indexer reads the entries its last snapshot did
+    not see (see backend.db.repository.search_outbox)."""
 
     __tablename__ = "search_outbox"
     __table_args__ = (

@@ -36,7 +36,7 @@ from backend.core.cursor import CursorId, Position, scope_of
 from backend.core.pagination import Positioned
 from backend.db import hot
 from backend.db.models import Company, Job, JobTitle, SearchOutboxEntry
-from backend.db.models.search_outbox import Xid8
+from backend.db.repository import search_outbox
 from backend.db.repository.jobs import (
     LISTED_COLUMNS,
     SEARCH_CONFIG,
@@ -456,7 +456,7 @@ _QUERIES = _queries()
 def _relevant(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
     """The relevance order of a search binding `names`: over every match, or (binding
     `candidates`) over the engine's candidates and every job changed since the engine's
-    position in the outbox (`position_xid`, `position_id`)."""
+    position in the outbox (`position_xmin`, `position_snapshot`)."""
     relevance = tier(_bound("q", None))
     second = published_second()
     statement = _filtered_by(names).add_columns(
@@ -464,11 +464,12 @@ def _relevant(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
     )
     if "candidates" in names:
         given = select(func.unnest(bindparam("candidates", type_=ARRAY(BigInteger()))))
-        since = tuple_(SearchOutboxEntry.xid, SearchOutboxEntry.id) > tuple_(
-            cast(bindparam("position_xid", type_=String()), Xid8()),
-            bindparam("position_id", type_=BigInteger()),
+        changed = select(SearchOutboxEntry.job_id).where(
+            search_outbox.since(
+                bindparam("position_xmin", type_=String()),
+                bindparam("position_snapshot", type_=String()),
+            )
         )
-        changed = select(SearchOutboxEntry.job_id).where(since)
         statement = statement.where(
             Job.id == any_(func.array(union(given, changed).scalar_subquery()))
         )
@@ -536,8 +537,8 @@ async def _from_engine(
         ranked = await asyncio.to_thread(view.ranked, compiled, after=start, limit=wanted)
         bound = values | {
             "candidates": [each.id for each in ranked],
-            "position_xid": str(view.position.xid),
-            "position_id": view.position.id,
+            "position_xmin": str(view.position.xmin),
+            "position_snapshot": view.position.snapshot,
         }
         rows = await hot.every(reader, _relevant(tuple(bound)), bound)
         if len(ranked) < wanted:

@@ -8,33 +8,37 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
+    ColumnElement,
     Select,
     String,
+    and_,
     bindparam,
     cast,
     delete,
     func,
     literal_column,
+    not_,
     select,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Job, JobStatus, SearchOutboxEntry
-from backend.db.models.search_outbox import Xid8
+from backend.db.models.search_outbox import PgSnapshot, Xid8
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Position:
-    """Where a reader of the outbox is: after the entry (xid, id)."""
+    """Where a reader of the outbox is: every entry visible in this PostgreSQL snapshot
+    (`pg_snapshot` text, `xmin:xmax:xip,...`) has been read, and no other."""
 
-    xid: int
-    id: int
+    snapshot: str
 
+    @property
+    def xmin(self) -> int:
+        """No entry of a transaction below this one can become visible later."""
+        return int(self.snapshot.split(":", 1)[0])
 
-START = Position(0, 0)
 
 # How long an entry is kept: an index that has not read the outbox for half of this is
 # built again rather than caught up (backend.search.feed), so none misses a purged entry.
@@ -42,10 +46,51 @@ KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class Changes:
+    """What changed after a position, as of `position` (this transaction's snapshot)."""
+
     position: Position
-    # None: every job changed (the table was truncated).
-    job_id: int | None
+    job_ids: list[int]
+    # A truncate: every job changed.
+    everything: bool
+
+
+def since(xmin: ColumnElement[Any], snapshot: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The entries a reader at the position (`xmin`, `snapshot`) has not read: committed
+    since, whether their transactions began before or after it. The index on (xid, id)
+    bounds the range from `xmin`."""
+    return and_(
+        SearchOutboxEntry.xid >= cast(xmin, Xid8()),
+        not_(func.pg_visible_in_snapshot(SearchOutboxEntry.xid, cast(snapshot, PgSnapshot()))),
+    )
+
+
+async def snapshot(session: AsyncSession) -> Position:
+    """The position of this transaction's snapshot (REPEATABLE READ: every read of the
+    transaction sees exactly it)."""
+    value = await session.scalar(select(cast(func.pg_current_snapshot(), String())))
+    assert value is not None
+    return Position(str(value))
+
+
+async def changes(session: AsyncSession, *, after: Position) -> Changes:
+    """The jobs changed after `after`, as of this REPEATABLE READ transaction's snapshot,
+    which is the new position once they are applied. A transaction that stays open long
+    holds nothing back: its entries are read once it commits."""
+    now = await snapshot(session)
+    statement = (
+        select(SearchOutboxEntry.job_id)
+        .where(
+            since(
+                bindparam("after_xmin", str(after.xmin), type_=String()),
+                bindparam("after_snapshot", after.snapshot, type_=String()),
+            )
+        )
+        .distinct()
+    )
+    found = list((await session.scalars(statement)).all())
+    job_ids = sorted(job_id for job_id in found if job_id is not None)
+    return Changes(now, job_ids, everything=None in found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,47 +108,6 @@ class Document:
     salary: int | None
     location: str
     lexemes: list[tuple[str, list[int] | None, list[str] | None]]
-
-
-def _after(position: Position) -> Any:
-    return tuple_(SearchOutboxEntry.xid, SearchOutboxEntry.id) > tuple_(
-        cast(bindparam("after_xid", str(position.xid), type_=String()), Xid8()),
-        bindparam("after_id", position.id, type_=BigInteger()),
-    )
-
-
-# Every transaction with an id below this one has ended: no entry can appear below it.
-_HORIZON = func.pg_snapshot_xmin(func.pg_current_snapshot())
-
-
-async def changes(session: AsyncSession, *, after: Position, limit: int) -> list[Change]:
-    """Up to `limit` entries after `after`, in (xid, id) order, of transactions that ended
-    before any transaction still running began: the ones no later commit can precede."""
-    statement = (
-        select(
-            cast(SearchOutboxEntry.xid, String()).label("xid"),
-            SearchOutboxEntry.id,
-            SearchOutboxEntry.job_id,
-        )
-        .where(_after(after), SearchOutboxEntry.xid < _HORIZON)
-        .order_by(SearchOutboxEntry.xid, SearchOutboxEntry.id)
-        .limit(limit)
-    )
-    rows = await session.execute(statement)
-    return [Change(Position(int(row.xid), row.id), row.job_id) for row in rows]
-
-
-async def horizon(session: AsyncSession) -> Position:
-    """The last entry every reader may take now (see `changes`): where an index built from
-    this transaction's snapshot of the jobs starts reading the outbox. START if none."""
-    statement = (
-        select(cast(SearchOutboxEntry.xid, String()).label("xid"), SearchOutboxEntry.id)
-        .where(SearchOutboxEntry.xid < _HORIZON)
-        .order_by(SearchOutboxEntry.xid.desc(), SearchOutboxEntry.id.desc())
-        .limit(1)
-    )
-    row = (await session.execute(statement)).first()
-    return START if row is None else Position(int(row.xid), row.id)
 
 
 def _documents() -> Select[Any]:
