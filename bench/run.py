@@ -8,6 +8,7 @@ Every figure is the median of several runs, or a ratio taken within one run.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -27,9 +28,13 @@ from typing import Any
 
 import httpx
 import psycopg
+from sqlalchemy.engine import make_url
 
 from backend.core.config import load_settings
 from backend.db import admin
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.search import feed
+from backend.search.engine import SearchIndex
 from backend.seed import SEED_DOMAIN, SEED_PASSWORD
 from backend.seed_vocabulary import ROLES
 from bench import explain, replay, report
@@ -75,6 +80,30 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def search_index_dir(jobs: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"jobboard-bench-index-{jobs}"
+
+
+async def build_search_index(sqlalchemy_url: str, jobs: int, *, reuse: bool) -> SearchIndex:
+    """The API's own index of the bench database (in `search_index_dir`), built from
+    PostgreSQL as a new machine would (`backend.search.feed`), or the one a previous run
+    left, caught up."""
+    index = SearchIndex(search_index_dir(jobs))
+    assert index.try_to_write(), "another process writes the bench's index"
+    engine = create_engine(
+        load_settings(), make_url(sqlalchemy_url), role="bench-index", observed=False
+    )
+    sessions = create_sessionmaker(engine)
+    if not reuse or index.view() is None:
+        started = time.perf_counter()
+        count = await feed.build(index, sessions)
+        log(f"the API's index: {count} jobs in {time.perf_counter() - started:.0f}s")
+    while await feed.catch_up(index, sessions):
+        pass
+    await engine.dispose()
+    return index
+
+
 def prepare_database(url: str, jobs: int, *, reuse: bool) -> None:
     database = load_settings(database_url=url, environment="development").database
     if reuse and not admin.create_database(database):
@@ -82,6 +111,10 @@ def prepare_database(url: str, jobs: int, *, reuse: bool) -> None:
             row = conn.execute("SELECT count(*) FROM jobs").fetchone()
         if row and row[0] >= jobs:
             log(f"reusing {database.database} ({row[0]} jobs)")
+            # Migrated to this release (a kept database may be older).
+            subprocess.run(
+                [sys.executable, "-m", "backend", "migrate"], env=env_for(url), check=True
+            )
             return
     admin.drop_database(database)
     admin.create_database(database)
@@ -240,6 +273,10 @@ def bench_size(jobs: int, plan: Plan, args: argparse.Namespace, out: Path) -> di
     server_url = load_settings(environment="development").database
     url = server_url.set(database=f"jobboard_bench_{jobs}").render_as_string(hide_password=False)
     prepare_database(url, jobs, reuse=args.keep)
+    # The API's search engine index, built before the API starts (as a machine that has run
+    # a while has it); the API's processes then keep it.
+    asyncio.run(build_search_index(url, jobs, reuse=args.keep)).close()
+    index_dir = str(search_index_dir(jobs))
     rng = random.Random(jobs)  # noqa: S311
     scripts = out / "lua"
     scripts.mkdir(exist_ok=True)
@@ -249,7 +286,10 @@ def bench_size(jobs: int, plan: Plan, args: argparse.Namespace, out: Path) -> di
         os.environ.get("BCRYPT_ROUNDS", load_settings(environment="development").bcrypt_rounds)
     )
     with server(
-        "backend.main:app", API_PORT, env_for(url, BCRYPT_ROUNDS=str(rounds)), plan.workers
+        "backend.main:app",
+        API_PORT,
+        env_for(url, BCRYPT_ROUNDS=str(rounds), SEARCH_INDEX_DIR=index_dir),
+        plan.workers,
     ) as api:
         me = sign_in(base, f"candidate1@{SEED_DOMAIN}")
         with psycopg.connect(url.replace("+psycopg", "")) as conn:
@@ -308,7 +348,7 @@ def bench_size(jobs: int, plan: Plan, args: argparse.Namespace, out: Path) -> di
         # The very SQL of every read request, for the ceiling to replay (bench/replay.py).
         recorded = Path(tempfile.mkdtemp(prefix="jobboard-bench-")) / "queries.pickle"
         replay.record(
-            env_for(url),
+            env_for(url, SEARCH_INDEX_DIR=index_dir),
             [
                 (path, scenario.headers)
                 for scenario in read_scenarios[1:]

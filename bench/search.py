@@ -31,8 +31,6 @@ import asyncio
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -43,17 +41,15 @@ from typing import Any
 
 import psycopg
 import tantivy
-from sqlalchemy.engine import make_url
 
 from backend.core.config import load_settings
 from backend.db import admin, hot
-from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.engine import create_engine
 from backend.db.repository import job_search
 from backend.db.repository.job_search import JobFilters
-from backend.search import feed
 from backend.search.engine import SearchIndex
 from backend.seed_vocabulary import CITIES, LEVELS, ROLES
-from bench.run import env_for, log, prepare_database
+from bench.run import build_search_index, log, prepare_database
 
 REQUESTS = 60
 PASSES = 3
@@ -124,25 +120,6 @@ async def api_search(
         connection, filters=request.filters(), limit=PAGE, after=None, index=index
     )
     return list(found.items[:PAGE])
-
-
-async def build_index(sqlalchemy_url: str, directory: Path, *, reuse: bool) -> SearchIndex:
-    """The API's own index of the bench database, built from PostgreSQL as a new machine
-    would (`backend.search.feed`), or the one a previous run left."""
-    index = SearchIndex(directory)
-    assert index.try_to_write(), "another process writes the bench's index"
-    engine = create_engine(
-        load_settings(), make_url(sqlalchemy_url), role="bench-index", observed=False
-    )
-    sessions = create_sessionmaker(engine)
-    if not reuse or index.view() is None:
-        started = time.perf_counter()
-        count = await feed.build(index, sessions)
-        log(f"the API's index: {count} jobs in {time.perf_counter() - started:.0f}s")
-    while await feed.catch_up(index, sessions):
-        pass
-    await engine.dispose()
-    return index
 
 
 # --- tantivy
@@ -399,9 +376,6 @@ def main() -> None:
     database = server.set(database=f"jobboard_bench_{args.jobs}")
     sqlalchemy_url = database.render_as_string(hide_password=False)
     prepare_database(sqlalchemy_url, args.jobs, reuse=True)
-    subprocess.run(
-        [sys.executable, "-m", "backend", "migrate"], env=env_for(sqlalchemy_url), check=True
-    )
     url = admin.conninfo(database)
     made = requests(random.Random(26))  # noqa: S311 (a fixed set of requests, not secrets)
 
@@ -409,13 +383,7 @@ def main() -> None:
     directory.mkdir(exist_ok=True)
     engine = build_engine(url, directory, reuse=args.keep_index)
 
-    index = asyncio.run(
-        build_index(
-            sqlalchemy_url,
-            Path(tempfile.gettempdir()) / f"jobboard-bench-index-{args.jobs}",
-            reuse=args.keep_index,
-        )
-    )
+    index = asyncio.run(build_search_index(sqlalchemy_url, args.jobs, reuse=args.keep_index))
     reads = hot.HotConnections(create_engine(load_settings(), database, role="bench"))
     api, results = asyncio.run(
         api_timings(

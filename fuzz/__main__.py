@@ -119,6 +119,7 @@ def main() -> int:
     database = server_url.set(database=f"jobboard_fuzz_{uuid.uuid4().hex[:12]}")
     admin.create_database(database)
     mail_dir = tempfile.mkdtemp(prefix="jobboard-fuzz-mail-")
+    index_dir = tempfile.mkdtemp(prefix="jobboard-fuzz-search-")
     env = {
         **os.environ,
         "DATABASE_URL": database.render_as_string(hide_password=False),
@@ -128,6 +129,8 @@ def main() -> int:
         "LOGIN_MAX_FAILURES": "1000000",
         "MAIL_BACKEND": "file",
         "MAIL_FILE_DIR": mail_dir,
+        # Searches go through the search engine, as a deployment's do.
+        "SEARCH_INDEX_DIR": index_dir,
         "LOG_LEVEL": "warning",
     }
     port = free_port()

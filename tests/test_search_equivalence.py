@@ -40,7 +40,13 @@ WORDS = [
     "rust",
 ]
 OPERATORS = ["or", "-", '"', "'", "(", ")", "&", "|", "!", ":*", "<->", "\\"]
-CITIES = ["Berlin, Germany", "Paris, France", "São Paulo, Brazil", "Austin, USA"]
+CITIES = [
+    "Berlin, Germany",
+    "Paris, France",
+    "São Paulo, Brazil",
+    "Austin, USA",
+    "İstanbul, Türkiye",
+]
 
 
 def _words(rng: random.Random, low: int, high: int) -> str:
@@ -65,7 +71,7 @@ def _query(rng: random.Random) -> str:
 def _filters(rng: random.Random, company_ids: list[int]) -> dict[str, Any]:
     chosen: dict[str, Any] = {}
     if rng.random() < 0.2:
-        chosen["location"] = rng.choice(["berlin", "PAR", "ão", "us", "x"])
+        chosen["location"] = rng.choice(["berlin", "PAR", "ão", "us", "x", "ist", "İST"])
     if rng.random() < 0.2:
         chosen["workplace"] = rng.choice(["remote", "hybrid", "onsite"])
     if rng.random() < 0.15:

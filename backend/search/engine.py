@@ -19,6 +19,7 @@ way: results are exactly what PostgreSQL alone would return, whatever the index'
 """
 
 import calendar
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -32,11 +33,12 @@ import tantivy
 from backend.db.repository.search_outbox import Document, Position
 from backend.search.query import And, Lexeme, Node, Not, Phrase, Unsupported
 
-# The index's layout; an index of another version is built again (see `backend.search.feed`).
-VERSION = "2"
+# The index's layout: the documents' fields and what they hold.
+VERSION = "3"
 TIERS = (4, 3, 2, 1, 0)
 _NEVER = 2**63 - 1
-_WEIGHTS = {"A": "title", "B": "tags_text", "C": "company", "D": "body"}
+# The fields of the weights the tiers test: title (A), tags (B), company name (C).
+_WEIGHTED = {"A": "title", "B": "tags_text", "C": "company"}
 
 
 def _schema() -> tantivy.Schema:
@@ -46,11 +48,8 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("key", indexed=True, fast=True)
     # Every lexeme at its position, whatever its weight (what `@@` tests), then each
     # weight's own (what the tiers test).
-    builder.add_text_field("all", tokenizer_name="raw", index_option="position")
-    builder.add_text_field("title", tokenizer_name="raw", index_option="position")
-    builder.add_text_field("tags_text", tokenizer_name="raw", index_option="position")
-    builder.add_text_field("company", tokenizer_name="raw", index_option="position")
-    builder.add_text_field("body", tokenizer_name="raw", index_option="basic")
+    for name in ("all", "title", "tags_text", "company"):
+        builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
     builder.add_text_field("workplace", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("employment_type", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("tag", tokenizer_name="raw", index_option="basic")
@@ -83,11 +82,37 @@ def key(published_at: datetime, job_id: int) -> int:
     return (seconds(published_at) << 32) | (job_id & 0xFFFFFFFF)
 
 
+# A location's mark that it is not all ASCII (no three-character piece is this).
+_NOT_ASCII = "\x02"
+
+
 def trigrams(text: str) -> set[str]:
     """The three-character pieces of `text` lower-cased: what a location filter must
     find every one of (a superset of `ILIKE '%text%'`, which PostgreSQL then applies)."""
     folded = text.lower()
     return {folded[start : start + 3] for start in range(len(folded) - 2)}
+
+
+# A lexeme as PostgreSQL prints a tsvector: quoted, a quote doubled and a backslash
+# escaping the next character; then its positions, each with its weight (D unprinted).
+_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::([0-9A-D,]+))?")
+_UNESCAPE = re.compile(r"''|\\(.)")
+
+
+def lexemes(vector: str) -> list[tuple[str, list[tuple[int, str]]]]:
+    """A tsvector's text read back: each lexeme with its (position, weight) pairs."""
+    found = []
+    for match in _LEXEME.finditer(vector):
+        lexeme = _UNESCAPE.sub(lambda escaped: escaped.group(1) or "'", match.group(1))
+        positions = []
+        if match.group(2):
+            for item in match.group(2).split(","):
+                if item[-1].isdigit():
+                    positions.append((int(item), "D"))
+                else:
+                    positions.append((int(item[:-1]), item[-1]))
+        found.append((lexeme, positions))
+    return found
 
 
 def _tokens(words: Iterable[tuple[int, str]]) -> tantivy.PreTokenizedString:
@@ -96,29 +121,66 @@ def _tokens(words: Iterable[tuple[int, str]]) -> tantivy.PreTokenizedString:
     )
 
 
+# Stands in the text for a position PostgreSQL left empty (a stop word), so that each
+# lexeme lands at its own position; no lexeme is ever this.
+_GAP = "\x01"
+
+
+def _text(words: list[tuple[int, str]]) -> str | None:
+    """`words` (position, lexeme) as text whose whitespace-separated tokens sit at the
+    positions PostgreSQL gave them (minus one); None where two share a position."""
+    words.sort()
+    slots: list[str] = []
+    last = 0
+    for position, lexeme in words:
+        if position <= last:
+            return None
+        slots.extend([_GAP] * (position - last - 1))
+        slots.append(lexeme)
+        last = position
+    return " ".join(slots)
+
+
+def _add_words(made: tantivy.Document, name: str, words: list[tuple[int, str]]) -> None:
+    text = _text(words)
+    if text is not None:
+        made.add_text(name, text)
+    else:  # lexemes sharing a position (PostgreSQL caps positions at 16383)
+        made.add_pre_tokenized_text(
+            name, _tokens((position - 1, lexeme) for position, lexeme in words)
+        )
+
+
 def document(job: Document) -> tantivy.Document:
     made = tantivy.Document()
     made.add_unsigned("id", job.id)
     made.add_unsigned("key", key(job.published_at, job.id))
     every: list[tuple[int, str]] = []
-    weighted: dict[str, list[tuple[int, str]]] = {name: [] for name in _WEIGHTS.values()}
-    for lexeme, positions, weights in job.lexemes:
-        if not positions or not weights:
-            every.append((0, lexeme))
-            weighted["body"].append((0, lexeme))
+    weighted: dict[str, list[tuple[int, str]]] = {name: [] for name in _WEIGHTED.values()}
+    unplaced: list[str] = []
+    for lexeme, positions in lexemes(job.vector):
+        if not positions:
+            unplaced.append(lexeme)
             continue
-        for position, weight in zip(positions, weights, strict=True):
+        for position, weight in positions:
             every.append((position, lexeme))
-            weighted[_WEIGHTS[weight]].append((position, lexeme))
-    made.add_pre_tokenized_text("all", _tokens(sorted(every)))
+            field_name = _WEIGHTED.get(weight)
+            if field_name is not None:
+                weighted[field_name].append((position, lexeme))
+    last = max((position for position, _ in every), default=0)
+    every += [(last + 1 + offset, lexeme) for offset, lexeme in enumerate(unplaced)]
+    _add_words(made, "all", every)
     for name, words in weighted.items():
         if words:
-            made.add_pre_tokenized_text(name, _tokens(sorted(words)))
+            _add_words(made, name, words)
     made.add_text("workplace", job.workplace)
     made.add_text("employment_type", job.employment_type)
     for tag in job.tags:
         made.add_text("tag", tag)
-    made.add_pre_tokenized_text("location", _tokens(enumerate(sorted(trigrams(job.location)))))
+    pieces = sorted(trigrams(job.location))
+    if not job.location.isascii():
+        pieces.append(_NOT_ASCII)
+    made.add_pre_tokenized_text("location", _tokens(enumerate(pieces)))
     made.add_unsigned("company_id", job.company_id)
     if job.salary is not None:
         made.add_integer("salary", job.salary)
@@ -242,8 +304,21 @@ def _filter_clauses(filters: Filters) -> list[tantivy.Query]:
         clauses.append(
             _range("published", tantivy.FieldType.Integer, _micros(filters.posted_after), None)
         )
-    if filters.location is not None:
-        clauses += [_term("location", piece) for piece in trigrams(filters.location)]
+    if filters.location is not None and filters.location.isascii():
+        # Every piece of the filter, or a location whose case PostgreSQL may fold otherwise
+        # than Python (not ASCII): a superset of the matches, which PostgreSQL narrows.
+        pieces = [
+            (tantivy.Occur.Must, _term("location", piece)) for piece in trigrams(filters.location)
+        ]
+        if pieces:
+            clauses.append(
+                _boolean(
+                    [
+                        (tantivy.Occur.Should, _boolean(pieces)),
+                        (tantivy.Occur.Should, _term("location", _NOT_ASCII)),
+                    ]
+                )
+            )
     return clauses
 
 
@@ -265,9 +340,11 @@ class View:
     caught_up_at: float
 
     def ranked(self, compiled: Compiled, *, after: Ranked | None, limit: int) -> list[Ranked]:
-        """Up to `limit` matches after `after`, best first, among the jobs not expired now."""
+        """Up to `limit` matches after `after`, best first, among the jobs not expired
+        (give or take a minute)."""
         found: list[Ranked] = []
-        live = _range("expires", tantivy.FieldType.Integer, _micros_now() + 1, None)
+        # Expired a minute ago or later: PostgreSQL's clock has the last word.
+        live = _range("expires", tantivy.FieldType.Integer, _micros_now() - 60_000_000, None)
         for tier, query in compiled.tiers:
             if after is not None and tier > after.tier:
                 continue
@@ -298,14 +375,15 @@ def _micros_now() -> int:
 
 class SearchIndex:
     """The index in a directory: readable by every process, written by the one holding its
-    writer lock."""
+    writer lock. Each layout (`VERSION`) has its own subdirectory, so that during an
+    upgrade the processes of each release keep their own index; a release's is removed by
+    hand once none runs."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-        self.index = tantivy.Index(
-            SCHEMA, path=str(directory), reuse=tantivy.Index.exists(str(directory))
-        )
+        self.directory = directory / f"v{VERSION}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = str(self.directory)
+        self.index = tantivy.Index(SCHEMA, path=path, reuse=tantivy.Index.exists(path))
         self.writer: tantivy.IndexWriter | None = None
         self.lock = threading.Lock()
 

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.repository import search_outbox
@@ -25,14 +26,21 @@ logger = logging.getLogger(__name__)
 # COMMIT_EVERY of them.
 BATCH = 1000
 COMMIT_EVERY = 50_000
+# How long the writer waits for a lock: below PostgreSQL's deadlock_timeout (1 s), so that
+# against a truncate or a migration it is the one that gives up.
+LOCK_TIMEOUT_MS = 200
 # A writer with nothing to apply still commits its position this often, so that readers
 # can tell a quiet board from a stopped writer (backend.db.repository.job_search).
 HEARTBEAT_SECONDS = 15.0
 
 
 async def _snapshot_reads(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """A REPEATABLE READ transaction that gives way to anyone who needs a table to itself
+    (a migration, a truncate): it waits at most LOCK_TIMEOUT for a lock, then fails and is
+    tried again at the next interval."""
     session = sessions()
     await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
     return session
 
 

@@ -11,16 +11,15 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Text,
     and_,
     bindparam,
     cast,
     delete,
     func,
-    literal_column,
     not_,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Job, JobStatus, SearchOutboxEntry
@@ -95,8 +94,8 @@ async def changes(session: AsyncSession, *, after: Position) -> Changes:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A published job as the index holds it; `lexemes` is its search vector as
-    [lexeme, positions, weights] triples (positions None where the vector has none)."""
+    """A published job as the index holds it: its search vector as PostgreSQL prints it
+    (`'lexeme':1A,5 ...`), and the values searches filter on."""
 
     id: int
     published_at: datetime
@@ -107,23 +106,10 @@ class Document:
     tags: list[str]
     salary: int | None
     location: str
-    lexemes: list[tuple[str, list[int] | None, list[str] | None]]
+    vector: str
 
 
-def _documents() -> Select[Any]:
-    lexeme = func.unnest(Job.search).table_valued("lexeme", "positions", "weights")
-    triples = (
-        select(
-            func.coalesce(
-                func.json_agg(
-                    func.json_build_array(lexeme.c.lexeme, lexeme.c.positions, lexeme.c.weights)
-                ),
-                cast(literal_column("'[]'"), JSON),
-            )
-        )
-        .select_from(lexeme)
-        .scalar_subquery()
-    )
+def _documents() -> Select[*tuple[Any, ...]]:
     return select(
         Job.id,
         Job.published_at,
@@ -134,7 +120,7 @@ def _documents() -> Select[Any]:
         Job.tags,
         func.coalesce(Job.salary_max, Job.salary_min).label("salary"),
         Job.location,
-        triples.label("lexemes"),
+        func.coalesce(cast(Job.search, Text()), "").label("vector"),
     ).where(Job.status == JobStatus.published)
 
 
@@ -149,7 +135,7 @@ def _document(row: Any) -> Document:
         tags=list(row.tags),
         salary=row.salary,
         location=row.location,
-        lexemes=[(str(item[0]), item[1], item[2]) for item in row.lexemes],
+        vector=row.vector,
     )
 
 
