@@ -34,8 +34,13 @@ from backend.db.repository.search_outbox import Document, Position
 from backend.search.query import And, Lexeme, Node, Not, Phrase, Unsupported
 
 # The index's layout: the documents' fields and what they hold.
-VERSION = "3"
+VERSION = "5"
 TIERS = (4, 3, 2, 1, 0)
+# A process reads the directory's newest commit at most this often (the jobs changed since
+# are PostgreSQL's to add: see backend.db.repository.job_search).
+VIEW_KEPT_SECONDS = 0.1
+# How often the writer removes the documents of expired jobs.
+SWEEP_SECONDS = 60.0
 _NEVER = 2**63 - 1
 # The fields of the weights the tiers test: title (A), tags (B), company name (C).
 _WEIGHTED = {"A": "title", "B": "tags_text", "C": "company"}
@@ -50,6 +55,9 @@ def _schema() -> tantivy.Schema:
     # weight's own (what the tiers test).
     for name in ("all", "title", "tags_text", "company"):
         builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    # The title's lexemes in pairs at most PAIR_REACH positions apart (`_pair`): a phrase
+    # in the title without reading positions (see `title_phrase`).
+    builder.add_text_field("title_pairs", tokenizer_name="whitespace", index_option="basic")
     builder.add_text_field("workplace", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("employment_type", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("tag", tokenizer_name="raw", index_option="basic")
@@ -173,6 +181,15 @@ def document(job: Document) -> tantivy.Document:
     for name, words in weighted.items():
         if words:
             _add_words(made, name, words)
+    title = sorted(weighted["title"])
+    pairs = {
+        _pair(first, second, at - before)
+        for index, (before, first) in enumerate(title)
+        for at, second in title[index + 1 :]
+        if 0 < at - before <= PAIR_REACH
+    }
+    if pairs:
+        made.add_text("title_pairs", " ".join(sorted(pairs)))
     made.add_text("workplace", job.workplace)
     made.add_text("employment_type", job.employment_type)
     for tag in job.tags:
@@ -202,7 +219,8 @@ def _position_document(position: Position, caught_up_at: float) -> tantivy.Docum
 
 
 def _all() -> tantivy.Query:
-    return tantivy.Query.all_query()
+    """Every job (not the position's document, which has no key)."""
+    return tantivy.Query.exists_query("key")
 
 
 def _boolean(clauses: Sequence[tuple[tantivy.Occur, tantivy.Query]]) -> tantivy.Query:
@@ -211,6 +229,33 @@ def _boolean(clauses: Sequence[tuple[tantivy.Occur, tantivy.Query]]) -> tantivy.
 
 def _term(name: str, value: Any) -> tantivy.Query:
     return tantivy.Query.term_query(SCHEMA, name, value)
+
+
+PAIR_REACH = 3
+
+
+def _pair(first: str, second: str, distance: int) -> str:
+    return f"{first}\x03{second}\x03{distance}"
+
+
+def title_phrase(phrase: Lexeme | Phrase) -> tantivy.Query:
+    """Tier 4's condition: the title holds `phrase`. Each word and the next at their
+    distance, as pairs (a phrase of three words or more so matched may hold the pairs
+    apart: the engine then ranks a job above its tier, which the search allows for, see
+    `backend.db.repository.job_search`); a phrase with wider gaps reads positions."""
+    if isinstance(phrase, Lexeme):
+        return _term("title", phrase.text)
+    if len(phrase.words) == 1:
+        return _term("title", phrase.words[0][1])
+    steps = list(zip(phrase.words, phrase.words[1:], strict=False))
+    if any(not 0 < after - before <= PAIR_REACH for (before, _), (after, _) in steps):
+        return matching(phrase, "title")
+    return _boolean(
+        [
+            (tantivy.Occur.Must, _term("title_pairs", _pair(first, second, after - before)))
+            for (before, first), (after, second) in steps
+        ]
+    )
 
 
 def matching(node: Node, name: str) -> tantivy.Query:
@@ -254,8 +299,9 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    """A search's queries: the tiers' conditions over the match, best tier first."""
+    """A search's queries: every match, and each tier's, best tier first."""
 
+    match: tantivy.Query
     tiers: tuple[tuple[int, tantivy.Query], ...]
 
 
@@ -267,8 +313,9 @@ def compile_search(words: Node, phrase: Node | None, filters: Filters) -> Compil
     base: list[tuple[tantivy.Occur, tantivy.Query]] = [(tantivy.Occur.Must, matching(words, "all"))]
     base += [(tantivy.Occur.Must, clause) for clause in _filter_clauses(filters)]
     conditions = [
-        (4, matching(phrase, "title") if phrase is not None else None),
-        (3, matching(words, "title")),
+        (4, title_phrase(phrase) if phrase is not None else None),
+        # One word: tier 3's condition is tier 4's, and tier 3 is empty.
+        (3, None if phrase == words else matching(words, "title")),
         (2, matching(words, "tags_text")),
         (1, matching(words, "company")),
     ]
@@ -282,7 +329,7 @@ def compile_search(words: Node, phrase: Node | None, filters: Filters) -> Compil
         tiers.append((tier, _boolean(clauses)))
         higher.append(condition)
     tiers.append((0, _boolean(base + [(tantivy.Occur.MustNot, above) for above in higher])))
-    return Compiled(tuple(tiers))
+    return Compiled(_boolean(base), tuple(tiers))
 
 
 def _range(name: str, kind: tantivy.FieldType, low: int | None, high: int | None) -> Any:
@@ -305,11 +352,12 @@ def _filter_clauses(filters: Filters) -> list[tantivy.Query]:
             _range("published", tantivy.FieldType.Integer, _micros(filters.posted_after), None)
         )
     if filters.location is not None and filters.location.isascii():
-        # Every piece of the filter, or a location whose case PostgreSQL may fold otherwise
-        # than Python (not ASCII): a superset of the matches, which PostgreSQL narrows.
-        pieces = [
-            (tantivy.Occur.Must, _term("location", piece)) for piece in trigrams(filters.location)
-        ]
+        # Its first, middle and last pieces, or a location whose case PostgreSQL may fold
+        # otherwise than Python (not ASCII): a superset of the matches, which PostgreSQL
+        # narrows (more pieces cost more than the few jobs they would rule out).
+        folded = filters.location.lower()
+        starts = sorted({0, (len(folded) - 3) // 2, len(folded) - 3}) if len(folded) >= 3 else []
+        pieces = [(tantivy.Occur.Must, _term("location", folded[at : at + 3])) for at in starts]
         if pieces:
             clauses.append(
                 _boolean(
@@ -340,15 +388,13 @@ class View:
     caught_up_at: float
 
     def ranked(self, compiled: Compiled, *, after: Ranked | None, limit: int) -> list[Ranked]:
-        """Up to `limit` matches after `after`, best first, among the jobs not expired
-        (give or take a minute)."""
+        """Up to `limit` matches after `after`, best first. Jobs expired since the writer
+        last removed them (`SearchIndex.commit`) are among them: PostgreSQL drops them."""
         found: list[Ranked] = []
-        # Expired a minute ago or later: PostgreSQL's clock has the last word.
-        live = _range("expires", tantivy.FieldType.Integer, _micros_now() - 60_000_000, None)
         for tier, query in compiled.tiers:
             if after is not None and tier > after.tier:
                 continue
-            clauses = [(tantivy.Occur.Must, query), (tantivy.Occur.Must, live)]
+            clauses = [(tantivy.Occur.Must, query)]
             if after is not None and tier == after.tier:
                 below = tantivy.Query.range_query(
                     SCHEMA, "key", tantivy.FieldType.Unsigned, None, after.key, include_upper=False
@@ -364,6 +410,15 @@ class View:
                 for (hit_key, _), job_id in zip(hits, ids, strict=True)
             ]
             if len(found) >= limit:
+                break
+            # Nothing in the best tier: one look at whether anything matches at all spares
+            # each lower tier's search the same answer.
+            if (
+                not found
+                and after is None
+                and tier == compiled.tiers[0][0]
+                and not self.searcher.search(compiled.match, 1, count=False).hits
+            ):
                 break
         return found
 
@@ -386,6 +441,8 @@ class SearchIndex:
         self.index = tantivy.Index(SCHEMA, path=path, reuse=tantivy.Index.exists(path))
         self.writer: tantivy.IndexWriter | None = None
         self.lock = threading.Lock()
+        self._view: tuple[float, View] | None = None
+        self._swept_at = -SWEEP_SECONDS
 
     def try_to_write(self) -> bool:
         """Take the writer lock if no process holds it; whether this process has it."""
@@ -397,7 +454,16 @@ class SearchIndex:
         return True
 
     def view(self) -> View | None:
-        """The newest committed state, or None for an index never built."""
+        """The newest committed state (as of VIEW_KEPT_SECONDS ago at most), or None for an
+        index never built."""
+        taken = self._view
+        if taken is not None and time.monotonic() - taken[0] < VIEW_KEPT_SECONDS:
+            return taken[1]
+        view = self._read_view()
+        self._view = None if view is None else (time.monotonic(), view)
+        return view
+
+    def _read_view(self) -> View | None:
         self.index.reload()
         searcher = self.index.searcher()
         hits = searcher.search(_term("meta", "position"), 1).hits
@@ -433,12 +499,19 @@ class SearchIndex:
     def commit(self, position: Position) -> None:
         """What was removed and added since the last commit, with the outbox read up to
         `position`, published at once (to this process and the others reading the
-        directory) and on disk."""
+        directory) and on disk; at most every SWEEP_SECONDS, the jobs expired by then
+        removed too."""
         with self.lock:
             writer = self._writing()
+            if time.monotonic() - self._swept_at >= SWEEP_SECONDS:
+                # Expiry comes with time, not with a change in the outbox.
+                expired = _range("expires", tantivy.FieldType.Integer, None, _micros_now())
+                writer.delete_documents_by_query(expired)
+                self._swept_at = time.monotonic()
             writer.delete_documents_by_term("meta", "position")
             writer.add_document(_position_document(position, time.time()))
             writer.commit()
+            self._view = None
 
     def discard(self) -> None:
         """What was removed and added since the last commit, dropped."""

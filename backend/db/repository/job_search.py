@@ -6,6 +6,7 @@ import asyncio
 import functools
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -27,7 +28,6 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
-    union,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -452,33 +452,65 @@ def _queries() -> hot.HotRead[Queries]:
 _QUERIES = _queries()
 
 
+@dataclass(frozen=True, slots=True)
+class Changed:
+    job_id: int | None
+
+
+# The jobs changed since the engine's position: the outbox entries its snapshot did not see.
+_CHANGED = hot.HotRead(
+    select(SearchOutboxEntry.job_id).where(
+        search_outbox.since(
+            bindparam("position_xmin", type_=String()),
+            bindparam("position_snapshot", type_=String()),
+        )
+    ),
+    Changed,
+    prepare=False,
+)
+
+# What PostgreSQL made of the searches' words lately (its text search configuration is
+# fixed while the API runs): a search typed again skips a round trip.
+_PARSED: OrderedDict[str, Queries] = OrderedDict()
+PARSED_KEPT = 4096
+
+
+async def _parsed(reader: hot.Reader, q: str) -> Queries:
+    found = _PARSED.get(q)
+    if found is None:
+        found = await hot.one(reader, _QUERIES, {"q": q})
+        assert found is not None  # one row
+        _PARSED[q] = found
+        if len(_PARSED) > PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(q)
+    return found
+
+
 @functools.lru_cache(maxsize=SHAPES_KEPT)
 def _relevant(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
     """The relevance order of a search binding `names`: over every match, or (binding
-    `candidates`) over the engine's candidates and every job changed since the engine's
-    position in the outbox (`position_xmin`, `position_snapshot`)."""
+    `candidates`) over those jobs: the engine's candidates and the jobs changed since its
+    position (`_CHANGED`)."""
     relevance = tier(_bound("q", None))
     second = published_second()
     statement = _filtered_by(names).add_columns(
         relevance.label("tier"), second.label("published_second")
     )
     if "candidates" in names:
-        given = select(func.unnest(bindparam("candidates", type_=ARRAY(BigInteger()))))
-        changed = select(SearchOutboxEntry.job_id).where(
-            search_outbox.since(
-                bindparam("position_xmin", type_=String()),
-                bindparam("position_snapshot", type_=String()),
-            )
-        )
         statement = statement.where(
-            Job.id == any_(func.array(union(given, changed).scalar_subquery()))
+            Job.id == any_(bindparam("candidates", type_=ARRAY(BigInteger())))
         )
     if "after_tier" in names:
         after = (_position("after_tier"), _position("after_second"), _position("after_id"))
         statement = statement.where(tuple_(relevance, second, Job.id) < tuple_(*after))
     order = (relevance.desc(), second.desc(), Job.id.desc())
+    # Over given ids the plan is the primary key's whatever the values: prepared.
     return hot.HotRead(
-        statement.order_by(*order).limit(_position("limit")), RankedJob, prepare=False
+        statement.order_by(*order).limit(_position("limit")),
+        RankedJob,
+        prepare="candidates" in names,
     )
 
 
@@ -503,6 +535,15 @@ SLACK = 8
 MAX_CANDIDATES = 20_000
 
 
+@functools.lru_cache(maxsize=PARSED_KEPT)
+def _compiled(queries: Queries, filters: engine.Filters) -> engine.Compiled | None:
+    """The engine's queries for a search (immutable, so kept for the next one alike)."""
+    words = query.parse(queries.words)
+    if words is None:
+        return None
+    return engine.compile_search(words, query.parse(queries.phrase), filters)
+
+
 async def _from_engine(
     reader: hot.Reader,
     index: engine.SearchIndex,
@@ -514,17 +555,14 @@ async def _from_engine(
 ) -> list[RankedJob] | None:
     """The page from the engine's candidates, or None where the engine cannot answer (a
     query it cannot match exactly, an index not built or not kept)."""
-    queries = await hot.one(reader, _QUERIES, {"q": values["q"]})
-    assert queries is not None  # one row
+    queries = await _parsed(reader, values["q"])
     try:
-        words = query.parse(queries.words)
-        phrase = query.parse(queries.phrase)
-        if words is None:
-            return []
-        compiled = engine.compile_search(words, phrase, _engine_filters(filters))
+        compiled = _compiled(queries, _engine_filters(filters))
     except query.Unsupported:
         return None
-    view = await asyncio.to_thread(index.view)
+    if compiled is None:  # only stop words: no match
+        return []
+    view = index.view()  # kept for a tenth of a second: a thread would cost more
     if view is None or time.time() - view.caught_up_at > STALE_SECONDS:
         return None
     start = None
@@ -532,14 +570,17 @@ async def _from_engine(
         start = engine.Ranked(
             after.tier, (after.published_second << 32) | (after.id & 0xFFFFFFFF), after.id
         )
+    position = {
+        "position_xmin": str(view.position.xmin),
+        "position_snapshot": view.position.snapshot,
+    }
+    changed = {
+        row.job_id for row in await hot.every(reader, _CHANGED, position) if row.job_id is not None
+    }
     wanted = limit + 1 + SLACK
     while wanted <= MAX_CANDIDATES:
         ranked = await asyncio.to_thread(view.ranked, compiled, after=start, limit=wanted)
-        bound = values | {
-            "candidates": [each.id for each in ranked],
-            "position_xmin": str(view.position.xmin),
-            "position_snapshot": view.position.snapshot,
-        }
+        bound = values | {"candidates": list(changed.union(each.id for each in ranked))}
         rows = await hot.every(reader, _relevant(tuple(bound)), bound)
         if len(ranked) < wanted:
             return rows
