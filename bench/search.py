@@ -28,26 +28,31 @@ p95 of the last minute with the first's (drift).
 
 import argparse
 import asyncio
+import contextlib
 import random
 import re
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import tantivy
+from sqlalchemy.engine import make_url
 
 from backend.core.config import load_settings
 from backend.db import admin, hot
-from backend.db.engine import create_engine
+from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.repository import job_search
 from backend.db.repository.job_search import JobFilters
-from backend.search.engine import SearchIndex
+from backend.search import feed
+from backend.search.engine import Filters, SearchIndex, compile_search
+from backend.search.query import Lexeme
 from backend.seed_vocabulary import CITIES, LEVELS, ROLES
 from bench.run import build_search_index, log, prepare_database
 
@@ -280,6 +285,27 @@ def threads_throughput(
     return sum(done) / duration
 
 
+@asynccontextmanager
+async def kept(sqlalchemy_url: str, index: SearchIndex | None) -> AsyncIterator[None]:
+    """The index kept up to date meanwhile, as the API's process holding it does
+    (`backend.search.feed.keep`): its readers take an index whose writer has stopped for
+    stale, and search PostgreSQL alone."""
+    if index is None:
+        yield
+        return
+    engine = create_engine(
+        load_settings(), make_url(sqlalchemy_url), role="bench-index", observed=False
+    )
+    keeping = asyncio.create_task(feed.keep(index, create_sessionmaker(engine), interval=0.2))
+    try:
+        yield
+    finally:
+        keeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeping
+        await engine.dispose()
+
+
 async def api_timings(
     url: str,
     reads: hot.HotConnections,
@@ -290,6 +316,21 @@ async def api_timings(
     index: SearchIndex | None,
     name: str,
     passes: int = PASSES,
+    sqlalchemy_url: str,
+) -> tuple[Timings, dict[Request, list[Any]]]:
+    async with kept(sqlalchemy_url, index):
+        return await _api_timings(url, reads, made, clients, duration, index, name, passes)
+
+
+async def _api_timings(
+    url: str,
+    reads: hot.HotConnections,
+    made: list[Request],
+    clients: int,
+    duration: float,
+    index: SearchIndex | None,
+    name: str,
+    passes: int,
 ) -> tuple[Timings, dict[Request, list[Any]]]:
     connection = await _api_connection(url, reads)
     results = {}
@@ -320,6 +361,18 @@ async def api_timings(
 
 
 async def drift(
+    url: str,
+    reads: hot.HotConnections,
+    made: list[Request],
+    index: SearchIndex,
+    minutes: float,
+    sqlalchemy_url: str,
+) -> tuple[float, float]:
+    async with kept(sqlalchemy_url, index):
+        return await _drift(url, reads, made, index, minutes)
+
+
+async def _drift(
     url: str, reads: hot.HotConnections, made: list[Request], index: SearchIndex, minutes: float
 ) -> tuple[float, float]:
     """p95 of the first and of the last minute of `minutes` of the fixed set on one
@@ -363,6 +416,42 @@ def quality(
     return (statistics.mean(shares) if shares else 0.0), len(shares)
 
 
+async def lag(sqlalchemy_url: str, url: str, index: SearchIndex, samples: int) -> list[float]:
+    """Seconds from the commit of a job's new title to the index holding it, with the index
+    kept as an API process keeps it (`feed.keep`, every 0.2 s), `samples` times."""
+    seen = []
+    async with (
+        kept(sqlalchemy_url, index),
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as connection,
+    ):
+        row = await (
+            await connection.execute(
+                "SELECT id, title FROM jobs WHERE status = 'published' "
+                "AND expires_at > now() + interval '1 day' ORDER BY id LIMIT 1"
+            )
+        ).fetchone()
+        assert row is not None
+        job_id, title = row
+        unfiltered = Filters()
+        for sample in range(samples):
+            word = f"zz{sample}lag{random.randrange(10**6)}"  # noqa: S311
+            await connection.execute(
+                "UPDATE jobs SET title = %s WHERE id = %s", (f"{title} {word}", job_id)
+            )
+            committed = time.perf_counter()
+            compiled = compile_search(Lexeme(word), None, unfiltered)
+            while True:
+                view = index.view()
+                if view is not None and view.ranked(compiled, after=None, limit=1):
+                    break
+                if time.perf_counter() - committed > 60:
+                    raise RuntimeError("a change was not indexed within 60 s")
+                await asyncio.sleep(0.005)
+            seen.append(time.perf_counter() - committed)
+        await connection.execute("UPDATE jobs SET title = %s WHERE id = %s", (title, job_id))
+    return seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__)
     parser.add_argument("--jobs", type=int, default=1_000_000)
@@ -390,7 +479,14 @@ def main() -> None:
     reads = hot.HotConnections(create_engine(load_settings(), database, role="bench"))
     api, results = asyncio.run(
         api_timings(
-            url, reads, made, args.clients, args.seconds, index=index, name="the API's search"
+            url,
+            reads,
+            made,
+            args.clients,
+            args.seconds,
+            index=index,
+            name="the API's search",
+            sqlalchemy_url=sqlalchemy_url,
         )
     )
     alone, alone_results = None, results
@@ -405,6 +501,7 @@ def main() -> None:
                 index=None,
                 name="PostgreSQL alone",
                 passes=1,
+                sqlalchemy_url=sqlalchemy_url,
             )
         )
     same = sum(
@@ -444,8 +541,14 @@ def main() -> None:
         f"{judged}. Share of the top {PAGE} holding every word in the title: "
         f"the API {api_quality:.0%} (target >= 95%), tantivy BM25 {engine_quality:.0%}."
     )
+    delays = sorted(asyncio.run(lag(sqlalchemy_url, url, index, 20)))
+    print(
+        f"\nLag, a committed change to the index holding it (20 title changes, the index kept "
+        f"every 0.2 s): median {statistics.median(delays) * 1000:.0f} ms, max "
+        f"{delays[-1] * 1000:.0f} ms."
+    )
     if args.minutes:
-        first, last = asyncio.run(drift(url, reads, made, index, args.minutes))
+        first, last = asyncio.run(drift(url, reads, made, index, args.minutes, sqlalchemy_url))
         print(
             f"\nDrift over {args.minutes:g} minutes on one connection: p95 {first * 1000:.1f} ms "
             f"in the first minute, {last * 1000:.1f} ms in the last ({last / first:.2f}x; "

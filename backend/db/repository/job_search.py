@@ -554,7 +554,14 @@ async def _from_engine(
     after: RelevancePosition | None,
 ) -> list[RankedJob] | None:
     """The page from the engine's candidates, or None where the engine cannot answer (a
-    query it cannot match exactly, an index not built or not kept)."""
+    query it cannot read, an index not built or not kept).
+
+    PostgreSQL orders the candidates and the jobs changed since the engine's position by
+    `tier`. The engine never ranks a job it holds below its tier (it may rank one above:
+    `engine.title_phrase`), so every job it did not name ranks below the last one it did;
+    the page is complete once its row after the last (the next page's first) ranks at
+    least there, else the engine is asked for four times as many.
+    """
     queries = await _parsed(reader, values["q"])
     try:
         compiled = _compiled(queries, _engine_filters(filters))
