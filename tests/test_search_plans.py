@@ -11,6 +11,7 @@ time), and the alerts' search is planned per execution on the worker's connectio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,9 +22,11 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import admin, hot, observe
-from backend.db.engine import create_engine
+from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.repository import job_search
 from backend.db.repository.job_search import JobFilters
+from backend.search import feed
+from backend.search.engine import SearchIndex
 from tests.conftest import make_settings
 from tests.factories import Actors, create_job
 
@@ -76,10 +79,36 @@ async def test_searches_with_words_or_filters_are_never_prepared(
                 await job_search.search_by_relevance(
                     connection, filters=filters, limit=20, after=None
                 )
-    prepared = [found for found in await _prepared(connection) if found not in before]
-    # Only the window's oldest job (by the date index alone, no value of the search in it).
-    assert [statement for statement, _, _ in prepared if "OFFSET" not in statement] == []
-    assert len(prepared) <= 1
+    assert [found for found in await _prepared(connection) if found not in before] == []
+
+
+async def test_beside_the_engine_only_the_read_by_key_is_prepared(
+    connection: psycopg.AsyncConnection[Any], migrated_url: URL, tmp_path: Path
+) -> None:
+    """With the search engine, the page's statement reads the named jobs by primary key
+    (a plan no value changes: prepared); every other statement is planned per values."""
+    index = SearchIndex(tmp_path / "index")
+    assert index.try_to_write()
+    engine = create_engine(make_settings(migrated_url, direct=True), role="api", observed=False)
+    try:
+        await feed.catch_up(index, create_sessionmaker(engine))
+        before = await _prepared(connection)
+        for _ in range(EXECUTIONS):
+            for filters in FILTERED:
+                if filters.q:
+                    await job_search.search_by_relevance(
+                        connection, filters=filters, limit=20, after=None, index=index
+                    )
+    finally:
+        index.close()
+        await engine.dispose()
+    prepared = [
+        statement
+        for statement, _, _ in await _prepared(connection)
+        if statement not in {found for found, _, _ in before}
+    ]
+    assert prepared, "nothing prepared: the check below would hold anyway"
+    assert all("jobs.id = ANY (" in statement for statement in prepared), prepared
 
 
 async def test_the_unfiltered_front_page_is_still_prepared(

@@ -35,7 +35,6 @@ from backend.search.query import And, Lexeme, Node, Not, Phrase, Unsupported
 
 # The index's layout: the documents' fields and what they hold.
 VERSION = "5"
-TIERS = (4, 3, 2, 1, 0)
 # A process reads the directory's newest commit at most this often (the jobs changed since
 # are PostgreSQL's to add: see backend.db.repository.job_search).
 VIEW_KEPT_SECONDS = 0.1

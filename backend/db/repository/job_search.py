@@ -210,7 +210,6 @@ _POSITION_TYPES: dict[str, Any] = {
     "after_salary": Integer(),
     "limit": Integer(),
     "window": Integer(),
-    "offset": Integer(),
 }
 
 
@@ -221,12 +220,6 @@ def _position(name: str) -> Any:
 @dataclass(frozen=True, slots=True)
 class Hits:
     hits: int
-
-
-@dataclass(frozen=True, slots=True)
-class WindowOldest:
-    published_at: datetime | None
-    id: int
 
 
 def _hits_in_window() -> hot.HotRead[Hits]:
