@@ -85,8 +85,13 @@ def _micros(moment: datetime) -> int:
     return seconds(moment) * 1_000_000 + moment.microsecond
 
 
+def key_of(second: int, job_id: int) -> int:
+    """The order within a tier: the published second, then the id (below 2**32)."""
+    return (second << 32) | (job_id & 0xFFFFFFFF)
+
+
 def key(published_at: datetime, job_id: int) -> int:
-    return (seconds(published_at) << 32) | (job_id & 0xFFFFFFFF)
+    return key_of(seconds(published_at), job_id)
 
 
 # A location's mark that it is not all ASCII (no three-character piece is this).

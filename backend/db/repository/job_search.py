@@ -567,9 +567,7 @@ async def _from_engine(
         return None
     start = None
     if after is not None:
-        start = engine.Ranked(
-            after.tier, (after.published_second << 32) | (after.id & 0xFFFFFFFF), after.id
-        )
+        start = engine.Ranked(after.tier, engine.key_of(after.published_second, after.id), after.id)
     position = {
         "position_xmin": str(view.position.xmin),
         "position_snapshot": view.position.snapshot,
@@ -586,9 +584,7 @@ async def _from_engine(
             return rows
         if len(rows) > limit:
             last = rows[limit]
-            place = engine.Ranked(
-                last.tier, (last.published_second << 32) | (last.id & 0xFFFFFFFF), last.id
-            )
+            place = engine.Ranked(last.tier, engine.key_of(last.published_second, last.id), last.id)
             if place >= ranked[-1]:
                 return rows
         wanted *= 4
