@@ -40,7 +40,7 @@ from backend.db.engine import (
 from backend.db.hot import HotConnections, hot_pool_size
 from backend.db.replica import ReadReplica
 from backend.search.engine import SearchIndex
-from backend.search.feed import keep
+from backend.search.feed import Keeper
 
 # FastAPI's OpenTelemetry support turned off (OPENTELEMETRY_ENABLED=false, the default).
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
@@ -113,20 +113,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     separate_registry(app.state), settings.metrics_address, settings.metrics_port
                 )
             )
-        indexing = None
+        keeper = None
         app.state.search_index = None
-        # The search engine's index: its own connection, opened only by the process that
-        # writes the index (backend.search.feed).
-        index_engine = create_engine(settings, role="search-index", pool_size=1, observed=False)
         if settings.search_index_dir is not None:
             app.state.search_index = SearchIndex(settings.search_index_dir)
-            indexing = asyncio.create_task(
-                keep(
-                    app.state.search_index,
-                    create_sessionmaker(index_engine),
-                    interval=settings.search_index_interval_seconds,
-                )
+            # Its own connection, opened only by the process that writes the index.
+            keeper = Keeper(
+                app.state.search_index,
+                create_engine(settings, role="search-index", pool_size=1, observed=False),
+                interval=settings.search_index_interval_seconds,
             )
+            keeper.start()
         working = None
         if settings.worker_in_process:
             # Development: background tasks run in this process (production runs
@@ -140,12 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             metrics_served.close()
-            if indexing is not None:
-                indexing.cancel()
-                with suppress(asyncio.CancelledError):
-                    await indexing
+            if keeper is not None:
+                await asyncio.to_thread(keeper.stop)
                 app.state.search_index.close()
-            await index_engine.dispose()
             if working is not None:
                 working.cancel()
                 with suppress(asyncio.CancelledError):

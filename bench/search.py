@@ -28,7 +28,6 @@ p95 of the last minute with the first's (drift).
 
 import argparse
 import asyncio
-import contextlib
 import random
 import re
 import statistics
@@ -47,7 +46,7 @@ from sqlalchemy.engine import make_url
 
 from backend.core.config import load_settings
 from backend.db import admin, hot
-from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.engine import create_engine
 from backend.db.repository import job_search
 from backend.db.repository.job_search import JobFilters
 from backend.search import feed
@@ -288,22 +287,23 @@ def threads_throughput(
 @asynccontextmanager
 async def kept(sqlalchemy_url: str, index: SearchIndex | None) -> AsyncIterator[None]:
     """The index kept up to date meanwhile, as the API's process holding it does
-    (`backend.search.feed.keep`): its readers take an index whose writer has stopped for
+    (`backend.search.feed.Keeper`): its readers take an index whose writer has stopped for
     stale, and search PostgreSQL alone."""
     if index is None:
         yield
         return
-    engine = create_engine(
-        load_settings(), make_url(sqlalchemy_url), role="bench-index", observed=False
+    keeper = feed.Keeper(
+        index,
+        create_engine(
+            load_settings(), make_url(sqlalchemy_url), role="bench-index", observed=False
+        ),
+        interval=0.2,
     )
-    keeping = asyncio.create_task(feed.keep(index, create_sessionmaker(engine), interval=0.2))
+    keeper.start()
     try:
         yield
     finally:
-        keeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeping
-        await engine.dispose()
+        await asyncio.to_thread(keeper.stop)
 
 
 async def api_timings(
@@ -418,7 +418,7 @@ def quality(
 
 async def lag(sqlalchemy_url: str, url: str, index: SearchIndex, samples: int) -> list[float]:
     """Seconds from the commit of a job's new title to the index holding it, with the index
-    kept as an API process keeps it (`feed.keep`, every 0.2 s), `samples` times."""
+    kept as an API process keeps it (`feed.Keeper`, every 0.2 s), `samples` times."""
     seen = []
     async with (
         kept(sqlalchemy_url, index),

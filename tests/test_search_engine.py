@@ -5,6 +5,7 @@ own, walked page by page. These tests commit (live_app), so they use their own i
 directories."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from backend.db.repository.job_search import JobFilters
 from backend.search import feed
 from backend.search.engine import Filters, SearchIndex, compile_search
 from backend.search.query import parse
+from tests.conftest import ClientFactory
 from tests.factories import create_company, create_job, create_user
 from tests.test_relevance import QUERIES, seed_relevance_set
 
@@ -239,3 +241,34 @@ async def test_a_long_transaction_holds_nothing_back_and_is_read_when_it_commits
         await slow.commit()
     await caught_up(index, sessions)
     assert sorted(await engine_ids(live_app, index, "rust")) == sorted([early.id, late.id])
+
+
+async def test_the_index_is_kept_while_the_apps_event_loop_is_blocked(
+    make_live_client: ClientFactory,
+    live_app: FastAPI,
+    sessions: async_sessionmaker[AsyncSession],
+    company: Company,
+    tmp_path: Path,
+) -> None:
+    # The indexer has a thread and an event loop of its own: a handler that blocks the API's
+    # loop neither stops it nor leaves it holding a snapshot that a truncate or a migration
+    # would wait on.
+    http = await make_live_client(search_index_dir=tmp_path / "own")
+    index: SearchIndex = http.app.state.search_index  # type: ignore[attr-defined]
+    tree = parse("'zanzibar'")
+    assert tree is not None
+    compiled = compile_search(tree, None, Filters())
+    async with sessions() as db:
+        job = await create_job(db, company=company, title="Zanzibar navigator")
+        await db.commit()
+    # From here to the end nothing awaits: the loop is blocked throughout.
+    deadline = time.monotonic() + 30
+    found: list[int] = []
+    while job.id not in found:
+        assert time.monotonic() < deadline, "not indexed while the loop was blocked"
+        time.sleep(0.05)  # noqa: ASYNC251 (the point: a blocked loop)
+        view = index.view()
+        found = [each.id for each in view.ranked(compiled, after=None, limit=10)] if view else []
+    with psycopg.connect(admin.conninfo(live_app.state.engine.url), autocommit=True) as blocked:
+        blocked.execute("SET lock_timeout = '5s'")
+        blocked.execute("TRUNCATE search_outbox")

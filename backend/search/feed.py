@@ -12,11 +12,13 @@ outbox says every job changed (a truncate)."""
 
 import asyncio
 import logging
+import threading
 import time
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend.db.engine import create_sessionmaker
 from backend.db.repository import search_outbox
 from backend.search.engine import SearchIndex
 
@@ -114,3 +116,45 @@ async def keep(
                 logger.exception("search index: catching up failed; trying again")
             failing = True
         await asyncio.sleep(interval)
+
+
+class Keeper:
+    """`keep` on a thread with an event loop of its own, beside the API's: a build's minutes
+    of work never run on the loop that answers requests, and a loop held up by a handler that
+    blocks never leaves the indexer inside its REPEATABLE READ transaction, where a truncate
+    or a migration would wait on it. `engine` is used and disposed of on that loop only."""
+
+    def __init__(self, index: SearchIndex, engine: AsyncEngine, *, interval: float) -> None:
+        self._index = index
+        self._engine = engine
+        self._interval = interval
+        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait()
+
+    def stop(self) -> None:
+        """Cancelled where it waits and its connections closed; returns when its thread has
+        ended (blocking: call it off the API's loop)."""
+        if self._running is not None:
+            loop, task = self._running
+            loop.call_soon_threadsafe(task.cancel)
+        self._thread.join()
+
+    def _run(self) -> None:
+        asyncio.run(self._keep())
+
+    async def _keep(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running = (asyncio.get_running_loop(), task)
+        self._started.set()
+        try:
+            await keep(self._index, create_sessionmaker(self._engine), interval=self._interval)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await self._engine.dispose()
