@@ -1,18 +1,21 @@
 """The search engine answers exactly what PostgreSQL answers: over random committed jobs
 and several hundred random searches (words, phrases, `or`, negations, stop words,
 punctuation and stray quotes, with random filters), the pages read through the engine
-equal those of PostgreSQL alone, walked in pages of random sizes."""
+equal those of PostgreSQL alone, walked in pages of random sizes, whether the index is
+searched in one go or, as a large one is, the newest days first."""
 
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.models import JobStatus, Role
 from backend.db.repository.job_search import JobFilters
+from backend.search import engine
 from backend.search.engine import SearchIndex
 from tests.factories import create_company, create_job, create_user
 from tests.test_search_engine import _walk, caught_up, connect
@@ -71,7 +74,9 @@ def _query(rng: random.Random) -> str:
 def _filters(rng: random.Random, company_ids: list[int]) -> dict[str, Any]:
     chosen: dict[str, Any] = {}
     if rng.random() < 0.2:
-        chosen["location"] = rng.choice(["berlin", "PAR", "ão", "us", "x", "ist", "İST"])
+        chosen["location"] = rng.choice(
+            ["berlin", "PAR", "ão", "us", "x", "ist", "İST", "são paulo", "TÜRKIYE", "o, b"]
+        )
     if rng.random() < 0.2:
         chosen["workplace"] = rng.choice(["remote", "hybrid", "onsite"])
     if rng.random() < 0.15:
@@ -85,7 +90,15 @@ def _filters(rng: random.Random, company_ids: list[int]) -> dict[str, Any]:
     return chosen
 
 
-async def test_engine_and_postgresql_answer_alike(live_app: FastAPI, tmp_path: Path) -> None:
+@pytest.mark.parametrize("newest_first", [False, True], ids=["one-search", "newest-days-first"])
+async def test_engine_and_postgresql_answer_alike(
+    live_app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newest_first: bool
+) -> None:
+    if newest_first:
+        # An index this small is searched in one go; here it is searched as a large one:
+        # each tier among the newest days' jobs (a fifth of them), then the others.
+        monkeypatch.setattr(engine, "NEWEST_FROM", 0)
+        monkeypatch.setattr(engine, "NEWEST_SHARE", 0.2)
     rng = random.Random(26)
     sessions: async_sessionmaker[AsyncSession] = live_app.state.sessionmaker
     now = datetime.now(UTC)
@@ -114,6 +127,9 @@ async def test_engine_and_postgresql_answer_alike(live_app: FastAPI, tmp_path: P
     index = SearchIndex(tmp_path / "index")
     assert index.try_to_write()
     await caught_up(index, sessions)
+    view = index.view()
+    assert view is not None
+    assert (view.newest is not None) == newest_first
     company_ids = [company.id for company in companies]
     async with await connect(live_app) as connection:
         for _ in range(300):

@@ -22,6 +22,7 @@ import calendar
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,12 +35,21 @@ from backend.db.repository.search_outbox import Document, Position
 from backend.search.query import And, Lexeme, Node, Not, Phrase, Unsupported
 
 # The index's layout: the documents' fields and what they hold.
-VERSION = "5"
+VERSION = "6"
 # A process reads the directory's newest commit at most this often (the jobs changed since
 # are PostgreSQL's to add: see backend.db.repository.job_search).
 VIEW_KEPT_SECONDS = 0.1
 # How often the writer removes the documents of expired jobs.
 SWEEP_SECONDS = 60.0
+# A tier is searched first among the jobs of the newest days that hold this share of the
+# index, then among the rest (`View.ranked`): a common word's newest matches are found
+# without ordering every match. Not below NEWEST_FROM jobs, nor over more than NEWEST_DAYS.
+NEWEST_SHARE = 0.04
+NEWEST_FROM = 20_000
+NEWEST_DAYS = 400
+# Only a tier that may match this share of the index is searched that way (`Term`): one
+# that matches fewer costs little in one go.
+NEWEST_WHEN = 0.1
 _NEVER = 2**63 - 1
 # The fields of the weights the tiers test: title (A), tags (B), company name (C).
 _WEIGHTED = {"A": "title", "B": "tags_text", "C": "company"}
@@ -50,6 +60,8 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("id", indexed=True, fast=True)
     # (published second << 32) | (id & 0xffffffff): the order within a tier.
     builder.add_unsigned_field("key", indexed=True, fast=True)
+    # The published day (UTC, since the epoch): the newest days are searched first.
+    builder.add_unsigned_field("day", indexed=True)
     # Every lexeme at its position, whatever its weight (what `@@` tests), then each
     # weight's own (what the tiers test).
     for name in ("all", "title", "tags_text", "company"):
@@ -69,6 +81,8 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("meta", tokenizer_name="raw", stored=True, index_option="basic")
     builder.add_text_field("position", tokenizer_name="raw", stored=True, index_option="basic")
     builder.add_float_field("caught_up_at", stored=True)
+    # No job's day is later (the writer's account; removals leave it as it was).
+    builder.add_unsigned_field("last_day", stored=True)
     builder.add_text_field("version", tokenizer_name="raw", stored=True, index_option="basic")
     return builder.build()
 
@@ -94,8 +108,30 @@ def key(published_at: datetime, job_id: int) -> int:
     return key_of(seconds(published_at), job_id)
 
 
-# A location's mark that it is not all ASCII (no three-character piece is this).
+def day(published_at: datetime) -> int:
+    return seconds(published_at) // 86_400
+
+
+# A location's mark that PostgreSQL's case folding might turn some of it into ASCII
+# letters that Python's does not (no three-character piece is this).
 _NOT_ASCII = "\x02"
+
+
+def _folds_uncertainly(location: str) -> bool:
+    """Whether a character of `location` that is not ASCII has a case form or a
+    compatibility form holding ASCII ('İ', 'ß', the Kelvin sign): where PostgreSQL's
+    `ILIKE` and Python's `lower` may disagree on an ASCII filter. Other letters ('ã',
+    'ü', 'ø') fold to letters that are not ASCII either way, so the location's pieces
+    decide, as an ASCII one's do."""
+    return any(
+        not character.isascii()
+        and any(
+            part.isascii()
+            for form in (character.lower(), character.upper(), character.casefold())
+            for part in unicodedata.normalize("NFKC", form)
+        )
+        for character in location
+    )
 
 
 def trigrams(text: str) -> set[str]:
@@ -167,6 +203,7 @@ def document(job: Document) -> tantivy.Document:
     made = tantivy.Document()
     made.add_unsigned("id", job.id)
     made.add_unsigned("key", key(job.published_at, job.id))
+    made.add_unsigned("day", day(job.published_at))
     every: list[tuple[int, str]] = []
     weighted: dict[str, list[tuple[int, str]]] = {name: [] for name in _WEIGHTED.values()}
     unplaced: list[str] = []
@@ -199,7 +236,7 @@ def document(job: Document) -> tantivy.Document:
     for tag in job.tags:
         made.add_text("tag", tag)
     pieces = sorted(trigrams(job.location))
-    if not job.location.isascii():
+    if _folds_uncertainly(job.location):
         pieces.append(_NOT_ASCII)
     made.add_pre_tokenized_text("location", _tokens(enumerate(pieces)))
     made.add_unsigned("company_id", job.company_id)
@@ -210,12 +247,13 @@ def document(job: Document) -> tantivy.Document:
     return made
 
 
-def _position_document(position: Position, caught_up_at: float) -> tantivy.Document:
+def _position_document(position: Position, caught_up_at: float, last_day: int) -> tantivy.Document:
     made = tantivy.Document()
     made.add_text("meta", "position")
     made.add_text("version", VERSION)
     made.add_text("position", position.snapshot)
     made.add_float("caught_up_at", caught_up_at)
+    made.add_unsigned("last_day", last_day)
     return made
 
 
@@ -301,12 +339,41 @@ class Filters:
     location: str | None = None
 
 
+# A term (field, value) every match of a query holds.
+Term = tuple[str, Any]
+
+
+def required(node: Node, name: str) -> frozenset[Term]:
+    """Terms of field `name` that every document matching `node` holds (maybe none)."""
+    if isinstance(node, Lexeme):
+        return frozenset({(name, node.text)})
+    if isinstance(node, Phrase):
+        return frozenset((name, word) for _, word in node.words)
+    if isinstance(node, And):
+        return frozenset().union(
+            *(required(operand, name) for operand in node.operands if not isinstance(operand, Not))
+        )
+    return frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A tier's query, and terms each of its matches holds (how many it may match)."""
+
+    tier: int
+    query: tantivy.Query
+    holds: frozenset[Term]
+
+    def at_most(self, searcher: tantivy.Searcher) -> int:
+        return min((searcher.doc_freq(*term) for term in self.holds), default=searcher.num_docs)
+
+
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """A search's queries: every match, and each tier's, best tier first."""
 
     match: tantivy.Query
-    tiers: tuple[tuple[int, tantivy.Query], ...]
+    tiers: tuple[Tier, ...]
 
 
 def compile_search(words: Node, phrase: Node | None, filters: Filters) -> Compiled:
@@ -316,23 +383,26 @@ def compile_search(words: Node, phrase: Node | None, filters: Filters) -> Compil
         raise Unsupported("a phrase query of more than one chain")
     base: list[tuple[tantivy.Occur, tantivy.Query]] = [(tantivy.Occur.Must, matching(words, "all"))]
     base += [(tantivy.Occur.Must, clause) for clause in _filter_clauses(filters)]
+    holds = required(words, "all") | _filter_terms(filters)
     conditions = [
-        (4, title_phrase(phrase) if phrase is not None else None),
+        (4, None if phrase is None else (title_phrase(phrase), required(phrase, "title"))),
         # One word: tier 3's condition is tier 4's, and tier 3 is empty.
-        (3, None if phrase == words else matching(words, "title")),
-        (2, matching(words, "tags_text")),
-        (1, matching(words, "company")),
+        (3, None if phrase == words else (matching(words, "title"), required(words, "title"))),
+        (2, (matching(words, "tags_text"), required(words, "tags_text"))),
+        (1, (matching(words, "company"), required(words, "company"))),
     ]
-    tiers: list[tuple[int, tantivy.Query]] = []
+    tiers: list[Tier] = []
     higher: list[tantivy.Query] = []
     for tier, condition in conditions:
         if condition is None:
             continue
-        clauses = [*base, (tantivy.Occur.Must, condition)]
+        query, its = condition
+        clauses = [*base, (tantivy.Occur.Must, query)]
         clauses += [(tantivy.Occur.MustNot, above) for above in higher]
-        tiers.append((tier, _boolean(clauses)))
-        higher.append(condition)
-    tiers.append((0, _boolean(base + [(tantivy.Occur.MustNot, above) for above in higher])))
+        tiers.append(Tier(tier, _boolean(clauses), holds | its))
+        higher.append(query)
+    rest = _boolean(base + [(tantivy.Occur.MustNot, above) for above in higher])
+    tiers.append(Tier(0, rest, holds))
     return Compiled(_boolean(base), tuple(tiers))
 
 
@@ -355,13 +425,10 @@ def _filter_clauses(filters: Filters) -> list[tantivy.Query]:
         clauses.append(
             _range("published", tantivy.FieldType.Integer, _micros(filters.posted_after), None)
         )
-    if filters.location is not None and filters.location.isascii():
-        # Its first, middle and last pieces, or a location whose case PostgreSQL may fold
-        # otherwise than Python (not ASCII): a superset of the matches, which PostgreSQL
-        # narrows (more pieces cost more than the few jobs they would rule out).
-        folded = filters.location.lower()
-        starts = sorted({0, (len(folded) - 3) // 2, len(folded) - 3}) if len(folded) >= 3 else []
-        pieces = [(tantivy.Occur.Must, _term("location", folded[at : at + 3])) for at in starts]
+    if filters.location is not None:
+        pieces = [
+            (tantivy.Occur.Must, _term("location", piece)) for piece in _pieces(filters.location)
+        ]
         if pieces:
             clauses.append(
                 _boolean(
@@ -372,6 +439,33 @@ def _filter_clauses(filters: Filters) -> list[tantivy.Query]:
                 )
             )
     return clauses
+
+
+_ASCII_RUN = re.compile(r"[\x00-\x7f]{3,}")
+
+
+def _pieces(location: str) -> list[str]:
+    """What a location filter's matches hold: the first, middle and last three-character
+    pieces of its longest ASCII run, lower-cased. A location that matches holds them where
+    it holds that run, unless PostgreSQL folded it there into ASCII otherwise than Python
+    (a location so marked, `_folds_uncertainly`, is a match to test). Only ASCII is folded
+    here, where both fold alike; more pieces would cost more than the few jobs they rule
+    out (PostgreSQL narrows the superset)."""
+    run = max(_ASCII_RUN.findall(location), key=len, default="").lower()
+    starts = sorted({0, (len(run) - 3) // 2, len(run) - 3}) if run else []
+    return [run[at : at + 3] for at in starts]
+
+
+def _filter_terms(filters: Filters) -> frozenset[Term]:
+    """Terms every job passing `filters` holds."""
+    terms: set[Term] = {("tag", tag) for tag in filters.tags}
+    if filters.workplace is not None:
+        terms.add(("workplace", filters.workplace))
+    if filters.employment_type is not None:
+        terms.add(("employment_type", filters.employment_type))
+    if filters.company_id is not None:
+        terms.add(("company_id", filters.company_id))
+    return frozenset(terms)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -390,41 +484,79 @@ class View:
     searcher: tantivy.Searcher
     position: Position
     caught_up_at: float
+    last_day: int
+    # The jobs of the newest days (every day from the last one down to where they hold
+    # NEWEST_SHARE of the index), or None for a small index.
+    newest: tantivy.Query | None
 
     def ranked(self, compiled: Compiled, *, after: Ranked | None, limit: int) -> list[Ranked]:
         """Up to `limit` matches after `after`, best first. Jobs expired since the writer
-        last removed them (`SearchIndex.commit`) are among them: PostgreSQL drops them."""
+        last removed them (`SearchIndex.commit`) are among them: PostgreSQL drops them.
+
+        Each tier is searched among the newest days' jobs, then, if they are too few, among
+        the others: every job of those days is newer than every other (the order within a
+        tier is by the published second first), so the two lists follow one another.
+        """
         found: list[Ranked] = []
-        for tier, query in compiled.tiers:
-            if after is not None and tier > after.tier:
+        for each in compiled.tiers:
+            if after is not None and each.tier > after.tier:
                 continue
-            clauses = [(tantivy.Occur.Must, query)]
-            if after is not None and tier == after.tier:
+            clauses = [(tantivy.Occur.Must, each.query)]
+            if after is not None and each.tier == after.tier:
                 below = tantivy.Query.range_query(
                     SCHEMA, "key", tantivy.FieldType.Unsigned, None, after.key, include_upper=False
                 )
                 clauses.append((tantivy.Occur.Must, below))
-            hits = self.searcher.search(
-                _boolean(clauses), limit - len(found), count=False, order_by_field="key"
-            ).hits
-            addresses = [address for _, address in hits]
-            ids = self.searcher.fast_field_values("id", addresses)
-            found += [
-                Ranked(tier, int(hit_key), int(job_id or 0))
-                for (hit_key, _), job_id in zip(hits, ids, strict=True)
-            ]
+            wanted = limit - len(found)
+            newest: list[Ranked] = []
+            if (
+                self.newest is not None
+                and each.at_most(self.searcher) >= NEWEST_WHEN * self.searcher.num_docs
+            ):
+                newest = self._ordered(
+                    each.tier, _boolean([*clauses, (tantivy.Occur.Must, self.newest)]), wanted
+                )
+            if len(newest) < wanted:
+                # The newest days' matches come first here too: the ones after them follow.
+                every = self._ordered(each.tier, _boolean(clauses), wanted)
+                newest += every[len(newest) :]
+            found += newest
             if len(found) >= limit:
-                break
+                return found
             # Nothing in the best tier: one look at whether anything matches at all spares
             # each lower tier's search the same answer.
             if (
                 not found
                 and after is None
-                and tier == compiled.tiers[0][0]
+                and each is compiled.tiers[0]
                 and not self.searcher.search(compiled.match, 1, count=False).hits
             ):
                 break
         return found
+
+    def _ordered(self, tier: int, query: tantivy.Query, limit: int) -> list[Ranked]:
+        hits = self.searcher.search(query, limit, count=False, order_by_field="key").hits
+        ids = self.searcher.fast_field_values("id", [address for _, address in hits])
+        return [
+            Ranked(tier, int(hit_key), int(job_id or 0))
+            for (hit_key, _), job_id in zip(hits, ids, strict=True)
+        ]
+
+
+def _newest(searcher: tantivy.Searcher, last_day: int) -> tantivy.Query | None:
+    """The jobs of the days from `last_day` down to where they hold NEWEST_SHARE of the
+    index (each day's count includes documents removed but not yet merged away: a share
+    near enough)."""
+    if searcher.num_docs < NEWEST_FROM:
+        return None
+    days: list[int] = []
+    held = 0
+    for each in range(last_day, max(last_day - NEWEST_DAYS, -1), -1):
+        days.append(each)
+        held += searcher.doc_freq("day", each)
+        if held >= searcher.num_docs * NEWEST_SHARE:
+            return tantivy.Query.term_set_query(SCHEMA, "day", days)
+    return None
 
 
 def _micros_now() -> int:
@@ -447,6 +579,8 @@ class SearchIndex:
         self.lock = threading.Lock()
         self._view: tuple[float, View] | None = None
         self._swept_at = -SWEEP_SECONDS
+        # The writer's: no document's day is later.
+        self._last_day = 0
 
     def try_to_write(self) -> bool:
         """Take the writer lock if no process holds it; whether this process has it."""
@@ -455,6 +589,8 @@ class SearchIndex:
                 self.writer = self.index.writer(heap_size=50_000_000, num_threads=1)
             except ValueError:
                 return False
+            committed = self._read_view()
+            self._last_day = 0 if committed is None else committed.last_day
         return True
 
     def view(self) -> View | None:
@@ -477,7 +613,14 @@ class SearchIndex:
         if stored.get_first("version") != VERSION:
             return None
         position = Position(str(stored.get_first("position")))
-        return View(searcher, position, float(stored.get_first("caught_up_at") or 0.0))
+        last_day = int(stored.get_first("last_day") or 0)
+        return View(
+            searcher,
+            position,
+            float(stored.get_first("caught_up_at") or 0.0),
+            last_day,
+            _newest(searcher, last_day),
+        )
 
     def _writing(self) -> tantivy.IndexWriter:
         assert self.writer is not None, "only the process holding the writer lock writes"
@@ -487,6 +630,7 @@ class SearchIndex:
         """Every document gone at the next commit (a rebuild then adds them all)."""
         with self.lock:
             self._writing().delete_all_documents()
+            self._last_day = 0
 
     def remove(self, job_ids: Iterable[int]) -> None:
         with self.lock:
@@ -499,6 +643,7 @@ class SearchIndex:
             writer = self._writing()
             for job in jobs:
                 writer.add_document(document(job))
+                self._last_day = max(self._last_day, day(job.published_at))
 
     def commit(self, position: Position) -> None:
         """What was removed and added since the last commit, with the outbox read up to
@@ -513,7 +658,7 @@ class SearchIndex:
                 writer.delete_documents_by_query(expired)
                 self._swept_at = time.monotonic()
             writer.delete_documents_by_term("meta", "position")
-            writer.add_document(_position_document(position, time.time()))
+            writer.add_document(_position_document(position, time.time(), self._last_day))
             writer.commit()
             self._view = None
 

@@ -445,22 +445,18 @@ def _queries() -> hot.HotRead[Queries]:
 _QUERIES = _queries()
 
 
-@dataclass(frozen=True, slots=True)
-class Changed:
-    job_id: int | None
-
-
 # The jobs changed since the engine's position: the outbox entries its snapshot did not see.
-_CHANGED = hot.HotRead(
-    select(SearchOutboxEntry.job_id).where(
+_CHANGED = (
+    select(SearchOutboxEntry.job_id)
+    .where(
         search_outbox.since(
             bindparam("position_xmin", type_=String()),
             bindparam("position_snapshot", type_=String()),
         )
-    ),
-    Changed,
-    prepare=False,
+    )
+    .scalar_subquery()
 )
+
 
 # What PostgreSQL made of the searches' words lately (its text search configuration is
 # fixed while the API runs): a search typed again skips a round trip.
@@ -484,16 +480,17 @@ async def _parsed(reader: hot.Reader, q: str) -> Queries:
 @functools.lru_cache(maxsize=SHAPES_KEPT)
 def _relevant(names: tuple[str, ...]) -> hot.HotRead[RankedJob]:
     """The relevance order of a search binding `names`: over every match, or (binding
-    `candidates`) over those jobs: the engine's candidates and the jobs changed since its
-    position (`_CHANGED`)."""
+    `candidates` and the engine's position) over those jobs: the engine's candidates and
+    the jobs changed since its position (`_CHANGED`)."""
     relevance = tier(_bound("q", None))
     second = published_second()
     statement = _filtered_by(names).add_columns(
         relevance.label("tier"), second.label("published_second")
     )
     if "candidates" in names:
+        named = bindparam("candidates", type_=ARRAY(BigInteger()))
         statement = statement.where(
-            Job.id == any_(bindparam("candidates", type_=ARRAY(BigInteger())))
+            Job.id == any_(func.array_cat(named, func.array(_CHANGED, type_=ARRAY(BigInteger()))))
         )
     if "after_tier" in names:
         after = (_position("after_tier"), _position("after_second"), _position("after_id"))
@@ -572,13 +569,10 @@ async def _from_engine(
         "position_xmin": str(view.position.xmin),
         "position_snapshot": view.position.snapshot,
     }
-    changed = {
-        row.job_id for row in await hot.every(reader, _CHANGED, position) if row.job_id is not None
-    }
     wanted = limit + 1 + SLACK
     while wanted <= MAX_CANDIDATES:
         ranked = await asyncio.to_thread(view.ranked, compiled, after=start, limit=wanted)
-        bound = values | {"candidates": list(changed.union(each.id for each in ranked))}
+        bound = values | position | {"candidates": [each.id for each in ranked]}
         rows = await hot.every(reader, _relevant(tuple(bound)), bound)
         if len(ranked) < wanted:
             return rows
