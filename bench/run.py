@@ -3,8 +3,10 @@
 For each data set it creates a throwaway database, seeds it with `python -m backend seed`,
 starts the API as production runs it (uvicorn workers with uvloop and httptools) and the
 bare ceiling app, drives both with wrk from this second process, and writes a Markdown
-table, a chart, EXPLAIN plans and the raw figures under bench/results/<time>/.
-Every figure is the median of several runs, or a ratio taken within one run.
+table, a chart, EXPLAIN plans and the raw figures under bench/results/<time>/. The full
+run then times the search beside a dedicated engine on its largest data set
+(`python -m bench.search`, its output in search.md). Every figure is the median of
+several runs, or a ratio taken within one run.
 """
 
 import argparse
@@ -471,10 +473,23 @@ def main() -> None:
     out.mkdir(parents=True)
     log(f"results go to {out.relative_to(ROOT)}")
     runs = []
+    searched = ""
     try:
         for jobs in plan.sizes:
             log(f"data set of {jobs} jobs")
             runs.append(bench_size(jobs, plan, args, out))
+        if not args.quick:
+            # The search beside a dedicated engine on the largest data set, its index the one
+            # the API used: issue #26's targets, printed after the tables.
+            log("the search beside a dedicated engine (python -m bench.search)")
+            command = [sys.executable, "-m", "bench.search", "--jobs", str(plan.sizes[-1])]
+            searched = subprocess.run(
+                [*command, "--keep-index", "--seconds", "20", "--minutes", "3"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            (out / "search.md").write_text(searched)
     finally:
         if not args.keep:
             server_url = load_settings(environment="development").database
@@ -489,6 +504,7 @@ def main() -> None:
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     markdown = report.write(summary, out)
     print(markdown)
+    print(searched)
 
 
 if __name__ == "__main__":
