@@ -47,8 +47,8 @@ SWEEP_SECONDS = 60.0
 NEWEST_SHARE = 0.04
 NEWEST_FROM = 20_000
 NEWEST_DAYS = 400
-# Only a tier that may match this share of the index is searched that way (`Term`): one
-# that matches fewer costs little in one go.
+# Only a tier that may match this share of the index is searched that way
+# (`Tier.at_most`): one that matches fewer costs little in one go.
 NEWEST_WHEN = 0.1
 _NEVER = 2**63 - 1
 # The fields of the weights the tiers test: title (A), tags (B), company name (C).
