@@ -1,14 +1,14 @@
 """Keeping the search engine's index (backend.search.engine) up to date from the outbox.
 
-Every API process runs `keep`: the one that holds the index directory's writer lock reads,
-in one REPEATABLE READ transaction, the jobs changed since the index's position (the
-outbox entries its snapshot did not see) and commits their documents with the new position,
-that transaction's snapshot; the others only read, and take the lock over within `interval`
-of its holder stopping. An index never built is built from one snapshot of the jobs (all
-documents and that snapshot as the position, in one commit: at a million jobs about 150 s
-of one core, during which searches rank on PostgreSQL alone); so is one that has not read
-the outbox for half the time its entries are kept (`search_outbox.KEPT`), and one whose
-outbox says every job changed (a truncate)."""
+Every API process runs `keep`, on a thread of its own (`Keeper`): the one that holds the
+index directory's writer lock reads, in one REPEATABLE READ transaction, the jobs changed
+since the index's position (the outbox entries its snapshot did not see) and commits their
+documents with the new position, that transaction's snapshot; the others only read, and
+take the lock over within `interval` of its holder stopping. An index never built is built
+from one snapshot of the jobs (all documents and that snapshot as the position, in one
+commit: at a million jobs about 150 s of one core, during which searches rank on
+PostgreSQL alone); so is one that has not read the outbox for half the time its entries
+are kept (`search_outbox.KEPT`), and one whose outbox says every job changed (a truncate)."""
 
 import asyncio
 import logging
