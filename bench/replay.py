@@ -1,10 +1,12 @@
 """The SQL of each read request, recorded for the ceiling to replay.
 
-`record` serves each path once through the API in this process (same settings as the
-benchmark's server) and keeps every statement it sent to PostgreSQL, with its parameters,
-as the driver received them. The ceiling (bench/ceiling.py) then answers the same path by
-sending the same statements on a bare psycopg pool and writing the last one's rows as JSON:
-a ceiling for every read route, running the very SQL of the route.
+`record` serves each path through the API in this process (same settings as the
+benchmark's server, its search engine's index included) and keeps every statement the
+second request sent to PostgreSQL (what the API sends once warm: a search's parse is kept
+per process), with its parameters, as the driver received them. The ceiling
+(bench/ceiling.py) then answers the same path by sending the same statements on a bare
+psycopg pool and writing the last one's rows as JSON: a ceiling for every read route,
+running the very SQL of the route.
 """
 
 import asyncio
@@ -29,6 +31,7 @@ async def _record(env: dict[str, str], requests: list[tuple[str, dict[str, str]]
         environment="development",
         rate_limits_enabled=False,
         db_pool_size=2,
+        search_index_dir=env.get("SEARCH_INDEX_DIR"),
     )
     app = create_app(settings)
     recorded: Recorded = {}
@@ -43,6 +46,7 @@ async def _record(env: dict[str, str], requests: list[tuple[str, dict[str, str]]
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 for path, headers in requests:
+                    (await client.get(path, headers=headers)).raise_for_status()
                     statements.clear()
                     response = await client.get(path, headers=headers)
                     response.raise_for_status()

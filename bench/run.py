@@ -358,7 +358,12 @@ def bench_size(jobs: int, plan: Plan, args: argparse.Namespace, out: Path) -> di
             ],
             recorded,
         )
-        ceiling_env = env_for(url, BENCH_DATABASE_URL=url, BENCH_CEILING_QUERIES=str(recorded))
+        ceiling_env = env_for(
+            url,
+            BENCH_DATABASE_URL=url,
+            BENCH_CEILING_QUERIES=str(recorded),
+            SEARCH_INDEX_DIR=index_dir,
+        )
         ceiling_base = f"http://127.0.0.1:{CEILING_PORT}"
         results["ceilings"] = {}
         with server("bench.ceiling:app", CEILING_PORT, ceiling_env, plan.workers):
