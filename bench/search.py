@@ -356,45 +356,32 @@ async def api_timings(
     sqlalchemy_url: str,
 ) -> tuple[Timings, dict[Request, list[Any]]]:
     async with kept(sqlalchemy_url, index):
-        return await _api_timings(url, reads, made, clients, duration, index, name, passes)
+        connection = await _api_connection(url, reads)
+        results = {}
+        for request in made:  # warm, and the results whose quality is judged
+            results[request] = await api_search(connection, request, index)
+        seconds = []
+        for _ in range(passes):
+            for request in made:
+                started = time.perf_counter()
+                await api_search(connection, request, index)
+                seconds.append(time.perf_counter() - started)
+        await connection.close()
+        connections = [await _api_connection(url, reads) for _ in range(clients)]
+        done = [0] * clients
+        deadline = time.perf_counter() + duration
 
+        async def client(number: int) -> None:
+            position = number
+            while time.perf_counter() < deadline:
+                await api_search(connections[number], made[position % len(made)], index)
+                position += 1
+                done[number] += 1
 
-async def _api_timings(
-    url: str,
-    reads: hot.HotConnections,
-    made: list[Request],
-    clients: int,
-    duration: float,
-    index: SearchIndex | None,
-    name: str,
-    passes: int,
-) -> tuple[Timings, dict[Request, list[Any]]]:
-    connection = await _api_connection(url, reads)
-    results = {}
-    for request in made:  # warm, and the results whose quality is judged
-        results[request] = await api_search(connection, request, index)
-    seconds = []
-    for _ in range(passes):
-        for request in made:
-            started = time.perf_counter()
-            await api_search(connection, request, index)
-            seconds.append(time.perf_counter() - started)
-    await connection.close()
-    connections = [await _api_connection(url, reads) for _ in range(clients)]
-    done = [0] * clients
-    deadline = time.perf_counter() + duration
-
-    async def client(number: int) -> None:
-        position = number
-        while time.perf_counter() < deadline:
-            await api_search(connections[number], made[position % len(made)], index)
-            position += 1
-            done[number] += 1
-
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    for each in connections:
-        await each.close()
-    return Timings(name, seconds, sum(done) / duration), results
+        await asyncio.gather(*(client(n) for n in range(clients)))
+        for each in connections:
+            await each.close()
+        return Timings(name, seconds, sum(done) / duration), results
 
 
 async def drift(
