@@ -6,6 +6,7 @@ A caller may hand over a URL in `config.attributes["url"]` (the test suite and
 
 import asyncio
 import logging.config
+import time
 
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
@@ -40,6 +41,8 @@ def run_migrations_offline() -> None:
 # DDL that would wait longer than this for a table's lock fails instead of holding up every
 # query queued behind it; run `migrate` again when the long query is gone.
 LOCK_TIMEOUT = "5s"
+# How often a `migrate` waiting for another's to finish tries the migration lock again.
+LOCK_RETRY_SECONDS = 0.2
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
@@ -47,12 +50,27 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return not (type_ == "table" and belongs_to_queue(name))
 
 
+def _take_the_migration_lock(connection: Connection) -> None:
+    """The migration lock, for the session: tried, and tried again every LOCK_RETRY_SECONDS
+    while another `migrate` holds it, with no transaction open in between. A session
+    waiting inside `pg_advisory_lock` holds a snapshot, and the holder's `CREATE INDEX
+    CONCURRENTLY` waits for every older snapshot to end: each would wait for the other."""
+    while True:
+        taken = connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK}
+        ).scalar_one()
+        connection.commit()
+        if taken:
+            return
+        time.sleep(LOCK_RETRY_SECONDS)
+
+
 def _run(connection: Connection) -> None:
     # For the whole run, on this connection (straight to PostgreSQL, never through a
     # transaction-mode pool): the migration lock, and the timeouts every statement gets,
     # those of the steps that run outside a migration's transaction included
     # (backend.db.online_ddl).
-    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+    _take_the_migration_lock(connection)
     connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
     # Backfills may take longer than the app's statements are allowed to.
     connection.execute(text("SET statement_timeout = 0"))

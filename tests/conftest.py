@@ -130,6 +130,9 @@ def make_settings(url: URL, **overrides: object) -> Settings:
         "bcrypt_rounds": 4,
         "cors_origins": [],
         "search_index_dir": SEARCH_INDEX_DIR,
+        # New posters' jobs are published at once, as every test but moderation's expects
+        # (tests/test_moderation.py turns review on; the setting's default holds them).
+        "moderation_first_jobs": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

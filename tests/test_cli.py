@@ -396,8 +396,9 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
     assert "Stop mails like this one" in alert.stdout
     unknown = run(fresh_url, "mail", "preview", "nope")
     assert unknown.returncode == 1
-    assert "no mail named 'nope'; there are: application_status, job_alert, job_expiring" in (
-        unknown.stderr
+    assert (
+        "no mail named 'nope'; there are: application_status, job_alert, job_decision, "
+        "job_expiring" in unknown.stderr
     )
 
 

@@ -36,6 +36,7 @@ JOB_FIELDS = {
     "status",
     "expires_at",
     "published_at",
+    "submitted_at",
     "created_at",
     "updated_at",
 }

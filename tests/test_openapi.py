@@ -57,6 +57,11 @@ CONTRACT = {
     ("patch", "/api/v1/applications/{application_id}"),
     ("get", "/api/v1/admin/users"),
     ("patch", "/api/v1/admin/users/{user_id}"),
+    ("get", "/api/v1/moderation/jobs"),
+    ("get", "/api/v1/moderation/jobs/{job_id}"),
+    ("post", "/api/v1/moderation/jobs/{job_id}/decisions"),
+    ("put", "/api/v1/moderation/companies/{company_id}/review-policy"),
+    ("get", "/api/v1/jobs/{job_id}/decisions"),
 }
 READ_MODELS = {
     "UserRead": {
@@ -84,6 +89,17 @@ READ_MODELS = {
         "candidate_name", "candidate_email",
     },
     "TokenPair": {"access_token", "token_type", "expires_in", "refresh_token"},
+    "DecisionRead": {"id", "decision", "reasons", "note", "created_at"},
+    "DecisionRecord": {
+        "id", "decision", "reasons", "note", "created_at", "moderator_id", "moderator_name",
+    },
+    "PosterRead": {
+        "id", "email", "full_name", "member_since", "email_verified_at", "approved_jobs",
+        "rejected_jobs",
+    },
+    "CompanyReviewed": {"id", "name", "website", "review_policy", "created_at"},
+    "QueuedJob": {"job", "company", "poster"},
+    "JobReview": {"job", "company", "poster", "decisions"},
     "Problem": {"type", "title", "status", "detail"},
     "ValidationProblem": {"type", "title", "status", "detail", "errors"},
 }  # fmt: skip
@@ -214,6 +230,7 @@ def test_read_models_carry_exactly_the_contract_fields(document: dict[str, Any])
     create_fields = set(schemas["JobCreate"]["properties"])
     derived = {
         "id", "company_name", "created_at", "updated_at", "published_at", "description_html",
+        "submitted_at",
     }  # fmt: skip
     assert job_fields == create_fields | derived
 
@@ -232,6 +249,7 @@ VERSIONED = {
     ("patch", "/api/v1/applications/{application_id}"),
 }
 TAGGED_READS = {
+    ("get", "/api/v1/moderation/jobs/{job_id}"),
     ("get", "/api/v1/companies/{company_id}"),
     ("get", "/api/v1/jobs/{job_id}"),
     ("get", "/api/v1/applications/{application_id}"),

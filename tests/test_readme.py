@@ -33,6 +33,7 @@ def test_the_walk_through_covers_every_section() -> None:
         "create-admin",
         "/companies",
         "/jobs",
+        "/moderation/jobs",
         "/applications",
         "/saved-searches",
         "/notifications",
@@ -86,6 +87,7 @@ def test_the_walk_through_runs_as_written(fresh_database: URL, tmp_path: Path) -
     for expected in (
         '"email":"grace@example.com"',  # /users/me of the candidate
         '"title":"Staff Python Developer"',  # the edit under If-Match, then the search
+        '"decision":"approved"',  # the admin's approval of the held job
         '"status":"interviewing"',  # the candidate's own applications
         '"is_active":false',  # deactivated by the admin
         '"access_token"',  # the refresh

@@ -96,6 +96,8 @@ def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         API_URL=base,
         RATE_LIMITS_ENABLED="false",
         NOTIFY_BATCH_MINUTES="0",
+        # New posters publish at once; the moderation flow holds a company's jobs itself.
+        MODERATION_FIRST_JOBS="0",
     )
     try:
         yield Site(server=server, mail=mail, url=base, database=url)
@@ -869,6 +871,90 @@ def test_an_admin_finds_demotes_and_deactivates_an_account(
     target_tab.expected |= {"401", "403"}
     assert tab.unexpected_errors() == []
     assert target_tab.unexpected_errors() == []
+
+
+def test_a_moderator_rejects_a_held_job_and_its_poster_reads_why(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_worker import worker_environment
+
+    moderator_email = unique("moderator")
+    made = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "backend", "create-admin", "--email", moderator_email],
+        cwd=ROOT,
+        env=worker_environment(site.database, 25),
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    poster = new_tab()
+    poster_email = unique("held")
+    sign_up(poster, site, name="Held Poster", email=poster_email, role="employer")
+    add_first_company(poster, "Held Company")
+    # The admin (a moderator too) sets the company to be reviewed always, through the API.
+    token = httpx.post(
+        f"{site.url}/api/v1/auth/token",
+        data={"username": moderator_email, "password": PASSWORD},
+    ).json()["access_token"]
+    mine = httpx.post(
+        f"{site.url}/api/v1/auth/token", data={"username": poster_email, "password": PASSWORD}
+    ).json()["access_token"]
+    (company,) = httpx.get(
+        f"{site.url}/api/v1/users/me/companies", headers={"Authorization": f"Bearer {mine}"}
+    ).json()["items"]
+    policy = httpx.put(
+        f"{site.url}/api/v1/moderation/companies/{company['id']}/review-policy",
+        json={"review_policy": "always"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert policy.status_code == 200, policy.text
+    title = f"Held Role {uuid.uuid4().hex[:6]}"
+    post_job(poster, title=title)
+    page = poster.page
+    expect(page.get_by_role("status").filter(has_text="a moderator reviews it")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=title)
+    expect(row.get_by_role("cell", name="in review", exact=True)).to_be_visible()
+
+    tab = new_tab()
+    sign_in(tab, moderator_email)
+    moderation = tab.page
+    moderation.get_by_role("navigation", name="Main").get_by_role("link", name="Moderation").click()
+    queued = moderation.get_by_role("row").filter(has_text=title)
+    expect(queued).to_contain_text(poster_email)
+    expect(queued).to_contain_text("0 approved, 0 rejected")
+    queued.get_by_role("link", name=title).click()
+    expect(moderation.get_by_role("heading", name=title)).to_be_visible()
+    assert serious_violations(moderation) == []
+    screenshot(moderation, "moderation-review-desktop")
+    decide = moderation.get_by_role("form", name="Decide")
+    decide.get_by_label("Decision").select_option("rejected")
+    decide.get_by_label("incomplete").check()
+    note = "<b>Say</b> where the job is."
+    decide.get_by_label("Note to the poster").fill(note)
+    decide.get_by_role("button", name="Decide").click()
+    expect(moderation.get_by_role("heading", name="Jobs waiting for review")).to_be_visible()
+    expect(moderation.get_by_role("row").filter(has_text=title)).to_have_count(0)
+
+    page.reload()
+    row = page.get_by_role("row").filter(has_text=title)
+    expect(row.get_by_role("cell", name="rejected", exact=True)).to_be_visible()
+    expect(row.get_by_role("button", name="Publish")).to_have_count(0)
+    row.get_by_role("link", name="Applicants and edit").click()
+    decisions = page.get_by_role("region", name="Moderators' decisions")
+    expect(decisions).to_contain_text("rejected")
+    expect(decisions).to_contain_text("incomplete")
+    # The note is text, as written.
+    expect(decisions.get_by_text(note)).to_be_visible()
+    expect(decisions.locator("b")).to_have_count(0)
+    mail = site.wait_for(poster_email, f"{title} was not approved")
+    assert "Reasons: incomplete" in mail.get_body(("plain",)).get_content()
+    assert tab.unexpected_errors() == []
+    assert poster.unexpected_errors() == []
 
 
 def test_a_401_is_refreshed_once_and_the_request_retried(

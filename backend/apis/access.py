@@ -56,6 +56,8 @@ async def candidate_only(request: Request, db: Reader) -> Caller:
 
 
 Admin = Annotated[Caller, Depends(require_role(Role.admin))]
+# Decides on the jobs held for review: moderators and admins.
+Moderator = Annotated[Caller, Depends(require_role(Role.moderator, Role.admin))]
 
 
 async def optional_user(request: Request, db: Reader) -> Caller | None:

@@ -36,10 +36,15 @@ FEED_MAX_AGE = 300
     responses=problem_responses(401, 403),
 )
 async def create_job(
-    payload: JobCreate, user: EmployerOrAdmin, db: DbSession, response: Response
+    payload: JobCreate,
+    user: EmployerOrAdmin,
+    db: DbSession,
+    settings: SettingsDep,
+    response: Response,
 ) -> JobRead:
-    """Post a job for one of the caller's companies (admins: for any company)."""
-    job = await jobs_service.create(db, user=user, payload=payload)
+    """Post a job for one of the caller's companies (admins: for any company). Asked to be
+    published, it may be held for a moderator's review instead (status `pending`)."""
+    job = await jobs_service.create(db, settings, user=user, payload=payload)
     response.headers["ETag"] = etag(job.updated_at)
     return JobRead.model_validate(job)
 
@@ -136,12 +141,14 @@ async def update_job(
     payload: JobUpdate,
     user: EmployerOrAdmin,
     db: DbSession,
+    settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> JobRead:
-    """Change a job: its owner or an admin. An impossible status change is a 409."""
+    """Change a job: its owner or an admin. An impossible status change is a 409; asked to
+    be published, the job may be held for review (`pending`)."""
     job = await jobs_service.update(
-        db, user=user, job_id=job_id, payload=payload, if_match=if_match
+        db, settings, user=user, job_id=job_id, payload=payload, if_match=if_match
     )
     response.headers["ETag"] = etag(job.updated_at)
     return JobRead.model_validate(job)

@@ -14,6 +14,7 @@ from backend.apis import (
     auth,
     companies,
     jobs,
+    moderation,
     notifications,
     options,
     saved_searches,
@@ -35,6 +36,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     saved_searches.router,
     notifications.router,
     auth.router,
+    moderation.router,
+    moderation.owners,
     admin.router,
 )
 # The sections of the OpenAPI document, in the order a reader meets them.
@@ -47,6 +50,7 @@ TAGS = [
     {"name": "companies", "description": "Companies, managed by their employers."},
     {"name": "jobs", "description": "Search and read jobs; employers post and edit them."},
     {"name": "applications", "description": "Candidates apply; employers review."},
+    {"name": "moderation", "description": "Jobs held for review, for moderators."},
     {"name": "admin", "description": "Accounts, for administrators."},
     {"name": "feeds", "description": "Atom feed and sitemaps."},
 ]

@@ -53,6 +53,7 @@ PAGES = (
     "/saved-searches",
     "/dashboard",
     "/admin",
+    "/moderation",
     "/feeds",
 )
 
@@ -77,6 +78,11 @@ for path in PAGES:
 
 @router.get("/dashboard/jobs/{job_id}", response_class=HTMLResponse)
 async def dashboard_job(job_id: int) -> HTMLResponse:
+    return shell()
+
+
+@router.get("/moderation/jobs/{job_id}", response_class=HTMLResponse)
+async def moderation_job(job_id: int) -> HTMLResponse:
     return shell()
 
 

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     search_index_dir: Path | None = None
     search_index_interval_seconds: float = Field(default=0.2, gt=0, le=60)
 
+    # Moderation (backend.services.moderation): a poster's jobs are held for a moderator's
+    # review until this many of theirs were approved with none rejected; 0 publishes new
+    # posters' jobs at once (companies a moderator set to "always review" are still held).
+    moderation_first_jobs: int = Field(default=3, ge=0, le=1000)
+
     # HTTP
     # `python -m backend serve`: the request parser, how large a request's head may be, and
     # how long a busy worker may take to answer its supervisor before it is replaced.

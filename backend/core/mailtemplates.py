@@ -120,4 +120,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": f"{_LINK}/dashboard/jobs/1",
         "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
     },
+    "job_decision": {
+        "name": "Grace Hopper",
+        "job_title": "Backend Engineer",
+        "decision": "rejected",
+        "reasons": ["incomplete", "other"],
+        "note": "Say where the job is, and give the salary range.",
+        "link": f"{_LINK}/dashboard/jobs/1",
+    },
 }

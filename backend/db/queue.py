@@ -14,6 +14,7 @@ NOTIFY_NEW_APPLICANTS = "notify_new_applicants"
 NOTIFY_STATUS_CHANGES = "notify_status_changes"
 SEND_JOB_ALERT = "send_job_alert"
 NOTIFY_JOB_EXPIRING = "notify_job_expiring"
+NOTIFY_JOB_DECISION = "notify_job_decision"
 
 # The periodic tasks an operator may run now (`python -m backend tasks run`), by the name the
 # command takes.

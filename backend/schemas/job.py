@@ -155,6 +155,9 @@ class JobRead(ResponseModel):
     status: JobStatus
     expires_at: Timestamp | None
     published_at: Timestamp | None
+    submitted_at: Timestamp | None = Field(
+        description="When its owner last asked to publish it and it was held for review"
+    )
     created_at: Timestamp
     updated_at: Timestamp
 

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import markdown
+from backend.core.config import Settings
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
-from backend.db.models import Job, JobStatus
+from backend.db.models import Company, Job, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
@@ -21,16 +22,20 @@ from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.search.engine import SearchIndex
-from backend.services import verification
+from backend.services import moderation, verification
 from backend.services.rules import check_if_match, manages
 
 JOB_NOT_FOUND = "Job not found."
 ANOTHER_EMPLOYERS_JOB = "This job belongs to another employer."
 
-# Setting the current status again is a no-op; any change not listed is a 409.
+# What a job's owner may change its status to; setting the current status again is a
+# no-op, and any change not listed is a 409. Asking to publish may hold the job for review
+# instead (backend.services.moderation); a held job is published, rejected or sent back as
+# a draft by a moderator, and withdrawn as a draft by its owner.
 ALLOWED_TRANSITIONS = frozenset(
     {
         (JobStatus.draft, JobStatus.published),
+        (JobStatus.pending, JobStatus.draft),
         (JobStatus.published, JobStatus.closed),
         (JobStatus.closed, JobStatus.published),
     }
@@ -72,8 +77,20 @@ async def _renderings(description: str) -> dict[str, Any]:
     }
 
 
-async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
-    """Post a job for a company the caller owns (any company, for an admin)."""
+async def _publishing(
+    db: AsyncSession, settings: Settings, *, user: Caller, company: Company
+) -> dict[str, Any]:
+    """The columns of a job its owner asks to publish: published now, or held for review."""
+    verification.require_confirmed(user, "publish jobs")
+    now = datetime.now(UTC)
+    if await moderation.needs_review(db, settings, user=user, company=company):
+        return moderation.held(now)
+    return {"status": JobStatus.published, "published_at": now}
+
+
+async def create(db: AsyncSession, settings: Settings, *, user: Caller, payload: JobCreate) -> Job:
+    """Post a job for a company the caller owns (any company, for an admin); asked to be
+    published, it may be held for review."""
     renderings = await _renderings(payload.description)
     # Shared lock: the company cannot be deleted or change hands under the new job.
     company = await companies_repo.get(db, company_id=payload.company_id, lock="share")
@@ -83,8 +100,9 @@ async def create(db: AsyncSession, *, user: Caller, payload: JobCreate) -> Job:
         raise Forbidden("This company belongs to another employer.")
     values = payload.model_dump(exclude={"company_id"}) | renderings
     if payload.status == JobStatus.published:
-        verification.require_confirmed(user, "publish jobs")
-        values["published_at"] = datetime.now(UTC)
+        values |= await _publishing(db, settings, user=user, company=company)
+    elif payload.status in (JobStatus.pending, JobStatus.rejected):
+        raise InvalidField(("body", "status"), "Only a moderator's decision sets this status")
     return await jobs_repo.create(db, company=company, **values)
 
 
@@ -151,10 +169,17 @@ async def _for_change(db: AsyncSession, *, user: Caller, job_id: int, if_match: 
 
 
 async def update(
-    db: AsyncSession, *, user: Caller, job_id: int, payload: JobUpdate, if_match: str | None
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    job_id: int,
+    payload: JobUpdate,
+    if_match: str | None,
 ) -> Job:
     """Apply a partial update; the salary range is checked on the result, the status change
-    against the state machine, both on the locked row."""
+    against the state machine, both on the locked row. Asked to be published, the job may
+    be held for review instead."""
     changes: dict[str, Any] = payload.model_dump(exclude_unset=True)
     if changes.get("description") is not None:
         changes |= await _renderings(changes["description"])
@@ -170,9 +195,10 @@ async def update(
             raise Conflict(f"A {job.status.value} job cannot become {new_status.value}.")
         changes["status"] = new_status
         if new_status == JobStatus.published:
-            verification.require_confirmed(user, "publish jobs")
-        if new_status == JobStatus.published and job.published_at is None:
-            changes["published_at"] = datetime.now(UTC)
+            publishing = await _publishing(db, settings, user=user, company=job.company)
+            if job.published_at is not None:  # reopened: it keeps its first publication
+                publishing.pop("published_at", None)
+            changes |= publishing
     if not changes:
         return job
     return await jobs_repo.update(db, job=job, **changes)

@@ -30,6 +30,7 @@ from backend.core.security import (
 from backend.db.models import ApplicationStatus, User
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import moderation as moderation_repo
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
@@ -312,3 +313,24 @@ async def unsubscribe(db: AsyncSession, settings: Settings, *, token: str) -> Ki
         raise BadRequest(INVALID_UNSUBSCRIBE)
     await users_repo.update(db, user=account, **{_column(kind): False})
     return kind
+
+
+async def job_decision_mail(
+    db: AsyncSession, settings: Settings, *, decision_id: int
+) -> EmailMessage | None:
+    """The mail telling a job's poster of a moderator's decision (what was decided, the
+    reasons and the note, as plain text); None when the job or the account is gone, or the
+    address is not confirmed now. Not a notification one turns off: it answers the poster's
+    own request to publish."""
+    notice = await moderation_repo.decision_notice(db, decision_id=decision_id)
+    if notice is None or not notice.may_mail:
+        return None
+    context = {
+        "name": notice.name,
+        "job_title": notice.job_title,
+        "decision": notice.decision.value,
+        "reasons": [reason.replace("_", " ") for reason in notice.reasons],
+        "note": notice.note.strip(),
+        "link": _frontend(settings, f"/dashboard/jobs/{notice.job_id}"),
+    }
+    return _message(settings, "job_decision", to=notice.email, context=context)

@@ -26,6 +26,7 @@ from backend.core.config import Settings
 from backend.core.mail import Mailer, message_id
 from backend.core.metrics import TASK_DURATION, TASK_RUNS
 from backend.db.queue import (
+    NOTIFY_JOB_DECISION,
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
     NOTIFY_STATUS_CHANGES,
@@ -190,6 +191,19 @@ async def notify_application_status(
         if mail.message is not None:
             await send_once(db, resources, _key(context), mail.message)
         await notifications.candidate_told(db, application_ids=mail.application_ids)
+
+
+@queue.task(name=NOTIFY_JOB_DECISION, pass_context=True)
+@measured
+async def notify_job_decision(context: JobContext, *, decision_id: int) -> None:
+    """Tell a job's poster what a moderator decided on it."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.job_decision_mail(
+            db, resources.settings, decision_id=decision_id
+        )
+        if message is not None:
+            await send_once(db, resources, f"job-decision:{decision_id}", message)
 
 
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)

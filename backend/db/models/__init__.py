@@ -3,7 +3,7 @@
 from backend.db.base import Base
 from backend.db.models.application import Application, ApplicationStatus
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
-from backend.db.models.company import Company
+from backend.db.models.company import Company, ReviewPolicy
 from backend.db.models.job import (
     EmploymentType,
     Job,
@@ -13,6 +13,7 @@ from backend.db.models.job import (
     Workplace,
 )
 from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
+from backend.db.models.moderation import Decision, JobDecision, RejectionReason
 from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.search_outbox import SearchOutboxEntry
 from backend.db.models.session import UserSession
@@ -26,13 +27,17 @@ __all__ = [
     "AuthAttempt",
     "Base",
     "Company",
+    "Decision",
     "EmploymentType",
     "Job",
+    "JobDecision",
     "JobExpiryNotice",
     "JobStatus",
     "JobTitle",
     "PasswordResetToken",
     "RefreshToken",
+    "RejectionReason",
+    "ReviewPolicy",
     "Role",
     "SavedSearch",
     "SearchOutboxEntry",

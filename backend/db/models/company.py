@@ -1,4 +1,6 @@
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, String, Text
+import enum
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Identity, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TimestampMixin
@@ -6,6 +8,15 @@ from backend.db.base import Base, TimestampMixin
 COMPANY_NAME_MAX_LENGTH = 200
 WEBSITE_MAX_LENGTH = 2048
 COMPANY_DESCRIPTION_MAX_LENGTH = 10_000
+
+
+class ReviewPolicy(enum.StrEnum):
+    """Whether a company's jobs are held for review (set by moderators)."""
+
+    # As its poster's record says (backend.services.moderation.needs_review).
+    default = "default"
+    always = "always"
+    trusted = "trusted"
 
 
 class Company(TimestampMixin, Base):
@@ -23,3 +34,7 @@ class Company(TimestampMixin, Base):
         LargeBinary, deferred=True, deferred_raiseload=True
     )
     owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="RESTRICT"))
+    review_policy: Mapped[ReviewPolicy] = mapped_column(
+        Enum(ReviewPolicy, name="review_policy", values_callable=lambda ks: [k.value for k in ks]),
+        server_default=ReviewPolicy.default.value,
+    )

@@ -48,8 +48,12 @@ class EmploymentType(enum.StrEnum):
 
 class JobStatus(enum.StrEnum):
     draft = "draft"
+    # Asked to be published and held for a moderator's decision (backend.services.moderation).
+    pending = "pending"
     published = "published"
     closed = "closed"
+    # Refused by a moderator: never public; its owner may only delete it.
+    rejected = "rejected"
 
 
 # What the public lists sort by: salary_max, or salary_min when there is no max.
@@ -99,6 +103,13 @@ class Job(TimestampMixin, Base):
         ),
         # Autocomplete checks that a suggested title still has a visible job.
         Index("ix_jobs_title_published", "title", postgresql_where=text("status = 'published'")),
+        # The moderators' queue: the jobs held for review, oldest first.
+        Index(
+            "ix_jobs_pending_queue",
+            "submitted_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+        ),
         # The hourly expiry notices find the published jobs about to expire through this.
         Index(
             "ix_jobs_published_expires_at",
@@ -144,6 +155,8 @@ class Job(TimestampMixin, Base):
     )
     expires_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # When its owner last asked for it to be published and it was held for review.
+    submitted_at: Mapped[datetime | None]
     # Never loaded by itself: the loaders that answer with a job join it (contains_eager),
     # and a new job is given it.
     company: Mapped[Company] = relationship(lazy="raise")

@@ -13,6 +13,9 @@ FULL_NAME_MAX_LENGTH = 200
 class Role(enum.StrEnum):
     candidate = "candidate"
     employer = "employer"
+    # Decides on the jobs held for review (admins may too); given by an admin, never chosen
+    # at registration.
+    moderator = "moderator"
     admin = "admin"
 
 

@@ -68,6 +68,7 @@ class JobListed:
     status: JobStatus
     expires_at: datetime | None
     published_at: datetime | None
+    submitted_at: datetime | None
     created_at: datetime
     updated_at: datetime
     company_name: str

@@ -16,6 +16,7 @@ import {
 import { applicationsPage, savedSearchesPage } from "./views/candidate.js";
 import { dashboardJobPage, dashboardPage } from "./views/employer.js";
 import { adminPage } from "./views/admin.js";
+import { moderationJobPage, moderationPage } from "./views/moderation.js";
 
 function link(href, text) {
   const here = window.location.pathname === href;
@@ -29,7 +30,8 @@ function drawNav(user) {
     items.push(link("/signin", "Sign in"), link("/signup", "Create account"));
   } else {
     if (user.role === "candidate") items.push(link("/applications", "My applications"));
-    if (user.role !== "candidate") items.push(link("/dashboard", "Dashboard"));
+    if (user.role === "employer" || user.role === "admin") items.push(link("/dashboard", "Dashboard"));
+    if (user.role === "moderator" || user.role === "admin") items.push(link("/moderation", "Moderation"));
     if (user.role === "admin") items.push(link("/admin", "Admin"));
     items.push(link("/saved-searches", "Saved searches"), link("/account", "Account"));
     const out = h("button", { type: "button", class: "link" }, "Sign out");
@@ -56,6 +58,8 @@ route("/saved-searches", savedSearchesPage);
 route("/dashboard", dashboardPage);
 route("/dashboard/jobs/:id", dashboardJobPage);
 route("/admin", adminPage);
+route("/moderation", moderationPage);
+route("/moderation/jobs/:id", moderationJobPage);
 route("/feeds", feedsPage);
 fallback(() => {
   title("Not found");

@@ -4,7 +4,7 @@ import { currentUser, get, patch } from "../api.js";
 import { action, describe, field, form, h, input, render, select, title, when } from "../ui.js";
 import { navigate } from "../router.js";
 
-const ROLES = [["candidate", "Candidate"], ["employer", "Employer"], ["admin", "Admin"]];
+const ROLES = [["candidate", "Candidate"], ["employer", "Employer"], ["moderator", "Moderator"], ["admin", "Admin"]];
 
 function userRow(user) {
   const role = select("role", ROLES, { "aria-label": `Role of ${user.email}` });

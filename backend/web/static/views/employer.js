@@ -13,7 +13,7 @@ function employerOnly(path) {
     navigate(`/signin?next=${path}`, { replace: true });
     return null;
   }
-  if (user.role === "candidate") {
+  if (user.role !== "employer" && user.role !== "admin") {
     title("Dashboard");
     render(h("h1", {}, "Dashboard"), h("p", {}, "The dashboard is for employers."));
     return null;
@@ -21,10 +21,19 @@ function employerOnly(path) {
   return user;
 }
 
-// A published job past its expiry date is off the board for everyone else: say so.
+// A published job past its expiry date is off the board for everyone else: say so; a
+// held one is waiting for a moderator.
 export function shownStatus(job) {
   const expired = job.status === "published" && job.expires_at && Date.parse(job.expires_at) <= Date.now();
-  return expired ? "expired" : job.status;
+  if (expired) return "expired";
+  return job.status === "pending" ? "in review" : job.status;
+}
+
+// What a job's owner is told of a publication they asked for.
+function published(job) {
+  return job.status === "pending"
+    ? `"${job.title}" is waiting for a moderator's review; you will be mailed the decision.`
+    : `"${job.title}" is published.`;
 }
 
 // The expiry date as the date input shows it (the day, in UTC), and back: the job then
@@ -87,10 +96,18 @@ function jobRow(job, companies) {
   function fill() {
     actions.replaceChildren(
       h("a", { href: `/dashboard/jobs/${job.id}` }, "Applicants and edit"),
-      job.status !== "published"
+      job.status === "rejected"
+        ? null
+        : job.status === "pending"
+        ? action("Withdraw from review", async () => {
+            refresh(await patch(`/jobs/${job.id}`, { status: "draft" }));
+            return `"${job.title}" is a draft again.`;
+          })
+        : job.status !== "published"
         ? action("Publish", async () => {
-            refresh(await patch(`/jobs/${job.id}`, { status: "published" }));
-            return `"${job.title}" is published.`;
+            const changed = await patch(`/jobs/${job.id}`, { status: "published" });
+            refresh(changed);
+            return published(changed);
           })
         : action("Close", async () => {
             refresh(await patch(`/jobs/${job.id}`, { status: "closed" }));
@@ -125,7 +142,9 @@ export async function dashboardPage() {
           empty.remove();
           jobsBody.prepend(jobRow(job, companies));
           node.reset();
-          flash(`Posted "${job.title}" as ${job.status}.`);
+          flash(job.status === "pending"
+            ? `Posted "${job.title}": a moderator reviews it before it is published, and you will be mailed the decision.`
+            : `Posted "${job.title}" as ${job.status}.`);
         },
         "Post the job",
       )
@@ -208,7 +227,7 @@ export async function dashboardJobPage(params, id) {
   }
   title(job.title);
   const [companies, offered] = await Promise.all([allPages("/users/me/companies"), options()]);
-  const applications = await allPages(`/jobs/${id}/applications`);
+  const [applications, decisions] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`)]);
   const rows = applications.map((application) => {
     const current = h("td", {}, words(application.status));
     const { reviewer, final: finals } = offered.application_statuses;
@@ -244,6 +263,14 @@ export async function dashboardJobPage(params, id) {
     h("p", { class: "back" }, h("a", { href: "/dashboard" }, "← Dashboard")),
     h("h1", {}, job.title),
     h("p", { class: "meta", id: "job-status" }, `Status: ${shownStatus(job)}`, job.expires_at ? ` · expires ${when(job.expires_at)}` : ""),
+    decisions.length
+      ? h("section", { "aria-labelledby": "decisions-heading" },
+          h("h2", { id: "decisions-heading" }, "Moderators' decisions"),
+          h("ul", {}, decisions.map((decision) => h("li", {},
+            h("strong", {}, words(decision.decision)), `, ${when(decision.created_at)}`,
+            decision.reasons.length ? ` · ${decision.reasons.map(words).join(", ")}` : "",
+            decision.note ? h("p", { class: "letter" }, decision.note) : null))))
+      : null,
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
       rows.length

@@ -1,0 +1,136 @@
+"""Moderation: the queue of jobs held for review, a job's review, decisions, and companies'
+review policies (moderators and admins); a job's decisions for its owner."""
+
+from fastapi import APIRouter, Response, status
+
+from backend.apis.access import EmployerOrAdmin, IdPath, Moderator
+from backend.apis.deps import DbSession, IfMatch
+from backend.apis.openapi import problem_responses, with_etag
+from backend.apis.pagination import PageDep
+from backend.db.repository.base import AnyRow
+from backend.schemas.job import JobRead
+from backend.schemas.moderation import (
+    CompanyReviewed,
+    DecisionCreate,
+    DecisionRead,
+    DecisionRecord,
+    JobReview,
+    PosterRead,
+    QueuedJob,
+    ReviewPolicyUpdate,
+)
+from backend.schemas.pagination import Page
+from backend.services import moderation as moderation_service
+from backend.services.rules import etag
+
+router = APIRouter(prefix="/moderation", tags=["moderation"], responses=problem_responses(401, 403))
+# A job's decisions, for its owner: under the job.
+owners = APIRouter(tags=["moderation"])
+
+
+def _queued(row: AnyRow) -> QueuedJob:
+    return QueuedJob(
+        job=JobRead.model_validate(row),
+        company=CompanyReviewed(
+            id=row.company_id,
+            name=row.company_name,
+            website=row.company_website,
+            review_policy=row.company_review_policy,
+            created_at=row.company_created_at,
+        ),
+        poster=PosterRead(
+            id=row.poster_id,
+            email=row.poster_email,
+            full_name=row.poster_name,
+            member_since=row.poster_since,
+            email_verified_at=row.poster_verified_at,
+            approved_jobs=row.approved,
+            rejected_jobs=row.rejected,
+        ),
+    )
+
+
+async def _review(db: DbSession, job_id: int, response: Response) -> JobReview:
+    review = await moderation_service.review(db, job_id=job_id)
+    response.headers["ETag"] = etag(review.job.updated_at)
+    return JobReview(
+        **dict(_queued(review.job)),
+        decisions=[DecisionRecord.model_validate(row) for row in review.decisions],
+    )
+
+
+@router.get("/jobs", name="queue", response_model=Page[QueuedJob])
+async def queue(moderator: Moderator, page: PageDep, db: DbSession) -> Page[QueuedJob]:
+    """The jobs held for review, the longest held first, each with its company, its poster
+    and the poster's record."""
+    paged = await moderation_service.queue(db, page=page)
+    return Page(items=[_queued(row) for row in paged.items], next_cursor=paged.next_cursor)
+
+
+@router.get(
+    "/jobs/{job_id}",
+    name="review",
+    response_model=JobReview,
+    responses={**problem_responses(404), **with_etag()},
+)
+async def review(
+    job_id: IdPath, moderator: Moderator, db: DbSession, response: Response
+) -> JobReview:
+    """A job in any status as moderators review it, with every decision on it. Its ETag is
+    the job's version: send it in `If-Match` with a decision to decide on what was read."""
+    return await _review(db, job_id, response)
+
+
+@router.post(
+    "/jobs/{job_id}/decisions",
+    name="decide",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobReview,
+    responses={**problem_responses(404, 409, 412), **with_etag(201)},
+)
+async def decide(
+    job_id: IdPath,
+    payload: DecisionCreate,
+    moderator: Moderator,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> JobReview:
+    """Approve a held job (published now), reject it with reasons (for good), or send it
+    back to its owner as a draft with a note saying what to change. The poster is mailed.
+    A job not held (decided already, withdrawn) is a 409; one changed since `If-Match`'s
+    version, a 412."""
+    await moderation_service.decide(
+        db, moderator=moderator, job_id=job_id, payload=payload, if_match=if_match
+    )
+    return await _review(db, job_id, response)
+
+
+@router.put(
+    "/companies/{company_id}/review-policy",
+    name="set-review-policy",
+    response_model=CompanyReviewed,
+    responses=problem_responses(404),
+)
+async def set_review_policy(
+    company_id: IdPath, payload: ReviewPolicyUpdate, moderator: Moderator, db: DbSession
+) -> CompanyReviewed:
+    """Hold every job of a company for review (`always`), none (`trusted`), or as its
+    poster's record says (`default`)."""
+    company = await moderation_service.set_policy(
+        db, company_id=company_id, policy=payload.review_policy
+    )
+    return CompanyReviewed.model_validate(company)
+
+
+@owners.get(
+    "/jobs/{job_id:int}/decisions",
+    name="job-decisions",
+    response_model=list[DecisionRead],
+    responses=problem_responses(401, 403, 404),
+)
+async def job_decisions(job_id: IdPath, user: EmployerOrAdmin, db: DbSession) -> list[DecisionRead]:
+    """The moderators' decisions on one of the caller's jobs, oldest first (what was
+    decided, the reasons and the note; not who)."""
+    rows = await moderation_service.decisions_for_owner(db, user=user, job_id=job_id)
+    return [DecisionRead.model_validate(row) for row in rows]

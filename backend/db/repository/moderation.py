@@ -1,0 +1,195 @@
+"""Queries of moderation: the queue of held jobs, a poster's record, and the decisions."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import AwareDatetime
+from sqlalchemy import and_, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.cursor import CursorId, Position
+from backend.core.pagination import Positioned
+from backend.db.models import (
+    Company,
+    Decision,
+    Job,
+    JobDecision,
+    JobStatus,
+    User,
+)
+from backend.db.repository import base
+from backend.db.repository.jobs import JOB_COLUMNS
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A poster's history with the moderators: jobs of theirs approved, and rejected."""
+
+    approved: int
+    rejected: int
+
+
+def _record_columns(poster_id: Any) -> tuple[Any, Any]:
+    decided = select(JobDecision.job_id).where(JobDecision.poster_id == poster_id)
+    approved = (
+        decided.where(JobDecision.decision == Decision.approved)
+        .with_only_columns(func.count(func.distinct(JobDecision.job_id)))
+        .scalar_subquery()
+    )
+    rejected = (
+        decided.where(JobDecision.decision == Decision.rejected)
+        .with_only_columns(func.count())
+        .scalar_subquery()
+    )
+    return approved.label("approved"), rejected.label("rejected")
+
+
+async def record_of(session: AsyncSession, *, poster_id: int) -> Record:
+    row = await base.first(session, select(*_record_columns(poster_id)))
+    assert row is not None  # a select of aggregates alone has one row
+    return Record(approved=row.approved, rejected=row.rejected)
+
+
+class QueuePosition(Position):
+    """The position in the queue: held the longest first."""
+
+    submitted_at: AwareDatetime
+    id: CursorId
+
+
+# What a moderator sees of a held job's poster and company beside the job.
+_POSTER_COLUMNS = (
+    Company.name.label("company_name"),
+    Company.website.label("company_website"),
+    Company.review_policy.label("company_review_policy"),
+    Company.created_at.label("company_created_at"),
+    User.id.label("poster_id"),
+    User.email.label("poster_email"),
+    User.full_name.label("poster_name"),
+    User.created_at.label("poster_since"),
+    User.email_verified_at.label("poster_verified_at"),
+    *_record_columns(User.id),
+)
+
+
+def _reviewed(*conditions: Any) -> Any:
+    return (
+        select(*JOB_COLUMNS, *_POSTER_COLUMNS)
+        .join(Company, Company.id == Job.company_id)
+        .join(User, User.id == Company.owner_id)
+        .where(*conditions)
+    )
+
+
+async def queue(
+    session: AsyncSession, *, limit: int, after: QueuePosition | None
+) -> Positioned[base.AnyRow, QueuePosition]:
+    """The jobs held for review, the longest held first, each with its company, its poster
+    and the poster's record (through the queue's partial index)."""
+    statement = _reviewed(Job.status == JobStatus.pending).order_by(Job.submitted_at, Job.id)
+    if after is not None:
+        statement = statement.where(
+            tuple_(Job.submitted_at, Job.id) > tuple_(after.submitted_at, after.id)
+        )
+    rows = await base.all_rows(session, statement.limit(limit + 1))
+    return Positioned(
+        rows, lambda index: QueuePosition(submitted_at=rows[index].submitted_at, id=rows[index].id)
+    )
+
+
+async def reviewed_job(session: AsyncSession, *, job_id: int) -> base.AnyRow | None:
+    """One job in any status, as the queue shows it."""
+    return await base.first(session, _reviewed(Job.id == job_id))
+
+
+async def decisions(session: AsyncSession, *, job_id: int) -> Sequence[base.AnyRow]:
+    """A job's decisions, oldest first, with the deciding moderator's name where the
+    account remains."""
+    statement = (
+        select(
+            JobDecision.id,
+            JobDecision.decision,
+            JobDecision.reasons,
+            JobDecision.note,
+            JobDecision.created_at,
+            JobDecision.moderator_id,
+            User.full_name.label("moderator_name"),
+        )
+        .outerjoin(User, User.id == JobDecision.moderator_id)
+        .where(JobDecision.job_id == job_id)
+        .order_by(JobDecision.id)
+    )
+    return await base.all_rows(session, statement)
+
+
+async def record_decision(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    moderator_id: int,
+    poster_id: int,
+    decision: Decision,
+    reasons: list[str],
+    note: str,
+) -> int:
+    """Write a decision; its id."""
+    statement = (
+        insert(JobDecision)
+        .values(
+            job_id=job_id,
+            moderator_id=moderator_id,
+            poster_id=poster_id,
+            decision=decision,
+            reasons=reasons,
+            note=note,
+        )
+        .returning(JobDecision.id)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionNotice:
+    """What the mail telling a poster of a decision needs."""
+
+    decision: Decision
+    reasons: list[str]
+    note: str
+    job_id: int
+    job_title: str
+    email: str
+    name: str
+    # Only a confirmed, active account is mailed.
+    may_mail: bool
+
+
+async def decision_notice(session: AsyncSession, *, decision_id: int) -> DecisionNotice | None:
+    statement = (
+        select(
+            JobDecision.decision,
+            JobDecision.reasons,
+            JobDecision.note,
+            Job.id.label("job_id"),
+            Job.title.label("job_title"),
+            User.email,
+            User.full_name.label("name"),
+            and_(User.is_active, User.email_verified_at.is_not(None)).label("may_mail"),
+        )
+        .join(Job, Job.id == JobDecision.job_id)
+        .join(User, User.id == JobDecision.poster_id)
+        .where(JobDecision.id == decision_id)
+    )
+    row = await base.first(session, statement)
+    if row is None:
+        return None
+    return DecisionNotice(
+        decision=row.decision,
+        reasons=list(row.reasons),
+        note=row.note,
+        job_id=row.job_id,
+        job_title=row.job_title,
+        email=row.email,
+        name=row.name,
+        may_mail=bool(row.may_mail),
+    )

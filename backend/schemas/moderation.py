@@ -1,0 +1,102 @@
+"""Moderation: the queue, a review, decisions and companies' review policies."""
+
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from backend.db.models.company import ReviewPolicy
+from backend.db.models.moderation import DECISION_NOTE_MAX_LENGTH, Decision, RejectionReason
+from backend.schemas.base import RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.job import JobRead
+
+DecisionNote = Annotated[Text, Field(max_length=DECISION_NOTE_MAX_LENGTH)]
+
+
+def _unique(reasons: list[RejectionReason]) -> list[RejectionReason]:
+    return list(dict.fromkeys(reasons))
+
+
+class DecisionCreate(RequestModel):
+    """A moderator's decision on a held job. A rejection names at least one reason; asking
+    for changes says what to change in `note`; `other` among the reasons is said in `note`.
+    The note is plain text, mailed to the poster as written."""
+
+    decision: Decision
+    reasons: Annotated[list[RejectionReason], Field(max_length=len(RejectionReason))] = Field(
+        default_factory=list
+    )
+    note: DecisionNote = ""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"decision": "approved"},
+                {
+                    "decision": "rejected",
+                    "reasons": ["scam"],
+                    "note": "Asks candidates for a fee.",
+                },
+                {"decision": "changes_requested", "note": "Give the salary range."},
+            ]
+        }
+    )
+
+
+class DecisionRead(ResponseModel):
+    """A decision as its job's owner sees it (the moderator unnamed)."""
+
+    id: int
+    decision: Decision
+    reasons: list[RejectionReason]
+    note: str
+    created_at: Timestamp
+
+
+class DecisionRecord(DecisionRead):
+    """A decision as moderators see it: who took it."""
+
+    moderator_id: int | None = Field(description="None once the account is gone")
+    moderator_name: str | None
+
+
+class PosterRead(ResponseModel):
+    """Who posted a held job (its company's owner), and their record with the moderators."""
+
+    id: int
+    email: str
+    full_name: str
+    member_since: Timestamp
+    email_verified_at: Timestamp | None
+    approved_jobs: int
+    rejected_jobs: int
+
+
+class CompanyReviewed(ResponseModel):
+    id: int
+    name: str
+    website: str | None
+    review_policy: ReviewPolicy
+    created_at: Timestamp
+
+
+class QueuedJob(ResponseModel):
+    """A job as moderators review it: the job, its company and its poster."""
+
+    job: JobRead
+    company: CompanyReviewed
+    poster: PosterRead
+
+
+class JobReview(QueuedJob):
+    """A job's review: what the queue shows, and every decision on it."""
+
+    decisions: list[DecisionRecord]
+
+
+class ReviewPolicyUpdate(RequestModel):
+    """`always`: every job of the company is held for review; `trusted`: none is;
+    `default`: as its poster's record says."""
+
+    review_policy: ReviewPolicy
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"review_policy": "always"}]})

@@ -1,0 +1,157 @@
+"""Moderation: which jobs are held for review, the moderators' queue, and their decisions.
+
+A job its owner asks to publish is held (`pending`) unless its company is trusted by a
+moderator, or its poster (the company's owner) has had MODERATION_FIRST_JOBS jobs approved
+and none rejected; a company set to "always review" is held whatever its poster's record.
+Admins and moderators are never held. A moderator approves a held job (it is published),
+rejects it with reasons (for good), or sends it back as a draft with a note saying what to
+change; each decision is recorded and mailed to the poster.
+
+Every decision locks the job's row and is taken on what the job is then: of two
+moderators deciding at once, or a decision and its owner's change, withdrawal or deletion,
+exactly one is first; the other finds the job no longer held (409), changed since the
+version it was shown (412, with If-Match), or gone (404).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.config import Settings
+from backend.core.exceptions import Conflict, InvalidField, NotFound
+from backend.core.pagination import Paged, PageRequest
+from backend.db.models import Company, Decision, Job, JobStatus, RejectionReason, ReviewPolicy, Role
+from backend.db.queue import NOTIFY_JOB_DECISION, enqueue
+from backend.db.repository import base
+from backend.db.repository import companies as companies_repo
+from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import moderation as moderation_repo
+from backend.db.repository.moderation import Record
+from backend.db.repository.sessions import Caller
+from backend.schemas.moderation import DecisionCreate
+from backend.services.rules import check_if_match
+
+JOB_NOT_FOUND = "Job not found."
+COMPANY_NOT_FOUND = "Company not found."
+MODERATORS = frozenset({Role.moderator, Role.admin})
+
+
+async def needs_review(
+    db: AsyncSession, settings: Settings, *, user: Caller, company: Company
+) -> bool:
+    """Whether a job of `company` that `user` asks to publish is held for review."""
+    if user.role in MODERATORS or company.review_policy == ReviewPolicy.trusted:
+        return False
+    if company.review_policy == ReviewPolicy.always:
+        return True
+    if settings.moderation_first_jobs == 0:
+        return False
+    record = await moderation_repo.record_of(db, poster_id=company.owner_id)
+    return record.rejected > 0 or record.approved < settings.moderation_first_jobs
+
+
+def held(now: datetime) -> dict[str, Any]:
+    """The columns of a job its owner asked to publish, held for review."""
+    return {"status": JobStatus.pending, "submitted_at": now}
+
+
+async def queue(db: AsyncSession, *, page: PageRequest) -> Paged[base.AnyRow]:
+    """The jobs held for review, the longest held first."""
+    kind = "moderation:queue"
+    rows = await moderation_repo.queue(
+        db, limit=page.limit, after=page.after(kind, moderation_repo.QueuePosition)
+    )
+    return page.page(rows, kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A job as a moderator reviews it, and every decision on it so far."""
+
+    job: base.AnyRow
+    decisions: list[base.AnyRow]
+
+
+async def review(db: AsyncSession, *, job_id: int) -> Review:
+    """A job in any status with its poster, company, record and decisions."""
+    job = await moderation_repo.reviewed_job(db, job_id=job_id)
+    if job is None:
+        raise NotFound(JOB_NOT_FOUND)
+    return Review(job=job, decisions=list(await moderation_repo.decisions(db, job_id=job_id)))
+
+
+async def decisions_for_owner(db: AsyncSession, *, user: Caller, job_id: int) -> list[base.AnyRow]:
+    """The decisions on a job, for its owner (and moderators): 404 for anyone else."""
+    found = await jobs_repo.get_access(db, job_id=job_id)
+    if found is None or not (user.id == found.owner_id or user.role in MODERATORS):
+        raise NotFound(JOB_NOT_FOUND)
+    return list(await moderation_repo.decisions(db, job_id=job_id))
+
+
+def _check(payload: DecisionCreate) -> None:
+    if payload.decision == Decision.approved and payload.reasons:
+        raise InvalidField(("body", "reasons"), "An approval gives no reasons")
+    if payload.decision == Decision.rejected and not payload.reasons:
+        raise InvalidField(("body", "reasons"), "A rejection gives at least one reason")
+    if payload.decision == Decision.changes_requested and not payload.note.strip():
+        raise InvalidField(("body", "note"), "Say what to change")
+    if RejectionReason.other in payload.reasons and not payload.note.strip():
+        raise InvalidField(("body", "note"), "The reason 'other' is said in the note")
+
+
+NEXT_STATUS = {
+    Decision.approved: JobStatus.published,
+    Decision.rejected: JobStatus.rejected,
+    Decision.changes_requested: JobStatus.draft,
+}
+
+
+async def decide(
+    db: AsyncSession,
+    *,
+    moderator: Caller,
+    job_id: int,
+    payload: DecisionCreate,
+    if_match: str | None,
+) -> tuple[Job, int]:
+    """Decide on a held job, on its locked row; the job as it now is and the decision's id.
+    Its poster is mailed (NOTIFY_JOB_DECISION) once the decision commits."""
+    _check(payload)
+    found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
+    if found is None:
+        raise NotFound(JOB_NOT_FOUND)
+    job = found.job
+    check_if_match(if_match, job.updated_at)
+    if job.status != JobStatus.pending:
+        raise Conflict(f"This job is {job.status.value}, not held for review.")
+    changes: dict[str, Any] = {"status": NEXT_STATUS[payload.decision]}
+    if payload.decision == Decision.approved and job.published_at is None:
+        # A job reopened and held keeps its first publication, as a reopened one does.
+        changes["published_at"] = datetime.now(UTC)
+    await jobs_repo.update(db, job=job, **changes)
+    decision_id = await moderation_repo.record_decision(
+        db,
+        job_id=job.id,
+        moderator_id=moderator.id,
+        poster_id=found.owner_id,
+        decision=payload.decision,
+        reasons=[reason.value for reason in payload.reasons],
+        note=payload.note,
+    )
+    await enqueue(db, NOTIFY_JOB_DECISION, decision_id=decision_id)
+    return job, decision_id
+
+
+async def set_policy(db: AsyncSession, *, company_id: int, policy: ReviewPolicy) -> Company:
+    """Whether a company's jobs are always held, never held, or as its poster's record
+    says."""
+    company = await companies_repo.get(db, company_id=company_id, lock="update")
+    if company is None:
+        raise NotFound(COMPANY_NOT_FOUND)
+    return await companies_repo.update(db, company=company, review_policy=policy)
+
+
+async def record_of(db: AsyncSession, *, poster_id: int) -> Record:
+    return await moderation_repo.record_of(db, poster_id=poster_id)

@@ -1,0 +1,142 @@
+// Moderators (and admins): the jobs held for review, and a job's review with its poster,
+// its record and every decision; approve, reject with reasons, or ask for changes.
+
+import { currentUser, get, post } from "../api.js";
+import { describe, field, flash, form, h, markup, render, select, title, when, words } from "../ui.js";
+import { navigate } from "../router.js";
+
+const REASONS = ["spam", "scam", "misleading", "discriminatory", "incomplete", "duplicate", "not_a_job", "other"];
+const DECISIONS = [["approved", "Approve: publish it"], ["rejected", "Reject it"], ["changes_requested", "Ask for changes"]];
+
+function moderatorOnly(path) {
+  const user = currentUser();
+  if (!user) {
+    navigate(`/signin?next=${path}`, { replace: true });
+    return null;
+  }
+  if (user.role !== "moderator" && user.role !== "admin") {
+    title("Moderation");
+    render(h("h1", {}, "Moderation"), h("p", {}, "This page is for moderators."));
+    return null;
+  }
+  return user;
+}
+
+function record(poster) {
+  return `${poster.approved_jobs} approved, ${poster.rejected_jobs} rejected`;
+}
+
+function queuedRow(item) {
+  return h("tr", {},
+    h("td", {}, h("a", { href: `/moderation/jobs/${item.job.id}` }, item.job.title)),
+    h("td", {}, item.company.name),
+    h("td", {}, item.poster.email),
+    h("td", {}, record(item.poster)),
+    h("td", {}, when(item.job.submitted_at)));
+}
+
+export async function moderationPage() {
+  if (!moderatorOnly("/moderation")) return;
+  title("Moderation");
+  const body = h("tbody");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const problem = h("p", { class: "inline-error", role: "alert" });
+  const empty = h("p", { hidden: true }, "Nothing is waiting for review.");
+  let cursor;
+  async function load(append) {
+    problem.textContent = "";
+    try {
+      const page = await get("/moderation/jobs", { limit: 50, cursor: append ? cursor : undefined });
+      if (!append) body.replaceChildren();
+      body.append(...page.items.map(queuedRow));
+      empty.hidden = body.children.length > 0;
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    } catch (error) {
+      problem.textContent = `The queue could not be loaded: ${describe(error)}`;
+    }
+  }
+  more.addEventListener("click", () => load(true));
+  render(
+    h("h1", {}, "Jobs waiting for review"),
+    h("table", { class: "table" },
+      h("thead", {}, h("tr", {},
+        h("th", { scope: "col" }, "Job"), h("th", { scope: "col" }, "Company"), h("th", { scope: "col" }, "Poster"),
+        h("th", { scope: "col" }, "Record"), h("th", { scope: "col" }, "Waiting since"))),
+      body),
+    empty,
+    problem,
+    more,
+  );
+  await load(false);
+}
+
+function decisionItem(decision) {
+  return h("li", {},
+    h("strong", {}, words(decision.decision)),
+    ` by ${decision.moderator_name ?? "a former moderator"}, ${when(decision.created_at)}`,
+    decision.reasons.length ? ` · ${decision.reasons.map(words).join(", ")}` : "",
+    decision.note ? h("p", { class: "letter" }, decision.note) : null);
+}
+
+export async function moderationJobPage(params, id) {
+  if (!moderatorOnly(`/moderation/jobs/${id}`)) return;
+  let review;
+  try {
+    review = await get(`/moderation/jobs/${id}`);
+  } catch (error) {
+    const missing = error instanceof Error && "status" in error && error.status === 404;
+    title(missing ? "Job not found" : "The job could not be loaded");
+    render(
+      h("h1", {}, missing ? "Job not found" : "The job could not be loaded"),
+      missing ? null : h("p", { role: "alert" }, describe(error)),
+      h("p", {}, h("a", { href: "/moderation" }, "Back to the queue")),
+    );
+    return;
+  }
+  const { job, company, poster, decisions } = review;
+  title(`Review: ${job.title}`);
+  const reasons = h("fieldset", { class: "choices" },
+    h("legend", {}, "Reasons (for a rejection)"),
+    REASONS.map((reason) => h("label", {}, h("input", { type: "checkbox", name: "reasons", value: reason }), ` ${words(reason)}`)));
+  const decide = form(
+    { "aria-label": "Decide" },
+    [
+      field("Decision", select("decision", DECISIONS)),
+      reasons,
+      field("Note to the poster", h("textarea", { name: "note", rows: 4, maxlength: 2000 }), "Plain text, mailed as written."),
+    ],
+    async (data) => {
+      await post(`/moderation/jobs/${id}/decisions`, {
+        decision: String(data.get("decision")),
+        reasons: data.getAll("reasons").map(String),
+        note: String(data.get("note") || ""),
+      });
+      flash(`"${job.title}": ${words(String(data.get("decision")))}.`);
+      navigate("/moderation");
+    },
+    "Decide",
+  );
+  render(
+    h("p", { class: "back" }, h("a", { href: "/moderation" }, "← Queue")),
+    h("h1", {}, job.title),
+    h("p", { class: "meta", id: "job-status" }, `Status: ${words(job.status)}`, job.submitted_at ? ` · waiting since ${when(job.submitted_at)}` : ""),
+    h("section", { "aria-labelledby": "poster-heading" },
+      h("h2", { id: "poster-heading" }, "Poster and company"),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Poster"), h("dd", {}, `${poster.full_name} <${poster.email}>`),
+        h("dt", {}, "Member since"), h("dd", {}, when(poster.member_since)),
+        h("dt", {}, "Address confirmed"), h("dd", {}, poster.email_verified_at ? when(poster.email_verified_at) : "no"),
+        h("dt", {}, "Record"), h("dd", {}, record(poster)),
+        h("dt", {}, "Company"), h("dd", {}, company.name, company.website ? ` (${company.website})` : ""),
+        h("dt", {}, "Company review"), h("dd", {}, words(company.review_policy)))),
+    h("section", { "aria-labelledby": "job-heading" },
+      h("h2", { id: "job-heading" }, "The job"),
+      h("p", { class: "meta" }, `${job.location} · ${words(job.workplace)} · ${words(job.employment_type)}`),
+      h("div", { class: "description" }, markup(job.description_html))),
+    h("section", { "aria-labelledby": "decisions-heading" },
+      h("h2", { id: "decisions-heading" }, "Decisions"),
+      decisions.length ? h("ul", {}, decisions.map(decisionItem)) : h("p", {}, "None yet.")),
+    job.status === "pending" ? h("section", { "aria-labelledby": "decide-heading" }, h("h2", { id: "decide-heading" }, "Decide"), decide) : null,
+  );
+}
