@@ -134,6 +134,7 @@ def _job_rows(
     rng: random.Random, sizes: Sizes, company_ids: list[int], now: datetime
 ) -> Iterator[tuple[Any, ...]]:
     roles = list(ROLES)
+    waiting = random.Random("held for review")  # noqa: S311 (demo data, not secrets)
     for _ in range(sizes.jobs):
         role = rng.choice(roles)
         level = rng.choice(LEVELS)
@@ -155,8 +156,14 @@ def _job_rows(
             salary_max = base + rng.randrange(0, 40_000, 1_000) if rng.random() < 0.85 else None
         draw = rng.random()
         status = "published" if draw < 0.85 else ("draft" if draw < 0.95 else "closed")
+        submitted_at = None
+        if 0.93 <= draw < 0.95:
+            # Some of the drafts were asked to be published and wait for a moderator (their
+            # times from a generator of their own: every other value is as before).
+            status = "pending"
+            submitted_at = now - timedelta(seconds=waiting.randrange(60, 7 * 86_400))
         published_at = None
-        if status != "draft":
+        if status not in ("draft", "pending"):
             published_at = now - timedelta(seconds=rng.randrange(0, 90 * 86_400))
         expires_at = None
         if rng.random() < 0.6:
@@ -179,6 +186,7 @@ def _job_rows(
             status,
             expires_at,
             published_at,
+            submitted_at,
         )
 
 
@@ -253,6 +261,7 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
             "status",
             "expires_at",
             "published_at",
+            "submitted_at",
         )
         rows = _job_rows(rng, sizes, company_ids, now)
         _copy(conn, "jobs", job_columns, rows, Progress("jobs", sizes.jobs))

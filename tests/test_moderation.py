@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.db.models import Company, JobDecision, Role, User
+from backend.db.models import Company, JobDecision, JobReport, Role, User
 from tests.conftest import ClientFactory, Sent
 from tests.factories import (
     assert_problem,
@@ -505,3 +505,156 @@ async def test_a_decision_racing_the_owners_edit_or_deletion_one_wins(
             assert codes in ([201, 412], [204, 404])
             gone = (await live.get(url, headers=poster)).status_code == 404
             assert gone == (change.status_code == 204)
+
+
+# --- reports
+
+
+async def report(
+    client: httpx.AsyncClient, job_id: int, headers: dict[str, str] | None = None, **body: Any
+) -> httpx.Response:
+    return await client.post(
+        f"{API}/jobs/{job_id}/reports", json={"reason": "scam", **body}, headers=headers or {}
+    )
+
+
+async def test_enough_reports_from_different_people_hold_a_job_for_review(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=0, reports_to_hold=3)
+    job = await post_job(client, board)
+    assert job["status"] == "published"
+    reporters = [await create_user(db, app) for _ in range(2)]
+    first = await report(
+        client, job["id"], await session_headers(db, app, reporters[0]), note="Fee"
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["reason"] == "scam"
+    # The same account again: one open report each.
+    again = await report(client, job["id"], await session_headers(db, app, reporters[0]))
+    assert_problem(again, 409)
+    # "Filled" is told to moderators, never enough to hide a job.
+    filled = await report(
+        client, job["id"], await session_headers(db, app, reporters[1]), reason="filled"
+    )
+    assert filled.status_code == 201
+    # Signed out, from an address: counted once per address.
+    stranger = await make_client(
+        client_address="203.0.113.7", moderation_first_jobs=0, reports_to_hold=3
+    )
+    assert (await report(stranger, job["id"], reason="spam")).status_code == 201
+    assert_problem(await report(stranger, job["id"], reason="spam"), 409)
+    url = f"{API}/jobs/{job['id']}"
+    assert (await client.get(url)).json()["status"] == "published"
+    # The owner cannot report it; a third person's report holds it.
+    assert_problem(await report(client, job["id"], board.headers), 403)
+    other = await make_client(
+        client_address="198.51.100.9", moderation_first_jobs=0, reports_to_hold=3
+    )
+    assert (await report(other, job["id"], reason="discriminatory")).status_code == 201
+    assert_problem(await client.get(url), 404)
+    held = (await client.get(url, headers=board.headers)).json()
+    assert held["status"] == "pending"
+    # Moderators see the open reports, and who made them where they were signed in; the
+    # owner sees none of it.
+    queue = await client.get(QUEUE, headers=board.moderator)
+    (queued,) = [item for item in queue.json()["items"] if item["job"]["id"] == job["id"]]
+    assert queued["open_reports"] == 3
+    review = (await client.get(f"{QUEUE}/{job['id']}", headers=board.moderator)).json()
+    assert [(r["reason"], r["reporter_email"]) for r in review["reports"]] == [
+        ("scam", reporters[0].email),
+        ("filled", reporters[1].email),
+        ("spam", None),
+        ("discriminatory", None),
+    ]
+    owner_view = await client.get(f"{url}/decisions", headers=board.headers)
+    assert "report" not in owner_view.text
+    # Approved: published again under its first publication, its reports answered.
+    approved = await decide(client, board, job["id"], decision="approved")
+    assert approved.json()["job"]["published_at"] == job["published_at"]
+    assert approved.json()["reports"] == []
+    assert approved.json()["open_reports"] == 0
+    # Answered reports no longer count, and the same people may report it again.
+    again = await report(client, job["id"], await session_headers(db, app, reporters[0]))
+    assert again.status_code == 201
+    assert (await client.get(url)).json()["status"] == "published"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"reason": "boring"},
+        {"reason": "scam", "note": "x" * 1001},
+        {"reason": "scam", "note": "\x00"},
+        {"reason": "scam", "reporter_id": 1},
+        {},
+    ],
+)
+async def test_a_bad_report_is_a_422_and_writes_nothing(
+    make_client: ClientFactory, board: Board, db: AsyncSession, body: dict[str, Any]
+) -> None:
+    client = await make_client(moderation_first_jobs=0)
+    job = await post_job(client, board)
+    answer = await client.post(f"{API}/jobs/{job['id']}/reports", json=body)
+    assert_problem(answer, 422)
+    count = await db.scalar(
+        select(func.count()).select_from(JobReport).where(JobReport.job_id == job["id"])
+    )
+    assert count == 0
+
+
+async def test_only_public_jobs_are_reported(make_client: ClientFactory, board: Board) -> None:
+    client = await make_client(moderation_first_jobs=5)
+    held = await post_job(client, board)
+    assert_problem(await report(client, held["id"], board.candidate), 404)
+    assert_problem(await report(client, 2**40, board.candidate), 404)
+
+
+async def test_reports_are_limited_per_account_and_per_address(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    # Whatever RATE_LIMITS_ENABLED says.
+    client = await make_client(
+        moderation_first_jobs=0, reports_per_hour=2, reports_to_hold=100, rate_limits_enabled=False
+    )
+    jobs = [(await post_job(client, board))["id"] for _ in range(3)]
+    reporter = await session_headers(db, app, await create_user(db, app))
+    assert (await report(client, jobs[0], reporter)).status_code == 201
+    assert (await report(client, jobs[1], reporter)).status_code == 201
+    refused = await report(client, jobs[2], reporter)
+    assert_problem(refused, 429)
+    assert int(refused.headers["Retry-After"]) > 0
+    # A refused one counts too: a flood of duplicates or of bad ids is throttled alike.
+    for _ in range(2):
+        assert (await report(client, jobs[2])).status_code in (201, 409)
+    assert_problem(await report(client, jobs[2]), 429)
+
+
+async def test_many_reports_at_once_hold_the_job_once(
+    make_live_client: ClientFactory,
+) -> None:
+    live = await make_live_client(
+        rate_limits_enabled=False, moderation_first_jobs=0, reports_to_hold=3
+    )
+    _, poster = await live_user(live, Role.employer)
+    reporters = [(await live_user(live, Role.candidate))[1] for _ in range(6)]
+    for _ in range(3):
+        company = await live.post(f"{API}/companies", json={"name": "Race Co"}, headers=poster)
+        job = await live.post(
+            f"{API}/jobs",
+            json=job_body(company.json()["id"], status="published"),
+            headers=poster,
+        )
+        job_id = job.json()["id"]
+        answers = await asyncio.gather(*(report(live, job_id, headers) for headers in reporters))
+        # Exactly three are recorded; the job is then no longer public for the others.
+        assert sorted(answer.status_code for answer in answers) == [201] * 3 + [404] * 3
+        assert (await live.get(f"{API}/jobs/{job_id}", headers=poster)).json()["status"] == (
+            "pending"
+        )
+        app: FastAPI = live.app  # type: ignore[attr-defined]
+        async with app.state.sessionmaker() as db:
+            count = await db.scalar(
+                select(func.count()).select_from(JobReport).where(JobReport.job_id == job_id)
+            )
+        assert count == 3

@@ -62,6 +62,7 @@ CONTRACT = {
     ("post", "/api/v1/moderation/jobs/{job_id}/decisions"),
     ("put", "/api/v1/moderation/companies/{company_id}/review-policy"),
     ("get", "/api/v1/jobs/{job_id}/decisions"),
+    ("post", "/api/v1/jobs/{job_id}/reports"),
 }
 READ_MODELS = {
     "UserRead": {
@@ -98,8 +99,10 @@ READ_MODELS = {
         "rejected_jobs",
     },
     "CompanyReviewed": {"id", "name", "website", "review_policy", "created_at"},
-    "QueuedJob": {"job", "company", "poster"},
-    "JobReview": {"job", "company", "poster", "decisions"},
+    "QueuedJob": {"job", "company", "poster", "open_reports"},
+    "JobReview": {"job", "company", "poster", "open_reports", "decisions", "reports"},
+    "ReportRead": {"id", "reason", "note", "created_at"},
+    "ReportRecord": {"id", "reason", "note", "created_at", "reporter_email"},
     "Problem": {"type", "title", "status", "detail"},
     "ValidationProblem": {"type", "title", "status", "detail", "errors"},
 }  # fmt: skip

@@ -957,6 +957,41 @@ def test_a_moderator_rejects_a_held_job_and_its_poster_reads_why(
     assert poster.unexpected_errors() == []
 
 
+def test_anyone_reports_a_job_from_its_page(site: Site, new_tab: Callable[..., Tab]) -> None:
+    poster = new_tab()
+    sign_up(poster, site, name="Reported", email=unique("reported"), role="employer")
+    add_first_company(poster, "Reported Co")
+    title = f"Reported Role {uuid.uuid4().hex[:6]}"
+    post_job(poster, title=title)
+    row = poster.page.get_by_role("row").filter(has_text=title)
+    row.get_by_role("link", name=title).click()
+    job_path = urlparse(poster.page.url).path
+
+    visitor = new_tab()
+    page = visitor.page
+    page.goto(job_path)
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    page.get_by_text("Report this job").click()
+    report = page.get_by_role("form", name="Report this job")
+    report.get_by_label("Why").select_option("scam")
+    report.get_by_label("What a moderator should know (optional)").fill("Asks for a <b>fee</b>.")
+    assert serious_violations(page) == []
+    report.get_by_role("button", name="Send the report").click()
+    expect(
+        page.get_by_role("status").filter(has_text="a moderator will look at it")
+    ).to_be_visible()
+    # Once per job: the same address again is told so.
+    page.reload()
+    page.get_by_text("Report this job").click()
+    page.get_by_role("form", name="Report this job").get_by_role(
+        "button", name="Send the report"
+    ).click()
+    expect(page.get_by_text("You have already reported this job")).to_be_visible()
+    visitor.expected.add("409")
+    assert visitor.unexpected_errors() == []
+    assert poster.unexpected_errors() == []
+
+
 def test_a_401_is_refreshed_once_and_the_request_retried(
     site: Site, new_tab: Callable[..., Tab]
 ) -> None:

@@ -1,10 +1,17 @@
 """Moderation: the queue of jobs held for review, a job's review, decisions, and companies'
 review policies (moderators and admins); a job's decisions for its owner."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from backend.apis.access import EmployerOrAdmin, IdPath, Moderator
-from backend.apis.deps import DbSession, IfMatch
+from backend.apis.access import EmployerOrAdmin, IdPath, Moderator, optional_user
+from backend.apis.deps import (
+    ClientAddress,
+    DbSession,
+    IfMatch,
+    SettingsDep,
+    TransactionsDep,
+    reads_bearer_token,
+)
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep
 from backend.db.repository.base import AnyRow
@@ -17,6 +24,9 @@ from backend.schemas.moderation import (
     JobReview,
     PosterRead,
     QueuedJob,
+    ReportCreate,
+    ReportRead,
+    ReportRecord,
     ReviewPolicyUpdate,
 )
 from backend.schemas.pagination import Page
@@ -24,7 +34,7 @@ from backend.services import moderation as moderation_service
 from backend.services.rules import etag
 
 router = APIRouter(prefix="/moderation", tags=["moderation"], responses=problem_responses(401, 403))
-# A job's decisions, for its owner: under the job.
+# Under a job: its decisions for its owner, and reports for anyone.
 owners = APIRouter(tags=["moderation"])
 
 
@@ -47,6 +57,7 @@ def _queued(row: AnyRow) -> QueuedJob:
             approved_jobs=row.approved,
             rejected_jobs=row.rejected,
         ),
+        open_reports=row.open_reports,
     )
 
 
@@ -56,6 +67,7 @@ async def _review(db: DbSession, job_id: int, response: Response) -> JobReview:
     return JobReview(
         **dict(_queued(review.job)),
         decisions=[DecisionRecord.model_validate(row) for row in review.decisions],
+        reports=[ReportRecord.model_validate(row) for row in review.reports],
     )
 
 
@@ -134,3 +146,38 @@ async def job_decisions(job_id: IdPath, user: EmployerOrAdmin, db: DbSession) ->
     decided, the reasons and the note; not who)."""
     rows = await moderation_service.decisions_for_owner(db, user=user, job_id=job_id)
     return [DecisionRead.model_validate(row) for row in rows]
+
+
+@owners.post(
+    "/jobs/{job_id:int}/reports",
+    name="report-job",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReportRead,
+    responses=problem_responses(401, 403, 404, 409, 429),
+)
+@reads_bearer_token
+async def report_job(
+    job_id: IdPath,
+    payload: ReportCreate,
+    request: Request,
+    db: DbSession,
+    transactions: TransactionsDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> ReportRead:
+    """Report a public job (anyone, signed in or not; not its owner, 403): scam, spam,
+    discriminatory, wrong information, or already filled. Enough reports from different
+    people hold the job for a moderator's review; the job's owner never learns who
+    reported it. Once per job until a moderator decides on it (409); at most
+    REPORTS_PER_HOUR an hour per account, or per address signed out (429)."""
+    user = await optional_user(request, db)
+    made = await moderation_service.report(
+        db,
+        transactions,
+        settings,
+        user=user,
+        address=address,
+        job_id=job_id,
+        payload=payload,
+    )
+    return ReportRead.model_validate(made)

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # review until this many of theirs were approved with none rejected; 0 publishes new
     # posters' jobs at once (companies a moderator set to "always review" are still held).
     moderation_first_jobs: int = Field(default=3, ge=0, le=1000)
+    # A public job is held for review once this many people have an open report of it
+    # (reports that it is filled excepted); each account, and each address signed out, may
+    # report this many jobs an hour.
+    reports_to_hold: int = Field(default=3, ge=1, le=1000)
+    reports_per_hour: int = Field(default=10, ge=1, le=10_000)
 
     # HTTP
     # `python -m backend serve`: the request parser, how large a request's head may be, and

@@ -5,7 +5,13 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from backend.db.models.company import ReviewPolicy
-from backend.db.models.moderation import DECISION_NOTE_MAX_LENGTH, Decision, RejectionReason
+from backend.db.models.moderation import (
+    DECISION_NOTE_MAX_LENGTH,
+    REPORT_NOTE_MAX_LENGTH,
+    Decision,
+    RejectionReason,
+    ReportReason,
+)
 from backend.schemas.base import RequestModel, ResponseModel, Text, Timestamp
 from backend.schemas.job import JobRead
 
@@ -80,17 +86,47 @@ class CompanyReviewed(ResponseModel):
 
 
 class QueuedJob(ResponseModel):
-    """A job as moderators review it: the job, its company and its poster."""
+    """A job as moderators review it: the job, its company, its poster, and how many
+    people have an open report of it (reports that it is filled excepted)."""
 
     job: JobRead
     company: CompanyReviewed
     poster: PosterRead
+    open_reports: int
+
+
+class ReportCreate(RequestModel):
+    """A report of a public job: why, and optionally what a moderator should know (plain
+    text, shown to moderators only; the job's owner never learns who reported it)."""
+
+    reason: ReportReason
+    note: Annotated[Text, Field(max_length=REPORT_NOTE_MAX_LENGTH)] = ""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "scam", "note": "Asks for a fee to send the contract."}]
+        }
+    )
+
+
+class ReportRead(ResponseModel):
+    id: int
+    reason: ReportReason
+    note: str
+    created_at: Timestamp
+
+
+class ReportRecord(ReportRead):
+    """A report as moderators see it: by whom, where they were signed in."""
+
+    reporter_email: str | None = Field(description="None for a report made signed out")
 
 
 class JobReview(QueuedJob):
-    """A job's review: what the queue shows, and every decision on it."""
+    """A job's review: what the queue shows, every decision on it, and its open reports."""
 
     decisions: list[DecisionRecord]
+    reports: list[ReportRecord]
 
 
 class ReviewPolicyUpdate(RequestModel):

@@ -5,7 +5,9 @@ moderator, or its poster (the company's owner) has had MODERATION_FIRST_JOBS job
 and none rejected; a company set to "always review" is held whatever its poster's record.
 Admins and moderators are never held. A moderator approves a held job (it is published),
 rejects it with reasons (for good), or sends it back as a draft with a note saying what to
-change; each decision is recorded and mailed to the poster.
+change; each decision is recorded and mailed to the poster, and answers the job's open
+reports. Anyone may report a public job; enough reports from different people hold it for
+review too.
 
 Every decision locks the job's row and is taken on what the job is then: of two
 moderators deciding at once, or a decision and its owner's change, withdrawal or deletion,
@@ -13,6 +15,8 @@ exactly one is first; the other finds the job no longer held (409), changed sinc
 version it was shown (412, with If-Match), or gone (404).
 """
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +24,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.core.exceptions import Conflict, InvalidField, NotFound
+from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
-from backend.db.models import Company, Decision, Job, JobStatus, RejectionReason, ReviewPolicy, Role
+from backend.db.models import (
+    Company,
+    Decision,
+    Job,
+    JobStatus,
+    RejectionReason,
+    ReportReason,
+    ReviewPolicy,
+    Role,
+)
 from backend.db.queue import NOTIFY_JOB_DECISION, enqueue
 from backend.db.repository import base
 from backend.db.repository import companies as companies_repo
@@ -30,7 +43,9 @@ from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import moderation as moderation_repo
 from backend.db.repository.moderation import Record
 from backend.db.repository.sessions import Caller
-from backend.schemas.moderation import DecisionCreate
+from backend.db.transactions import Transactions, release
+from backend.schemas.moderation import DecisionCreate, ReportCreate
+from backend.services import throttle
 from backend.services.rules import check_if_match
 
 JOB_NOT_FOUND = "Job not found."
@@ -68,18 +83,74 @@ async def queue(db: AsyncSession, *, page: PageRequest) -> Paged[base.AnyRow]:
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """A job as a moderator reviews it, and every decision on it so far."""
+    """A job as a moderator reviews it, every decision on it so far, and its open reports."""
 
     job: base.AnyRow
     decisions: list[base.AnyRow]
+    reports: list[base.AnyRow]
 
 
 async def review(db: AsyncSession, *, job_id: int) -> Review:
-    """A job in any status with its poster, company, record and decisions."""
+    """A job in any status with its poster, company, record, decisions and open reports."""
     job = await moderation_repo.reviewed_job(db, job_id=job_id)
     if job is None:
         raise NotFound(JOB_NOT_FOUND)
-    return Review(job=job, decisions=list(await moderation_repo.decisions(db, job_id=job_id)))
+    return Review(
+        job=job,
+        decisions=list(await moderation_repo.decisions(db, job_id=job_id)),
+        reports=list(await moderation_repo.open_reports(db, job_id=job_id)),
+    )
+
+
+def address_key(settings: Settings, address: str) -> str:
+    """What a signed-out reporter's address is kept as: a keyed digest, enough to tell two
+    reports from one address apart from two addresses, not to recover the address."""
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, address.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+async def report(
+    db: AsyncSession,
+    transactions: Transactions,
+    settings: Settings,
+    *,
+    user: Caller | None,
+    address: str,
+    job_id: int,
+    payload: ReportCreate,
+) -> base.AnyRow:
+    """Report a public job (anyone, signed in or not; its owner cannot); the report.
+    Counted against REPORTS_PER_HOUR first (429). A second open report of the job by the
+    same account (or, signed out, address) is a 409. The report that brings the job's open
+    reports (from different people, "filled" excepted) to REPORTS_TO_HOLD holds it for
+    review, on its locked row: however many arrive at once, exactly that many are
+    recorded, the later ones finding the job no longer public (404)."""
+    # The caller was read on the request's connection: handed back first, so that the
+    # count's own transaction never waits for a second connection while holding one.
+    await release(db)
+    await throttle.count_report(
+        transactions, settings, user_id=None if user is None else user.id, address=address
+    )
+    found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
+    if found is None or not found.public:
+        raise NotFound(JOB_NOT_FOUND)
+    if user is not None and user.id == found.owner_id:
+        raise Forbidden("You cannot report your own job.")
+    made = await moderation_repo.add_report(
+        db,
+        job_id=job_id,
+        reporter_id=None if user is None else user.id,
+        address_key=address_key(settings, address),
+        reason=payload.reason,
+        note=payload.note,
+    )
+    if made is None:
+        raise Conflict("You have already reported this job; a moderator will look at it.")
+    if payload.reason != ReportReason.filled:
+        reporters = await moderation_repo.open_report_count(db, job_id=job_id)
+        if reporters >= settings.reports_to_hold:
+            await jobs_repo.update(db, job=found.job, **held(datetime.now(UTC)))
+    return made
 
 
 async def decisions_for_owner(db: AsyncSession, *, user: Caller, job_id: int) -> list[base.AnyRow]:
@@ -140,6 +211,7 @@ async def decide(
         reasons=[reason.value for reason in payload.reasons],
         note=payload.note,
     )
+    await moderation_repo.resolve_reports(db, job_id=job.id)
     await enqueue(db, NOTIFY_JOB_DECISION, decision_id=decision_id)
     return job, decision_id
 

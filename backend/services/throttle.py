@@ -28,6 +28,9 @@ VERIFY_MAX_PER_USER = 5
 VERIFY_WINDOW_SECONDS = 3600
 RATE_WINDOW_SECONDS = 60
 MAIL_TO_ADDRESS = "mail_to_address"
+REPORT_ACCOUNT = "report_account"
+REPORT_ADDRESS = "report_address"
+REPORT_WINDOW_SECONDS = 3600
 # Mails an address gets an hour that anyone may ask the board to send it (confirmation
 # links, reset links), whoever asks and whatever RATE_LIMITS_ENABLED says.
 MAIL_TO_ADDRESS_PER_HOUR = 5
@@ -172,4 +175,24 @@ async def count_confirmation_request(
         )
     if wait is not None:
         THROTTLED.labels(VERIFY_USER).inc()
+        raise TooManyRequests(retry_after=wait)
+
+
+async def count_report(
+    transactions: Transactions, settings: Settings, *, user_id: int | None, address: str
+) -> None:
+    """Allow REPORTS_PER_HOUR reports an hour per account, or per client address for the
+    signed out, or 429; counted before the report is looked at (a refused one counts too),
+    whatever RATE_LIMITS_ENABLED says."""
+    kind, key = (REPORT_ACCOUNT, str(user_id)) if user_id is not None else (REPORT_ADDRESS, address)
+    async with own_transaction(transactions) as db:
+        _, wait = await throttle_repo.take(
+            db,
+            kind=kind,
+            key=key,
+            limit=settings.reports_per_hour,
+            window_seconds=REPORT_WINDOW_SECONDS,
+        )
+    if wait is not None:
+        THROTTLED.labels(kind).inc()
         raise TooManyRequests(retry_after=wait)

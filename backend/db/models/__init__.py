@@ -13,7 +13,13 @@ from backend.db.models.job import (
     Workplace,
 )
 from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
-from backend.db.models.moderation import Decision, JobDecision, RejectionReason
+from backend.db.models.moderation import (
+    Decision,
+    JobDecision,
+    JobReport,
+    RejectionReason,
+    ReportReason,
+)
 from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.search_outbox import SearchOutboxEntry
 from backend.db.models.session import UserSession
@@ -32,11 +38,13 @@ __all__ = [
     "Job",
     "JobDecision",
     "JobExpiryNotice",
+    "JobReport",
     "JobStatus",
     "JobTitle",
     "PasswordResetToken",
     "RefreshToken",
     "RejectionReason",
+    "ReportReason",
     "ReviewPolicy",
     "Role",
     "SavedSearch",

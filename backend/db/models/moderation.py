@@ -61,3 +61,57 @@ class JobDecision(Base):
     )
     note: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+REPORT_NOTE_MAX_LENGTH = 1000
+
+
+class ReportReason(enum.StrEnum):
+    scam = "scam"
+    spam = "spam"
+    discriminatory = "discriminatory"
+    wrong_information = "wrong_information"
+    # Already filled or closed: told to moderators, never enough to hide the job.
+    filled = "filled"
+
+
+class JobReport(Base):
+    """Someone's report of a public job. Open until a moderator decides on the job; enough
+    open reports (other than "filled") from different people hold the job for review."""
+
+    __tablename__ = "job_reports"
+    __table_args__ = (
+        # One open report a job per account, and per address for the signed out.
+        Index(
+            "uq_job_reports_open_by_account",
+            "job_id",
+            "reporter_id",
+            unique=True,
+            postgresql_where=text("reporter_id IS NOT NULL AND resolved_at IS NULL"),
+        ),
+        Index(
+            "uq_job_reports_open_by_address",
+            "job_id",
+            "address_key",
+            unique=True,
+            postgresql_where=text("reporter_id IS NULL AND resolved_at IS NULL"),
+        ),
+        Index("ix_job_reports_reporter_id", "reporter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"))
+    # NULL for a report made signed out (or once the account is gone).
+    reporter_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # A keyed digest of the client address (backend.services.reports): the address itself
+    # is not kept.
+    address_key: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[ReportReason] = mapped_column(
+        Enum(ReportReason, name="report_reason", values_callable=lambda ks: [k.value for k in ks])
+    )
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # When a moderator's decision on the job answered it.
+    resolved_at: Mapped[datetime | None]

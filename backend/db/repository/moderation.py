@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import AwareDatetime
-from sqlalchemy import and_, func, insert, select, tuple_
+from sqlalchemy import String, and_, cast, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position
@@ -15,7 +16,9 @@ from backend.db.models import (
     Decision,
     Job,
     JobDecision,
+    JobReport,
     JobStatus,
+    ReportReason,
     User,
 )
 from backend.db.repository import base
@@ -51,6 +54,20 @@ async def record_of(session: AsyncSession, *, poster_id: int) -> Record:
     return Record(approved=row.approved, rejected=row.rejected)
 
 
+def _open_reports(job_id: Any) -> Any:
+    return and_(JobReport.job_id == job_id, JobReport.resolved_at.is_(None))
+
+
+def _open_report_count(job_id: Any) -> Any:
+    """How many people have an open report of the job that can hold it (not "filled")."""
+    reporters = func.coalesce(cast(JobReport.reporter_id, String), JobReport.address_key)
+    return (
+        select(func.count(func.distinct(reporters)))
+        .where(_open_reports(job_id), JobReport.reason != ReportReason.filled)
+        .scalar_subquery()
+    )
+
+
 class QueuePosition(Position):
     """The position in the queue: held the longest first."""
 
@@ -70,6 +87,7 @@ _POSTER_COLUMNS = (
     User.created_at.label("poster_since"),
     User.email_verified_at.label("poster_verified_at"),
     *_record_columns(User.id),
+    _open_report_count(Job.id).label("open_reports"),
 )
 
 
@@ -192,4 +210,68 @@ async def decision_notice(session: AsyncSession, *, decision_id: int) -> Decisio
         email=row.email,
         name=row.name,
         may_mail=bool(row.may_mail),
+    )
+
+
+async def add_report(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    reporter_id: int | None,
+    address_key: str,
+    reason: ReportReason,
+    note: str,
+) -> base.AnyRow | None:
+    """Write a report; the report, or None when this account (or, signed out, this address)
+    already has an open report of the job."""
+    statement = pg_insert(JobReport).values(
+        job_id=job_id,
+        reporter_id=reporter_id,
+        address_key=address_key,
+        reason=reason,
+        note=note,
+    )
+    if reporter_id is not None:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[JobReport.job_id, JobReport.reporter_id],
+            index_where=and_(JobReport.reporter_id.is_not(None), JobReport.resolved_at.is_(None)),
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[JobReport.job_id, JobReport.address_key],
+            index_where=and_(JobReport.reporter_id.is_(None), JobReport.resolved_at.is_(None)),
+        )
+    returned = statement.returning(
+        JobReport.id, JobReport.reason, JobReport.note, JobReport.created_at
+    )
+    return (await session.execute(returned)).one_or_none()
+
+
+async def open_report_count(session: AsyncSession, *, job_id: int) -> int:
+    row = await base.first(session, select(_open_report_count(job_id)))
+    return 0 if row is None else int(row[0])
+
+
+async def open_reports(session: AsyncSession, *, job_id: int) -> Sequence[base.AnyRow]:
+    """A job's open reports, oldest first, with the reporter's address where they were
+    signed in."""
+    statement = (
+        select(
+            JobReport.id,
+            JobReport.reason,
+            JobReport.note,
+            JobReport.created_at,
+            User.email.label("reporter_email"),
+        )
+        .outerjoin(User, User.id == JobReport.reporter_id)
+        .where(_open_reports(job_id))
+        .order_by(JobReport.id)
+    )
+    return await base.all_rows(session, statement)
+
+
+async def resolve_reports(session: AsyncSession, *, job_id: int) -> None:
+    """A moderator decided on the job: its open reports are answered."""
+    await session.execute(
+        update(JobReport).where(_open_reports(job_id)).values(resolved_at=func.now())
     )

@@ -195,6 +195,24 @@ export async function jobPage(id) {
   } else {
     applyArea = null;
   }
+  // Anyone may report a public job but its owner (403); the owner never learns who did.
+  const reportArea = job.status !== "published" ? null : h("details", { class: "report" },
+    h("summary", {}, "Report this job"),
+    form(
+      { "aria-label": "Report this job" },
+      [
+        field("Why", select("reason", [
+          ["scam", "It is a scam"], ["spam", "It is spam"], ["discriminatory", "It discriminates"],
+          ["wrong_information", "Its information is wrong"], ["filled", "It is already filled or closed"],
+        ])),
+        field("What a moderator should know (optional)", h("textarea", { name: "note", rows: 3, maxlength: 1000 })),
+      ],
+      async (data, node) => {
+        await post(`/jobs/${job.id}/reports`, { reason: String(data.get("reason")), note: String(data.get("note") || "") });
+        node.replaceWith(h("p", { class: "success", role: "status" }, "Thank you: a moderator will look at it."));
+      },
+      "Send the report",
+    ));
   render(
     h("article", { class: "job-page" },
       h("p", { class: "back" }, h("a", { href: "/" }, "← All jobs")),
@@ -207,6 +225,7 @@ export async function jobPage(id) {
       h("p", { class: "when" }, job.published_at ? `Published ${when(job.published_at)}` : "Not published"),
       about,
       applyArea ? h("section", { "aria-labelledby": "apply-heading" }, h("h2", { id: "apply-heading" }, "Apply"), applyArea) : null,
+      reportArea,
     ),
   );
 }

@@ -32,6 +32,7 @@ function queuedRow(item) {
     h("td", {}, item.company.name),
     h("td", {}, item.poster.email),
     h("td", {}, record(item.poster)),
+    h("td", {}, String(item.open_reports)),
     h("td", {}, when(item.job.submitted_at)));
 }
 
@@ -62,7 +63,7 @@ export async function moderationPage() {
     h("table", { class: "table" },
       h("thead", {}, h("tr", {},
         h("th", { scope: "col" }, "Job"), h("th", { scope: "col" }, "Company"), h("th", { scope: "col" }, "Poster"),
-        h("th", { scope: "col" }, "Record"), h("th", { scope: "col" }, "Waiting since"))),
+        h("th", { scope: "col" }, "Record"), h("th", { scope: "col" }, "Reports"), h("th", { scope: "col" }, "Waiting since"))),
       body),
     empty,
     problem,
@@ -94,7 +95,7 @@ export async function moderationJobPage(params, id) {
     );
     return;
   }
-  const { job, company, poster, decisions } = review;
+  const { job, company, poster, decisions, reports } = review;
   title(`Review: ${job.title}`);
   const reasons = h("fieldset", { class: "choices" },
     h("legend", {}, "Reasons (for a rejection)"),
@@ -134,6 +135,14 @@ export async function moderationJobPage(params, id) {
       h("h2", { id: "job-heading" }, "The job"),
       h("p", { class: "meta" }, `${job.location} · ${words(job.workplace)} · ${words(job.employment_type)}`),
       h("div", { class: "description" }, markup(job.description_html))),
+    h("section", { "aria-labelledby": "reports-heading" },
+      h("h2", { id: "reports-heading" }, "Open reports"),
+      reports.length
+        ? h("ul", {}, reports.map((report) => h("li", {},
+            h("strong", {}, words(report.reason)),
+            ` by ${report.reporter_email ?? "someone signed out"}, ${when(report.created_at)}`,
+            report.note ? h("p", { class: "letter" }, report.note) : null)))
+        : h("p", {}, "None.")),
     h("section", { "aria-labelledby": "decisions-heading" },
       h("h2", { id: "decisions-heading" }, "Decisions"),
       decisions.length ? h("ul", {}, decisions.map(decisionItem)) : h("p", {}, "None yet.")),
