@@ -18,6 +18,7 @@ from tests.conftest import ClientFactory, Sent
 from tests.factories import (
     assert_problem,
     create_company,
+    create_job,
     create_user,
     job_body,
     session_headers,
@@ -208,23 +209,29 @@ async def test_changes_asked_for_send_the_job_back_as_a_draft_and_it_is_held_aga
     assert "Give a salary range." in text_of(mail)
 
 
+# Jobs unlike each other: alike ones raise the repeated-post signal.
+UNLIKE = [
+    "Bake bread at dawn for our village shop.",
+    "Repair bicycles and teach riders to fix their own flats.",
+    "Answer phones and keep the calendar of a busy clinic.",
+    "Plan hiking tours across the northern mountains.",
+    "Translate manuals from German into plain English.",
+    "Keep the warehouse stock counted and tidy.",
+]
+
+
 async def test_a_poster_is_trusted_after_enough_approvals_and_none_rejected(
     mail_client: httpx.AsyncClient, board: Board
 ) -> None:
+    texts = iter(UNLIKE)
     for number in range(FIRST_JOBS):
-        held = await post_job(mail_client, board, title=f"Job {number}")
+        held = await post_job(mail_client, board, title=f"Job {number}", description=next(texts))
         assert held["status"] == "pending"
         assert (await decide(mail_client, board, held["id"], decision="approved")).is_success
-    trusted = await post_job(mail_client, board, title="Published at once")
+    trusted = await post_job(mail_client, board, title="At once", description=next(texts))
     assert trusted["status"] == "published"
-    # One rejection, and every job is held again.
-    bad = await post_job(mail_client, board, title="Not at once")
-    assert bad["status"] == "published"
-    draft = await mail_client.post(
-        f"{API}/jobs", json=job_body(board.company.id), headers=board.headers
-    )
-    assert draft.json()["status"] == "draft"
-    # (The poster is trusted: a company set to "always" is how a moderator holds it.)
+    # A company set to "always" holds a trusted poster's job; one rejection, and every
+    # job of the poster is held again.
     policy = await mail_client.put(
         f"{API}/moderation/companies/{board.company.id}/review-policy",
         json={"review_policy": "always"},
@@ -232,7 +239,7 @@ async def test_a_poster_is_trusted_after_enough_approvals_and_none_rejected(
     )
     assert policy.status_code == 200, policy.text
     assert policy.json()["review_policy"] == "always"
-    held = await post_job(mail_client, board, title="Held by the company's policy")
+    held = await post_job(mail_client, board, title="By the policy", description=next(texts))
     assert held["status"] == "pending"
     rejected = await decide(mail_client, board, held["id"], decision="rejected", reasons=["spam"])
     assert rejected.is_success
@@ -241,12 +248,13 @@ async def test_a_poster_is_trusted_after_enough_approvals_and_none_rejected(
         json={"review_policy": "default"},
         headers=board.moderator,
     )
-    after_rejection = await post_job(mail_client, board, title="Held after a rejection")
-    assert after_rejection["status"] == "pending"
+    after = await post_job(mail_client, board, title="After", description=next(texts))
+    assert after["status"] == "pending"
     queue = await mail_client.get(QUEUE, headers=board.moderator)
-    (queued,) = [i for i in queue.json()["items"] if i["job"]["id"] == after_rejection["id"]]
+    (queued,) = [i for i in queue.json()["items"] if i["job"]["id"] == after["id"]]
     assert queued["poster"]["approved_jobs"] == FIRST_JOBS
     assert queued["poster"]["rejected_jobs"] == 1
+    assert queued["signals"] == []
 
 
 async def test_company_policies_hold_or_trust_whatever_the_record(
@@ -617,7 +625,7 @@ async def test_reports_are_limited_per_account_and_per_address(
     client = await make_client(
         moderation_first_jobs=0, reports_per_hour=2, reports_to_hold=100, rate_limits_enabled=False
     )
-    jobs = [(await post_job(client, board))["id"] for _ in range(3)]
+    jobs = [(await post_job(client, board, description=text))["id"] for text in UNLIKE[:3]]
     reporter = await session_headers(db, app, await create_user(db, app))
     assert (await report(client, jobs[0], reporter)).status_code == 201
     assert (await report(client, jobs[1], reporter)).status_code == 201
@@ -638,11 +646,11 @@ async def test_many_reports_at_once_hold_the_job_once(
     )
     _, poster = await live_user(live, Role.employer)
     reporters = [(await live_user(live, Role.candidate))[1] for _ in range(6)]
-    for _ in range(3):
+    for text in UNLIKE[:3]:
         company = await live.post(f"{API}/companies", json={"name": "Race Co"}, headers=poster)
         job = await live.post(
             f"{API}/jobs",
-            json=job_body(company.json()["id"], status="published"),
+            json=job_body(company.json()["id"], status="published", description=text),
             headers=poster,
         )
         job_id = job.json()["id"]
@@ -658,3 +666,179 @@ async def test_many_reports_at_once_hold_the_job_once(
                 select(func.count()).select_from(JobReport).where(JobReport.job_id == job_id)
             )
         assert count == 3
+
+
+# --- signals
+
+
+async def poster_of(
+    db: AsyncSession, app: FastAPI, email: str, website: str | None = None
+) -> tuple[Company, dict[str, str]]:
+    user = await create_user(db, app, role=Role.employer, email=email)
+    company = await create_company(db, owner=user, name="Signalled Co")
+    if website is not None:
+        company.website = website
+        await db.flush()
+    return company, await session_headers(db, app, user)
+
+
+async def published_or_held(
+    client: httpx.AsyncClient, company: Company, headers: dict[str, str], **body: Any
+) -> dict[str, Any]:
+    answer = await client.post(
+        f"{API}/jobs", json=job_body(company.id, status="published", **body), headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    job: dict[str, Any] = answer.json()
+    return job
+
+
+async def signals_seen(client: httpx.AsyncClient, board: Board, job_id: int) -> list[str]:
+    review = await client.get(f"{QUEUE}/{job_id}", headers=board.moderator)
+    return [signal["code"] for signal in review.json()["signals"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "signal"),
+    [
+        ({"description": "Questions? Message us on WhatsApp: +1 555 0100."}, "messenger_contact"),
+        ({"description": "Apply through our Telegram channel."}, "messenger_contact"),
+        ({"description": "Reach us at t.me/hiring_now"}, "messenger_contact"),
+        ({"description": "A registration fee of 50 EUR is due before the interview."}, "fee_asked"),
+        ({"description": "You pay a small deposit for your laptop."}, "fee_asked"),
+        ({"title": "Upfront payment needed: Data Entry Clerk"}, "fee_asked"),
+    ],
+)
+async def test_content_signals_hold_a_trusted_posters_job(
+    make_client: ClientFactory,
+    board: Board,
+    body: dict[str, str],
+    signal: str,
+) -> None:
+    # New posters publish at once here: only the signal holds it.
+    client = await make_client(moderation_first_jobs=0)
+    assert (await post_job(client, board))["status"] == "published"
+    job = await post_job(client, board, **body)
+    assert job["status"] == "pending"
+    assert await signals_seen(client, board, job["id"]) == [signal]
+
+
+async def test_ordinary_words_raise_no_signal(make_client: ClientFactory, board: Board) -> None:
+    client = await make_client(moderation_first_jobs=0)
+    job = await post_job(
+        client,
+        board,
+        description="We pay well and on time; no fees, ever. Send your CV by mail. Signal "
+        "processing experience is welcome.",
+    )
+    assert job["status"] == "published"
+    assert await signals_seen(client, board, job["id"]) == []
+
+
+async def test_pay_far_above_the_boards_range_for_the_title_holds_the_job(
+    make_client: ClientFactory, board: Board, db: AsyncSession
+) -> None:
+    client = await make_client(moderation_first_jobs=0)
+    title = "Payroll Clerk Signal Test"
+    other = await create_company(db, owner=board.poster, name="Payroll Co")
+    for number in range(10):
+        await create_job(db, company=other, title=title, salary_min=40_000 + number * 1000)
+    usual = await post_job(
+        client, board, title=title, salary_min=45_000, salary_max=55_000, description=UNLIKE[0]
+    )
+    assert usual["status"] == "published"
+    lavish = await post_job(
+        client, board, title=title, salary_min=200_000, salary_max=250_000, description=UNLIKE[1]
+    )
+    assert lavish["status"] == "pending"
+    assert await signals_seen(client, board, lavish["id"]) == ["pay_outlier"]
+    # With too few jobs of a title to tell, any pay is taken as it comes.
+    rare = await post_job(
+        client, board, title="Rare Title", salary_max=900_000, description=UNLIKE[2]
+    )
+    assert rare["status"] == "published"
+
+
+@pytest.mark.parametrize(
+    ("email", "website", "signals", "status"),
+    [
+        ("hr@acme-signals.example", "https://jobs.acme-signals.example/careers", [], "published"),
+        ("hr@acme-signals.example", "https://someone-else.example", ["domain_mismatch"], "pending"),
+        ("hr@acme-signals.co.uk", "https://www.acme-signals.co.uk", [], "published"),
+        ("hr@acme-signals.co.uk", "https://www.other.co.uk", ["domain_mismatch"], "pending"),
+        ("someone@gmail.com", "https://acme-signals.example", ["free_mail_address"], "published"),
+        ("someone@mailinator.com", None, ["disposable_address"], "pending"),
+    ],
+)
+async def test_the_posters_address_beside_the_companys_website(
+    make_client: ClientFactory,
+    board: Board,
+    db: AsyncSession,
+    app: FastAPI,
+    email: str,
+    website: str | None,
+    signals: list[str],
+    status: str,
+) -> None:
+    client = await make_client(moderation_first_jobs=0)
+    company, headers = await poster_of(db, app, email, website)
+    job = await published_or_held(client, company, headers)
+    assert job["status"] == status
+    assert await signals_seen(client, board, job["id"]) == signals
+
+
+async def test_a_repost_of_a_rejected_job_and_a_repeated_post_are_held(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=0)
+    text = (
+        "Work from home and earn 5000 a week answering simple surveys. No experience needed, "
+        "start today, flexible hours, paid every Friday."
+    )
+    policy = f"{API}/moderation/companies/{board.company.id}/review-policy"
+    await client.put(policy, json={"review_policy": "always"}, headers=board.moderator)
+    first = await post_job(client, board, title="Survey Taker", description=text)
+    rejected = await decide(client, board, first["id"], decision="rejected", reasons=["scam"])
+    assert rejected.status_code == 201
+    # Someone else posts nearly the same job.
+    company, headers = await poster_of(db, app, "someone@reposts.example")
+    repost = await published_or_held(
+        client, company, headers, title="Survey Taker!", description=text + " Apply now."
+    )
+    assert repost["status"] == "pending"
+    assert await signals_seen(client, board, repost["id"]) == ["repost_of_rejected"]
+    # An honest poster's job twice over.
+    honest, honest_headers = await poster_of(db, app, "hr@honest-signals.example")
+    once = await published_or_held(client, honest, honest_headers, title="Baker")
+    assert once["status"] == "published"
+    twice = await published_or_held(client, honest, honest_headers, title="Baker")
+    assert twice["status"] == "pending"
+    assert await signals_seen(client, board, twice["id"]) == ["repeated_post"]
+    different = await published_or_held(
+        client,
+        honest,
+        honest_headers,
+        title="Pastry Chef",
+        description="Laminated doughs, early mornings, a team of four.",
+    )
+    assert different["status"] == "published"
+
+
+async def test_signals_hold_no_job_of_a_trusted_company_nor_an_admins(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=0)
+    policy = f"{API}/moderation/companies/{board.company.id}/review-policy"
+    await client.put(policy, json={"review_policy": "trusted"}, headers=board.moderator)
+    body = {"description": "Message us on WhatsApp."}
+    trusted = await post_job(client, board, **body)
+    assert trusted["status"] == "published"
+    # Still shown to moderators.
+    assert await signals_seen(client, board, trusted["id"]) == ["messenger_contact"]
+    admin = await create_user(db, app, role=Role.admin)
+    by_admin = await client.post(
+        f"{API}/jobs",
+        json=job_body(board.company.id, status="published", **body),
+        headers=await session_headers(db, app, admin),
+    )
+    assert by_admin.json()["status"] == "published"

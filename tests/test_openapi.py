@@ -99,8 +99,11 @@ READ_MODELS = {
         "rejected_jobs",
     },
     "CompanyReviewed": {"id", "name", "website", "review_policy", "created_at"},
-    "QueuedJob": {"job", "company", "poster", "open_reports"},
-    "JobReview": {"job", "company", "poster", "open_reports", "decisions", "reports"},
+    "QueuedJob": {"job", "company", "poster", "signals", "open_reports"},
+    "JobReview": {
+        "job", "company", "poster", "signals", "open_reports", "decisions", "reports",
+    },
+    "SignalRead": {"code", "holds", "says"},
     "ReportRead": {"id", "reason", "note", "created_at"},
     "ReportRecord": {"id", "reason", "note", "created_at", "reporter_email"},
     "Problem": {"type", "title", "status", "detail"},

@@ -28,9 +28,11 @@ from backend.schemas.moderation import (
     ReportRead,
     ReportRecord,
     ReviewPolicyUpdate,
+    SignalRead,
 )
 from backend.schemas.pagination import Page
 from backend.services import moderation as moderation_service
+from backend.services import signals as signals_service
 from backend.services.rules import etag
 
 router = APIRouter(prefix="/moderation", tags=["moderation"], responses=problem_responses(401, 403))
@@ -57,6 +59,10 @@ def _queued(row: AnyRow) -> QueuedJob:
             approved_jobs=row.approved,
             rejected_jobs=row.rejected,
         ),
+        signals=[
+            SignalRead(code=code, holds=rule.holds, says=rule.says)
+            for code, rule in signals_service.described(row.signals)
+        ],
         open_reports=row.open_reports,
     )
 

@@ -85,13 +85,23 @@ class CompanyReviewed(ResponseModel):
     created_at: Timestamp
 
 
+class SignalRead(ResponseModel):
+    """A scam or spam signal the job raised when last asked to be published."""
+
+    code: str
+    holds: bool = Field(description="Whether it holds a job for review by itself")
+    says: str
+
+
 class QueuedJob(ResponseModel):
-    """A job as moderators review it: the job, its company, its poster, and how many
-    people have an open report of it (reports that it is filled excepted)."""
+    """A job as moderators review it: the job, its company, its poster, the signals it
+    raised, and how many people have an open report of it (reports that it is filled
+    excepted)."""
 
     job: JobRead
     company: CompanyReviewed
     poster: PosterRead
+    signals: list[SignalRead]
     open_reports: int
 
 

@@ -1,7 +1,6 @@
 """Jobs: posting, searching, reading, changing and deleting them, and who may do which."""
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,14 +77,16 @@ async def _renderings(description: str) -> dict[str, Any]:
 
 
 async def _publishing(
-    db: AsyncSession, settings: Settings, *, user: Caller, company: Company
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    company: Company,
+    asked: moderation.Asked,
 ) -> dict[str, Any]:
     """The columns of a job its owner asks to publish: published now, or held for review."""
     verification.require_confirmed(user, "publish jobs")
-    now = datetime.now(UTC)
-    if await moderation.needs_review(db, settings, user=user, company=company):
-        return moderation.held(now)
-    return {"status": JobStatus.published, "published_at": now}
+    return await moderation.publication(db, settings, user=user, company=company, asked=asked)
 
 
 async def create(db: AsyncSession, settings: Settings, *, user: Caller, payload: JobCreate) -> Job:
@@ -100,7 +101,14 @@ async def create(db: AsyncSession, settings: Settings, *, user: Caller, payload:
         raise Forbidden("This company belongs to another employer.")
     values = payload.model_dump(exclude={"company_id"}) | renderings
     if payload.status == JobStatus.published:
-        values |= await _publishing(db, settings, user=user, company=company)
+        asked = moderation.Asked(
+            job_id=None,
+            title=payload.title,
+            description=payload.description,
+            salary_min=payload.salary_min,
+            salary_max=payload.salary_max,
+        )
+        values |= await _publishing(db, settings, user=user, company=company, asked=asked)
     elif payload.status in (JobStatus.pending, JobStatus.rejected):
         raise InvalidField(("body", "status"), "Only a moderator's decision sets this status")
     return await jobs_repo.create(db, company=company, **values)
@@ -195,7 +203,16 @@ async def update(
             raise Conflict(f"A {job.status.value} job cannot become {new_status.value}.")
         changes["status"] = new_status
         if new_status == JobStatus.published:
-            publishing = await _publishing(db, settings, user=user, company=job.company)
+            asked = moderation.Asked(
+                job_id=job.id,
+                title=changes.get("title", job.title),
+                description=changes.get("description", job.description),
+                salary_min=salary_min,
+                salary_max=salary_max,
+            )
+            publishing = await _publishing(
+                db, settings, user=user, company=job.company, asked=asked
+            )
             if job.published_at is not None:  # reopened: it keeps its first publication
                 publishing.pop("published_at", None)
             changes |= publishing

@@ -45,7 +45,7 @@ from backend.db.repository.moderation import Record
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, release
 from backend.schemas.moderation import DecisionCreate, ReportCreate
-from backend.services import throttle
+from backend.services import signals, throttle
 from backend.services.rules import check_if_match
 
 JOB_NOT_FOUND = "Job not found."
@@ -54,12 +54,12 @@ MODERATORS = frozenset({Role.moderator, Role.admin})
 
 
 async def needs_review(
-    db: AsyncSession, settings: Settings, *, user: Caller, company: Company
+    db: AsyncSession, settings: Settings, *, company: Company, raised: list[str]
 ) -> bool:
-    """Whether a job of `company` that `user` asks to publish is held for review."""
-    if user.role in MODERATORS or company.review_policy == ReviewPolicy.trusted:
+    """Whether a job of `company` asked to be published with these signals is held."""
+    if company.review_policy == ReviewPolicy.trusted:
         return False
-    if company.review_policy == ReviewPolicy.always:
+    if company.review_policy == ReviewPolicy.always or signals.holding(raised):
         return True
     if settings.moderation_first_jobs == 0:
         return False
@@ -70,6 +70,43 @@ async def needs_review(
 def held(now: datetime) -> dict[str, Any]:
     """The columns of a job its owner asked to publish, held for review."""
     return {"status": JobStatus.pending, "submitted_at": now}
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A job as its poster asks to publish it."""
+
+    job_id: int | None
+    title: str
+    description: str
+    salary_min: int | None
+    salary_max: int | None
+
+
+async def publication(
+    db: AsyncSession, settings: Settings, *, user: Caller, company: Company, asked: Asked
+) -> dict[str, Any]:
+    """The columns of a job `user` asks to publish: published now, or held for review, with
+    the signals it raised (backend.services.signals); admins and moderators publish at
+    once."""
+    now = datetime.now(UTC)
+    published: dict[str, Any] = {"status": JobStatus.published, "published_at": now}
+    if user.role in MODERATORS:
+        return published | {"signals": []}
+    raised = await signals.signals_of(
+        db,
+        job_id=asked.job_id,
+        poster_id=company.owner_id,
+        poster_email=user.email,
+        website=company.website,
+        title=asked.title,
+        description=asked.description,
+        salary_min=asked.salary_min,
+        salary_max=asked.salary_max,
+    )
+    if await needs_review(db, settings, company=company, raised=raised):
+        return held(now) | {"signals": raised}
+    return published | {"signals": raised}
 
 
 async def queue(db: AsyncSession, *, page: PageRequest) -> Paged[base.AnyRow]:

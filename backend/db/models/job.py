@@ -157,6 +157,11 @@ class Job(TimestampMixin, Base):
     published_at: Mapped[datetime | None]
     # When its owner last asked for it to be published and it was held for review.
     submitted_at: Mapped[datetime | None]
+    # The scam and spam signals it raised when last asked to be published
+    # (backend.services.signals); read by moderators alone.
+    signals: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), server_default=text("'{}'::varchar[]")
+    )
     # Never loaded by itself: the loaders that answer with a job join it (contains_eager),
     # and a new job is given it.
     company: Mapped[Company] = relationship(lazy="raise")

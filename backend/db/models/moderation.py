@@ -41,6 +41,12 @@ class JobDecision(Base):
         Index("ix_job_decisions_job_id_id", "job_id", "id"),
         Index("ix_job_decisions_moderator_id", "moderator_id"),
         Index("ix_job_decisions_poster_id_decision", "poster_id", "decision"),
+        # Reposts of what was rejected lately are looked for among these.
+        Index(
+            "ix_job_decisions_rejected_created_at",
+            "created_at",
+            postgresql_where=text("decision = 'rejected'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -37,9 +37,10 @@ SEARCH_CONFIG = "english"
 
 # The lists read a job's columns as a row (attributes named as Job's), through
 # `base.all_rows`: no ORM object is built for a page nobody changes. Never the search
-# vector nor the description's plain text (the index's), nor its digest (the triggers').
+# vector nor the description's plain text (the index's), nor its digest (the triggers'),
+# nor the signals it raised (moderators read them: repository.moderation).
 JobRow: TypeAlias = Any
-_NEVER_READ = frozenset({"search", "description_text", "rendered_from"})
+_NEVER_READ = frozenset({"search", "description_text", "rendered_from", "signals"})
 JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _NEVER_READ)
 # What lists show beside each job: its company's name, read per row of the page (a
 # subquery on the companies' primary key, run for the rows the page returns).

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import AwareDatetime
@@ -23,6 +24,9 @@ from backend.db.models import (
 )
 from backend.db.repository import base
 from backend.db.repository.jobs import JOB_COLUMNS
+
+# Reposts are looked for among the jobs of this many days.
+REPOST_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,7 @@ _POSTER_COLUMNS = (
 
 def _reviewed(*conditions: Any) -> Any:
     return (
-        select(*JOB_COLUMNS, *_POSTER_COLUMNS)
+        select(*JOB_COLUMNS, Job.signals, *_POSTER_COLUMNS)
         .join(Company, Company.id == Job.company_id)
         .join(User, User.id == Company.owner_id)
         .where(*conditions)
@@ -275,3 +279,103 @@ async def resolve_reports(session: AsyncSession, *, job_id: int) -> None:
     await session.execute(
         update(JobReport).where(_open_reports(job_id)).values(resolved_at=func.now())
     )
+
+
+# What a job pays, as the lists sort by it.
+_PAY = func.coalesce(Job.salary_max, Job.salary_min)
+# How many of a title's published jobs are looked at for its range (through the title's
+# index, whichever they are).
+PAY_SAMPLE = 1000
+# How much of a description is compared when looking for reposts, and with how many jobs
+# at most (each comparison reads the whole text).
+COMPARED = 4000
+COMPARED_JOBS = 200
+
+
+async def pay_of_title(
+    session: AsyncSession, *, title: str, job_id: int | None
+) -> tuple[int, float | None]:
+    """How many published jobs with this title say what they pay (up to PAY_SAMPLE), and
+    the 90th percentile of it."""
+    sample = (
+        select(_PAY.label("pay"))
+        .where(
+            Job.status == JobStatus.published,
+            Job.title == title,
+            _PAY.is_not(None),
+            Job.id != (job_id or 0),
+        )
+        .limit(PAY_SAMPLE)
+        .subquery()
+    )
+    statement = select(
+        func.count(), func.percentile_cont(0.9).within_group(sample.c.pay)
+    ).select_from(sample)
+    row = await base.first(session, statement)
+    if row is None:
+        return 0, None
+    return int(row[0]), None if row[1] is None else float(row[1])
+
+
+def _compared(text_value: str) -> Any:
+    return func.left(text_value, COMPARED)
+
+
+def _job_text() -> Any:
+    return func.left(Job.title + "\n" + Job.description, COMPARED)
+
+
+async def resembles_rejected(
+    session: AsyncSession, *, text: str, job_id: int | None, alike: float
+) -> bool:
+    """Whether one of the COMPARED_JOBS jobs rejected last (in the last REPOST_DAYS) has a
+    title and description this alike (pg_trgm's similarity) to `text`."""
+    recent = (
+        select(JobDecision.job_id)
+        .where(
+            JobDecision.decision == Decision.rejected,
+            JobDecision.created_at > func.now() - timedelta(days=REPOST_DAYS),
+        )
+        .order_by(JobDecision.created_at.desc())
+        .limit(COMPARED_JOBS)
+        .subquery()
+    )
+    return await _alike_among(session, recent.c.job_id, text=text, job_id=job_id, alike=alike)
+
+
+async def resembles_posters_jobs(
+    session: AsyncSession, *, poster_id: int, text: str, job_id: int | None, alike: float
+) -> bool:
+    """Whether one of the COMPARED_JOBS newest jobs of the poster's companies, published or
+    held and created in the last REPOST_DAYS, has a title and description this alike to
+    `text`."""
+    recent = (
+        select(Job.id)
+        .join(Company, Company.id == Job.company_id)
+        .where(
+            Company.owner_id == poster_id,
+            Job.status.in_((JobStatus.published, JobStatus.pending)),
+            Job.created_at > func.now() - timedelta(days=REPOST_DAYS),
+            Job.id != (job_id or 0),
+        )
+        .order_by(Job.id.desc())
+        .limit(COMPARED_JOBS)
+        .subquery()
+    )
+    return await _alike_among(session, recent.c.id, text=text, job_id=job_id, alike=alike)
+
+
+async def _alike_among(
+    session: AsyncSession, ids: Any, *, text: str, job_id: int | None, alike: float
+) -> bool:
+    statement = select(
+        select(Job.id)
+        .where(
+            Job.id.in_(select(ids)),
+            Job.id != (job_id or 0),
+            func.similarity(_job_text(), _compared(text)) >= alike,
+        )
+        .exists()
+    )
+    row = await base.first(session, statement)
+    return bool(row and row[0])

@@ -32,6 +32,7 @@ function queuedRow(item) {
     h("td", {}, item.company.name),
     h("td", {}, item.poster.email),
     h("td", {}, record(item.poster)),
+    h("td", {}, item.signals.filter((signal) => signal.holds).map((signal) => signal.code.replaceAll("_", " ")).join(", ")),
     h("td", {}, String(item.open_reports)),
     h("td", {}, when(item.job.submitted_at)));
 }
@@ -63,7 +64,7 @@ export async function moderationPage() {
     h("table", { class: "table" },
       h("thead", {}, h("tr", {},
         h("th", { scope: "col" }, "Job"), h("th", { scope: "col" }, "Company"), h("th", { scope: "col" }, "Poster"),
-        h("th", { scope: "col" }, "Record"), h("th", { scope: "col" }, "Reports"), h("th", { scope: "col" }, "Waiting since"))),
+        h("th", { scope: "col" }, "Record"), h("th", { scope: "col" }, "Signals"), h("th", { scope: "col" }, "Reports"), h("th", { scope: "col" }, "Waiting since"))),
       body),
     empty,
     problem,
@@ -135,6 +136,11 @@ export async function moderationJobPage(params, id) {
       h("h2", { id: "job-heading" }, "The job"),
       h("p", { class: "meta" }, `${job.location} · ${words(job.workplace)} · ${words(job.employment_type)}`),
       h("div", { class: "description" }, markup(job.description_html))),
+    h("section", { "aria-labelledby": "signals-heading" },
+      h("h2", { id: "signals-heading" }, "Signals"),
+      review.signals.length
+        ? h("ul", {}, review.signals.map((signal) => h("li", {}, signal.says, signal.holds ? " (holds it for review)" : "")))
+        : h("p", {}, "None.")),
     h("section", { "aria-labelledby": "reports-heading" },
       h("h2", { id: "reports-heading" }, "Open reports"),
       reports.length
