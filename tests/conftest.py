@@ -133,6 +133,7 @@ def make_settings(url: URL, **overrides: object) -> Settings:
         # New posters' jobs are published at once, as every test but moderation's expects
         # (tests/test_moderation.py turns review on; the setting's default holds them).
         "moderation_first_jobs": 0,
+        "moderation_signals_hold": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

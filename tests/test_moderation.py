@@ -38,6 +38,7 @@ async def mail_client(make_client: ClientFactory, tmp_path: Path) -> httpx.Async
         mail_file_dir=tmp_path,
         frontend_url="https://jobs.example",
         moderation_first_jobs=FIRST_JOBS,
+        moderation_signals_hold=True,
     )
 
 
@@ -261,13 +262,13 @@ async def test_company_policies_hold_or_trust_whatever_the_record(
     make_client: ClientFactory, board: Board
 ) -> None:
     # Review of new posters off: only "always" holds.
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     assert (await post_job(client, board))["status"] == "published"
     url = f"{API}/moderation/companies/{board.company.id}/review-policy"
     await client.put(url, json={"review_policy": "always"}, headers=board.moderator)
     assert (await post_job(client, board))["status"] == "pending"
     # Review of new posters on: "trusted" publishes a new poster's job at once.
-    strict = await make_client(moderation_first_jobs=5)
+    strict = await make_client(moderation_first_jobs=5, moderation_signals_hold=True)
     await strict.put(url, json={"review_policy": "trusted"}, headers=board.moderator)
     assert (await post_job(strict, board))["status"] == "published"
     await strict.put(url, json={"review_policy": "default"}, headers=board.moderator)
@@ -277,7 +278,7 @@ async def test_company_policies_hold_or_trust_whatever_the_record(
 async def test_a_reopened_job_held_again_keeps_its_first_publication(
     make_client: ClientFactory, board: Board
 ) -> None:
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     job = await post_job(client, board)
     url = f"{API}/jobs/{job['id']}"
     await client.patch(url, json={"status": "closed"}, headers=board.headers)
@@ -601,7 +602,7 @@ async def test_enough_reports_from_different_people_hold_a_job_for_review(
 async def test_a_bad_report_is_a_422_and_writes_nothing(
     make_client: ClientFactory, board: Board, db: AsyncSession, body: dict[str, Any]
 ) -> None:
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     job = await post_job(client, board)
     answer = await client.post(f"{API}/jobs/{job['id']}/reports", json=body)
     assert_problem(answer, 422)
@@ -612,7 +613,7 @@ async def test_a_bad_report_is_a_422_and_writes_nothing(
 
 
 async def test_only_public_jobs_are_reported(make_client: ClientFactory, board: Board) -> None:
-    client = await make_client(moderation_first_jobs=5)
+    client = await make_client(moderation_first_jobs=5, moderation_signals_hold=True)
     held = await post_job(client, board)
     assert_problem(await report(client, held["id"], board.candidate), 404)
     assert_problem(await report(client, 2**40, board.candidate), 404)
@@ -716,7 +717,7 @@ async def test_content_signals_hold_a_trusted_posters_job(
     signal: str,
 ) -> None:
     # New posters publish at once here: only the signal holds it.
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     assert (await post_job(client, board))["status"] == "published"
     job = await post_job(client, board, **body)
     assert job["status"] == "pending"
@@ -724,7 +725,7 @@ async def test_content_signals_hold_a_trusted_posters_job(
 
 
 async def test_ordinary_words_raise_no_signal(make_client: ClientFactory, board: Board) -> None:
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     job = await post_job(
         client,
         board,
@@ -738,7 +739,7 @@ async def test_ordinary_words_raise_no_signal(make_client: ClientFactory, board:
 async def test_pay_far_above_the_boards_range_for_the_title_holds_the_job(
     make_client: ClientFactory, board: Board, db: AsyncSession
 ) -> None:
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     title = "Payroll Clerk Signal Test"
     other = await create_company(db, owner=board.poster, name="Payroll Co")
     for number in range(10):
@@ -780,7 +781,7 @@ async def test_the_posters_address_beside_the_companys_website(
     signals: list[str],
     status: str,
 ) -> None:
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     company, headers = await poster_of(db, app, email, website)
     job = await published_or_held(client, company, headers)
     assert job["status"] == status
@@ -790,7 +791,7 @@ async def test_the_posters_address_beside_the_companys_website(
 async def test_a_repost_of_a_rejected_job_and_a_repeated_post_are_held(
     make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
 ) -> None:
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     text = (
         "Work from home and earn 5000 a week answering simple surveys. No experience needed, "
         "start today, flexible hours, paid every Friday."
@@ -827,7 +828,7 @@ async def test_a_repost_of_a_rejected_job_and_a_repeated_post_are_held(
 async def test_signals_hold_no_job_of_a_trusted_company_nor_an_admins(
     make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
 ) -> None:
-    client = await make_client(moderation_first_jobs=0)
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
     policy = f"{API}/moderation/companies/{board.company.id}/review-policy"
     await client.put(policy, json={"review_policy": "trusted"}, headers=board.moderator)
     body = {"description": "Message us on WhatsApp."}
@@ -842,3 +843,16 @@ async def test_signals_hold_no_job_of_a_trusted_company_nor_an_admins(
         headers=await session_headers(db, app, admin),
     )
     assert by_admin.json()["status"] == "published"
+
+
+async def test_signals_only_inform_when_they_are_set_not_to_hold(
+    make_client: ClientFactory, board: Board
+) -> None:
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=False)
+    job = await post_job(client, board, description="Message us on WhatsApp.")
+    assert job["status"] == "published"
+    assert await signals_seen(client, board, job["id"]) == ["messenger_contact"]
+
+
+def test_signals_hold_jobs_by_default() -> None:
+    assert Settings.model_fields["moderation_signals_hold"].default is True

@@ -96,8 +96,10 @@ def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         API_URL=base,
         RATE_LIMITS_ENABLED="false",
         NOTIFY_BATCH_MINUTES="0",
-        # New posters publish at once; the moderation flow holds a company's jobs itself.
+        # New posters publish at once, whatever their jobs' signals; the moderation flow
+        # holds a company's jobs itself.
         MODERATION_FIRST_JOBS="0",
+        MODERATION_SIGNALS_HOLD="false",
     )
     try:
         yield Site(server=server, mail=mail, url=base, database=url)

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # review until this many of theirs were approved with none rejected; 0 publishes new
     # posters' jobs at once (companies a moderator set to "always review" are still held).
     moderation_first_jobs: int = Field(default=3, ge=0, le=1000)
+    # Whether a scam or spam signal (backend.services.signals) holds a job by itself; off,
+    # signals are only shown to moderators.
+    moderation_signals_hold: bool = True
     # A public job is held for review once this many people have an open report of it
     # (reports that it is filled excepted); each account, and each address signed out, may
     # report this many jobs an hour.

@@ -59,7 +59,9 @@ async def needs_review(
     """Whether a job of `company` asked to be published with these signals is held."""
     if company.review_policy == ReviewPolicy.trusted:
         return False
-    if company.review_policy == ReviewPolicy.always or signals.holding(raised):
+    if company.review_policy == ReviewPolicy.always:
+        return True
+    if settings.moderation_signals_hold and signals.holding(raised):
         return True
     if settings.moderation_first_jobs == 0:
         return False
