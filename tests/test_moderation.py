@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.db.models import Company, JobDecision, JobReport, Role, User
+from backend.db.models import Company, Job, JobDecision, JobReport, Role, User
 from tests.conftest import ClientFactory, Sent
 from tests.factories import (
     assert_problem,
@@ -856,3 +856,110 @@ async def test_signals_only_inform_when_they_are_set_not_to_hold(
 
 def test_signals_hold_jobs_by_default() -> None:
     assert Settings.model_fields["moderation_signals_hold"].default is True
+
+
+# --- banned domains and daily limits
+
+
+async def test_a_banned_domain_refuses_its_posters_and_its_companies_jobs(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=0)
+    banned = f"{API}/moderation/banned-domains"
+    for bad in ("co.uk", "jobs.scam-co.example", "not a domain", "-x-.example"):
+        assert_problem(await client.put(f"{banned}/{bad}", json={}, headers=board.moderator), 422)
+    answer = await client.put(
+        f"{banned}/Scam-Co.example", json={"reason": "Fee scams"}, headers=board.moderator
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["domain"] == "scam-co.example"
+    assert answer.json()["reason"] == "Fee scams"
+    assert_problem(await client.put(f"{banned}/other.example", json={}, headers=board.headers), 403)
+
+    by_address, headers = await poster_of(db, app, "boss@mail.scam-co.example")
+    refused = await client.post(
+        f"{API}/jobs", json=job_body(by_address.id, status="published"), headers=headers
+    )
+    body = assert_problem(refused, 403)
+    assert body["detail"] == "Jobs from scam-co.example are not accepted on this board."
+    # A draft is no publication: kept, and refused when asked to be published.
+    draft = await client.post(f"{API}/jobs", json=job_body(by_address.id), headers=headers)
+    assert draft.status_code == 201
+    again = await client.patch(
+        f"{API}/jobs/{draft.json()['id']}", json={"status": "published"}, headers=headers
+    )
+    assert_problem(again, 403)
+    by_website, website_headers = await poster_of(
+        db, app, "hr@honest-looking.example", "https://careers.scam-co.example"
+    )
+    refused = await client.post(
+        f"{API}/jobs", json=job_body(by_website.id, status="published"), headers=website_headers
+    )
+    assert_problem(refused, 403)
+    count = await db.scalar(
+        select(func.count()).select_from(Job).where(Job.company_id == by_website.id)
+    )
+    assert count == 0
+
+    listed = (await client.get(banned, headers=board.moderator)).json()
+    assert [item["domain"] for item in listed["items"]] == ["scam-co.example"]
+    assert (
+        await client.delete(f"{banned}/scam-co.example", headers=board.moderator)
+    ).status_code == 204
+    assert_problem(await client.delete(f"{banned}/scam-co.example", headers=board.moderator), 404)
+    allowed = await client.post(
+        f"{API}/jobs", json=job_body(by_address.id, status="published"), headers=headers
+    )
+    assert allowed.status_code == 201
+
+
+async def test_publications_a_day_are_limited_per_account_and_per_domain(
+    make_client: ClientFactory, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=0, jobs_per_day=2, jobs_per_day_per_domain=3)
+    first, first_headers = await poster_of(db, app, "one@limits.example")
+    second, second_headers = await poster_of(db, app, "two@limits.example")
+    texts = iter(UNLIKE)
+    for _ in range(2):
+        made = await published_or_held(client, first, first_headers, description=next(texts))
+        assert made["status"] == "published"
+    refused = await client.post(
+        f"{API}/jobs", json=job_body(first.id, status="published"), headers=first_headers
+    )
+    assert_problem(refused, 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 24 * 3600
+    # Drafts are not publications.
+    draft = await client.post(f"{API}/jobs", json=job_body(first.id), headers=first_headers)
+    assert draft.status_code == 201
+    # The domain's third publication goes through, its fourth does not.
+    made = await published_or_held(client, second, second_headers, description=next(texts))
+    assert made["status"] == "published"
+    refused = await client.post(
+        f"{API}/jobs", json=job_body(second.id, status="published"), headers=second_headers
+    )
+    assert_problem(refused, 429)
+    # Strangers share a free mail service's domain: only each account is counted.
+    for number in range(4):
+        company, headers = await poster_of(db, app, f"stranger{number}@gmail.com")
+        made = await published_or_held(client, company, headers, description=next(texts, "x"))
+        assert made["status"] == "published"
+
+
+async def test_publications_at_once_count_exactly_to_the_limit(
+    make_live_client: ClientFactory,
+) -> None:
+    live = await make_live_client(
+        rate_limits_enabled=False, moderation_first_jobs=0, jobs_per_day=3
+    )
+    _, poster = await live_user(live, Role.employer)
+    company = await live.post(f"{API}/companies", json={"name": "Burst Co"}, headers=poster)
+    bodies = [
+        job_body(company.json()["id"], status="published", title=f"Burst {n}", description=text)
+        for n, text in enumerate(UNLIKE)
+    ]
+    answers = await asyncio.gather(
+        *(live.post(f"{API}/jobs", json=body, headers=poster) for body in bodies)
+    )
+    assert sorted(answer.status_code for answer in answers) == [201] * 3 + [429] * 3
+    mine = await live.get(f"{API}/users/me/jobs", headers=poster)
+    assert len(mine.json()["items"]) == 3

@@ -63,6 +63,9 @@ CONTRACT = {
     ("put", "/api/v1/moderation/companies/{company_id}/review-policy"),
     ("get", "/api/v1/jobs/{job_id}/decisions"),
     ("post", "/api/v1/jobs/{job_id}/reports"),
+    ("get", "/api/v1/moderation/banned-domains"),
+    ("put", "/api/v1/moderation/banned-domains/{domain}"),
+    ("delete", "/api/v1/moderation/banned-domains/{domain}"),
 }
 READ_MODELS = {
     "UserRead": {
@@ -104,6 +107,7 @@ READ_MODELS = {
         "job", "company", "poster", "signals", "open_reports", "decisions", "reports",
     },
     "SignalRead": {"code", "holds", "says"},
+    "BannedDomainRead": {"domain", "reason", "banned_by", "created_at"},
     "ReportRead": {"id", "reason", "note", "created_at"},
     "ReportRecord": {"id", "reason", "note", "created_at", "reporter_email"},
     "Problem": {"type", "title", "status", "detail"},

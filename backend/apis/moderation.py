@@ -1,7 +1,9 @@
 """Moderation: the queue of jobs held for review, a job's review, decisions, and companies'
 review policies (moderators and admins); a job's decisions for its owner."""
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
 
 from backend.apis.access import EmployerOrAdmin, IdPath, Moderator, optional_user
 from backend.apis.deps import (
@@ -13,10 +15,13 @@ from backend.apis.deps import (
     reads_bearer_token,
 )
 from backend.apis.openapi import problem_responses, with_etag
-from backend.apis.pagination import PageDep
+from backend.apis.pagination import PageDep, to_page
+from backend.db.models.moderation import DOMAIN_MAX_LENGTH
 from backend.db.repository.base import AnyRow
 from backend.schemas.job import JobRead
 from backend.schemas.moderation import (
+    BanCreate,
+    BannedDomainRead,
     CompanyReviewed,
     DecisionCreate,
     DecisionRead,
@@ -187,3 +192,45 @@ async def report_job(
         payload=payload,
     )
     return ReportRead.model_validate(made)
+
+
+DomainPath = Annotated[str, Path(min_length=1, max_length=DOMAIN_MAX_LENGTH)]
+
+
+@router.get("/banned-domains", name="banned-domains", response_model=Page[BannedDomainRead])
+async def banned_domains(
+    moderator: Moderator, page: PageDep, db: DbSession
+) -> Page[BannedDomainRead]:
+    """The banned domains, in alphabetical order."""
+    paged = await moderation_service.banned_domains(db, page=page)
+    return to_page(paged, BannedDomainRead.model_validate)
+
+
+@router.put(
+    "/banned-domains/{domain}",
+    name="ban-domain",
+    response_model=BannedDomainRead,
+    responses=problem_responses(422),
+)
+async def ban_domain(
+    domain: DomainPath, payload: BanCreate, moderator: Moderator, db: DbSession
+) -> BannedDomainRead:
+    """Refuse every job asked to be published by a poster whose address is on this
+    registrable domain, or for a company whose website is (403). Banning it again changes
+    the reason."""
+    row = await moderation_service.ban_domain(
+        db, moderator=moderator, domain=domain, reason=payload.reason
+    )
+    return BannedDomainRead.model_validate(row)
+
+
+@router.delete(
+    "/banned-domains/{domain}",
+    name="unban-domain",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 422),
+)
+async def unban_domain(domain: DomainPath, moderator: Moderator, db: DbSession) -> Response:
+    """Lift a domain's ban; 404 when it is not banned."""
+    await moderation_service.unban_domain(db, domain=domain)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

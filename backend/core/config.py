@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # A public job is held for review once this many people have an open report of it
     # (reports that it is filled excepted); each account, and each address signed out, may
     # report this many jobs an hour.
+    # Jobs an account, and the registrable domain of its address (free mail services
+    # excepted), may ask to publish a day.
+    jobs_per_day: int = Field(default=20, ge=1, le=100_000)
+    jobs_per_day_per_domain: int = Field(default=100, ge=1, le=1_000_000)
     reports_to_hold: int = Field(default=3, ge=1, le=1000)
     reports_per_hour: int = Field(default=10, ge=1, le=10_000)
 

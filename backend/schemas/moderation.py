@@ -6,6 +6,7 @@ from pydantic import ConfigDict, Field
 
 from backend.db.models.company import ReviewPolicy
 from backend.db.models.moderation import (
+    BAN_REASON_MAX_LENGTH,
     DECISION_NOTE_MAX_LENGTH,
     REPORT_NOTE_MAX_LENGTH,
     Decision,
@@ -146,3 +147,20 @@ class ReviewPolicyUpdate(RequestModel):
     review_policy: ReviewPolicy
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"review_policy": "always"}]})
+
+
+class BanCreate(RequestModel):
+    """Why a domain is banned (plain text, for moderators)."""
+
+    reason: Annotated[Text, Field(max_length=BAN_REASON_MAX_LENGTH)] = ""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Fake recruiters asking for fees."}]}
+    )
+
+
+class BannedDomainRead(ResponseModel):
+    domain: str
+    reason: str
+    banned_by: int | None = Field(description="The moderator; None once the account is gone")
+    created_at: Timestamp

@@ -20,11 +20,14 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+import idna
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
+from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound, TooManyRequests
+from backend.core.metrics import THROTTLED
 from backend.core.pagination import Paged, PageRequest
 from backend.db.models import (
     Company,
@@ -41,6 +44,7 @@ from backend.db.repository import base
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import moderation as moderation_repo
+from backend.db.repository import throttle as throttle_repo
 from backend.db.repository.moderation import Record
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, release
@@ -51,6 +55,10 @@ from backend.services.rules import check_if_match
 JOB_NOT_FOUND = "Job not found."
 COMPANY_NOT_FOUND = "Company not found."
 MODERATORS = frozenset({Role.moderator, Role.admin})
+# What publications are counted under (`count_publication`), a day at a time.
+POST_ACCOUNT = "post_account"
+POST_DOMAIN = "post_domain"
+POST_WINDOW_SECONDS = 24 * 3600
 
 
 async def needs_review(
@@ -95,6 +103,8 @@ async def publication(
     published: dict[str, Any] = {"status": JobStatus.published, "published_at": now}
     if user.role in MODERATORS:
         return published | {"signals": []}
+    await check_not_banned(db, email=user.email, website=company.website)
+    await count_publication(db, settings, user=user)
     raised = await signals.signals_of(
         db,
         job_id=asked.job_id,
@@ -266,3 +276,78 @@ async def set_policy(db: AsyncSession, *, company_id: int, policy: ReviewPolicy)
 
 async def record_of(db: AsyncSession, *, poster_id: int) -> Record:
     return await moderation_repo.record_of(db, poster_id=poster_id)
+
+
+BANNED = "Jobs from {domain} are not accepted on this board."
+NOT_REGISTRABLE = "Give a registrable domain, such as example.com (not a subdomain or a suffix)"
+
+
+def _domains(email: str, website: str | None) -> list[str]:
+    """The registrable domains of a poster's address and of their company's website."""
+    found = [signals.registrable(email.rpartition("@")[2])]
+    if website:
+        found.append(signals.registrable(urlsplit(website).hostname or ""))
+    return [domain for domain in found if domain]
+
+
+async def check_not_banned(db: AsyncSession, *, email: str, website: str | None) -> None:
+    """403 when the poster's address or the company's website is on a banned domain."""
+    banned = await moderation_repo.banned_among(db, domains=_domains(email, website))
+    if banned is not None:
+        raise Forbidden(BANNED.format(domain=banned))
+
+
+async def count_publication(db: AsyncSession, settings: Settings, *, user: Caller) -> None:
+    """Count a job `user` asks to publish against JOBS_PER_DAY for the account and
+    JOBS_PER_DAY_PER_DOMAIN for the registrable domain of their address (unless a free
+    mail service's, which strangers share), or 429; in the request's transaction, so that
+    only what is published or held counts, and concurrent requests of one account take
+    turns."""
+    domain = user.email.rpartition("@")[2].lower()
+    limits = [(POST_ACCOUNT, str(user.id), settings.jobs_per_day)]
+    if not signals.is_free_mail(domain):
+        registrable = signals.registrable(domain)
+        if registrable is not None:
+            limits.append((POST_DOMAIN, registrable, settings.jobs_per_day_per_domain))
+    for kind, key, limit in limits:
+        _, wait = await throttle_repo.take(
+            db, kind=kind, key=key, limit=limit, window_seconds=POST_WINDOW_SECONDS
+        )
+        if wait is not None:
+            THROTTLED.labels(kind).inc()
+            raise TooManyRequests(
+                "This account, or its address's domain, published as many jobs as a day allows.",
+                retry_after=wait,
+            )
+
+
+def normal_domain(domain: str) -> str:
+    """A domain as bans keep it: lower case, IDNA, registrable; else a 422."""
+    try:
+        ascii_domain = idna.encode(domain.strip().rstrip(".").lower(), uts46=True).decode()
+    except idna.IDNAError:
+        raise InvalidField(("path", "domain"), NOT_REGISTRABLE) from None
+    if signals.registrable(ascii_domain) != ascii_domain:
+        raise InvalidField(("path", "domain"), NOT_REGISTRABLE)
+    return ascii_domain
+
+
+async def ban_domain(
+    db: AsyncSession, *, moderator: Caller, domain: str, reason: str
+) -> base.AnyRow:
+    return await moderation_repo.ban(
+        db, domain=normal_domain(domain), reason=reason, banned_by=moderator.id
+    )
+
+
+async def unban_domain(db: AsyncSession, *, domain: str) -> None:
+    if not await moderation_repo.unban(db, domain=normal_domain(domain)):
+        raise NotFound("This domain is not banned.")
+
+
+async def banned_domains(db: AsyncSession, *, page: PageRequest) -> Paged[base.AnyRow]:
+    kind = "moderation:banned-domains"
+    rows = await moderation_repo.banned_page(
+        db, limit=page.limit, after=page.after(kind, moderation_repo.DomainPosition)
+    )
+    return page.page(rows, kind)

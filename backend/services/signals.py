@@ -79,6 +79,11 @@ def registrable(host: str) -> str | None:
     return _suffixes().privatesuffix(host) if host else None
 
 
+def is_free_mail(domain: str) -> bool:
+    """Whether `domain` is a free mail service's, whose addresses strangers share."""
+    return domain.lower() in free_mail_domains
+
+
 def address_signals(email: str, website: str | None) -> list[str]:
     """What the poster's address says, alone and beside the company's website."""
     domain = email.rpartition("@")[2].lower()

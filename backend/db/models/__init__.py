@@ -14,6 +14,7 @@ from backend.db.models.job import (
 )
 from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
 from backend.db.models.moderation import (
+    BannedDomain,
     Decision,
     JobDecision,
     JobReport,
@@ -31,6 +32,7 @@ __all__ = [
     "Application",
     "ApplicationStatus",
     "AuthAttempt",
+    "BannedDomain",
     "Base",
     "Company",
     "Decision",

@@ -121,3 +121,22 @@ class JobReport(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     # When a moderator's decision on the job answered it.
     resolved_at: Mapped[datetime | None]
+
+
+DOMAIN_MAX_LENGTH = 253
+BAN_REASON_MAX_LENGTH = 1000
+
+
+class BannedDomain(Base):
+    """A registrable domain whose jobs the board refuses: a poster's address on it, or a
+    company website on it (backend.services.moderation.check_not_banned)."""
+
+    __tablename__ = "banned_domains"
+    __table_args__ = (Index("ix_banned_domains_banned_by", "banned_by"),)
+
+    domain: Mapped[str] = mapped_column(String(DOMAIN_MAX_LENGTH), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    banned_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

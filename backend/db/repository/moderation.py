@@ -3,16 +3,17 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime
-from sqlalchemy import String, and_, cast, func, insert, select, tuple_, update
+from pydantic import AwareDatetime, Field
+from sqlalchemy import String, and_, cast, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position
 from backend.core.pagination import Positioned
 from backend.db.models import (
+    BannedDomain,
     Company,
     Decision,
     Job,
@@ -22,6 +23,7 @@ from backend.db.models import (
     ReportReason,
     User,
 )
+from backend.db.models.moderation import DOMAIN_MAX_LENGTH
 from backend.db.repository import base
 from backend.db.repository.jobs import JOB_COLUMNS
 
@@ -379,3 +381,61 @@ async def _alike_among(
     )
     row = await base.first(session, statement)
     return bool(row and row[0])
+
+
+class DomainPosition(Position):
+    """The position in the list of banned domains, in alphabetical order."""
+
+    domain: Annotated[str, Field(min_length=1, max_length=DOMAIN_MAX_LENGTH)]
+
+
+async def banned_among(session: AsyncSession, *, domains: list[str]) -> str | None:
+    """The first of `domains` that is banned, if any."""
+    statement = (
+        select(BannedDomain.domain)
+        .where(BannedDomain.domain.in_(domains))
+        .order_by(BannedDomain.domain)
+        .limit(1)
+    )
+    row = await base.first(session, statement)
+    return None if row is None else str(row[0])
+
+
+async def ban(session: AsyncSession, *, domain: str, reason: str, banned_by: int) -> base.AnyRow:
+    """Ban `domain` (a second ban of it keeps its first time and takes the new reason)."""
+    statement = (
+        pg_insert(BannedDomain)
+        .values(domain=domain, reason=reason, banned_by=banned_by)
+        .on_conflict_do_update(
+            index_elements=[BannedDomain.domain],
+            set_={"reason": reason, "banned_by": banned_by},
+        )
+        .returning(
+            BannedDomain.domain,
+            BannedDomain.reason,
+            BannedDomain.banned_by,
+            BannedDomain.created_at,
+        )
+    )
+    return (await session.execute(statement)).one()
+
+
+async def unban(session: AsyncSession, *, domain: str) -> bool:
+    """Lift a ban; whether there was one."""
+    statement = (
+        delete(BannedDomain).where(BannedDomain.domain == domain).returning(BannedDomain.domain)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def banned_page(
+    session: AsyncSession, *, limit: int, after: DomainPosition | None
+) -> Positioned[base.AnyRow, DomainPosition]:
+    """Banned domains in alphabetical order."""
+    statement = select(
+        BannedDomain.domain, BannedDomain.reason, BannedDomain.banned_by, BannedDomain.created_at
+    ).order_by(BannedDomain.domain)
+    if after is not None:
+        statement = statement.where(BannedDomain.domain > after.domain)
+    rows = await base.all_rows(session, statement.limit(limit + 1))
+    return Positioned(rows, lambda index: DomainPosition(domain=rows[index].domain))
