@@ -100,6 +100,7 @@ def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         # holds a company's jobs itself.
         MODERATION_FIRST_JOBS="0",
         MODERATION_SIGNALS_HOLD="false",
+        JOBS_PER_DAY="100000",
         JOBS_PER_DAY_PER_DOMAIN="1000000",
     )
     try:
