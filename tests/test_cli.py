@@ -405,8 +405,8 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
     unknown = run(fresh_url, "mail", "preview", "nope")
     assert unknown.returncode == 1
     assert (
-        "no mail named 'nope'; there are: application_status, job_alert, job_decision, "
-        "job_expiring" in unknown.stderr
+        "no mail named 'nope'; there are: application_status, job_alert, job_comment, "
+        "job_decision, job_expiring" in unknown.stderr
     )
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.db.models import Company, Job, JobDecision, JobReport, Role, User
+from backend.db.models import Company, Job, JobComment, JobDecision, JobReport, Role, User
+from backend.services.moderation import COMMENT_MAILS_PER_HOUR
 from tests.conftest import ClientFactory, Sent
 from tests.factories import (
     assert_problem,
@@ -23,7 +24,8 @@ from tests.factories import (
     job_body,
     session_headers,
 )
-from tests.mailbox import html_of, text_of
+from tests.mailbox import html_of, messages, text_of
+from tests.tasks import run_queued
 from tests.test_races import REPEATS, live_user
 
 API = "/api/v1"
@@ -963,3 +965,106 @@ async def test_publications_at_once_count_exactly_to_the_limit(
     assert sorted(answer.status_code for answer in answers) == [201] * 3 + [429] * 3
     mine = await live.get(f"{API}/users/me/jobs", headers=poster)
     assert len(mine.json()["items"]) == 3
+
+
+# --- the thread between the poster and the moderators
+
+
+async def test_the_thread_mails_each_comment_to_the_other_side(
+    mail_client: httpx.AsyncClient, board: Board, sent: Sent, db: AsyncSession, app: FastAPI
+) -> None:
+    job = await post_job(mail_client, board, title="Threaded Job")
+    url = f"{API}/jobs/{job['id']}/comments"
+    # The poster writes first: no moderator has taken part yet, so nobody is mailed.
+    first = await mail_client.post(url, json={"body": "Anything missing?"}, headers=board.headers)
+    assert first.status_code == 201, first.text
+    assert first.json()["by_moderator"] is False
+    assert await sent() == []
+    body = 'Which city? <a href="https://evil.example">click</a> & more'
+    asked = await mail_client.post(url, json={"body": body}, headers=board.moderator)
+    assert asked.status_code == 201
+    (to_poster,) = await sent()
+    assert to_poster["To"] == board.poster.email
+    assert to_poster["Subject"] == "A moderator wrote about Threaded Job"
+    assert body in text_of(to_poster)
+    assert '<a href="https://evil.example">' not in html_of(to_poster)
+    assert f"https://jobs.example/dashboard/jobs/{job['id']}" in text_of(to_poster)
+    # The poster answers: the moderator who wrote is mailed (another who did not, not).
+    await create_user(db, app, role=Role.moderator)
+    answer = await mail_client.post(url, json={"body": "Lisbon."}, headers=board.headers)
+    assert answer.status_code == 201
+    mails = await sent()
+    (to_moderator,) = mails[1:]
+    assert to_moderator["Subject"] == "The poster of Threaded Job wrote"
+    assert "Lisbon." in text_of(to_moderator)
+    assert f"https://jobs.example/moderation/jobs/{job['id']}" in text_of(to_moderator)
+    # Each reads the thread; the poster reads the moderators unsigned.
+    for_poster = (await mail_client.get(url, headers=board.headers)).json()
+    assert [(c["by_moderator"], c["author_name"], c["body"]) for c in for_poster] == [
+        (False, "Pat Poster", "Anything missing?"),
+        (True, None, body),
+        (False, "Pat Poster", "Lisbon."),
+    ]
+    for_moderator = (await mail_client.get(url, headers=board.moderator)).json()
+    assert for_moderator[1]["author_name"] == "Mo Derator"
+
+
+async def test_only_the_owner_and_moderators_take_part_in_a_thread(
+    mail_client: httpx.AsyncClient, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    job = await post_job(mail_client, board)
+    url = f"{API}/jobs/{job['id']}/comments"
+    other = await session_headers(db, app, await create_user(db, app, role=Role.employer))
+    for headers in (other, board.candidate):
+        assert_problem(await mail_client.get(url, headers=headers), 404)
+        assert_problem(await mail_client.post(url, json={"body": "hi"}, headers=headers), 404)
+    assert_problem(await mail_client.get(url), 401)
+    assert_problem(
+        await mail_client.get(f"{API}/jobs/{2**40}/comments", headers=board.moderator), 404
+    )
+    count = await db.scalar(
+        select(func.count()).select_from(JobComment).where(JobComment.job_id == job["id"])
+    )
+    assert count == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"body": ""}, {"body": "   "}, {"body": "x" * 2001}, {"body": "a\x00b"}, {"body": 5},
+     {"body": "ok", "author_id": 1}],
+)  # fmt: skip
+async def test_a_bad_comment_is_a_422_and_writes_nothing(
+    mail_client: httpx.AsyncClient, board: Board, db: AsyncSession, body: dict[str, Any]
+) -> None:
+    job = await post_job(mail_client, board)
+    answer = await mail_client.post(
+        f"{API}/jobs/{job['id']}/comments", json=body, headers=board.headers
+    )
+    assert_problem(answer, 422)
+    count = await db.scalar(
+        select(func.count()).select_from(JobComment).where(JobComment.job_id == job["id"])
+    )
+    assert count == 0
+
+
+async def test_comments_and_their_mails_are_limited(
+    make_client: ClientFactory, board: Board, tmp_path: Path, db: AsyncSession
+) -> None:
+    client = await make_client(
+        moderation_first_jobs=5,
+        comments_per_hour=8,
+        mail_backend="file",
+        mail_file_dir=tmp_path,
+    )
+    job = await post_job(client, board)
+    url = f"{API}/jobs/{job['id']}/comments"
+    for number in range(8):
+        made = await client.post(url, json={"body": f"Note {number}"}, headers=board.moderator)
+        assert made.status_code == 201
+    refused = await client.post(url, json={"body": "One more"}, headers=board.moderator)
+    assert_problem(refused, 429)
+    assert int(refused.headers["Retry-After"]) > 0
+    await run_queued(client, db)
+    # Every comment is in the thread; the poster is mailed six of them an hour.
+    assert len((await client.get(url, headers=board.headers)).json()) == 8
+    assert len(messages(tmp_path)) == COMMENT_MAILS_PER_HOUR

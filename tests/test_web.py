@@ -935,6 +935,10 @@ def test_a_moderator_rejects_a_held_job_and_its_poster_reads_why(
     expect(moderation.get_by_role("heading", name=title)).to_be_visible()
     assert serious_violations(moderation) == []
     screenshot(moderation, "moderation-review-desktop")
+    thread = moderation.get_by_role("form", name="Write a comment")
+    thread.get_by_label("Comment").fill("Where is the <i>office</i>?")
+    thread.get_by_role("button", name="Send").click()
+    expect(moderation.get_by_role("status").filter(has_text="in the thread")).to_be_visible()
     decide = moderation.get_by_role("form", name="Decide")
     decide.get_by_label("Decision").select_option("rejected")
     decide.get_by_label("incomplete").check()
@@ -955,6 +959,10 @@ def test_a_moderator_rejects_a_held_job_and_its_poster_reads_why(
     # The note is text, as written.
     expect(decisions.get_by_text(note)).to_be_visible()
     expect(decisions.locator("b")).to_have_count(0)
+    thread_section = page.get_by_role("region", name="The job's thread")
+    expect(thread_section.get_by_text("Where is the <i>office</i>?")).to_be_visible()
+    expect(thread_section).to_contain_text("A moderator")
+    expect(thread_section.locator("i")).to_have_count(0)
     mail = site.wait_for(poster_email, f"{title} was not approved")
     assert "Reasons: incomplete" in mail.get_body(("plain",)).get_content()
     assert tab.unexpected_errors() == []

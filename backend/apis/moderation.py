@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 from backend.apis.access import EmployerOrAdmin, IdPath, Moderator, optional_user
 from backend.apis.deps import (
     ClientAddress,
+    CurrentUser,
     DbSession,
     IfMatch,
     SettingsDep,
@@ -22,6 +23,8 @@ from backend.schemas.job import JobRead
 from backend.schemas.moderation import (
     BanCreate,
     BannedDomainRead,
+    CommentCreate,
+    CommentRead,
     CompanyReviewed,
     DecisionCreate,
     DecisionRead,
@@ -234,3 +237,54 @@ async def unban_domain(domain: DomainPath, moderator: Moderator, db: DbSession) 
     """Lift a domain's ban; 404 when it is not banned."""
     await moderation_service.unban_domain(db, domain=domain)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@owners.get(
+    "/jobs/{job_id:int}/comments",
+    name="job-comments",
+    response_model=list[CommentRead],
+    responses=problem_responses(401, 404),
+)
+async def job_comments(job_id: IdPath, user: CurrentUser, db: DbSession) -> list[CommentRead]:
+    """The job's thread between its poster and the moderators, oldest first: its owner and
+    moderators; 404 for anyone else. The poster reads moderators' comments unsigned."""
+    moderates, rows = await moderation_service.thread(db, user=user, job_id=job_id)
+    return [
+        CommentRead(
+            id=row.id,
+            by_moderator=row.by_moderator,
+            author_name=row.author_name if moderates or not row.by_moderator else None,
+            body=row.body,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+@owners.post(
+    "/jobs/{job_id:int}/comments",
+    name="comment-job",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommentRead,
+    responses=problem_responses(401, 404, 429),
+)
+async def comment_job(
+    job_id: IdPath,
+    payload: CommentCreate,
+    user: CurrentUser,
+    db: DbSession,
+    settings: SettingsDep,
+) -> CommentRead:
+    """Write in the job's thread (its owner, or a moderator; 404 for anyone else); the
+    other side is mailed: the poster, or the moderators who decided or wrote on the job.
+    At most COMMENTS_PER_HOUR an hour (429)."""
+    made = await moderation_service.comment(
+        db, settings, user=user, job_id=job_id, body=payload.body
+    )
+    return CommentRead(
+        id=made.id,
+        by_moderator=made.by_moderator,
+        author_name=user.full_name,
+        body=made.body,
+        created_at=made.created_at,
+    )

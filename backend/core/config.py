@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # excepted), may ask to publish a day.
     jobs_per_day: int = Field(default=20, ge=1, le=100_000)
     jobs_per_day_per_domain: int = Field(default=100, ge=1, le=1_000_000)
+    # Comments an account may write an hour in jobs' threads with the moderators.
+    comments_per_hour: int = Field(default=30, ge=1, le=10_000)
     reports_to_hold: int = Field(default=3, ge=1, le=1000)
     reports_per_hour: int = Field(default=10, ge=1, le=10_000)
 

@@ -120,6 +120,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": f"{_LINK}/dashboard/jobs/1",
         "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
     },
+    "job_comment": {
+        "name": "Grace Hopper",
+        "job_title": "Backend Engineer",
+        "by_moderator": True,
+        "body": "Which city is this job in?",
+        "link": f"{_LINK}/dashboard/jobs/1",
+    },
     "job_decision": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

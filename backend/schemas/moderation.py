@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from backend.db.models.company import ReviewPolicy
 from backend.db.models.moderation import (
     BAN_REASON_MAX_LENGTH,
+    COMMENT_MAX_LENGTH,
     DECISION_NOTE_MAX_LENGTH,
     REPORT_NOTE_MAX_LENGTH,
     Decision,
@@ -163,4 +164,31 @@ class BannedDomainRead(ResponseModel):
     domain: str
     reason: str
     banned_by: int | None = Field(description="The moderator; None once the account is gone")
+    created_at: Timestamp
+
+
+class CommentCreate(RequestModel):
+    """A comment in a job's thread: plain text, mailed to the other side as written."""
+
+    body: Annotated[Text, Field(min_length=1, max_length=COMMENT_MAX_LENGTH)]
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"body": "Which city is this job in?"}]}
+    )
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, body: str) -> str:
+        if not body.strip():
+            raise ValueError("must not be blank")
+        return body
+
+
+class CommentRead(ResponseModel):
+    """A comment; a poster reads the moderators' unsigned (`author_name` null)."""
+
+    id: int
+    by_moderator: bool
+    author_name: str | None
+    body: str
     created_at: Timestamp

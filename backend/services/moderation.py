@@ -7,7 +7,9 @@ Admins and moderators are never held. A moderator approves a held job (it is pub
 rejects it with reasons (for good), or sends it back as a draft with a note saying what to
 change; each decision is recorded and mailed to the poster, and answers the job's open
 reports. Anyone may report a public job; enough reports from different people hold it for
-review too.
+review too. Each job has a thread between its poster and the moderators, each comment
+mailed to the other side. Moderators ban domains; publications are limited a day per
+account and per domain.
 
 Every decision locks the job's row and is taken on what the job is then: of two
 moderators deciding at once, or a decision and its owner's change, withdrawal or deletion,
@@ -39,7 +41,7 @@ from backend.db.models import (
     ReviewPolicy,
     Role,
 )
-from backend.db.queue import NOTIFY_JOB_DECISION, enqueue
+from backend.db.queue import NOTIFY_JOB_COMMENT, NOTIFY_JOB_DECISION, enqueue
 from backend.db.repository import base
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
@@ -351,3 +353,67 @@ async def banned_domains(db: AsyncSession, *, page: PageRequest) -> Paged[base.A
         db, limit=page.limit, after=page.after(kind, moderation_repo.DomainPosition)
     )
     return page.page(rows, kind)
+
+
+# The thread between a job's poster and the moderators.
+COMMENT_ACCOUNT = "comment_account"
+COMMENT_MAIL = "comment_mail"
+COMMENT_WINDOW_SECONDS = 3600
+# Comment mails one account gets an hour, whoever writes: past it, the thread has them.
+COMMENT_MAILS_PER_HOUR = 6
+
+
+async def _in_thread(db: AsyncSession, *, user: Caller, job_id: int) -> bool:
+    """Whether `user` takes part in the job's thread (its owner, or a moderator); 404 for
+    anyone else, and for a job that is not there."""
+    found = await jobs_repo.get_access(db, job_id=job_id)
+    if found is None:
+        raise NotFound(JOB_NOT_FOUND)
+    if user.role in MODERATORS:
+        return True
+    if user.id != found.owner_id:
+        raise NotFound(JOB_NOT_FOUND)
+    return False
+
+
+async def thread(db: AsyncSession, *, user: Caller, job_id: int) -> tuple[bool, list[base.AnyRow]]:
+    """The job's thread, oldest first, for its owner or a moderator; and whether the
+    reader moderates (a poster reads moderators' comments unsigned)."""
+    moderates = await _in_thread(db, user=user, job_id=job_id)
+    return moderates, list(await moderation_repo.comments(db, job_id=job_id))
+
+
+async def comment(
+    db: AsyncSession, settings: Settings, *, user: Caller, job_id: int, body: str
+) -> base.AnyRow:
+    """A comment in the job's thread by its owner or a moderator, mailed to the other side
+    (NOTIFY_JOB_COMMENT); at most COMMENTS_PER_HOUR an hour per account (429)."""
+    moderates = await _in_thread(db, user=user, job_id=job_id)
+    _, wait = await throttle_repo.take(
+        db,
+        kind=COMMENT_ACCOUNT,
+        key=str(user.id),
+        limit=settings.comments_per_hour,
+        window_seconds=COMMENT_WINDOW_SECONDS,
+    )
+    if wait is not None:
+        THROTTLED.labels(COMMENT_ACCOUNT).inc()
+        raise TooManyRequests(retry_after=wait)
+    made = await moderation_repo.add_comment(
+        db, job_id=job_id, author_id=user.id, by_moderator=moderates, body=body
+    )
+    await enqueue(db, NOTIFY_JOB_COMMENT, comment_id=made.id)
+    return made
+
+
+async def comment_mail_place(db: AsyncSession, *, user_id: int) -> bool:
+    """Count a comment mail to `user_id`, unless they had COMMENT_MAILS_PER_HOUR in the last
+    hour (then no mail: the thread holds it)."""
+    _, wait = await throttle_repo.take(
+        db,
+        kind=COMMENT_MAIL,
+        key=str(user_id),
+        limit=COMMENT_MAILS_PER_HOUR,
+        window_seconds=COMMENT_WINDOW_SECONDS,
+    )
+    return wait is None

@@ -315,6 +315,39 @@ async def unsubscribe(db: AsyncSession, settings: Settings, *, token: str) -> Ki
     return kind
 
 
+async def job_comment_mails(
+    db: AsyncSession, settings: Settings, *, comment_id: int
+) -> list[tuple[int, EmailMessage]]:
+    """The mails of a comment in a job's thread, one to each account on the other side
+    (confirmed and active), with the comment as plain text: (recipient id, mail)."""
+    notice = await moderation_repo.comment_notice(db, comment_id=comment_id)
+    if notice is None:
+        return []
+    path = (
+        f"/dashboard/jobs/{notice.job_id}"
+        if notice.by_moderator
+        else f"/moderation/jobs/{notice.job_id}"
+    )
+    return [
+        (
+            user_id,
+            _message(
+                settings,
+                "job_comment",
+                to=email,
+                context={
+                    "name": name,
+                    "job_title": notice.job_title,
+                    "by_moderator": notice.by_moderator,
+                    "body": notice.body,
+                    "link": _frontend(settings, path),
+                },
+            ),
+        )
+        for user_id, email, name in notice.recipients
+    ]
+
+
 async def job_decision_mail(
     db: AsyncSession, settings: Settings, *, decision_id: int
 ) -> EmailMessage | None:

@@ -26,6 +26,7 @@ from backend.core.config import Settings
 from backend.core.mail import Mailer, message_id
 from backend.core.metrics import TASK_DURATION, TASK_RUNS
 from backend.db.queue import (
+    NOTIFY_JOB_COMMENT,
     NOTIFY_JOB_DECISION,
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
@@ -35,7 +36,14 @@ from backend.db.queue import (
     SEND_PASSWORD_RESET,
     queue,
 )
-from backend.services import alerts, housekeeping, job_expiry, mailing, notifications
+from backend.services import (
+    alerts,
+    housekeeping,
+    job_expiry,
+    mailing,
+    moderation,
+    notifications,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +212,22 @@ async def notify_job_decision(context: JobContext, *, decision_id: int) -> None:
         )
         if message is not None:
             await send_once(db, resources, f"job-decision:{decision_id}", message)
+
+
+@queue.task(name=NOTIFY_JOB_COMMENT, pass_context=True)
+@measured
+async def notify_job_comment(context: JobContext, *, comment_id: int) -> None:
+    """Mail a comment in a job's thread to the other side: each recipient once, and none
+    past COMMENT_MAILS_PER_HOUR comment mails an hour."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        mails = await notifications.job_comment_mails(db, resources.settings, comment_id=comment_id)
+        for user_id, message in mails:
+            key = f"job-comment:{comment_id}:{user_id}"
+            if await mailing.claim(db, key=key) and await moderation.comment_mail_place(
+                db, user_id=user_id
+            ):
+                await send_once(db, resources, key, message)
 
 
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)

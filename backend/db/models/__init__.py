@@ -16,6 +16,7 @@ from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
 from backend.db.models.moderation import (
     BannedDomain,
     Decision,
+    JobComment,
     JobDecision,
     JobReport,
     RejectionReason,
@@ -38,6 +39,7 @@ __all__ = [
     "Decision",
     "EmploymentType",
     "Job",
+    "JobComment",
     "JobDecision",
     "JobExpiryNotice",
     "JobReport",

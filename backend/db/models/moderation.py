@@ -140,3 +140,27 @@ class BannedDomain(Base):
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+COMMENT_MAX_LENGTH = 2000
+
+
+class JobComment(Base):
+    """A comment in a job's thread between its poster and the moderators."""
+
+    __tablename__ = "job_comments"
+    __table_args__ = (
+        Index("ix_job_comments_job_id_id", "job_id", "id"),
+        Index("ix_job_comments_author_id", "author_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"))
+    # NULL once the account is gone; the comment stays.
+    author_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # Written by a moderator (or an admin), else by the job's poster.
+    by_moderator: Mapped[bool]
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -17,10 +17,12 @@ from backend.db.models import (
     Company,
     Decision,
     Job,
+    JobComment,
     JobDecision,
     JobReport,
     JobStatus,
     ReportReason,
+    Role,
     User,
 )
 from backend.db.models.moderation import DOMAIN_MAX_LENGTH
@@ -439,3 +441,96 @@ async def banned_page(
         statement = statement.where(BannedDomain.domain > after.domain)
     rows = await base.all_rows(session, statement.limit(limit + 1))
     return Positioned(rows, lambda index: DomainPosition(domain=rows[index].domain))
+
+
+async def add_comment(
+    session: AsyncSession, *, job_id: int, author_id: int, by_moderator: bool, body: str
+) -> base.AnyRow:
+    statement = (
+        insert(JobComment)
+        .values(job_id=job_id, author_id=author_id, by_moderator=by_moderator, body=body)
+        .returning(JobComment.id, JobComment.by_moderator, JobComment.body, JobComment.created_at)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def comments(session: AsyncSession, *, job_id: int) -> Sequence[base.AnyRow]:
+    """A job's thread, oldest first, with each author's name where the account remains."""
+    statement = (
+        select(
+            JobComment.id,
+            JobComment.by_moderator,
+            JobComment.body,
+            JobComment.created_at,
+            User.full_name.label("author_name"),
+        )
+        .outerjoin(User, User.id == JobComment.author_id)
+        .where(JobComment.job_id == job_id)
+        .order_by(JobComment.id)
+    )
+    return await base.all_rows(session, statement)
+
+
+@dataclass(frozen=True, slots=True)
+class CommentNotice:
+    """What the mails of one comment need: the comment, its job, and who is told."""
+
+    job_id: int
+    job_title: str
+    body: str
+    by_moderator: bool
+    # (user id, address, name) of each confirmed, active account on the other side.
+    recipients: list[tuple[int, str, str]]
+
+
+async def comment_notice(session: AsyncSession, *, comment_id: int) -> CommentNotice | None:
+    """The other side of a comment: the job's poster for a moderator's; for the poster's,
+    the moderators who decided or commented on the job (still moderators or admins)."""
+    row = await base.first(
+        session,
+        select(
+            JobComment.job_id,
+            JobComment.body,
+            JobComment.by_moderator,
+            Job.title,
+            Company.owner_id,
+        )
+        .join(Job, Job.id == JobComment.job_id)
+        .join(Company, Company.id == Job.company_id)
+        .where(JobComment.id == comment_id),
+    )
+    if row is None:
+        return None
+    reachable = and_(User.is_active, User.email_verified_at.is_not(None))
+    if row.by_moderator:
+        people = select(User.id, User.email, User.full_name).where(
+            User.id == row.owner_id, reachable
+        )
+    else:
+        involved = (
+            select(JobDecision.moderator_id.label("user_id"))
+            .where(JobDecision.job_id == row.job_id)
+            .union(
+                select(JobComment.author_id).where(
+                    JobComment.job_id == row.job_id, JobComment.by_moderator
+                )
+            )
+            .subquery()
+        )
+        people = (
+            select(User.id, User.email, User.full_name)
+            .where(
+                User.id.in_(select(involved.c.user_id)),
+                User.role.in_((Role.moderator, Role.admin)),
+                reachable,
+            )
+            .order_by(User.id)
+        )
+    recipients = [(r.id, r.email, r.full_name) for r in await base.all_rows(session, people)]
+    return CommentNotice(
+        job_id=row.job_id,
+        job_title=row.title,
+        body=row.body,
+        by_moderator=row.by_moderator,
+        recipients=recipients,
+    )

@@ -3,6 +3,7 @@
 import { allPages, currentUser, get, options, patch, post, remove, request } from "../api.js";
 import { action, choices, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
+import { threadSection } from "./moderation.js";
 
 // Descriptions take Markdown; the API renders it (backend/core/markdown.py).
 const MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists (- item), [links](https://…), ### headings.";
@@ -227,7 +228,7 @@ export async function dashboardJobPage(params, id) {
   }
   title(job.title);
   const [companies, offered] = await Promise.all([allPages("/users/me/companies"), options()]);
-  const [applications, decisions] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`)]);
+  const [applications, decisions, thread] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`), threadSection(id)]);
   const rows = applications.map((application) => {
     const current = h("td", {}, words(application.status));
     const { reviewer, final: finals } = offered.application_statuses;
@@ -271,6 +272,7 @@ export async function dashboardJobPage(params, id) {
             decision.reasons.length ? ` · ${decision.reasons.map(words).join(", ")}` : "",
             decision.note ? h("p", { class: "letter" }, decision.note) : null))))
       : null,
+    thread,
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
       rows.length

@@ -97,6 +97,7 @@ export async function moderationJobPage(params, id) {
     return;
   }
   const { job, company, poster, decisions, reports } = review;
+  const thread = await threadSection(id);
   title(`Review: ${job.title}`);
   const reasons = h("fieldset", { class: "choices" },
     h("legend", {}, "Reasons (for a rejection)"),
@@ -152,6 +153,36 @@ export async function moderationJobPage(params, id) {
     h("section", { "aria-labelledby": "decisions-heading" },
       h("h2", { id: "decisions-heading" }, "Decisions"),
       decisions.length ? h("ul", {}, decisions.map(decisionItem)) : h("p", {}, "None yet.")),
+    thread,
     job.status === "pending" ? h("section", { "aria-labelledby": "decide-heading" }, h("h2", { id: "decide-heading" }, "Decide"), decide) : null,
   );
+}
+
+// A job's thread between its poster and the moderators: the comments, and a form to add
+// one (text only: nothing anyone writes becomes markup).
+export async function threadSection(jobId) {
+  const list = h("ol", { class: "thread" });
+  const empty = h("p", {}, "No comments yet.");
+  function add(comment) {
+    empty.remove();
+    list.append(h("li", {},
+      h("p", { class: "meta" }, `${comment.author_name ?? (comment.by_moderator ? "A moderator" : "The poster")}, ${when(comment.created_at)}`),
+      h("p", { class: "letter" }, comment.body)));
+  }
+  const comments = await get(`/jobs/${jobId}/comments`);
+  const write = form(
+    { "aria-label": "Write a comment" },
+    [field("Comment", h("textarea", { name: "body", rows: 3, maxlength: 2000, required: true }), "Plain text; the other side is mailed.")],
+    async (data, node) => {
+      add(await post(`/jobs/${jobId}/comments`, { body: String(data.get("body") || "") }));
+      node.reset();
+      flash("Your comment is in the thread.");
+    },
+    "Send",
+  );
+  const section = h("section", { "aria-labelledby": "thread-heading" },
+    h("h2", { id: "thread-heading" }, "The job's thread"),
+    comments.length ? null : empty, list, write);
+  comments.forEach(add);
+  return section;
 }
