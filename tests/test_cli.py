@@ -171,9 +171,12 @@ def test_purge_removes_only_what_is_dead(fresh_url: URL) -> None:
                 f"VALUES (sha256(%s::bytea), %s, {expires}, {used})",
                 (name.encode(), user_id),
             )
+        # The longest window is a day's publications: a count of 23 hours ago still
+        # limits one.
         conn.execute(
             "INSERT INTO auth_attempts (kind, key, created_at) VALUES "
-            "('login_email', 'old', now() - interval '2 hours'), ('login_email', 'new', now())"
+            "('login_email', 'old', now() - interval '25 hours'), "
+            "('post_account', 'day', now() - interval '23 hours'), ('login_email', 'new', now())"
         )
         conn.execute(
             "INSERT INTO sent_mails (key, sent_at) VALUES "
@@ -195,7 +198,10 @@ def test_purge_removes_only_what_is_dead(fresh_url: URL) -> None:
         # The live session's spent refresh token stays: it is how a replay is recognised.
         assert conn.execute("SELECT count(*) FROM refresh_tokens").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM password_reset_tokens").fetchone() == (1,)
-        assert conn.execute("SELECT key FROM auth_attempts").fetchall() == [("new",)]
+        assert conn.execute("SELECT key FROM auth_attempts ORDER BY key").fetchall() == [
+            ("day",),
+            ("new",),
+        ]
         assert conn.execute("SELECT key FROM sent_mails").fetchall() == [("recent",)]
         assert conn.execute("SELECT job_id FROM search_outbox").fetchall() == [(2,)]
     # Running it again, as cron on another replica might, is harmless.
@@ -405,8 +411,8 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
     unknown = run(fresh_url, "mail", "preview", "nope")
     assert unknown.returncode == 1
     assert (
-        "no mail named 'nope'; there are: application_status, job_alert, job_comment, "
-        "job_decision, job_expiring" in unknown.stderr
+        "no mail named 'nope'; there are: application_status, job_alert, job_closed, "
+        "job_comment, job_decision, job_expiring" in unknown.stderr
     )
 
 

@@ -120,6 +120,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": f"{_LINK}/dashboard/jobs/1",
         "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
     },
+    "job_closed": {
+        "name": "Grace Hopper",
+        "job_title": "Backend Engineer",
+        "company": "Analytical Engines",
+        "link": f"{_LINK}/applications",
+        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
+    },
     "job_comment": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

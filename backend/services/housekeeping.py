@@ -12,9 +12,11 @@ from backend.db.repository import search_outbox
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import throttle as throttle_repo
 from backend.services.job_expiry import NOTICE_KEPT
+from backend.services.moderation import COMMENT_WINDOW_SECONDS, POST_WINDOW_SECONDS
 from backend.services.throttle import (
     MAIL_TO_ADDRESS_WINDOW_SECONDS,
     RATE_WINDOW_SECONDS,
+    REPORT_WINDOW_SECONDS,
     VERIFY_WINDOW_SECONDS,
 )
 
@@ -33,6 +35,9 @@ async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
         RATE_WINDOW_SECONDS,
         VERIFY_WINDOW_SECONDS,
         MAIL_TO_ADDRESS_WINDOW_SECONDS,
+        REPORT_WINDOW_SECONDS,
+        COMMENT_WINDOW_SECONDS,
+        POST_WINDOW_SECONDS,
     )
     return {
         "sessions": await sessions_repo.purge(db, revoked_before=now),

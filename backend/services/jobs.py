@@ -1,6 +1,7 @@
 """Jobs: posting, searching, reading, changing and deleting them, and who may do which."""
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
 from backend.db.models import Company, Job, JobStatus
+from backend.db.queue import NOTIFY_JOB_CLOSED, enqueue
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
@@ -218,6 +220,16 @@ async def update(
             changes |= publishing
     if not changes:
         return job
+    if changes.get("status") == JobStatus.closed:
+        # Its candidates hear of it, once an application, NOTIFY_BATCH_MINUTES later: a job
+        # reopened by then tells nobody.
+        await enqueue(
+            db,
+            NOTIFY_JOB_CLOSED,
+            queueing_lock=f"job-closed:{job.id}",
+            delay=timedelta(minutes=settings.notify_batch_minutes),
+            job_id=job.id,
+        )
     return await jobs_repo.update(db, job=job, **changes)
 
 

@@ -315,6 +315,38 @@ async def unsubscribe(db: AsyncSession, settings: Settings, *, token: str) -> Ki
     return kind
 
 
+async def job_closed_mails(
+    db: AsyncSession, settings: Settings, *, job_id: int
+) -> list[tuple[int, EmailMessage]]:
+    """The mails telling each candidate whose application to a job was under way that the
+    job closed (those who turned status mails off are not mailed): (application id, mail).
+    None while the job is not closed (reopened meanwhile, or deleted)."""
+    job = await applications_repo.closed_job(db, job_id=job_id)
+    if job is None:
+        return []
+    title, company = job
+    mails = []
+    for notice in await applications_repo.under_way(db, job_id=job_id):
+        if not notice.wants_it:
+            continue
+        message = notification_mail(
+            settings,
+            "job_closed",
+            to=notice.email,
+            user_id=notice.candidate_id,
+            generation=notice.generation,
+            kind=Kind.application_status,
+            context={
+                "name": notice.name,
+                "job_title": title,
+                "company": company,
+                "link": _frontend(settings, "/applications"),
+            },
+        )
+        mails.append((notice.application_id, message))
+    return mails
+
+
 async def job_comment_mails(
     db: AsyncSession, settings: Settings, *, comment_id: int
 ) -> list[tuple[int, EmailMessage]]:

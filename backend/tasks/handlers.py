@@ -26,6 +26,7 @@ from backend.core.config import Settings
 from backend.core.mail import Mailer, message_id
 from backend.core.metrics import TASK_DURATION, TASK_RUNS
 from backend.db.queue import (
+    NOTIFY_JOB_CLOSED,
     NOTIFY_JOB_COMMENT,
     NOTIFY_JOB_DECISION,
     NOTIFY_JOB_EXPIRING,
@@ -212,6 +213,18 @@ async def notify_job_decision(context: JobContext, *, decision_id: int) -> None:
         )
         if message is not None:
             await send_once(db, resources, f"job-decision:{decision_id}", message)
+
+
+@queue.task(name=NOTIFY_JOB_CLOSED, pass_context=True)
+@measured
+async def notify_job_closed(context: JobContext, *, job_id: int) -> None:
+    """Tell each candidate whose application to a job was under way that it closed: once
+    an application, however often the job is closed again."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        mails = await notifications.job_closed_mails(db, resources.settings, job_id=job_id)
+        for application_id, message in mails:
+            await send_once(db, resources, f"job-closed:{application_id}", message)
 
 
 @queue.task(name=NOTIFY_JOB_COMMENT, pass_context=True)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
 from backend.db import hot
-from backend.db.models import Application, ApplicationStatus, Company, Job, User
+from backend.db.models import Application, ApplicationStatus, Company, Job, JobStatus, User
+from backend.db.models.application import FINAL_STATUSES
 from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 
@@ -241,3 +242,44 @@ async def status_recipient(session: AsyncSession, *, candidate_id: int) -> Recip
     ).where(User.id == candidate_id)
     row = (await session.execute(statement)).one_or_none()
     return None if row is None else Recipient(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingNotice:
+    """An application still under way on a job that closed, and whom to tell."""
+
+    application_id: int
+    candidate_id: int
+    email: str
+    name: str
+    wants_it: bool
+    generation: int
+
+
+async def closed_job(session: AsyncSession, *, job_id: int) -> tuple[str, str] | None:
+    """A job's title and company name while it is closed; None otherwise (reopened, gone)."""
+    statement = (
+        select(Job.title, Company.name)
+        .join(Company, Company.id == Job.company_id)
+        .where(Job.id == job_id, Job.status == JobStatus.closed)
+    )
+    row = await base.first(session, statement)
+    return None if row is None else (row[0], row[1])
+
+
+async def under_way(session: AsyncSession, *, job_id: int) -> list[ClosingNotice]:
+    """The job's applications that no final status ended, with their candidates."""
+    statement = (
+        select(
+            Application.id,
+            Application.candidate_id,
+            User.email,
+            User.full_name,
+            User.notify_application_status & users.MAILABLE,
+            User.security_generation,
+        )
+        .join(User, User.id == Application.candidate_id)
+        .where(Application.job_id == job_id, Application.status.not_in(FINAL_STATUSES))
+        .order_by(Application.id)
+    )
+    return [ClosingNotice(*row) for row in await base.all_rows(session, statement)]
