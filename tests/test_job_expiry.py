@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Company, Role
-from backend.db.queue import NOTIFY_JOB_EXPIRING
+from backend.db.queue import NOTIFY_JOB_CLOSED, NOTIFY_JOB_EXPIRING
 from backend.services import job_expiry
 from tests.conftest import ClientFactory
 from tests.factories import Actors, job_body
@@ -92,7 +92,8 @@ async def test_the_owner_hears_once_that_a_job_expires_within_three_days(
     await change(mail_client, actors, closed, status="closed")
 
     assert await schedule(mail_client) == 1
-    (task,) = await waiting(db)
+    # Beside the closed job's notice to its (no) candidates, one expiry notice.
+    (task,) = [row for row in await waiting(db) if row.task_name != NOTIFY_JOB_CLOSED]
     assert task.task_name == NOTIFY_JOB_EXPIRING
     assert task.args["job_id"] == job_id
 
@@ -145,7 +146,8 @@ async def test_a_notice_whose_job_changed_before_it_ran_sends_nothing(
     job_id = await post_job(mail_client, actors, company, expires_at=from_now(days=1))
     assert await schedule(mail_client) == 1
     await change(mail_client, actors, job_id, **meanwhile)
-    assert await run_queued(mail_client, db) == [NOTIFY_JOB_EXPIRING]
+    closing = [NOTIFY_JOB_CLOSED] if meanwhile.get("status") == "closed" else []
+    assert await run_queued(mail_client, db) == [NOTIFY_JOB_EXPIRING, *closing]
     assert messages(tmp_path) == []
 
 

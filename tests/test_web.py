@@ -225,6 +225,26 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def create_admin(site: Site, email: str) -> str:
+    """An admin account made from the command line, as the README says; its address."""
+    import subprocess
+    import sys
+
+    from tests.test_worker import worker_environment
+
+    made = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "backend", "create-admin", "--email", email],
+        cwd=ROOT,
+        env=worker_environment(site.database, 25),
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    return email
+
+
 def add_first_company(tab: Tab, name: str) -> None:
     """An employer's first company, from the dashboard; the dashboard is then loaded again
     (it redraws itself once its first company exists)."""
@@ -826,22 +846,7 @@ def test_an_employer_runs_a_job_through_its_life_and_a_candidate_withdraws(
 def test_an_admin_finds_demotes_and_deactivates_an_account(
     site: Site, new_tab: Callable[..., Tab]
 ) -> None:
-    import subprocess
-    import sys
-
-    from tests.test_worker import worker_environment
-
-    admin_email = unique("root")
-    made = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "backend", "create-admin", "--email", admin_email],
-        cwd=ROOT,
-        env=worker_environment(site.database, 25),
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    admin_email = create_admin(site, unique("root"))
     target_tab = new_tab()
     target = unique("target")
     sign_up(target_tab, site, name="Target", email=target, role="employer")
@@ -880,22 +885,7 @@ def test_an_admin_finds_demotes_and_deactivates_an_account(
 def test_a_moderator_rejects_a_held_job_and_its_poster_reads_why(
     site: Site, new_tab: Callable[..., Tab]
 ) -> None:
-    import subprocess
-    import sys
-
-    from tests.test_worker import worker_environment
-
-    moderator_email = unique("moderator")
-    made = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "backend", "create-admin", "--email", moderator_email],
-        cwd=ROOT,
-        env=worker_environment(site.database, 25),
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    moderator_email = create_admin(site, unique("moderator"))
     poster = new_tab()
     poster_email = unique("held")
     sign_up(poster, site, name="Held Poster", email=poster_email, role="employer")

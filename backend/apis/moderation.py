@@ -1,7 +1,7 @@
 """Moderation: the queue of jobs held for review, a job's review, decisions, and companies'
 review policies (moderators and admins); a job's decisions for its owner."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
@@ -18,7 +18,6 @@ from backend.apis.deps import (
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.db.models.moderation import DOMAIN_MAX_LENGTH
-from backend.db.repository.base import AnyRow
 from backend.schemas.job import JobRead
 from backend.schemas.moderation import (
     BanCreate,
@@ -48,7 +47,8 @@ router = APIRouter(prefix="/moderation", tags=["moderation"], responses=problem_
 owners = APIRouter(tags=["moderation"])
 
 
-def _queued(row: AnyRow) -> QueuedJob:
+def _queued(row: Any) -> QueuedJob:
+    """A row of the queue (backend.services.moderation.queue) as the wire shows it."""
     return QueuedJob(
         job=JobRead.model_validate(row),
         company=CompanyReviewed(
