@@ -1,5 +1,6 @@
-"""Moderation: the queue of jobs held for review, a job's review, decisions, and companies'
-review policies (moderators and admins); a job's decisions for its owner."""
+"""Moderation: the queue of jobs held for review, a job's review, decisions, companies'
+review policies and banned domains (moderators and admins); under each job, its decisions
+for its owner, reports for anyone, and the thread between its owner and the moderators."""
 
 from typing import Annotated, Any
 
@@ -43,7 +44,7 @@ from backend.services import signals as signals_service
 from backend.services.rules import etag
 
 router = APIRouter(prefix="/moderation", tags=["moderation"], responses=problem_responses(401, 403))
-# Under a job: its decisions for its owner, and reports for anyone.
+# Under a job: its decisions for its owner, reports for anyone, and its thread.
 owners = APIRouter(tags=["moderation"])
 
 
