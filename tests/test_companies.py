@@ -66,8 +66,11 @@ async def test_employer_creates_a_company_they_own(
     assert response.status_code == 201, response.text
     company = response.json()
     assert set(company) == {
-        "id", "name", "website", "description", "description_html", "owner_id", "created_at"
+        "id", "name", "website", "description", "description_html", "owner_id", "verified",
+        "verified_domain", "created_at",
     }  # fmt: skip
+    assert company["verified"] is False
+    assert company["verified_domain"] is None
     assert company["name"] == "Initech"
     assert company["website"] == "https://initech.example"
     assert company["owner_id"] == actors.employer.user.id

@@ -23,6 +23,7 @@ JOB_FIELDS = {
     "id",
     "company_id",
     "company_name",
+    "company_verified",
     "title",
     "description",
     "description_html",

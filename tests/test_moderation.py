@@ -129,6 +129,7 @@ async def test_a_new_posters_job_is_held_until_a_moderator_approves_it(
         "name": "Held Co",
         "website": None,
         "review_policy": "default",
+        "verified_domain": None,
         "created_at": queued["company"]["created_at"],
     }
 

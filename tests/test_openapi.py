@@ -68,6 +68,8 @@ CONTRACT = {
     ("get", "/api/v1/moderation/banned-domains"),
     ("put", "/api/v1/moderation/banned-domains/{domain}"),
     ("delete", "/api/v1/moderation/banned-domains/{domain}"),
+    ("post", "/api/v1/companies/{company_id}/verification"),
+    ("post", "/api/v1/companies/verify"),
 }
 READ_MODELS = {
     "UserRead": {
@@ -85,7 +87,8 @@ READ_MODELS = {
         "updated_at",
     },
     "CompanyRead": {
-        "id", "name", "website", "description", "description_html", "owner_id", "created_at",
+        "id", "name", "website", "description", "description_html", "owner_id", "verified",
+        "verified_domain", "created_at",
     },
     "ApplicationRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "created_at", "updated_at",
@@ -103,7 +106,9 @@ READ_MODELS = {
         "id", "email", "full_name", "member_since", "email_verified_at", "approved_jobs",
         "rejected_jobs",
     },
-    "CompanyReviewed": {"id", "name", "website", "review_policy", "created_at"},
+    "CompanyReviewed": {
+        "id", "name", "website", "review_policy", "verified_domain", "created_at",
+    },
     "QueuedJob": {"job", "company", "poster", "signals", "open_reports"},
     "JobReview": {
         "job", "company", "poster", "signals", "open_reports", "decisions", "reports",
@@ -242,8 +247,8 @@ def test_read_models_carry_exactly_the_contract_fields(document: dict[str, Any])
     job_fields = set(schemas["JobRead"]["properties"])
     create_fields = set(schemas["JobCreate"]["properties"])
     derived = {
-        "id", "company_name", "created_at", "updated_at", "published_at", "description_html",
-        "submitted_at",
+        "id", "company_name", "company_verified", "created_at", "updated_at", "published_at",
+        "description_html", "submitted_at",
     }  # fmt: skip
     assert job_fields == create_fields | derived
 

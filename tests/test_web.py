@@ -1065,3 +1065,56 @@ def test_swagger_ui_authorizes_and_calls_a_protected_route(
     response = operation.locator(".live-responses-table tbody .response-col_status").first
     expect(response).to_have_text("200")
     expect(operation.locator(".live-responses-table")).to_contain_text(email)
+
+
+def test_an_employer_verifies_their_company_and_its_jobs_show_the_badge(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Verifier", email=unique("verifier"), role="employer")
+    page = employer.page
+    add_first_company(employer, "Proven Co")
+    domain = f"proven-{uuid.uuid4().hex[:8]}.example"
+    card = page.get_by_role("listitem").filter(has_text="Proven Co")
+    expect(card.get_by_text("Give the company its website to verify it.")).to_be_visible()
+    card.get_by_role("button", name="Edit").click()
+    editor = page.get_by_role("form", name="Edit Proven Co")
+    editor.get_by_label("Website").fill(f"https://www.{domain}")
+    editor.get_by_role("button", name="Save company").click()
+    expect(editor).to_be_hidden()
+    page.reload()
+
+    card.get_by_text("Verify this company").click()
+    ask = page.get_by_role("form", name="Verify Proven Co")
+    ask.get_by_label("An address at the website's domain").fill(f"jobs@{domain}")
+    ask.get_by_role("button", name="Mail the link").click()
+    expect(
+        page.get_by_role("status").filter(has_text=f"on its way to jobs@{domain}")
+    ).to_be_visible()
+    (mail,) = site.mail_to(f"jobs@{domain}")
+    # Whoever reads that mailbox opens the link, signed in or not.
+    reader = new_tab()
+    reader.page.goto(f"/verify-company?token={link_token(mail, '/verify-company')}")
+    expect(reader.page.get_by_text(f"Proven Co is verified at {domain}.")).to_be_visible()
+
+    page.reload()
+    expect(card.get_by_text("Verified", exact=True)).to_be_visible()
+    expect(card.get_by_text(f"Verified at {domain}.")).to_be_visible()
+    title = f"Proven Role {uuid.uuid4().hex[:6]}"
+    post_job(employer, title=title)
+    reader.page.goto(f"/?q={title.replace(' ', '+')}")
+    listed = reader.page.get_by_role("listitem").filter(has_text=title)
+    expect(listed.get_by_text("Verified", exact=True)).to_be_visible()
+    listed.get_by_role("link", name=title).click()
+    expect(reader.page.get_by_role("heading", name=title)).to_be_visible()
+    expect(reader.page.get_by_text("Verified", exact=True)).to_be_visible()
+    # Its JobPosting names the proven website as the organisation's.
+    html = httpx.get(reader.page.url).text
+    (script,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.DOTALL)
+    assert json.loads(script)["hiringOrganization"] == {
+        "@type": "Organization",
+        "name": "Proven Co",
+        "sameAs": f"https://www.{domain}",
+    }
+    assert employer.unexpected_errors() == []
+    assert reader.unexpected_errors() == []

@@ -3,12 +3,25 @@
 from fastapi import APIRouter, Response, status
 
 from backend.apis.access import EmployerOrAdmin, IdPath
-from backend.apis.deps import DbSession, IfMatch, PublicReadDb
+from backend.apis.deps import (
+    DbSession,
+    IfMatch,
+    PublicReadDb,
+    SettingsDep,
+    TransactionsDep,
+)
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
-from backend.schemas.company import CompanyCreate, CompanyRead, CompanyUpdate
+from backend.schemas.auth import Accepted, EmailVerification
+from backend.schemas.company import (
+    CompanyCreate,
+    CompanyRead,
+    CompanyUpdate,
+    CompanyVerificationCreate,
+)
 from backend.schemas.pagination import Page
 from backend.services import companies as companies_service
+from backend.services import company_verification
 from backend.services.rules import etag
 
 router = APIRouter(prefix="/companies", tags=["companies"])
@@ -68,6 +81,52 @@ async def update_company(
     company = await companies_service.update(
         db, user=user, company_id=company_id, payload=payload, if_match=if_match
     )
+    response.headers["ETag"] = etag(company.updated_at)
+    return CompanyRead.model_validate(company)
+
+
+@router.post(
+    "/{company_id}/verification",
+    name="ask-verification",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=problem_responses(401, 403, 404, 409, 429),
+)
+async def ask_verification(
+    company_id: IdPath,
+    payload: CompanyVerificationCreate,
+    user: EmployerOrAdmin,
+    db: DbSession,
+    transactions: TransactionsDep,
+    settings: SettingsDep,
+) -> Accepted:
+    """Mail a link that verifies the company to `email`, an address at the registrable
+    domain of the company's website (its owner or an admin, with a confirmed address).
+
+    409 when the company has no website or is verified at its domain already; 422 for an
+    address at another domain, or for a website at a free or disposable mail service's
+    domain; 403 for a banned domain; 429 past the account's five confirmation links an
+    hour or the address's share of mail.
+    """
+    await company_verification.ask(
+        db, transactions, settings, user=user, company_id=company_id, email=payload.email
+    )
+    return Accepted(detail=f"A verification link is on its way to {payload.email}.")
+
+
+@router.post(
+    "/verify",
+    name="verify",
+    response_model=CompanyRead,
+    responses={**problem_responses(400), **with_etag()},
+)
+async def verify_company(
+    payload: EmailVerification, db: DbSession, settings: SettingsDep, response: Response
+) -> CompanyRead:
+    """Verify a company with the token of a mailed link (no sign-in needed: whoever reads
+    the company's mailbox opens it). A tampered, expired or used link, or one whose asker
+    no longer manages the company or whose website moved, is a 400 and changes nothing."""
+    company = await company_verification.confirm(db, settings, token=payload.token)
     response.headers["ETag"] = etag(company.updated_at)
     return CompanyRead.model_validate(company)
 

@@ -18,7 +18,7 @@ from backend.apis.deps import (
 )
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
-from backend.db.models.moderation import DOMAIN_MAX_LENGTH
+from backend.db.models.company import DOMAIN_MAX_LENGTH
 from backend.schemas.job import JobRead
 from backend.schemas.moderation import (
     BanCreate,
@@ -57,6 +57,7 @@ def _queued(row: Any) -> QueuedJob:
             name=row.company_name,
             website=row.company_website,
             review_policy=row.company_review_policy,
+            verified_domain=row.company_verified_domain,
             created_at=row.company_created_at,
         ),
         poster=PosterRead(

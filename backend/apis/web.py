@@ -48,6 +48,7 @@ PAGES = (
     "/reset-password",
     "/verify-email",
     "/unsubscribe",
+    "/verify-company",
     "/account",
     "/applications",
     "/saved-searches",
@@ -97,7 +98,9 @@ async def job_page(
     if job is None:
         return shell(status_code=404)
     page = feeds.job_page(settings.frontend_url, job.id)
-    return shell(script_tag(job_posting(job, company=job.company_name, page_url=page)))
+    website = job.company_website if job.company_verified else None
+    posting = job_posting(job, company=job.company_name, page_url=page, website=website)
+    return shell(script_tag(posting))
 
 
 async def not_found_page(request: Request, exc: Exception) -> Response:

@@ -72,6 +72,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "hours": 48,
         "link": f"{_LINK}/verify-email?token=sample-token",
     },
+    "verify_company": {
+        "company": "Analytical Engines",
+        "domain": "engines.example",
+        "email": "jobs@engines.example",
+        "hours": 48,
+        "link": f"{_LINK}/verify-company?token=sample-token",
+    },
     "new_applicants": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

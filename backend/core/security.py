@@ -296,12 +296,13 @@ def _check_claims(claims: dict[str, Any]) -> AccessClaims:
     )
 
 
-# Tokens in links sent by mail, each for one purpose: confirming an address, and turning
-# one kind of notification off. Signed like access tokens, with their own type and audience,
-# and bound to the account's security generation when they were asked for (`gen`): a link
-# works only while the account's generation is still that one.
+# Tokens in links sent by mail, each for one purpose: confirming an address, turning one
+# kind of notification off, verifying a company. Signed like access tokens, with their own
+# type and audience, and bound to the account's security generation when they were asked
+# for (`gen`): a link works only while the account's generation is still that one.
 VERIFY_EMAIL_PURPOSE = "verify-email"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
+VERIFY_COMPANY_PURPOSE = "verify-company"
 LINK_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "type", "for", "gen")
 
 

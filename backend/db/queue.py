@@ -17,6 +17,7 @@ NOTIFY_JOB_EXPIRING = "notify_job_expiring"
 NOTIFY_JOB_DECISION = "notify_job_decision"
 NOTIFY_JOB_COMMENT = "notify_job_comment"
 NOTIFY_JOB_CLOSED = "notify_job_closed"
+SEND_COMPANY_VERIFICATION = "send_company_verification"
 
 # The periodic tasks an operator may run now (`python -m backend tasks run`), by the name the
 # command takes.

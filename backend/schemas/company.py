@@ -18,7 +18,15 @@ from backend.db.models.company import (
     COMPANY_NAME_MAX_LENGTH,
     WEBSITE_MAX_LENGTH,
 )
-from backend.schemas.base import Line, PatchModel, RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.base import (
+    Email,
+    Line,
+    PatchModel,
+    RequestModel,
+    ResponseModel,
+    Text,
+    Timestamp,
+)
 
 _http_url = TypeAdapter(HttpUrl)
 
@@ -82,6 +90,12 @@ class CompanyRead(ResponseModel):
         description="The description rendered and sanitised: safe to show as HTML"
     )
     owner_id: int
+    verified: bool = Field(
+        description="Whether someone of the company proved a mailbox at `verified_domain`"
+    )
+    verified_domain: str | None = Field(
+        description="The website's domain the company was verified at"
+    )
     created_at: Timestamp
 
     @field_validator("description_html", mode="before")
@@ -90,3 +104,9 @@ class CompanyRead(ResponseModel):
         """A row written without its rendering (see the company model) is rendered here."""
         written = info.data.get("description")
         return render_html(written) if stored is None and written is not None else stored
+
+
+class CompanyVerificationCreate(RequestModel):
+    email: Email
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "jobs@acme.example"}]})

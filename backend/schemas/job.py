@@ -140,6 +140,9 @@ class JobRead(ResponseModel):
     id: int
     company_id: int
     company_name: str
+    company_verified: bool = Field(
+        description="Whether the company proved a mailbox at its website's domain"
+    )
     title: str
     description: str = Field(description="As written: Markdown (see `description_html`)")
     description_html: str = Field(

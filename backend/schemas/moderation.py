@@ -84,6 +84,9 @@ class CompanyReviewed(ResponseModel):
     name: str
     website: str | None
     review_policy: ReviewPolicy
+    verified_domain: str | None = Field(
+        description="The website's domain the company proved a mailbox at, if it did"
+    )
     created_at: Timestamp
 
 

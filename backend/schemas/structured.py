@@ -21,8 +21,11 @@ def _instant(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def job_posting(job: JobRow, *, company: str, page_url: str) -> dict[str, Any]:
-    """The JobPosting of a visible job."""
+def job_posting(
+    job: JobRow, *, company: str, page_url: str, website: str | None = None
+) -> dict[str, Any]:
+    """The JobPosting of a visible job; its hiring organisation's `sameAs` is `website`,
+    given only where the company proved a mailbox at its domain."""
     posting: dict[str, Any] = {
         "@context": "https://schema.org/",
         "@type": "JobPosting",
@@ -39,6 +42,8 @@ def job_posting(job: JobRow, *, company: str, page_url: str) -> dict[str, Any]:
         },
         "url": page_url,
     }
+    if website is not None:
+        posting["hiringOrganization"]["sameAs"] = website
     if job.expires_at is not None:
         posting["validThrough"] = _instant(job.expires_at)
     if str(job.workplace) == "remote":

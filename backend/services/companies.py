@@ -12,6 +12,7 @@ from backend.db.repository import companies as companies_repo
 from backend.db.repository.base import IdPosition
 from backend.db.repository.sessions import Caller
 from backend.schemas.company import CompanyCreate, CompanyUpdate
+from backend.services import company_verification
 from backend.services.rules import check_if_match, manages
 
 COMPANY_NOT_FOUND = "Company not found."
@@ -76,4 +77,6 @@ async def update(
     check_if_match(if_match, company.updated_at)
     if not changes:
         return company
+    if "website" in changes:
+        changes |= company_verification.kept_on_change(company, changes["website"])
     return await companies_repo.update(db, company=company, **changes)

@@ -18,7 +18,7 @@ from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.base import IdPosition
 from backend.db.repository.job_search import JobFilters
-from backend.db.repository.jobs import JobListed, JobRow
+from backend.db.repository.jobs import JobListed, JobPage, JobRow
 from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
@@ -261,8 +261,9 @@ async def feed(db: Reader, *, filters: JobFilters) -> list[JobListed]:
     return list(rows.items[:FEED_SIZE])
 
 
-async def posting(db: AsyncSession, *, job_id: int) -> JobListed | None:
-    """A visible job, with its company's name, for its public page; None if not visible."""
+async def posting(db: AsyncSession, *, job_id: int) -> JobPage | None:
+    """A visible job, with its company's name, whether it is verified and its website, for
+    its public page; None if not visible."""
     job = await jobs_repo.read_access(db, job_id=job_id)
     if job is None or not job.public:
         return None

@@ -1,9 +1,10 @@
 """Moderation: which jobs are held for review, the moderators' queue, and their decisions.
 
 A job its owner asks to publish is held (`pending`) unless its company is trusted by a
-moderator, or its poster (the company's owner) has had MODERATION_FIRST_JOBS jobs approved
-and none rejected; a company set to "always review" is held whatever its poster's record.
-Admins and moderators are never held. A moderator approves a held job (it is published),
+moderator or verified (backend.services.company_verification), or its poster (the
+company's owner) has had MODERATION_FIRST_JOBS jobs approved and none rejected; a company
+set to "always review" is held whatever its poster's record. Admins and moderators are
+never held. A moderator approves a held job (it is published),
 rejects it with reasons (for good), or sends it back as a draft with a note saying what to
 change; each decision is recorded and mailed to the poster, and answers the job's open
 reports. Anyone may report a public job; enough reports from different people hold it for
@@ -73,7 +74,7 @@ async def needs_review(
         return True
     if settings.moderation_signals_hold and signals.holding(raised):
         return True
-    if settings.moderation_first_jobs == 0:
+    if company.verified or settings.moderation_first_jobs == 0:
         return False
     record = await moderation_repo.record_of(db, poster_id=company.owner_id)
     return record.rejected > 0 or record.approved < settings.moderation_first_jobs
@@ -113,6 +114,7 @@ async def publication(
         poster_id=company.owner_id,
         poster_email=user.email,
         website=company.website,
+        verified=company.verified,
         title=asked.title,
         description=asked.description,
         salary_min=asked.salary_min,

@@ -20,6 +20,7 @@ from backend.core.mail import compose
 from backend.core.mailtemplates import render
 from backend.core.security import (
     UNSUBSCRIBE_PURPOSE,
+    VERIFY_COMPANY_PURPOSE,
     VERIFY_EMAIL_PURPOSE,
     InvalidToken,
     create_link_token,
@@ -29,12 +30,14 @@ from backend.core.security import (
 )
 from backend.db.models import ApplicationStatus, User
 from backend.db.repository import applications as applications_repo
+from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import moderation as moderation_repo
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.schemas.notifications import NotificationSettings, NotificationSettingsUpdate
+from backend.services import company_verification
 
 INVALID_UNSUBSCRIBE = "This unsubscribe link is invalid, expired or already used."
 
@@ -166,6 +169,43 @@ async def verification_mail(
         "link": _frontend(settings, f"/verify-email?token={token}"),
     }
     return _message(settings, "verify_email", to=email, context=context)
+
+
+async def company_verification_mail(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    company_id: int,
+    user_id: int,
+    email: str,
+    generation: int | None,
+) -> EmailMessage | None:
+    """A link that verifies a company at `email`'s domain, mailed to that address; None
+    when it would no longer work (backend.services.company_verification)."""
+    pending = company_verification.still_pending(
+        await companies_repo.get(db, company_id=company_id),
+        await users_repo.get(db, user_id=user_id),
+        email=email,
+        generation=generation,
+    )
+    if pending is None:
+        return None
+    token = create_link_token(
+        settings,
+        purpose=VERIFY_COMPANY_PURPOSE,
+        user_id=pending.account.id,
+        subject=company_verification.link_subject(pending.company.id, email),
+        generation=pending.account.security_generation,
+        expires_in=settings.verification_token_expire_hours * 3600,
+    )
+    context = {
+        "company": pending.company.name,
+        "domain": pending.domain,
+        "email": email,
+        "hours": settings.verification_token_expire_hours,
+        "link": _frontend(settings, f"/verify-company?token={token}"),
+    }
+    return _message(settings, "verify_company", to=email, context=context)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 from backend.core.exceptions import PreconditionFailed
-from backend.db.models import Role
+from backend.db.models import Role, User
 from backend.db.repository.sessions import Caller
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def manages(user: Caller | None, owner_id: int) -> bool:
+def manages(user: Caller | User | None, owner_id: int) -> bool:
     """Whether `user` may manage what `owner_id` owns: the owner, or any admin."""
     return user is not None and (user.role == Role.admin or user.id == owner_id)
 

@@ -84,14 +84,20 @@ def is_free_mail(domain: str) -> bool:
     return domain.lower() in free_mail_domains
 
 
-def address_signals(email: str, website: str | None) -> list[str]:
-    """What the poster's address says, alone and beside the company's website."""
+def is_disposable(domain: str) -> bool:
+    """Whether `domain` is a disposable (throwaway) mail service's."""
+    return domain.lower() in disposable_domains
+
+
+def address_signals(email: str, website: str | None, *, verified: bool = False) -> list[str]:
+    """What the poster's address says, alone and beside the company's website (unless the
+    company proved a mailbox at the website's domain: `verified`)."""
     domain = email.rpartition("@")[2].lower()
-    if domain in disposable_domains:
+    if is_disposable(domain):
         return ["disposable_address"]
     if domain in free_mail_domains:
         return ["free_mail_address"]
-    if website:
+    if website and not verified:
         site = registrable(urlsplit(website).hostname or "")
         if site is not None and site != registrable(domain):
             return ["domain_mismatch"]
@@ -105,13 +111,16 @@ async def signals_of(
     poster_id: int,
     poster_email: str,
     website: str | None,
+    verified: bool,
     title: str,
     description: str,
     salary_min: int | None,
     salary_max: int | None,
 ) -> list[str]:
     """Every signal a job its poster asks to publish raises, in `SIGNALS`' order."""
-    found = content_signals(title, description) + address_signals(poster_email, website)
+    found = content_signals(title, description) + address_signals(
+        poster_email, website, verified=verified
+    )
     pay = salary_max if salary_max is not None else salary_min
     if pay is not None:
         samples, p90 = await moderation_repo.pay_of_title(db, title=title, job_id=job_id)

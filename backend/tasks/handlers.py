@@ -32,6 +32,7 @@ from backend.db.queue import (
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
     NOTIFY_STATUS_CHANGES,
+    SEND_COMPANY_VERIFICATION,
     SEND_EMAIL_VERIFICATION,
     SEND_JOB_ALERT,
     SEND_PASSWORD_RESET,
@@ -145,6 +146,26 @@ async def send_email_verification(
     async with resources.sessionmaker() as db, db.begin():
         message = await notifications.verification_mail(
             db, resources.settings, user_id=user_id, email=email, generation=generation
+        )
+        if message is not None:
+            await send_once(db, resources, _key(context), message)
+
+
+@queue.task(name=SEND_COMPANY_VERIFICATION, pass_context=True)
+@measured
+async def send_company_verification(
+    context: JobContext, *, company_id: int, user_id: int, email: str, generation: int
+) -> None:
+    """Mail a link that verifies a company to an address at its website's domain."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.company_verification_mail(
+            db,
+            resources.settings,
+            company_id=company_id,
+            user_id=user_id,
+            email=email,
+            generation=generation,
         )
         if message is not None:
             await send_once(db, resources, _key(context), message)

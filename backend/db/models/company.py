@@ -1,4 +1,5 @@
 import enum
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Enum, ForeignKey, Identity, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -8,6 +9,7 @@ from backend.db.base import Base, TimestampMixin
 COMPANY_NAME_MAX_LENGTH = 200
 WEBSITE_MAX_LENGTH = 2048
 COMPANY_DESCRIPTION_MAX_LENGTH = 10_000
+DOMAIN_MAX_LENGTH = 253
 
 
 class ReviewPolicy(enum.StrEnum):
@@ -38,3 +40,12 @@ class Company(TimestampMixin, Base):
         Enum(ReviewPolicy, name="review_policy", values_callable=lambda ks: [k.value for k in ks]),
         server_default=ReviewPolicy.default.value,
     )
+    # Verified: someone of the company opened a link mailed to a mailbox at the registrable
+    # domain of its website (backend.services.company_verification); cleared when the
+    # website moves to another domain.
+    verified_domain: Mapped[str | None] = mapped_column(String(DOMAIN_MAX_LENGTH))
+    verified_at: Mapped[datetime | None]
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None

@@ -174,6 +174,10 @@ class Job(TimestampMixin, Base):
     def company_name(self) -> str:
         return self.company.name
 
+    @property
+    def company_verified(self) -> bool:
+        return self.company.verified
+
 
 class JobExpiryNotice(Base):
     """The expiry a job's owner was told of ahead (one notice per job and expiry date: a

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base
+from backend.db.models.company import DOMAIN_MAX_LENGTH
 
 DECISION_NOTE_MAX_LENGTH = 2000
 REASON_MAX_LENGTH = 40
@@ -123,7 +124,6 @@ class JobReport(Base):
     resolved_at: Mapped[datetime | None]
 
 
-DOMAIN_MAX_LENGTH = 253
 BAN_REASON_MAX_LENGTH = 1000
 
 

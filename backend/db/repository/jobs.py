@@ -47,7 +47,13 @@ JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _N
 COMPANY_NAME = (
     select(Company.name).where(Company.id == Job.company_id).scalar_subquery().label("company_name")
 )
-LISTED_COLUMNS = (*JOB_COLUMNS, COMPANY_NAME)
+COMPANY_VERIFIED = (
+    select(Company.verified_at.is_not(None))
+    .where(Company.id == Job.company_id)
+    .scalar_subquery()
+    .label("company_verified")
+)
+LISTED_COLUMNS = (*JOB_COLUMNS, COMPANY_NAME, COMPANY_VERIFIED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,7 @@ class JobListed:
     created_at: datetime
     updated_at: datetime
     company_name: str
+    company_verified: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,7 @@ class JobPage(JobListed):
     """A job as its page reads it (a hot read), with who owns it and whether the public
     may see it (`publicly_visible`)."""
 
+    company_website: str | None
     owner_id: int
     public: bool
 
@@ -123,9 +131,12 @@ async def get_access(session: AsyncSession, *, job_id: int, lock: Lock = None) -
 
 # A job page, read by everyone: a hot read (see backend.db.hot).
 JOB_PAGE = hot.HotRead(
-    _with_access(*JOB_COLUMNS, Company.name.label("company_name")).where(
-        Job.id == bindparam("job_id", type_=Job.id.type)
-    ),
+    _with_access(
+        *JOB_COLUMNS,
+        Company.name.label("company_name"),
+        Company.verified_at.is_not(None).label("company_verified"),
+        Company.website.label("company_website"),
+    ).where(Job.id == bindparam("job_id", type_=Job.id.type)),
     JobPage,
 )
 

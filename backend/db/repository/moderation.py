@@ -25,7 +25,7 @@ from backend.db.models import (
     Role,
     User,
 )
-from backend.db.models.moderation import DOMAIN_MAX_LENGTH
+from backend.db.models.company import DOMAIN_MAX_LENGTH
 from backend.db.repository import base
 from backend.db.repository.jobs import JOB_COLUMNS
 
@@ -88,6 +88,8 @@ _POSTER_COLUMNS = (
     Company.name.label("company_name"),
     Company.website.label("company_website"),
     Company.review_policy.label("company_review_policy"),
+    Company.verified_at.is_not(None).label("company_verified"),
+    Company.verified_domain.label("company_verified_domain"),
     Company.created_at.label("company_created_at"),
     User.id.label("poster_id"),
     User.email.label("poster_email"),

@@ -14,7 +14,7 @@ import {
   verifyEmailPage,
 } from "./views/account.js";
 import { applicationsPage, savedSearchesPage } from "./views/candidate.js";
-import { dashboardJobPage, dashboardPage } from "./views/employer.js";
+import { dashboardJobPage, dashboardPage, verifyCompanyPage } from "./views/employer.js";
 import { adminPage } from "./views/admin.js";
 import { moderationJobPage, moderationPage } from "./views/moderation.js";
 
@@ -52,6 +52,7 @@ route("/forgot-password", forgotPasswordPage);
 route("/reset-password", resetPasswordPage);
 route("/verify-email", verifyEmailPage);
 route("/unsubscribe", unsubscribePage);
+route("/verify-company", verifyCompanyPage);
 route("/account", accountPage);
 route("/applications", applicationsPage);
 route("/saved-searches", savedSearchesPage);

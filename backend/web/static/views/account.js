@@ -105,7 +105,7 @@ export function resetPasswordPage(params) {
   );
 }
 
-async function confirmByLink(kind, params, run) {
+export async function confirmByLink(kind, params, run) {
   title(kind);
   const status = h("p", { role: "status" }, "One moment…");
   render(h("section", { class: "narrow" }, h("h1", {}, kind), status));

@@ -4,6 +4,8 @@ import { allPages, currentUser, get, options, patch, post, remove, request } fro
 import { action, choices, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 import { threadSection } from "./moderation.js";
+import { verifiedBadge } from "./jobs.js";
+import { confirmByLink } from "./account.js";
 
 // Descriptions take Markdown; the API renders it (backend/core/markdown.py).
 const MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists (- item), [links](https://…), ### headings.";
@@ -206,7 +208,32 @@ function companyItem(company) {
     "Save company",
   );
   const toggle = h("button", { type: "button", class: "secondary", onclick: () => { editor.hidden = !editor.hidden; } }, "Edit");
-  return h("li", { class: "card" }, h("h3", {}, name), company.website ? h("p", { class: "meta" }, company.website) : null, toggle, editor);
+  return h("li", { class: "card" }, h("h3", {}, name, verifiedBadge(company.verified)), company.website ? h("p", { class: "meta" }, company.website) : null, toggle, editor, verifyArea(company));
+}
+
+// A company proves a mailbox at its website's domain: the link is mailed there.
+function verifyArea(company) {
+  if (company.verified) return h("p", { class: "meta" }, `Verified at ${company.verified_domain}.`);
+  if (!company.website) return h("p", { class: "meta" }, "Give the company its website to verify it.");
+  return h("details", { class: "verify" },
+    h("summary", {}, "Verify this company"),
+    form(
+      { "aria-label": `Verify ${company.name}` },
+      [field("An address at the website's domain", input("email", { type: "email", required: true, maxlength: 320 }))],
+      async (data, node) => {
+        const answer = await post(`/companies/${company.id}/verification`, { email: String(data.get("email")) });
+        node.replaceWith(h("p", { class: "success", role: "status" }, answer.detail, " Open the link in it to verify the company."));
+      },
+      "Mail the link",
+    ),
+  );
+}
+
+export function verifyCompanyPage(params) {
+  return confirmByLink("Verify a company", params, async (token) => {
+    const company = await request("POST", "/companies/verify", { json: { token }, auth: false });
+    return `${company.name} is verified at ${company.verified_domain}.`;
+  });
 }
 
 export async function dashboardJobPage(params, id) {

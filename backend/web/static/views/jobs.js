@@ -47,8 +47,13 @@ function queryString(search) {
   return query.toString();
 }
 
+// The badge of a company that proved a mailbox at its website's domain.
+export function verifiedBadge(verified) {
+  return verified ? h("span", { class: "badge verified", title: "The company proved a mailbox at its website's domain" }, "Verified") : null;
+}
+
 function jobCard(job) {
-  const company = h("span", { class: "company" }, job.company_name);
+  const company = h("span", { class: "company" }, job.company_name, verifiedBadge(job.company_verified));
   const pay = salary(job);
   return h(
     "li",
@@ -167,7 +172,7 @@ export async function jobPage(id) {
     return;
   }
   title(job.title);
-  const company = h("span", { class: "company" }, job.company_name);
+  const company = h("span", { class: "company" }, job.company_name, verifiedBadge(job.company_verified));
   // What the company says about itself, below the job, once it has come.
   const about = h("section", { class: "about", "aria-label": "About the company", hidden: true });
   companyRecord(job.company_id).then((record) => {

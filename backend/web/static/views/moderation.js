@@ -132,6 +132,7 @@ export async function moderationJobPage(params, id) {
         h("dt", {}, "Address confirmed"), h("dd", {}, poster.email_verified_at ? when(poster.email_verified_at) : "no"),
         h("dt", {}, "Record"), h("dd", {}, record(poster)),
         h("dt", {}, "Company"), h("dd", {}, company.name, company.website ? ` (${company.website})` : ""),
+        h("dt", {}, "Verified"), h("dd", {}, company.verified_domain ? `at ${company.verified_domain}` : "no"),
         h("dt", {}, "Company review"), h("dd", {}, words(company.review_policy)))),
     h("section", { "aria-labelledby": "job-heading" },
       h("h2", { id: "job-heading" }, "The job"),
