@@ -4,6 +4,7 @@ Every seeded account signs in with SEED_PASSWORD. Seeding again adds more data: 
 numbers continue where the last run stopped.
 """
 
+import hashlib
 import random
 import sys
 import time
@@ -28,6 +29,7 @@ from backend.seed_vocabulary import (
     FIRST_NAMES,
     LAST_NAMES,
     LEVELS,
+    REPORT_REASONS,
     ROLES,
     SENTENCES,
     WORKPLACES,
@@ -243,6 +245,12 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
             Progress("companies", len(companies)),
         )
         company_ids = _ids_after(conn, "companies", before["companies"])
+        # One company in five proved a mailbox at its website's domain.
+        conn.execute(
+            "UPDATE companies SET verified_domain = substring(website from '^https://([^/]+)'), "
+            "verified_at = now() WHERE id = ANY(%s)",
+            (company_ids[::5],),
+        )
 
         job_columns = (
             "company_id",
@@ -286,6 +294,26 @@ def seed(settings: Settings, *, jobs: int, random_seed: int = 0) -> Sizes:
             ("job_id", "candidate_id", "status", "cover_letter"),
             applications,
             Progress("applications", len(applications)),
+        )
+        # About one published job in a hundred has an open report waiting for a moderator
+        # (one person each: not enough to hold it).
+        reported = rng.sample(published, max(1, len(published) // 100)) if published else []
+        reports = [
+            (
+                job_id,
+                rng.choice(candidate_ids),
+                hashlib.sha256(f"demo report {job_id}".encode()).hexdigest(),
+                rng.choice(REPORT_REASONS),
+                rng.choice(SENTENCES),
+            )
+            for job_id in sorted(reported)
+        ]
+        _copy(
+            conn,
+            "job_reports",
+            ("job_id", "reporter_id", "address_key", "reason", "note"),
+            reports,
+            Progress("reports", len(reports)),
         )
         conn.execute("ANALYZE users, companies, jobs, applications")
     return sizes

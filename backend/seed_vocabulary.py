@@ -157,3 +157,5 @@ APPLICATION_STATUSES = (
         "withdrawn",
     ]
 )
+# What demo reports say (moderators see them on the job's review page).
+REPORT_REASONS = ["scam", "spam", "wrong_information", "filled"]

@@ -239,6 +239,19 @@ def test_seed_fills_a_database_that_people_can_sign_in_to(fresh_url: URL) -> Non
         assert held is not None
         assert held[0] > 0
         assert held[1] == 0
+        # Two companies of ten are verified at their website's domain; two published jobs
+        # have an open report.
+        verified = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE website = 'https://' || verified_domain) "
+            "FROM companies WHERE verified_at IS NOT NULL"
+        ).fetchone()
+        assert verified == (2, 2)
+        reports = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE j.status = 'published') "
+            "FROM job_reports r JOIN jobs j ON j.id = r.job_id WHERE r.resolved_at IS NULL"
+        ).fetchone()
+        assert reports is not None
+        assert reports[0] == reports[1] >= 1
         # Demo accounts have no inbox: they count as confirmed.
         assert conn.execute(
             "SELECT count(*) FROM users WHERE email_verified_at IS NULL"
@@ -412,7 +425,8 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
     assert unknown.returncode == 1
     assert (
         "no mail named 'nope'; there are: application_status, job_alert, job_closed, "
-        "job_comment, job_decision, job_expiring" in unknown.stderr
+        "job_closed_unconfirmed, job_comment, job_decision, job_expiring, job_open_check, "
+        "new_applicants, password_reset, verify_company, verify_email" in unknown.stderr
     )
 
 

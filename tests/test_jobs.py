@@ -24,6 +24,7 @@ JOB_FIELDS = {
     "company_id",
     "company_name",
     "company_verified",
+    "confirmed_open_at",
     "title",
     "description",
     "description_html",

@@ -70,6 +70,8 @@ CONTRACT = {
     ("delete", "/api/v1/moderation/banned-domains/{domain}"),
     ("post", "/api/v1/companies/{company_id}/verification"),
     ("post", "/api/v1/companies/verify"),
+    ("post", "/api/v1/jobs/{job_id}/open-confirmations"),
+    ("post", "/api/v1/jobs/open-check"),
 }
 READ_MODELS = {
     "UserRead": {
@@ -248,7 +250,7 @@ def test_read_models_carry_exactly_the_contract_fields(document: dict[str, Any])
     create_fields = set(schemas["JobCreate"]["properties"])
     derived = {
         "id", "company_name", "company_verified", "created_at", "updated_at", "published_at",
-        "description_html", "submitted_at",
+        "description_html", "submitted_at", "confirmed_open_at",
     }  # fmt: skip
     assert job_fields == create_fields | derived
 

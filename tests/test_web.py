@@ -1118,3 +1118,64 @@ def test_an_employer_verifies_their_company_and_its_jobs_show_the_badge(
     }
     assert employer.unexpected_errors() == []
     assert reader.unexpected_errors() == []
+
+
+def test_an_employer_says_a_job_is_still_open_from_the_mail_and_the_dashboard(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_worker import worker_environment
+
+    employer = new_tab()
+    email = unique("still-open")
+    sign_up(employer, site, name="Still Open", email=email, role="employer")
+    page = employer.page
+    add_first_company(employer, "Lasting Co")
+    title = f"Lasting Role {uuid.uuid4().hex[:6]}"
+    post_job(employer, title=title)
+    row = page.get_by_role("row").filter(has_text=title)
+    row.get_by_role("link", name="Applicants and edit").click()
+    job_id = int(urlparse(page.url).path.rsplit("/", 1)[1])
+    expect(page.locator("#open-check")).to_contain_text("Confirmed open today.")
+
+    # Published 40 days ago and never confirmed since: the hourly run asks its owner.
+    with psycopg.connect(admin.conninfo(site.database)) as db:
+        db.execute(
+            "UPDATE jobs SET published_at = published_at - interval '40 days', "
+            "confirmed_open_at = confirmed_open_at - interval '40 days' WHERE id = %s",
+            (job_id,),
+        )
+    queued = subprocess.run(
+        [sys.executable, "-m", "backend", "tasks", "run", "open-checks"],
+        cwd=ROOT,
+        env=worker_environment(site.database, 25),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert queued.returncode == 0, queued.stderr
+    page.reload()
+    expect(page.locator("#open-check")).to_contain_text("Confirmed open 40 days ago.")
+    mail = site.wait_for(email, f"Is {title} still open?")
+    still_open = link_token(mail, "/open-check")  # the first link: "still open"
+
+    # The mailed link answers in any browser, signed in or not.
+    reader = new_tab()
+    reader.page.goto(f"/open-check?token={still_open}")
+    expect(reader.page.get_by_text(f'"{title}" is confirmed open. Thank you!')).to_be_visible()
+    reader.page.goto(f"/jobs/{job_id}")
+    expect(reader.page.get_by_text("confirmed open by the employer today")).to_be_visible()
+    # Used once: a second time says so.
+    reader.page.goto(f"/open-check?token={still_open}")
+    used = reader.page.get_by_text("This link is invalid, expired or already answered.")
+    expect(used).to_be_visible()
+
+    # From the dashboard, any time.
+    page.reload()
+    page.get_by_role("button", name="Still open").click()
+    confirmed = page.get_by_role("status").filter(has_text=f'"{title}" is confirmed open.')
+    expect(confirmed).to_be_visible()
+    assert employer.unexpected_errors() == []
+    assert reader.unexpected_errors() == []

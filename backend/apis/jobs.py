@@ -16,10 +16,12 @@ from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.params import QueryParameters, same
 from backend.apis.responses import Strings, json_response
+from backend.schemas.auth import EmailVerification
 from backend.schemas.feeds import ATOM_CONTENT_TYPE, ATOM_MEDIA_TYPE, atom_feed
 from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
+from backend.services import open_checks
 from backend.services.rules import etag
 
 router = APIRouter(tags=["jobs"])
@@ -150,6 +152,44 @@ async def update_job(
     job = await jobs_service.update(
         db, settings, user=user, job_id=job_id, payload=payload, if_match=if_match
     )
+    response.headers["ETag"] = etag(job.updated_at)
+    return JobRead.model_validate(job)
+
+
+@router.post(
+    "/jobs/{job_id:int}/open-confirmations",
+    name="confirm-open",
+    response_model=JobRead,
+    responses={**problem_responses(401, 403, 404, 409, 412), **with_etag()},
+)
+async def confirm_open(
+    job_id: IdPath,
+    user: EmployerOrAdmin,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> JobRead:
+    """Confirm a published job is still open (its owner or an admin): `confirmed_open_at`
+    becomes now, and a question mailed about it is answered. 409 for a job not published."""
+    job = await open_checks.confirm(db, user=user, job_id=job_id, if_match=if_match)
+    response.headers["ETag"] = etag(job.updated_at)
+    return JobRead.model_validate(job)
+
+
+@router.post(
+    "/jobs/open-check",
+    name="answer-open-check",
+    response_model=JobRead,
+    responses={**problem_responses(400), **with_etag()},
+)
+async def answer_open_check(
+    payload: EmailVerification, db: DbSession, settings: SettingsDep, response: Response
+) -> JobRead:
+    """Answer whether a job is still open with the token of a link mailed to its owner (no
+    sign-in needed): the "still open" link confirms it, the "filled" link closes it (its
+    candidates are told). A tampered, expired or already answered link, or one whose job
+    left the board or changed hands or whose owner had a security event since, is a 400."""
+    job = await open_checks.answer(db, settings, token=payload.token)
     response.headers["ETag"] = etag(job.updated_at)
     return JobRead.model_validate(job)
 

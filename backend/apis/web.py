@@ -49,6 +49,7 @@ PAGES = (
     "/verify-email",
     "/unsubscribe",
     "/verify-company",
+    "/open-check",
     "/account",
     "/applications",
     "/saved-searches",

@@ -99,17 +99,24 @@ class Settings(BaseSettings):
     # Whether a scam or spam signal (backend.services.signals) holds a job by itself; off,
     # signals are only shown to moderators.
     moderation_signals_hold: bool = True
-    # A public job is held for review once this many people have an open report of it
-    # (reports that it is filled excepted); each account, and each address signed out, may
-    # report this many jobs an hour.
     # Jobs an account, and the registrable domain of its address (free mail services
     # excepted), may ask to publish a day.
     jobs_per_day: int = Field(default=20, ge=1, le=100_000)
     jobs_per_day_per_domain: int = Field(default=100, ge=1, le=1_000_000)
     # Comments an account may write an hour in jobs' threads with the moderators.
     comments_per_hour: int = Field(default=30, ge=1, le=10_000)
+    # A public job is held for review once this many people have an open report of it
+    # (reports that it is filled excepted); each account, and each address signed out, may
+    # report this many jobs an hour.
     reports_to_hold: int = Field(default=3, ge=1, le=1000)
     reports_per_hour: int = Field(default=10, ge=1, le=10_000)
+    # Jobs that are really open (backend.services.open_checks): this many days after its
+    # employer last confirmed a published job open (or published it), they are asked to
+    # confirm it again, as they are at once when this many people report it filled;
+    # unanswered this many days later, it closes.
+    open_check_days: int = Field(default=30, ge=1, le=3650)
+    filled_reports_to_ask: int = Field(default=3, ge=1, le=1000)
+    open_check_grace_days: int = Field(default=7, ge=1, le=365)
 
     # HTTP
     # `python -m backend serve`: the request parser, how large a request's head may be, and

@@ -297,12 +297,14 @@ def _check_claims(claims: dict[str, Any]) -> AccessClaims:
 
 
 # Tokens in links sent by mail, each for one purpose: confirming an address, turning one
-# kind of notification off, verifying a company. Signed like access tokens, with their own
-# type and audience, and bound to the account's security generation when they were asked
-# for (`gen`): a link works only while the account's generation is still that one.
+# kind of notification off, verifying a company, answering whether a job is still open.
+# Signed like access tokens, with their own type and audience, and bound to the account's
+# security generation when they were asked for (`gen`): a link works only while the
+# account's generation is still that one.
 VERIFY_EMAIL_PURPOSE = "verify-email"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
 VERIFY_COMPANY_PURPOSE = "verify-company"
+OPEN_CHECK_PURPOSE = "open-check"
 LINK_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "type", "for", "gen")
 
 

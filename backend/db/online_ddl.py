@@ -19,10 +19,10 @@ queries behind it. Each step is safe to run again: a failed `migrate` is simply 
 """
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from alembic import op
 
@@ -136,9 +136,12 @@ def _drop_invalid(name: str) -> None:
         op.drop_index(name, postgresql_concurrently=True, if_exists=True)
 
 
-def create_index_concurrently(name: str, table: str, columns: list[str], **options: Any) -> None:
-    """Build index `name` on `table` without blocking writes (`options` as for
-    `op.create_index`: `unique`, `postgresql_where`, `postgresql_using` ...)."""
+def create_index_concurrently(
+    name: str, table: str, columns: Sequence[str | TextClause], **options: Any
+) -> None:
+    """Build index `name` on `table` without blocking writes (`columns`: names, or
+    expressions as `sqlalchemy.text`; `options` as for `op.create_index`: `unique`,
+    `postgresql_where`, `postgresql_using` ...)."""
     with op.get_context().autocommit_block():
         _drop_invalid(name)
         op.create_index(

@@ -18,12 +18,14 @@ NOTIFY_JOB_DECISION = "notify_job_decision"
 NOTIFY_JOB_COMMENT = "notify_job_comment"
 NOTIFY_JOB_CLOSED = "notify_job_closed"
 SEND_COMPANY_VERIFICATION = "send_company_verification"
+NOTIFY_OPEN_CHECK = "notify_open_check"
 
 # The periodic tasks an operator may run now (`python -m backend tasks run`), by the name the
 # command takes.
 PERIODIC = {
     "alerts": "schedule_job_alerts",
     "expiry-notices": "schedule_expiry_notices",
+    "open-checks": "schedule_open_checks",
     "purge": "purge",
     "stalled": "retry_stalled_tasks",
 }

@@ -1,4 +1,5 @@
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -161,8 +162,17 @@ class JobRead(ResponseModel):
     submitted_at: Timestamp | None = Field(
         description="When its owner last asked to publish it and it was held for review"
     )
+    confirmed_open_at: Timestamp | None = Field(
+        description="When its employer last confirmed it is still open (or published it)"
+    )
     created_at: Timestamp
     updated_at: Timestamp
+
+    @field_validator("confirmed_open_at", mode="before")
+    @classmethod
+    def _confirmed(cls, stored: datetime | None, info: ValidationInfo) -> datetime | None:
+        """A job not confirmed since it was published was confirmed by publishing it."""
+        return info.data.get("published_at") if stored is None else stored
 
     @field_validator("description_html", mode="before")
     @classmethod

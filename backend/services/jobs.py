@@ -1,7 +1,6 @@
 """Jobs: posting, searching, reading, changing and deleting them, and who may do which."""
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +11,6 @@ from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
 from backend.db.models import Company, Job, JobStatus
-from backend.db.queue import NOTIFY_JOB_CLOSED, enqueue
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
@@ -23,7 +21,7 @@ from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.search.engine import SearchIndex
-from backend.services import moderation, verification
+from backend.services import closing, moderation, verification
 from backend.services.rules import check_if_match, manages
 
 JOB_NOT_FOUND = "Job not found."
@@ -221,15 +219,7 @@ async def update(
     if not changes:
         return job
     if changes.get("status") == JobStatus.closed:
-        # Its candidates hear of it, once an application, NOTIFY_BATCH_MINUTES later: a job
-        # reopened by then tells nobody.
-        await enqueue(
-            db,
-            NOTIFY_JOB_CLOSED,
-            queueing_lock=f"job-closed:{job.id}",
-            delay=timedelta(minutes=settings.notify_batch_minutes),
-            job_id=job.id,
-        )
+        await closing.closed(db, settings, job_id=job.id)
     return await jobs_repo.update(db, job=job, **changes)
 
 

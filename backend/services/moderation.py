@@ -52,7 +52,7 @@ from backend.db.repository.moderation import Record
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, release
 from backend.schemas.moderation import DecisionCreate, ReportCreate
-from backend.services import signals, throttle
+from backend.services import open_checks, signals, throttle
 from backend.services.rules import check_if_match
 
 JOB_NOT_FOUND = "Job not found."
@@ -103,7 +103,9 @@ async def publication(
     the signals it raised (backend.services.signals); admins and moderators publish at
     once."""
     now = datetime.now(UTC)
-    published: dict[str, Any] = {"status": JobStatus.published, "published_at": now}
+    published: dict[str, Any] = {"status": JobStatus.published, "published_at": now} | (
+        open_checks.confirmed(now)
+    )
     if user.role in MODERATORS:
         return published | {"signals": []}
     await check_not_banned(db, email=user.email, website=company.website)
@@ -177,7 +179,9 @@ async def report(
     same account (or, signed out, address) is a 409. The report that brings the job's open
     reports (from different people, "filled" excepted) to REPORTS_TO_HOLD holds it for
     review, on its locked row: however many arrive at once, exactly that many are
-    recorded, the later ones finding the job no longer public (404)."""
+    recorded, the later ones finding the job no longer public (404). The report that brings
+    its "filled" reports to FILLED_REPORTS_TO_ASK asks its employer whether it is still
+    open (backend.services.open_checks)."""
     # The caller was read on the request's connection: handed back first, so that the
     # count's own transaction never waits for a second connection while holding one.
     await release(db)
@@ -199,7 +203,9 @@ async def report(
     )
     if made is None:
         raise Conflict("You have already reported this job; a moderator will look at it.")
-    if payload.reason != ReportReason.filled:
+    if payload.reason == ReportReason.filled:
+        await open_checks.reported_filled(db, settings, job=found.job)
+    else:
         reporters = await moderation_repo.open_report_count(db, job_id=job_id)
         if reporters >= settings.reports_to_hold:
             await jobs_repo.update(db, job=found.job, **held(datetime.now(UTC)))
@@ -251,9 +257,12 @@ async def decide(
     if job.status != JobStatus.pending:
         raise Conflict(f"This job is {job.status.value}, not held for review.")
     changes: dict[str, Any] = {"status": NEXT_STATUS[payload.decision]}
-    if payload.decision == Decision.approved and job.published_at is None:
-        # A job reopened and held keeps its first publication, as a reopened one does.
-        changes["published_at"] = datetime.now(UTC)
+    if payload.decision == Decision.approved:
+        now = datetime.now(UTC)
+        changes |= open_checks.confirmed(now)
+        if job.published_at is None:
+            # A job reopened and held keeps its first publication, as a reopened one does.
+            changes["published_at"] = now
     await jobs_repo.update(db, job=job, **changes)
     decision_id = await moderation_repo.record_decision(
         db,

@@ -31,6 +31,7 @@ from backend.db.queue import (
     NOTIFY_JOB_DECISION,
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
+    NOTIFY_OPEN_CHECK,
     NOTIFY_STATUS_CHANGES,
     SEND_COMPANY_VERIFICATION,
     SEND_EMAIL_VERIFICATION,
@@ -45,6 +46,7 @@ from backend.services import (
     mailing,
     moderation,
     notifications,
+    open_checks,
 )
 
 logger = logging.getLogger(__name__)
@@ -294,6 +296,24 @@ async def notify_job_expiring(context: JobContext, *, job_id: int, expires_at: s
             await send_once(db, resources, key, message)
 
 
+@queue.task(name=NOTIFY_OPEN_CHECK, pass_context=True)
+@measured
+async def notify_open_check(
+    context: JobContext, *, job_id: int, asked_at: str, reason: str
+) -> None:
+    """Ask a job's owner whether it is still open, or tell them it closed unanswered
+    (unless the question was answered or the job changed meanwhile)."""
+    resources = _resources(context)
+    asked = datetime.fromisoformat(asked_at)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await open_checks.mail(
+            db, resources.settings, job_id=job_id, asked_at=asked, reason=open_checks.Reason(reason)
+        )
+        if message is not None:
+            key = f"open-check:{job_id}:{asked.isoformat()}:{reason}"
+            await send_once(db, resources, key, message)
+
+
 # Periodic tasks: each runs once per period however many workers run (procrastinate
 # defers one job per period and task, under a lock).
 
@@ -321,6 +341,18 @@ async def schedule_expiry_notices(context: JobContext, timestamp: int) -> None:
     count = await job_expiry.schedule_notices(_resources(context).sessionmaker)
     if count:
         logger.info("expiry notices due: %d", count)
+
+
+@queue.periodic(cron="41 * * * *")
+@queue.task(name="schedule_open_checks", queueing_lock="schedule_open_checks", pass_context=True)
+@measured
+async def schedule_open_checks(context: JobContext, timestamp: int) -> None:
+    """Close the jobs whose employer did not say within the grace period whether they are
+    still open, and ask about those due (backend.services.open_checks)."""
+    resources = _resources(context)
+    asked, closed = await open_checks.run(resources.sessionmaker, resources.settings)
+    if asked or closed:
+        logger.info("open checks: %d asked, %d closed unanswered", asked, closed)
 
 
 @queue.periodic(cron="17 * * * *")

@@ -110,6 +110,19 @@ class Job(TimestampMixin, Base):
             "id",
             postgresql_where=text("status = 'pending'"),
         ),
+        # The hourly open checks find the published jobs their employers should confirm
+        # open again (last confirmed, or else published, longest ago) through this, and
+        # those whose employer was asked and did not answer through the next.
+        Index(
+            "ix_jobs_open_check_due",
+            text("COALESCE(confirmed_open_at, published_at)"),
+            postgresql_where=text("status = 'published' AND open_check_sent_at IS NULL"),
+        ),
+        Index(
+            "ix_jobs_open_check_sent",
+            "open_check_sent_at",
+            postgresql_where=text("status = 'published' AND open_check_sent_at IS NOT NULL"),
+        ),
         # The hourly expiry notices find the published jobs about to expire through this.
         Index(
             "ix_jobs_published_expires_at",
@@ -157,6 +170,11 @@ class Job(TimestampMixin, Base):
     published_at: Mapped[datetime | None]
     # When its owner last asked for it to be published and it was held for review.
     submitted_at: Mapped[datetime | None]
+    # When its employer last confirmed it is still open (None: not since it was published,
+    # which then says it); and when they were last asked to, while it waits for the answer
+    # (backend.services.open_checks).
+    confirmed_open_at: Mapped[datetime | None]
+    open_check_sent_at: Mapped[datetime | None]
     # The scam and spam signals it raised when last asked to be published
     # (backend.services.signals); read by moderators alone.
     signals: Mapped[list[str]] = mapped_column(

@@ -38,9 +38,12 @@ SEARCH_CONFIG = "english"
 # The lists read a job's columns as a row (attributes named as Job's), through
 # `base.all_rows`: no ORM object is built for a page nobody changes. Never the search
 # vector nor the description's plain text (the index's), nor its digest (the triggers'),
-# nor the signals it raised (moderators read them: repository.moderation).
+# nor the signals it raised (moderators read them: repository.moderation), nor when its
+# employer was asked to confirm it open (backend.services.open_checks).
 JobRow: TypeAlias = Any
-_NEVER_READ = frozenset({"search", "description_text", "rendered_from", "signals"})
+_NEVER_READ = frozenset(
+    {"search", "description_text", "rendered_from", "signals", "open_check_sent_at"}
+)
 JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _NEVER_READ)
 # What lists show beside each job: its company's name, read per row of the page (a
 # subquery on the companies' primary key, run for the rows the page returns).
@@ -76,6 +79,7 @@ class JobListed:
     expires_at: datetime | None
     published_at: datetime | None
     submitted_at: datetime | None
+    confirmed_open_at: datetime | None
     created_at: datetime
     updated_at: datetime
     company_name: str

@@ -14,7 +14,7 @@ import {
   verifyEmailPage,
 } from "./views/account.js";
 import { applicationsPage, savedSearchesPage } from "./views/candidate.js";
-import { dashboardJobPage, dashboardPage, verifyCompanyPage } from "./views/employer.js";
+import { dashboardJobPage, dashboardPage, openCheckPage, verifyCompanyPage } from "./views/employer.js";
 import { adminPage } from "./views/admin.js";
 import { moderationJobPage, moderationPage } from "./views/moderation.js";
 
@@ -53,6 +53,7 @@ route("/reset-password", resetPasswordPage);
 route("/verify-email", verifyEmailPage);
 route("/unsubscribe", unsubscribePage);
 route("/verify-company", verifyCompanyPage);
+route("/open-check", openCheckPage);
 route("/account", accountPage);
 route("/applications", applicationsPage);
 route("/saved-searches", savedSearchesPage);

@@ -179,6 +179,14 @@ export function when(iso) {
   return new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
 }
 
+// How long ago a moment was, in days: "today", "yesterday", "5 days ago".
+export function ago(iso) {
+  if (!iso) return "";
+  const days = Math.floor((Date.now() - Date.parse(iso)) / 86400000);
+  if (days <= 0) return "today";
+  return days === 1 ? "yesterday" : `${days} days ago`;
+}
+
 // How the API's values read; one the API adds later reads as its words.
 const LABELS = {
   remote: "Remote",

@@ -1,7 +1,7 @@
 // An employer's dashboard: companies, jobs in every status, and each job's applicants.
 
 import { allPages, currentUser, get, options, patch, post, remove, request } from "../api.js";
-import { action, choices, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
+import { action, ago, choices, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 import { threadSection } from "./moderation.js";
 import { verifiedBadge } from "./jobs.js";
@@ -229,6 +229,25 @@ function verifyArea(company) {
   );
 }
 
+// Candidates see when the employer last confirmed a job open; the board asks now and then.
+function stillOpen(job) {
+  const said = h("span", {}, `Confirmed open ${ago(job.confirmed_open_at)}. `);
+  return h("p", { class: "meta", id: "open-check" }, said, action("Still open", async () => {
+    const confirmed = await post(`/jobs/${job.id}/open-confirmations`);
+    said.textContent = `Confirmed open ${ago(confirmed.confirmed_open_at)}. `;
+    return `"${confirmed.title}" is confirmed open.`;
+  }, { class: "secondary" }));
+}
+
+export function openCheckPage(params) {
+  return confirmByLink("Is the job still open?", params, async (token) => {
+    const job = await request("POST", "/jobs/open-check", { json: { token }, auth: false });
+    return job.status === "closed"
+      ? `"${job.title}" is closed, and its candidates are told. Thank you!`
+      : `"${job.title}" is confirmed open. Thank you!`;
+  });
+}
+
 export function verifyCompanyPage(params) {
   return confirmByLink("Verify a company", params, async (token) => {
     const company = await request("POST", "/companies/verify", { json: { token }, auth: false });
@@ -291,6 +310,7 @@ export async function dashboardJobPage(params, id) {
     h("p", { class: "back" }, h("a", { href: "/dashboard" }, "← Dashboard")),
     h("h1", {}, job.title),
     h("p", { class: "meta", id: "job-status" }, `Status: ${shownStatus(job)}`, job.expires_at ? ` · expires ${when(job.expires_at)}` : ""),
+    job.status === "published" ? stillOpen(job) : null,
     decisions.length
       ? h("section", { "aria-labelledby": "decisions-heading" },
           h("h2", { id: "decisions-heading" }, "Moderators' decisions"),

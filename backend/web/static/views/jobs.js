@@ -1,7 +1,7 @@
 // The home page (search) and a job's page.
 
 import { ApiError, currentUser, get, options, post } from "../api.js";
-import { action, choices, describe, field, flash, form, h, input, markup, render, salary, select, title, when, words } from "../ui.js";
+import { action, ago, choices, describe, field, flash, form, h, input, markup, render, salary, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
 const SORTS = [["", "Best match"], ["newest", "Newest"], ["salary", "Highest salary"]];
@@ -62,7 +62,7 @@ function jobCard(job) {
     h("p", { class: "meta" }, company, " · ", job.location, " · ", words(job.workplace), " · ", words(job.employment_type)),
     pay ? h("p", { class: "salary" }, pay) : null,
     job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
-    h("p", { class: "when" }, `Published ${when(job.published_at)}`),
+    h("p", { class: "when" }, `Published ${when(job.published_at)} · confirmed open ${ago(job.confirmed_open_at)}`),
   );
 }
 
@@ -227,7 +227,7 @@ export async function jobPage(id) {
       job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
       job.status !== "published" ? h("p", { class: "notice" }, `This job is ${job.status}.`) : null,
       h("div", { class: "description" }, markup(job.description_html)),
-      h("p", { class: "when" }, job.published_at ? `Published ${when(job.published_at)}` : "Not published"),
+      h("p", { class: "when" }, job.published_at ? `Published ${when(job.published_at)}` : "Not published", job.status === "published" && job.confirmed_open_at ? ` · confirmed open by the employer ${ago(job.confirmed_open_at)}` : ""),
       about,
       applyArea ? h("section", { "aria-labelledby": "apply-heading" }, h("h2", { id: "apply-heading" }, "Apply"), applyArea) : null,
       reportArea,
