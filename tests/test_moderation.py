@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy import text as text_sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
@@ -61,6 +62,10 @@ class Board:
 
 @pytest.fixture
 async def board(db: AsyncSession, app: FastAPI) -> Board:
+    return await make_board(db, app)
+
+
+async def make_board(db: AsyncSession, app: FastAPI) -> Board:
     poster = await create_user(db, app, role=Role.employer, full_name="Pat Poster")
     company = await create_company(db, owner=poster, name="Held Co")
     moderator = await create_user(db, app, role=Role.moderator, full_name="Mo Derator")
@@ -420,6 +425,63 @@ async def test_the_queue_is_the_longest_held_first_and_its_pages_walk_it(
         if cursor is None:
             break
     assert walked == every
+
+
+async def test_a_copy_of_another_employers_recent_job_is_held(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
+    text = (
+        "Join our platform team to run PostgreSQL at scale: replication, backups, upgrades "
+        "without downtime, and the tooling that makes them boring. Remote within Europe."
+    )
+    real, real_headers = await poster_of(db, app, "hr@real-employer.example")
+    original = await published_or_held(
+        client, real, real_headers, title="Database Reliability Engineer", description=text
+    )
+    assert original["status"] == "published"
+    # Someone else copies it, with a word changed: held, and moderators see why.
+    copier, copier_headers = await poster_of(db, app, "jobs@copier.example")
+    copy = await published_or_held(
+        client,
+        copier,
+        copier_headers,
+        title="Database Reliability Engineer (Remote)",
+        description=text.replace("boring", "dull"),
+    )
+    assert copy["status"] == "pending"
+    assert await signals_seen(client, board, copy["id"]) == ["copies_other_job"]
+    # The same title with a job of its own is no copy.
+    own = await published_or_held(
+        client,
+        copier,
+        copier_headers,
+        title="Database Reliability Engineer",
+        description="Keep our MySQL fleet healthy from our Lisbon office; on call one week in six.",
+    )
+    assert own["status"] == "published"
+    # Nor is a copy of a job long gone from the board (closed) or made long ago.
+    closed = await published_or_held(
+        client, real, real_headers, title="Harbour Crane Operator", description=UNLIKE[4]
+    )
+    await client.patch(
+        f"{API}/jobs/{closed['id']}", json={"status": "closed"}, headers=real_headers
+    )
+    old = await published_or_held(
+        client, real, real_headers, title="Night Bus Driver", description=UNLIKE[5]
+    )
+    await db.execute(
+        text_sql("UPDATE jobs SET created_at = now() - interval '91 days' WHERE id = :id"),
+        {"id": old["id"]},
+    )
+    for title, description in (
+        ("Harbour Crane Operator", UNLIKE[4]),
+        ("Night Bus Driver", UNLIKE[5]),
+    ):
+        again = await published_or_held(
+            client, copier, copier_headers, title=title, description=description
+        )
+        assert again["status"] == "published", title
 
 
 # --- races: real parallel requests, each on its own connection, committed

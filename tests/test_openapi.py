@@ -72,6 +72,11 @@ CONTRACT = {
     ("post", "/api/v1/companies/verify"),
     ("post", "/api/v1/jobs/{job_id}/open-confirmations"),
     ("post", "/api/v1/jobs/open-check"),
+    ("get", "/api/v1/moderation/revisions"),
+    ("get", "/api/v1/moderation/revisions/{revision_id}"),
+    ("post", "/api/v1/moderation/revisions/{revision_id}/decisions"),
+    ("get", "/api/v1/jobs/{job_id}/revisions"),
+    ("delete", "/api/v1/jobs/{job_id}/revision"),
 }
 READ_MODELS = {
     "UserRead": {
@@ -116,6 +121,15 @@ READ_MODELS = {
         "job", "company", "poster", "signals", "open_reports", "decisions", "reports",
     },
     "SignalRead": {"code", "holds", "says"},
+    "RevisionRead": {
+        "id", "job_id", "changes", "decision", "reasons", "note", "created_at", "updated_at",
+        "decided_at",
+    },
+    "RevisionRecord": {
+        "id", "job_id", "changes", "decision", "reasons", "note", "created_at", "updated_at",
+        "decided_at", "decided_by", "signals",
+    },
+    "RevisionReview": {"revision", "job"},
     "CommentRead": {"id", "by_moderator", "author_name", "body", "created_at"},
     "BannedDomainRead": {"domain", "reason", "banned_by", "created_at"},
     "ReportRead": {"id", "reason", "note", "created_at"},

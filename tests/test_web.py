@@ -1179,3 +1179,65 @@ def test_an_employer_says_a_job_is_still_open_from_the_mail_and_the_dashboard(
     expect(confirmed).to_be_visible()
     assert employer.unexpected_errors() == []
     assert reader.unexpected_errors() == []
+
+
+def test_an_edit_of_a_published_job_waits_for_a_moderator_while_the_job_stays(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    moderator_email = create_admin(site, unique("edit-moderator"))
+    poster = new_tab()
+    poster_email = unique("editor")
+    sign_up(poster, site, name="Edit Poster", email=poster_email, role="employer")
+    add_first_company(poster, "Edited Company")
+    title = f"Edited Role {uuid.uuid4().hex[:6]}"
+    post_job(poster, title=title)  # published at once on this board
+    page = poster.page
+    row = page.get_by_role("row").filter(has_text=title)
+    row.get_by_role("link", name="Applicants and edit").click()
+    job_id = int(urlparse(page.url).path.rsplit("/", 1)[1])
+    # From now on the company's jobs and edits are reviewed (set by the admin, a moderator).
+    token = httpx.post(
+        f"{site.url}/api/v1/auth/token",
+        data={"username": moderator_email, "password": PASSWORD},
+    ).json()["access_token"]
+    company_id = httpx.get(f"{site.url}/api/v1/jobs/{job_id}").json()["company_id"]
+    policy = httpx.put(
+        f"{site.url}/api/v1/moderation/companies/{company_id}/review-policy",
+        json={"review_policy": "always"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert policy.status_code == 200, policy.text
+
+    editor = page.get_by_role("form", name="Edit the job")
+    editor.get_by_label("Title").fill(f"{title} (Senior)")
+    editor.get_by_role("button", name="Save changes").click()
+    expect(
+        page.get_by_role("status").filter(has_text="wait for a moderator's review")
+    ).to_be_visible()
+    held = page.get_by_role("region", name="Changes held for review")
+    expect(held).to_contain_text("Waiting for review")
+    public = f"{site.url}/api/v1/jobs/{job_id}"
+    assert httpx.get(public).json()["title"] == title  # the board shows it as it was
+
+    tab = new_tab()
+    sign_in(tab, moderator_email)
+    moderation = tab.page
+    moderation.goto("/moderation")
+    edits = moderation.get_by_role("region", name="Edits held for review")
+    edits.get_by_role("link", name=title).click()
+    expect(moderation.get_by_role("heading", name=f"Edit of {title}")).to_be_visible()
+    changed = moderation.get_by_role("row").filter(has_text="Title")
+    expect(changed).to_contain_text(f"{title} (Senior)")
+    assert serious_violations(moderation) == []
+    decide = moderation.get_by_role("form", name="Decide on the edit")
+    decide.get_by_label("Decision").select_option("approved")
+    decide.get_by_role("button", name="Decide").click()
+    expect(moderation.get_by_role("heading", name="Jobs waiting for review")).to_be_visible()
+    expect(edits).to_contain_text("No edit is waiting for review.")
+
+    assert httpx.get(public).json()["title"] == f"{title} (Senior)"
+    page.reload()
+    expect(page.get_by_role("region", name="Changes held for review")).to_contain_text("approved")
+    site.wait_for(poster_email, f"Your changes to {title} (Senior) are published")
+    assert tab.unexpected_errors() == []
+    assert poster.unexpected_errors() == []

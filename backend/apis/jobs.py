@@ -16,9 +16,11 @@ from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.params import QueryParameters, same
 from backend.apis.responses import Strings, json_response
+from backend.db.models import JobRevision
 from backend.schemas.auth import EmailVerification
 from backend.schemas.feeds import ATOM_CONTENT_TYPE, ATOM_MEDIA_TYPE, atom_feed
 from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
+from backend.schemas.moderation import RevisionRead
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
 from backend.services import open_checks
@@ -136,7 +138,14 @@ async def read_job(job_id: IdPath, request: Request) -> Response:
     "/jobs/{job_id:int}",
     name="update",
     response_model=JobRead,
-    responses={**problem_responses(401, 403, 404, 409, 412), **with_etag()},
+    responses={
+        **problem_responses(401, 403, 404, 409, 412),
+        **with_etag(),
+        202: {
+            "model": RevisionRead,
+            "description": "The edit is held for review; the job stays as it was",
+        },
+    },
 )
 async def update_job(
     job_id: IdPath,
@@ -146,14 +155,18 @@ async def update_job(
     settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
-) -> JobRead:
+) -> JobRead | Response:
     """Change a job: its owner or an admin. An impossible status change is a 409; asked to
-    be published, the job may be held for review (`pending`)."""
-    job = await jobs_service.update(
+    be published, the job may be held for review (`pending`). An edit of what a published
+    job says may be held for review while the job stays as it was: 202 with the edit
+    (see `GET /jobs/{id}/revisions`)."""
+    changed = await jobs_service.update(
         db, settings, user=user, job_id=job_id, payload=payload, if_match=if_match
     )
-    response.headers["ETag"] = etag(job.updated_at)
-    return JobRead.model_validate(job)
+    if isinstance(changed, JobRevision):
+        return json_response(RevisionRead.model_validate(changed), status_code=202)
+    response.headers["ETag"] = etag(changed.updated_at)
+    return JobRead.model_validate(changed)
 
 
 @router.post(

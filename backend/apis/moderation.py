@@ -36,10 +36,14 @@ from backend.schemas.moderation import (
     ReportRead,
     ReportRecord,
     ReviewPolicyUpdate,
+    RevisionRead,
+    RevisionRecord,
+    RevisionReview,
     SignalRead,
 )
 from backend.schemas.pagination import Page
 from backend.services import moderation as moderation_service
+from backend.services import revisions as revisions_service
 from backend.services import signals as signals_service
 from backend.services.rules import etag
 
@@ -290,3 +294,106 @@ async def comment_job(
         body=made.body,
         created_at=made.created_at,
     )
+
+
+# --- edits of published jobs held for review (backend.services.revisions)
+
+
+def _signals(codes: list[str]) -> list[SignalRead]:
+    return [
+        SignalRead(code=code, holds=rule.holds, says=rule.says)
+        for code, rule in signals_service.described(codes)
+    ]
+
+
+def _revision_review(row: Any) -> RevisionReview:
+    """An edit with its job (backend.services.revisions.queue and review) as the wire
+    shows it."""
+    revision = row[0]
+    record = RevisionRecord.model_validate(
+        {
+            **RevisionRead.model_validate(revision).model_dump(),
+            "decided_by": revision.decided_by,
+            "signals": _signals(revision.signals),
+        }
+    )
+    return RevisionReview(revision=record, job=JobRead.model_validate(row))
+
+
+@router.get("/revisions", name="revisions", response_model=Page[RevisionReview])
+async def revisions_queue(
+    moderator: Moderator, page: PageDep, db: DbSession
+) -> Page[RevisionReview]:
+    """Edits of published jobs waiting for a decision, the longest waiting first, each with
+    the job as it is on the board."""
+    paged = await revisions_service.queue(db, page=page)
+    return to_page(paged, _revision_review)
+
+
+@router.get(
+    "/revisions/{revision_id}",
+    name="revision",
+    response_model=RevisionReview,
+    responses={**problem_responses(404), **with_etag()},
+)
+async def revision_review(
+    revision_id: IdPath, moderator: Moderator, db: DbSession, response: Response
+) -> RevisionReview:
+    """One edit, waiting or decided, with its job. Its ETag is the edit's version: send it
+    in `If-Match` with a decision to decide on what was read."""
+    row = await revisions_service.review(db, revision_id=revision_id)
+    response.headers["ETag"] = etag(row[0].updated_at)
+    return _revision_review(row)
+
+
+@router.post(
+    "/revisions/{revision_id}/decisions",
+    name="decide-revision",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RevisionReview,
+    responses={**problem_responses(404, 409, 412), **with_etag(201)},
+)
+async def decide_revision(
+    revision_id: IdPath,
+    payload: DecisionCreate,
+    moderator: Moderator,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RevisionReview:
+    """Approve an edit (applied to the job) or reject it with reasons (the job stays as it
+    was); the poster is mailed. 409 when it was decided already or no longer fits the job;
+    412 when a later edit was merged in since `If-Match`'s version; 422 for
+    `changes_requested`."""
+    await revisions_service.decide(
+        db, moderator=moderator, revision_id=revision_id, payload=payload, if_match=if_match
+    )
+    row = await revisions_service.review(db, revision_id=revision_id)
+    response.headers["ETag"] = etag(row[0].updated_at)
+    return _revision_review(row)
+
+
+@owners.get(
+    "/jobs/{job_id:int}/revisions",
+    name="job-revisions",
+    response_model=list[RevisionRead],
+    responses=problem_responses(401, 404),
+)
+async def job_revisions(job_id: IdPath, user: CurrentUser, db: DbSession) -> list[RevisionRead]:
+    """A job's edits held for review, the newest first, waiting or decided: its owner's,
+    admins' and moderators' (404 for anyone else)."""
+    found = await revisions_service.of_job(db, user=user, job_id=job_id)
+    return [RevisionRead.model_validate(revision) for revision in found]
+
+
+@owners.delete(
+    "/jobs/{job_id:int}/revision",
+    name="withdraw-revision",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404),
+)
+async def withdraw_revision(job_id: IdPath, user: CurrentUser, db: DbSession) -> Response:
+    """Take back the job's edit waiting for review (its owner or an admin); 404 when none
+    waits."""
+    await revisions_service.withdraw(db, user=user, job_id=job_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -88,6 +88,11 @@ async def moderation_job(job_id: int) -> HTMLResponse:
     return shell()
 
 
+@router.get("/moderation/revisions/{revision_id}", response_class=HTMLResponse)
+async def moderation_revision(revision_id: int) -> HTMLResponse:
+    return shell()
+
+
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 async def job_page(
     job_id: Annotated[int, PathParam(ge=1, le=MAX_ID)], db: PublicReadDb, settings: SettingsDep

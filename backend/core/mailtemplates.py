@@ -161,6 +161,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "body": "Which city is this job in?",
         "link": f"{_LINK}/dashboard/jobs/1",
     },
+    "revision_decision": {
+        "name": "Grace Hopper",
+        "job_title": "Backend Engineer",
+        "decision": "rejected",
+        "reasons": ["misleading"],
+        "note": "The salary shown is not what the job pays.",
+        "link": f"{_LINK}/dashboard/jobs/1",
+    },
     "job_decision": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

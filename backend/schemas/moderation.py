@@ -1,6 +1,6 @@
 """Moderation: the queue, a review, decisions and companies' review policies."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -195,3 +195,32 @@ class CommentRead(ResponseModel):
     author_name: str | None
     body: str
     created_at: Timestamp
+
+
+class RevisionRead(ResponseModel):
+    """An edit of a published job held for review, as its owner sees it: what it changes
+    (the fields as sent), and the decision once taken (the moderator unnamed)."""
+
+    id: int
+    job_id: int
+    changes: dict[str, Any] = Field(description="The fields the edit changes, as sent")
+    decision: Decision | None = Field(description="None while it waits")
+    reasons: list[RejectionReason]
+    note: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    decided_at: Timestamp | None
+
+
+class RevisionRecord(RevisionRead):
+    """An edit as moderators see it: the signals the edited job raises, and who decided."""
+
+    decided_by: int | None
+    signals: list[SignalRead]
+
+
+class RevisionReview(ResponseModel):
+    """An edit waiting for a decision (or decided), with the job as it is on the board."""
+
+    revision: RevisionRecord
+    job: JobRead

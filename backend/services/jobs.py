@@ -5,12 +5,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import markdown
 from backend.core.config import Settings
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
-from backend.db.models import Company, Job, JobStatus
+from backend.db.models import Company, Job, JobRevision, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import job_search as search_repo
 from backend.db.repository import jobs as jobs_repo
@@ -21,7 +20,7 @@ from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.search.engine import SearchIndex
-from backend.services import closing, moderation, verification
+from backend.services import closing, moderation, revisions, verification
 from backend.services.rules import check_if_match, manages
 
 JOB_NOT_FOUND = "Job not found."
@@ -39,6 +38,9 @@ ALLOWED_TRANSITIONS = frozenset(
         (JobStatus.closed, JobStatus.published),
     }
 )
+
+# What an edit changes at once even while what the job says waits for review.
+UNREVIEWED_FIELDS = frozenset({"expires_at"})
 
 # The orders of a search (one definition, in the schema GET /jobs and saved searches share).
 Sort = SearchSort
@@ -65,17 +67,6 @@ def to_filters(query: JobQuery) -> JobFilters:
     )
 
 
-async def _renderings(description: str) -> dict[str, Any]:
-    """A description's derived columns (backend.core.markdown), rendered off the event
-    loop before the change reads or locks anything."""
-    rendered = await markdown.render_off_loop(description)
-    return {
-        "description_html": rendered.html,
-        "description_text": rendered.text,
-        "rendered_from": markdown.digest(description),
-    }
-
-
 async def _publishing(
     db: AsyncSession,
     settings: Settings,
@@ -92,7 +83,7 @@ async def _publishing(
 async def create(db: AsyncSession, settings: Settings, *, user: Caller, payload: JobCreate) -> Job:
     """Post a job for a company the caller owns (any company, for an admin); asked to be
     published, it may be held for review."""
-    renderings = await _renderings(payload.description)
+    renderings = await revisions.renderings(payload.description)
     # Shared lock: the company cannot be deleted or change hands under the new job.
     company = await companies_repo.get(db, company_id=payload.company_id, lock="share")
     if company is None:
@@ -184,14 +175,26 @@ async def update(
     job_id: int,
     payload: JobUpdate,
     if_match: str | None,
-) -> Job:
+) -> Job | JobRevision:
     """Apply a partial update; the salary range is checked on the result, the status change
     against the state machine, both on the locked row. Asked to be published, the job may
-    be held for review instead."""
+    be held for review instead; an edit of what a published job says may be held for
+    review while the job stays as it was (backend.services.revisions): the edit is the
+    answer then."""
     changes: dict[str, Any] = payload.model_dump(exclude_unset=True)
+    content = payload.model_dump(
+        mode="json", include=set(revisions.CONTENT_FIELDS), exclude_unset=True
+    )
     if changes.get("description") is not None:
-        changes |= await _renderings(changes["description"])
+        changes |= await revisions.renderings(changes["description"])
     job = await _for_change(db, user=user, job_id=job_id, if_match=if_match)
+    if changes.get("status", job.status) == job.status:
+        held = await revisions.hold(db, settings, user=user, job=job, content=content)
+        if held is not None:
+            rest = {key: value for key, value in changes.items() if key in UNREVIEWED_FIELDS}
+            if rest:
+                await jobs_repo.update(db, job=job, **rest)
+            return held
     salary_min = changes.get("salary_min", job.salary_min)
     salary_max = changes.get("salary_max", job.salary_max)
     if salary_min is not None and salary_max is not None and salary_min > salary_max:
@@ -218,6 +221,8 @@ async def update(
             changes |= publishing
     if not changes:
         return job
+    if changes.get("status") in (JobStatus.closed, JobStatus.draft):
+        await revisions.dropped(db, job_id=job.id)
     if changes.get("status") == JobStatus.closed:
         await closing.closed(db, settings, job_id=job.id)
     return await jobs_repo.update(db, job=job, **changes)

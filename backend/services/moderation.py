@@ -220,7 +220,7 @@ async def decisions_for_owner(db: AsyncSession, *, user: Caller, job_id: int) ->
     return list(await moderation_repo.decisions(db, job_id=job_id))
 
 
-def _check(payload: DecisionCreate) -> None:
+def check_decision(payload: DecisionCreate) -> None:
     if payload.decision == Decision.approved and payload.reasons:
         raise InvalidField(("body", "reasons"), "An approval gives no reasons")
     if payload.decision == Decision.rejected and not payload.reasons:
@@ -248,7 +248,7 @@ async def decide(
 ) -> tuple[Job, int]:
     """Decide on a held job, on its locked row; the job as it now is and the decision's id.
     Its poster is mailed (NOTIFY_JOB_DECISION) once the decision commits."""
-    _check(payload)
+    check_decision(payload)
     found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
     if found is None:
         raise NotFound(JOB_NOT_FOUND)

@@ -420,6 +420,25 @@ async def job_comment_mails(
     ]
 
 
+async def revision_decision_mail(
+    db: AsyncSession, settings: Settings, *, revision_id: int
+) -> EmailMessage | None:
+    """The mail telling a poster what a moderator decided on their edit of a published job;
+    None when the edit, the job or the account is gone, or the address is not confirmed."""
+    notice = await moderation_repo.revision_notice(db, revision_id=revision_id)
+    if notice is None or not notice.may_mail or notice.decision is None:
+        return None
+    context = {
+        "name": notice.name,
+        "job_title": notice.job_title,
+        "decision": notice.decision.value,
+        "reasons": [reason.replace("_", " ") for reason in notice.reasons],
+        "note": notice.note.strip(),
+        "link": _frontend(settings, f"/dashboard/jobs/{notice.job_id}"),
+    }
+    return _message(settings, "revision_decision", to=notice.email, context=context)
+
+
 async def job_decision_mail(
     db: AsyncSession, settings: Settings, *, decision_id: int
 ) -> EmailMessage | None:
@@ -428,7 +447,7 @@ async def job_decision_mail(
     address is not confirmed now. Not a notification one turns off: it answers the poster's
     own request to publish."""
     notice = await moderation_repo.decision_notice(db, decision_id=decision_id)
-    if notice is None or not notice.may_mail:
+    if notice is None or not notice.may_mail or notice.decision is None:
         return None
     context = {
         "name": notice.name,

@@ -34,6 +34,7 @@ SIGNALS: dict[str, Rule] = {
     "disposable_address": Rule(True, "The poster's address is at a disposable mail service"),
     "repost_of_rejected": Rule(True, "Resembles a job moderators rejected lately"),
     "repeated_post": Rule(True, "Resembles another job of the same poster"),
+    "copies_other_job": Rule(True, "Resembles a recent job of another employer"),
     "free_mail_address": Rule(False, "The poster's address is at a free mail service"),
 }
 
@@ -133,6 +134,10 @@ async def signals_of(
         db, poster_id=poster_id, text=text, job_id=job_id, alike=ALIKE
     ):
         found.append("repeated_post")
+    if await moderation_repo.resembles_others_jobs(
+        db, poster_id=poster_id, title=title, text=text, job_id=job_id, alike=ALIKE
+    ):
+        found.append("copies_other_job")
     return [code for code in SIGNALS if code in found]
 
 

@@ -32,6 +32,7 @@ from backend.db.queue import (
     NOTIFY_JOB_EXPIRING,
     NOTIFY_NEW_APPLICANTS,
     NOTIFY_OPEN_CHECK,
+    NOTIFY_REVISION_DECISION,
     NOTIFY_STATUS_CHANGES,
     SEND_COMPANY_VERIFICATION,
     SEND_EMAIL_VERIFICATION,
@@ -236,6 +237,19 @@ async def notify_job_decision(context: JobContext, *, decision_id: int) -> None:
         )
         if message is not None:
             await send_once(db, resources, f"job-decision:{decision_id}", message)
+
+
+@queue.task(name=NOTIFY_REVISION_DECISION, pass_context=True)
+@measured
+async def notify_revision_decision(context: JobContext, *, revision_id: int) -> None:
+    """Tell a job's poster what a moderator decided on their edit of it."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.revision_decision_mail(
+            db, resources.settings, revision_id=revision_id
+        )
+        if message is not None:
+            await send_once(db, resources, f"revision-decision:{revision_id}", message)
 
 
 @queue.task(name=NOTIFY_JOB_CLOSED, pass_context=True)

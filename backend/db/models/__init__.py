@@ -19,6 +19,7 @@ from backend.db.models.moderation import (
     JobComment,
     JobDecision,
     JobReport,
+    JobRevision,
     RejectionReason,
     ReportReason,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "JobDecision",
     "JobExpiryNotice",
     "JobReport",
+    "JobRevision",
     "JobStatus",
     "JobTitle",
     "PasswordResetToken",

@@ -101,6 +101,15 @@ class Job(TimestampMixin, Base):
             postgresql_using="gin",
             postgresql_ops={"location": "gin_trgm_ops"},
         ),
+        # Near-duplicates of other employers' jobs: titles alike (pg_trgm) among the jobs
+        # on the board or waiting for review (backend.services.signals).
+        Index(
+            "ix_jobs_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+            postgresql_where=text("status IN ('published', 'pending')"),
+        ),
         # Autocomplete checks that a suggested title still has a visible job.
         Index("ix_jobs_title_published", "title", postgresql_where=text("status = 'published'")),
         # The moderators' queue: the jobs held for review, oldest first.

@@ -2,12 +2,13 @@
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Enum, ForeignKey, Identity, Index, String, Text, func, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db.base import Base
+from backend.db.base import Base, TimestampMixin
 from backend.db.models.company import DOMAIN_MAX_LENGTH
 
 DECISION_NOTE_MAX_LENGTH = 2000
@@ -68,6 +69,61 @@ class JobDecision(Base):
     )
     note: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class JobRevision(TimestampMixin, Base):
+    """An edit of a published job held for a moderator's decision, while the job stays on
+    the board as it was (backend.services.revisions). At most one waits per job; a later
+    edit is merged into it. Decided, it is the record of the decision (who, when, what,
+    why); withdrawn by its poster, or its job leaving the board, it is deleted."""
+
+    __tablename__ = "job_revisions"
+    __table_args__ = (
+        Index(
+            "uq_job_revisions_waiting",
+            "job_id",
+            unique=True,
+            postgresql_where=text("decided_at IS NULL"),
+        ),
+        Index("ix_job_revisions_job_id_id", "job_id", "id"),
+        # The moderators' queue of edits, the longest waiting first.
+        Index(
+            "ix_job_revisions_queue",
+            "created_at",
+            "id",
+            postgresql_where=text("decided_at IS NULL"),
+        ),
+        Index("ix_job_revisions_poster_id", "poster_id"),
+        Index("ix_job_revisions_decided_by", "decided_by"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"))
+    poster_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # The fields the edit changes, as the API took them (JSON values).
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The scam and spam signals the edited job raised (backend.services.signals).
+    signals: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), server_default=text("'{}'::varchar[]")
+    )
+    decision: Mapped[Decision | None] = mapped_column(
+        Enum(
+            Decision,
+            name="job_decision",
+            create_type=False,
+            values_callable=lambda kinds: [k.value for k in kinds],
+        )
+    )
+    reasons: Mapped[list[str]] = mapped_column(
+        ARRAY(String(REASON_MAX_LENGTH)), server_default=text("'{}'::varchar[]")
+    )
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    decided_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
 
 
 REPORT_NOTE_MAX_LENGTH = 1000

@@ -20,6 +20,7 @@ from backend.db.models import (
     JobComment,
     JobDecision,
     JobReport,
+    JobRevision,
     JobStatus,
     ReportReason,
     Role,
@@ -181,7 +182,7 @@ async def record_decision(
 class DecisionNotice:
     """What the mail telling a poster of a decision needs."""
 
-    decision: Decision
+    decision: Decision | None
     reasons: list[str]
     note: str
     job_id: int
@@ -190,6 +191,39 @@ class DecisionNotice:
     name: str
     # Only a confirmed, active account is mailed.
     may_mail: bool
+
+
+async def revision_notice(session: AsyncSession, *, revision_id: int) -> DecisionNotice | None:
+    """What the mail telling a poster of the decision on their edit needs (its decision is
+    None while it waits)."""
+    statement = (
+        select(
+            JobRevision.decision,
+            JobRevision.reasons,
+            JobRevision.note,
+            Job.id.label("job_id"),
+            Job.title.label("job_title"),
+            User.email,
+            User.full_name.label("name"),
+            and_(User.is_active, User.email_verified_at.is_not(None)).label("may_mail"),
+        )
+        .join(Job, Job.id == JobRevision.job_id)
+        .join(User, User.id == JobRevision.poster_id)
+        .where(JobRevision.id == revision_id)
+    )
+    row = await base.first(session, statement)
+    if row is None:
+        return None
+    return DecisionNotice(
+        decision=row.decision,
+        reasons=list(row.reasons),
+        note=row.note,
+        job_id=row.job_id,
+        job_title=row.job_title,
+        email=row.email,
+        name=row.name,
+        may_mail=bool(row.may_mail),
+    )
 
 
 async def decision_notice(session: AsyncSession, *, decision_id: int) -> DecisionNotice | None:
@@ -361,6 +395,44 @@ async def resembles_posters_jobs(
         .where(
             Company.owner_id == poster_id,
             Job.status.in_((JobStatus.published, JobStatus.pending)),
+            Job.created_at > func.now() - timedelta(days=REPOST_DAYS),
+            Job.id != (job_id or 0),
+        )
+        .order_by(Job.id.desc())
+        .limit(COMPARED_JOBS)
+        .subquery()
+    )
+    return await _alike_among(session, recent.c.id, text=text, job_id=job_id, alike=alike)
+
+
+# How alike (pg_trgm's similarity) another employer's job's title must be to the new one's
+# for its text to be compared: a near copy of a title, found through ix_jobs_title_trgm.
+TITLE_ALIKE = 0.6
+
+
+async def resembles_others_jobs(
+    session: AsyncSession,
+    *,
+    poster_id: int,
+    title: str,
+    text: str,
+    job_id: int | None,
+    alike: float,
+) -> bool:
+    """Whether one of the COMPARED_JOBS newest jobs of other employers, on the board or
+    held, created in the last REPOST_DAYS and with a title at least TITLE_ALIKE alike, has
+    a title and description this alike to `text`."""
+    # `%` compares with this threshold, for the rest of the transaction alone.
+    await session.execute(
+        select(func.set_config("pg_trgm.similarity_threshold", str(TITLE_ALIKE), True))
+    )
+    recent = (
+        select(Job.id)
+        .join(Company, Company.id == Job.company_id)
+        .where(
+            Company.owner_id != poster_id,
+            Job.status.in_((JobStatus.published, JobStatus.pending)),
+            Job.title.op("%")(title),
             Job.created_at > func.now() - timedelta(days=REPOST_DAYS),
             Job.id != (job_id or 0),
         )

@@ -139,6 +139,8 @@ async function parse(response) {
  * @property {Record<string, unknown>} [params]
  * @property {boolean} [auth]
  * @property {boolean} [ownPage]
+ * @property {string} [ifMatch] the entity tag a change must apply to
+ * @property {(tag: string | null) => void} [onTag] told the answer's entity tag
  */
 
 /**
@@ -146,8 +148,9 @@ async function parse(response) {
  * @param {string} path
  * @param {RequestOptions} [options]
  */
-async function send(method, path, { json, form, params, auth = true, ownPage = true } = {}) {
+async function send(method, path, { json, form, params, auth = true, ownPage = true, ifMatch } = {}) {
   const headers = { Accept: "application/json" };
+  if (ifMatch) headers["If-Match"] = ifMatch;
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -241,6 +244,7 @@ async function exchange(method, path, options) {
     const wait = response.headers.get("Retry-After");
     throw new ApiError(response.status, typeof data === "object" ? data : null, wait);
   }
+  if (options.onTag) options.onTag(response.headers.get("ETag"));
   return data;
 }
 

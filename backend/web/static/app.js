@@ -16,7 +16,7 @@ import {
 import { applicationsPage, savedSearchesPage } from "./views/candidate.js";
 import { dashboardJobPage, dashboardPage, openCheckPage, verifyCompanyPage } from "./views/employer.js";
 import { adminPage } from "./views/admin.js";
-import { moderationJobPage, moderationPage } from "./views/moderation.js";
+import { moderationJobPage, moderationPage, moderationRevisionPage } from "./views/moderation.js";
 
 function link(href, text) {
   const here = window.location.pathname === href;
@@ -62,6 +62,7 @@ route("/dashboard/jobs/:id", dashboardJobPage);
 route("/admin", adminPage);
 route("/moderation", moderationPage);
 route("/moderation/jobs/:id", moderationJobPage);
+route("/moderation/revisions/:id", moderationRevisionPage);
 route("/feeds", feedsPage);
 fallback(() => {
   title("Not found");

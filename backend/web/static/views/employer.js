@@ -229,6 +229,25 @@ function verifyArea(company) {
   );
 }
 
+// Edits of the published job held for review: the one waiting (which its poster may take
+// back) and those decided, newest first.
+function editsSection(jobId, revisions) {
+  const section = h("section", { "aria-labelledby": "edits-heading", id: "held-edits" });
+  if (!revisions.length) return section;
+  const items = revisions.map((revision) => h("li", {},
+    h("strong", {}, revision.decision ? words(revision.decision) : "Waiting for review"),
+    `, ${when(revision.created_at)}: ${Object.keys(revision.changes).map(words).join(", ")}`,
+    revision.reasons.length ? ` · ${revision.reasons.map(words).join(", ")}` : "",
+    revision.note ? h("p", { class: "letter" }, revision.note) : null,
+    revision.decision ? null : action("Withdraw the changes", async () => {
+      await remove(`/jobs/${jobId}/revision`);
+      section.replaceWith(editsSection(jobId, revisions.filter((other) => other.id !== revision.id)));
+      return "Your changes are withdrawn.";
+    }, { class: "secondary" })));
+  section.append(h("h2", { id: "edits-heading" }, "Changes held for review"), h("ul", {}, items));
+  return section;
+}
+
 // Candidates see when the employer last confirmed a job open; the board asks now and then.
 function stillOpen(job) {
   const said = h("span", {}, `Confirmed open ${ago(job.confirmed_open_at)}. `);
@@ -274,7 +293,7 @@ export async function dashboardJobPage(params, id) {
   }
   title(job.title);
   const [companies, offered] = await Promise.all([allPages("/users/me/companies"), options()]);
-  const [applications, decisions, thread] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`), threadSection(id)]);
+  const [applications, decisions, thread, revisions] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`), threadSection(id), get(`/jobs/${id}/revisions`)]);
   const rows = applications.map((application) => {
     const current = h("td", {}, words(application.status));
     const { reviewer, final: finals } = offered.application_statuses;
@@ -297,11 +316,18 @@ export async function dashboardJobPage(params, id) {
     jobFields(companies, offered, job),
     async (data) => {
       const response = await request("PATCH", `/jobs/${id}`, { json: jobBody(data, { partial: true }) });
+      if ("changes" in response) {
+        // Held for review: the job stays as it was until a moderator approves the edit.
+        edits.replaceWith(edits = editsSection(id, await get(`/jobs/${id}/revisions`)));
+        flash("Your changes wait for a moderator's review; the job shows them once approved.");
+        return;
+      }
       title(response.title);
       flash("Saved.");
     },
     "Save changes",
   );
+  let edits = editsSection(id, revisions);
   for (const name of ["workplace", "employment_type", "company_id"]) {
     editor.elements.namedItem(name).value = String(job[name]);
   }
@@ -319,6 +345,7 @@ export async function dashboardJobPage(params, id) {
             decision.reasons.length ? ` · ${decision.reasons.map(words).join(", ")}` : "",
             decision.note ? h("p", { class: "letter" }, decision.note) : null))))
       : null,
+    edits,
     thread,
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),

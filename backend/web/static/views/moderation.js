@@ -1,7 +1,7 @@
 // Moderators (and admins): the jobs held for review, and a job's review with its poster,
 // its record and every decision; approve, reject with reasons, or ask for changes.
 
-import { currentUser, get, post } from "../api.js";
+import { currentUser, get, post, request } from "../api.js";
 import { describe, field, flash, form, h, markup, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
@@ -59,6 +59,7 @@ export async function moderationPage() {
     }
   }
   more.addEventListener("click", () => load(true));
+  const edits = await editsSection();
   render(
     h("h1", {}, "Jobs waiting for review"),
     h("table", { class: "table" },
@@ -69,8 +70,85 @@ export async function moderationPage() {
     empty,
     problem,
     more,
+    edits,
   );
   await load(false);
+}
+
+// The edits of published jobs waiting for a decision (the first page of them).
+async function editsSection() {
+  const page = await get("/moderation/revisions", { limit: 50 });
+  const rows = page.items.map((item) => h("tr", {},
+    h("td", {}, h("a", { href: `/moderation/revisions/${item.revision.id}` }, item.job.title)),
+    h("td", {}, Object.keys(item.revision.changes).map(words).join(", ")),
+    h("td", {}, item.revision.signals.filter((signal) => signal.holds).map((signal) => words(signal.code)).join(", ")),
+    h("td", {}, when(item.revision.created_at))));
+  return h("section", { "aria-labelledby": "edits-heading" },
+    h("h2", { id: "edits-heading" }, "Edits held for review"),
+    rows.length
+      ? h("table", { class: "table" },
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Job"), h("th", { scope: "col" }, "Changes"), h("th", { scope: "col" }, "Signals"), h("th", { scope: "col" }, "Waiting since"))),
+          h("tbody", {}, rows))
+      : h("p", {}, "No edit is waiting for review."));
+}
+
+// How a field's value reads, as the job has it or as the edit would make it.
+function shown(value) {
+  if (value === null || value === undefined) return "(none)";
+  return Array.isArray(value) ? value.join(", ") : String(value);
+}
+
+export async function moderationRevisionPage(params, id) {
+  if (!moderatorOnly(`/moderation/revisions/${id}`)) return;
+  let review;
+  let version = null;
+  try {
+    review = await request("GET", `/moderation/revisions/${id}`, { onTag: (tag) => { version = tag; } });
+  } catch (error) {
+    title("Edit not found");
+    render(h("h1", {}, "Edit not found"), h("p", { role: "alert" }, describe(error)), h("p", {}, h("a", { href: "/moderation" }, "Back to the queue")));
+    return;
+  }
+  const { revision, job } = review;
+  title(`Edit: ${job.title}`);
+  const rows = Object.entries(revision.changes).map(([name, value]) => h("tr", {},
+    h("th", { scope: "row" }, words(name)),
+    h("td", { class: "letter" }, shown(job[name])),
+    h("td", { class: "letter" }, shown(value))));
+  const reasons = h("fieldset", { class: "choices" },
+    h("legend", {}, "Reasons (for a rejection)"),
+    REASONS.map((reason) => h("label", {}, h("input", { type: "checkbox", name: "reasons", value: reason }), ` ${words(reason)}`)));
+  const decide = form(
+    { "aria-label": "Decide on the edit" },
+    [
+      field("Decision", select("decision", [["approved", "Approve: apply it"], ["rejected", "Reject it"]])),
+      reasons,
+      field("Note to the poster", h("textarea", { name: "note", rows: 4, maxlength: 2000 }), "Plain text, mailed as written."),
+    ],
+    async (data) => {
+      await request("POST", `/moderation/revisions/${id}/decisions`, {
+        json: { decision: String(data.get("decision")), reasons: data.getAll("reasons").map(String), note: String(data.get("note") || "") },
+        ifMatch: version ?? undefined,
+      });
+      flash(`The edit of "${job.title}": ${words(String(data.get("decision")))}.`);
+      navigate("/moderation");
+    },
+    "Decide",
+  );
+  render(
+    h("p", { class: "back" }, h("a", { href: "/moderation" }, "← Queue")),
+    h("h1", {}, `Edit of ${job.title}`),
+    h("p", { class: "meta" }, `Asked ${when(revision.created_at)}`, revision.decision ? ` · ${words(revision.decision)} ${when(revision.decided_at)}` : " · waiting", " · ", h("a", { href: `/moderation/jobs/${job.id}` }, "the job's review page")),
+    h("table", { class: "table" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "On the board"), h("th", { scope: "col" }, "The edit"))),
+      h("tbody", {}, rows)),
+    h("section", { "aria-labelledby": "edit-signals-heading" },
+      h("h2", { id: "edit-signals-heading" }, "Signals"),
+      revision.signals.length
+        ? h("ul", {}, revision.signals.map((signal) => h("li", {}, signal.says, signal.holds ? " (holds it for review)" : "")))
+        : h("p", {}, "None.")),
+    revision.decision ? null : h("section", { "aria-labelledby": "edit-decide-heading" }, h("h2", { id: "edit-decide-heading" }, "Decide"), decide),
+  );
 }
 
 function decisionItem(decision) {
