@@ -232,8 +232,8 @@ function verifyArea(company) {
 // Edits of the published job held for review: the one waiting (which its poster may take
 // back) and those decided, newest first.
 function editsSection(jobId, revisions) {
+  if (!revisions.length) return h("div", { id: "held-edits", hidden: true });
   const section = h("section", { "aria-labelledby": "edits-heading", id: "held-edits" });
-  if (!revisions.length) return section;
   const items = revisions.map((revision) => h("li", {},
     h("strong", {}, revision.decision ? words(revision.decision) : "Waiting for review"),
     `, ${when(revision.created_at)}: ${Object.keys(revision.changes).map(words).join(", ")}`,
