@@ -654,6 +654,37 @@ async def test_enough_reports_from_different_people_hold_a_job_for_review(
     assert (await client.get(url)).json()["status"] == "published"
 
 
+async def test_the_owner_hears_that_reports_hold_the_job_but_not_who_or_why(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI, tmp_path: Path
+) -> None:
+    client = await make_client(
+        moderation_first_jobs=0,
+        reports_to_hold=2,
+        mail_backend="file",
+        mail_file_dir=tmp_path,
+        frontend_url="https://jobs.example",
+    )
+    job = await post_job(client, board, title="Reported Role")
+    reporters = [await create_user(db, app) for _ in range(2)]
+    for reporter, note in zip(reporters, ("It asks for a fee", "Same here"), strict=True):
+        made = await report(client, job["id"], await session_headers(db, app, reporter), note=note)
+        assert made.status_code == 201
+    await run_queued(client, db)
+    (mail,) = [m for m in messages(tmp_path) if m["To"] == board.poster.email]
+    assert mail["Subject"] == "Reported Role is under review"
+    body = text_of(mail) + html_of(mail)
+    assert f"https://jobs.example/dashboard/jobs/{job['id']}" in body
+    for secret in (*[r.email for r in reporters], "fee", "Same here", "scam"):
+        assert secret not in body
+    # Decided before its mail ran, a hold tells nobody.
+    second = await post_job(client, board, title="Second Reported Role")
+    for reporter in reporters:
+        await report(client, second["id"], await session_headers(db, app, reporter))
+    assert (await decide(client, board, second["id"], decision="approved")).status_code == 201
+    await run_queued(client, db)
+    assert not [m for m in messages(tmp_path) if "Second Reported Role is under" in m["Subject"]]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -1241,3 +1241,36 @@ def test_an_edit_of_a_published_job_waits_for_a_moderator_while_the_job_stays(
     site.wait_for(poster_email, f"Your changes to {title} (Senior) are published")
     assert tab.unexpected_errors() == []
     assert poster.unexpected_errors() == []
+
+
+def test_a_moderator_bans_a_domain_and_lifts_the_ban(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    moderator_email = create_admin(site, unique("banner"))
+    tab = new_tab()
+    sign_in(tab, moderator_email)
+    page = tab.page
+    page.goto("/moderation")
+    banned = page.get_by_role("region", name="Banned domains")
+    domain = f"spam-{uuid.uuid4().hex[:8]}.example"
+    ban = page.get_by_role("form", name="Ban a domain")
+    ban.get_by_label("Domain").fill(f"JOBS.{domain.upper()}")
+    ban.get_by_role("button", name="Ban").click()
+    # A subdomain is no registrable domain: said next to the field, nothing banned.
+    expect(ban).to_contain_text("registrable domain")
+    ban.get_by_label("Domain").fill(domain.upper())
+    ban.get_by_label("Reason").fill("<b>Fake</b> jobs")
+    ban.get_by_role("button", name="Ban").click()
+    expect(page.get_by_role("status").filter(has_text=f"{domain} is banned.")).to_be_visible()
+    expect(banned.get_by_text("<b>Fake</b> jobs", exact=False)).to_be_visible()
+    expect(banned.locator("li b")).to_have_count(0)
+    assert serious_violations(page) == []
+    page.reload()
+    expect(banned.get_by_text(domain, exact=True)).to_be_visible()
+    banned.get_by_role("button", name=f"Lift the ban on {domain}").click()
+    expect(
+        page.get_by_role("status").filter(has_text=f"{domain} is no longer banned.")
+    ).to_be_visible()
+    page.reload()
+    expect(banned.get_by_text(domain, exact=True)).to_have_count(0)
+    assert tab.unexpected_errors() == []

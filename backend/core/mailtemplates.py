@@ -161,6 +161,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "body": "Which city is this job in?",
         "link": f"{_LINK}/dashboard/jobs/1",
     },
+    "job_reported": {
+        "name": "Grace Hopper",
+        "job_title": "Backend Engineer",
+        "link": f"{_LINK}/dashboard/jobs/1",
+    },
     "revision_decision": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

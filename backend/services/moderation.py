@@ -42,7 +42,7 @@ from backend.db.models import (
     ReviewPolicy,
     Role,
 )
-from backend.db.queue import NOTIFY_JOB_COMMENT, NOTIFY_JOB_DECISION, enqueue
+from backend.db.queue import NOTIFY_JOB_COMMENT, NOTIFY_JOB_DECISION, NOTIFY_JOB_REPORTED, enqueue
 from backend.db.repository import base
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
@@ -179,7 +179,8 @@ async def report(
     same account (or, signed out, address) is a 409. The report that brings the job's open
     reports (from different people, "filled" excepted) to REPORTS_TO_HOLD holds it for
     review, on its locked row: however many arrive at once, exactly that many are
-    recorded, the later ones finding the job no longer public (404). The report that brings
+    recorded, the later ones finding the job no longer public (404); its poster is told
+    that it is under review (never who reported it, nor why). The report that brings
     its "filled" reports to FILLED_REPORTS_TO_ASK asks its employer whether it is still
     open (backend.services.open_checks)."""
     # The caller was read on the request's connection: handed back first, so that the
@@ -208,7 +209,9 @@ async def report(
     else:
         reporters = await moderation_repo.open_report_count(db, job_id=job_id)
         if reporters >= settings.reports_to_hold:
-            await jobs_repo.update(db, job=found.job, **held(datetime.now(UTC)))
+            now = datetime.now(UTC)
+            await jobs_repo.update(db, job=found.job, **held(now))
+            await enqueue(db, NOTIFY_JOB_REPORTED, job_id=job_id, held_at=now.isoformat())
     return made
 
 

@@ -420,6 +420,23 @@ async def job_comment_mails(
     ]
 
 
+async def job_reported_mail(
+    db: AsyncSession, settings: Settings, *, job_id: int, held_at: datetime
+) -> EmailMessage | None:
+    """The mail telling a job's owner that reports took it off the board for review (not
+    who reported it, nor why); None once that is no longer so (decided, withdrawn, gone)
+    or the owner may not be mailed."""
+    notice = await jobs_repo.held_notice(db, job_id=job_id)
+    if notice is None or not notice.may_mail or notice.submitted_at != held_at:
+        return None
+    context = {
+        "name": notice.name,
+        "job_title": notice.job_title,
+        "link": _frontend(settings, f"/dashboard/jobs/{job_id}"),
+    }
+    return _message(settings, "job_reported", to=notice.email, context=context)
+
+
 async def revision_decision_mail(
     db: AsyncSession, settings: Settings, *, revision_id: int
 ) -> EmailMessage | None:

@@ -30,6 +30,7 @@ from backend.db.queue import (
     NOTIFY_JOB_COMMENT,
     NOTIFY_JOB_DECISION,
     NOTIFY_JOB_EXPIRING,
+    NOTIFY_JOB_REPORTED,
     NOTIFY_NEW_APPLICANTS,
     NOTIFY_OPEN_CHECK,
     NOTIFY_REVISION_DECISION,
@@ -237,6 +238,20 @@ async def notify_job_decision(context: JobContext, *, decision_id: int) -> None:
         )
         if message is not None:
             await send_once(db, resources, f"job-decision:{decision_id}", message)
+
+
+@queue.task(name=NOTIFY_JOB_REPORTED, pass_context=True)
+@measured
+async def notify_job_reported(context: JobContext, *, job_id: int, held_at: str) -> None:
+    """Tell a job's owner that reports took it off the board for review."""
+    resources = _resources(context)
+    held = datetime.fromisoformat(held_at)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.job_reported_mail(
+            db, resources.settings, job_id=job_id, held_at=held
+        )
+        if message is not None:
+            await send_once(db, resources, f"job-reported:{job_id}:{held.isoformat()}", message)
 
 
 @queue.task(name=NOTIFY_REVISION_DECISION, pass_context=True)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     func,
     or_,
@@ -236,6 +237,40 @@ async def owner_notice(session: AsyncSession, *, job_id: int) -> OwnerNotice | N
     )
     row = (await session.execute(statement)).one_or_none()
     return None if row is None else OwnerNotice(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldNotice:
+    """Whom the mail about a job held for review goes to, and since when it is held."""
+
+    email: str
+    name: str
+    may_mail: bool
+    job_title: str
+    # When it was last held (None unless it is held now).
+    submitted_at: datetime | None
+
+
+async def held_notice(session: AsyncSession, *, job_id: int) -> HeldNotice | None:
+    statement = (
+        select(
+            User.email,
+            User.full_name,
+            users.MAILABLE,
+            Job.title,
+            case((Job.status == JobStatus.pending, Job.submitted_at)),
+        )
+        .select_from(Job)
+        .join(Company, Company.id == Job.company_id)
+        .join(User, User.id == Company.owner_id)
+        .where(Job.id == job_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
+        return None
+    return HeldNotice(
+        email=row[0], name=row[1], may_mail=bool(row[2]), job_title=row[3], submitted_at=row[4]
+    )
 
 
 async def record_expiry_notices(

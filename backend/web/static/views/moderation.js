@@ -1,8 +1,8 @@
 // Moderators (and admins): the jobs held for review, and a job's review with its poster,
 // its record and every decision; approve, reject with reasons, or ask for changes.
 
-import { currentUser, get, post, request } from "../api.js";
-import { describe, field, flash, form, h, markup, render, select, title, when, words } from "../ui.js";
+import { currentUser, get, post, remove, request } from "../api.js";
+import { action, describe, field, flash, form, h, input, markup, render, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
 const REASONS = ["spam", "scam", "misleading", "discriminatory", "incomplete", "duplicate", "not_a_job", "other"];
@@ -59,7 +59,7 @@ export async function moderationPage() {
     }
   }
   more.addEventListener("click", () => load(true));
-  const edits = await editsSection();
+  const [edits, banned] = await Promise.all([editsSection(), bannedSection()]);
   render(
     h("h1", {}, "Jobs waiting for review"),
     h("table", { class: "table" },
@@ -71,8 +71,47 @@ export async function moderationPage() {
     problem,
     more,
     edits,
+    banned,
   );
   await load(false);
+}
+
+// Banned domains: a poster whose address, or whose company's website, is on one cannot
+// publish. The first page of them, a form to ban one, and a button to lift each ban.
+async function bannedSection() {
+  const page = await get("/moderation/banned-domains", { limit: 100 });
+  const list = h("ul", { class: "banned" });
+  const empty = h("p", {}, "No domain is banned.");
+  function add(ban) {
+    empty.hidden = true;
+    const item = h("li", {}, h("strong", {}, ban.domain), ban.reason ? ` · ${ban.reason}` : "", ` · ${when(ban.created_at)} `,
+      action("Lift the ban", async () => {
+        await remove(`/moderation/banned-domains/${encodeURIComponent(ban.domain)}`);
+        item.remove();
+        empty.hidden = list.children.length > 0;
+        return `${ban.domain} is no longer banned.`;
+      }, { class: "secondary", "aria-label": `Lift the ban on ${ban.domain}` }));
+    list.append(item);
+  }
+  const ban = form(
+    { "aria-label": "Ban a domain" },
+    [
+      field("Domain", input("domain", { required: true, maxlength: 253, placeholder: "example.com" })),
+      field("Reason", input("reason", { maxlength: 1000 }), "Plain text, for the moderators."),
+    ],
+    async (data, node) => {
+      const domain = String(data.get("domain") || "").trim();
+      const made = await request("PUT", `/moderation/banned-domains/${encodeURIComponent(domain)}`, { json: { reason: String(data.get("reason") || "") } });
+      for (const other of list.querySelectorAll("strong")) if (other.textContent === made.domain) other.parentElement?.remove();
+      add(made);
+      node.reset();
+      flash(`${made.domain} is banned.`);
+    },
+    "Ban",
+  );
+  page.items.forEach(add);
+  return h("section", { "aria-labelledby": "banned-heading" },
+    h("h2", { id: "banned-heading" }, "Banned domains"), empty, list, ban);
 }
 
 // The edits of published jobs waiting for a decision (the first page of them).
