@@ -22,6 +22,7 @@ from backend.services import open_checks
 from tests.conftest import ClientFactory, Sent
 from tests.factories import Actors, assert_problem, job_body, signed_in_headers
 from tests.mailbox import text_of, to
+from tests.tasks import run_queued
 from tests.test_job_closing import applied
 from tests.test_races import REPEATS, live_job, live_user
 
@@ -137,15 +138,51 @@ async def test_after_thirty_days_the_employer_is_asked_once(
     (mail,) = questions(tmp_path, actors.employer.user.email)
     assert mail["Subject"] == "Is Harbour Pilot still open?"
     body = text_of(mail)
-    assert f"Harbour Pilot at {company.name} was last confirmed open on" in body
-    assert "Without an answer by" in body
-    assert f"https://jobs.example/dashboard/jobs/{due}" in body
+    assert f"Harbour Pilot at {company.name} (last confirmed open on" in body
+    assert "A job not confirmed by" in body
+    assert "https://jobs.example/dashboard" in body
     # Asking is no change of the job's: its version stays.
     assert (await mail_client.get(f"{API}/jobs/{due}")).headers["ETag"] == version
     # The next runs ask nothing more.
     assert await run(mail_client) == (0, 0)
     await sent()
     assert len(questions(tmp_path, actors.employer.user.email)) == 1
+
+
+async def test_an_owner_gets_one_mail_for_their_jobs_and_a_backlog_waits_its_turn(
+    make_client: ClientFactory,
+    sent: Sent,
+    db: AsyncSession,
+    tmp_path: Path,
+    actors: Actors,
+    company: Company,
+) -> None:
+    client = await make_client(
+        mail_backend="file",
+        mail_file_dir=tmp_path,
+        frontend_url="https://jobs.example",
+        open_checks_per_run=3,
+    )
+    titles = ["Pilot One", "Pilot Two", "Pilot Three", "Pilot Four"]
+    jobs = [await publish(client, actors, company, title) for title in titles]
+    for job_id in jobs:
+        await age(db, job_id, 31)
+    # At most three a run: the fourth is asked the next hour.
+    assert await run(client) == (3, 0)
+    assert await run(client) == (1, 0)
+    await run_queued(client, db)
+    first, second = to(tmp_path, actors.employer.user.email)
+    assert first["Subject"] == "Are your 3 jobs still open?"
+    assert second["Subject"] == "Is Pilot Four still open?"
+    body = text_of(first)
+    assert [title for title in titles[:3] if title in body] == titles[:3]
+    tokens = re.findall(r"/open-check\?token=([A-Za-z0-9_.\-]+)", body)
+    assert len(tokens) == 6
+    # Each link answers its own job.
+    answered = await client.post(ANSWER, json={"token": tokens[3]})  # the second's "filled"
+    assert (answered.json()["id"], answered.json()["status"]) == (jobs[1], "closed")
+    kept = await client.post(ANSWER, json={"token": tokens[0]})
+    assert (kept.json()["id"], kept.json()["status"]) == (jobs[0], "published")
 
 
 async def test_still_open_confirms_the_job_once(
@@ -384,7 +421,7 @@ async def test_enough_filled_reports_ask_the_employer_at_once(
     await mail_client.post(url, json={"reason": "filled"}, headers=reporters[3])
     await sent()
     (mail,) = questions(tmp_path, actors.employer.user.email)
-    assert "Candidates told us that your job Harbour Pilot" in text_of(mail)
+    assert "Candidates told us that a job of yours may be filled." in text_of(mail)
     assert (await mail_client.get(f"{API}/jobs/{job_id}")).status_code == 200
     # Still open: the filled reports are answered, and new ones count from nothing.
     still_open, _ = links(mail)
@@ -428,7 +465,7 @@ async def test_runs_at_once_ask_each_job_once(live: httpx.AsyncClient) -> None:
     async with app.state.sessionmaker() as db:
         tasks = await db.execute(
             text(
-                "SELECT args->>'job_id' FROM procrastinate_jobs "
+                "SELECT jsonb_array_elements(args->'jobs')->>0 FROM procrastinate_jobs "
                 "WHERE task_name = 'notify_open_check' AND status = 'todo'"
             )
         )
@@ -484,7 +521,7 @@ async def test_filled_reports_at_once_ask_once(live: httpx.AsyncClient) -> None:
             asked = await db.execute(
                 text(
                     "SELECT count(*) FROM procrastinate_jobs "
-                    "WHERE task_name = 'notify_open_check' AND args->>'job_id' = :job"
+                    "WHERE task_name = 'notify_open_check' AND args->'jobs'->0->>0 = :job"
                 ),
                 {"job": str(job_id)},
             )

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     open_check_days: int = Field(default=30, ge=1, le=3650)
     filled_reports_to_ask: int = Field(default=3, ge=1, le=1000)
     open_check_grace_days: int = Field(default=7, ge=1, le=365)
+    # Jobs an hourly run asks about at most (a backlog is asked over several runs).
+    open_checks_per_run: int = Field(default=2000, ge=1, le=1_000_000)
 
     # HTTP
     # `python -m backend serve`: the request parser, how large a request's head may be, and

@@ -129,23 +129,35 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "job_open_check": {
         "name": "Grace Hopper",
-        "job_title": "Backend Engineer",
-        "company": "Analytical Engines",
+        "jobs": [
+            {
+                "title": "Backend Engineer",
+                "company": "Analytical Engines",
+                "confirmed_on": "2026-11-01",
+                "link": f"{_LINK}/dashboard/jobs/1",
+                "open_link": f"{_LINK}/open-check?token=sample-open-token",
+                "filled_link": f"{_LINK}/open-check?token=sample-filled-token",
+            }
+        ],
+        "more": 0,
         "reported": False,
-        "confirmed_on": "2026-11-01",
         "deadline": "2026-12-08 09:00 UTC",
-        "open_link": f"{_LINK}/open-check?token=sample-open-token",
-        "filled_link": f"{_LINK}/open-check?token=sample-filled-token",
-        "link": f"{_LINK}/dashboard/jobs/1",
+        "dashboard": f"{_LINK}/dashboard",
     },
     "job_closed_unconfirmed": {
         "name": "Grace Hopper",
-        "job_title": "Backend Engineer",
-        "company": "Analytical Engines",
+        "jobs": [
+            {
+                "title": "Backend Engineer",
+                "company": "Analytical Engines",
+                "confirmed_on": "2026-11-01",
+                "link": f"{_LINK}/dashboard/jobs/1",
+            }
+        ],
+        "more": 0,
         "reported": False,
-        "confirmed_on": "2026-11-01",
         "deadline": "2026-12-08 09:00 UTC",
-        "link": f"{_LINK}/dashboard/jobs/1",
+        "dashboard": f"{_LINK}/dashboard",
     },
     "job_closed": {
         "name": "Grace Hopper",

@@ -1,8 +1,9 @@
 """Jobs that are really open: every published job says when its employer last confirmed it.
 
 OPEN_CHECK_DAYS after a job was last confirmed open (or published), an hourly run marks it
-asked and mails its employer two links, "still open" and "filled"; so does the
-FILLED_REPORTS_TO_ASK-th person reporting it filled, at once. Each link is signed for the
+asked and mails its employer two links, "still open" and "filled" (one mail an owner a
+batch, listing each of their jobs asked; at most OPEN_CHECKS_PER_RUN jobs a run); so does
+the FILLED_REPORTS_TO_ASK-th person reporting it filled, at once. Each link is signed for the
 job, the moment it was asked and the answer, under the owner's security generation: it
 works once (an answer ends the question), and not after a security event, a change of
 hands, or the job leaving the board. Unanswered OPEN_CHECK_GRACE_DAYS after it was asked,
@@ -69,7 +70,8 @@ async def run(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> tuple[int, int]:
     """Close the jobs whose employer left the question unanswered past the grace period,
-    then ask about the jobs due; how many of each."""
+    then ask about the jobs due, at most OPEN_CHECKS_PER_RUN (a backlog, such as every job
+    of a board that just upgraded, is asked over several runs); how many of each."""
     now = datetime.now(UTC)
     closed = asked = 0
     while True:
@@ -78,26 +80,31 @@ async def run(
                 db, asked_before=now - timedelta(days=settings.open_check_grace_days), limit=BATCH
             )
             await enqueue_many(db, NOTIFY_OPEN_CHECK, _mails(rows, Reason.closed))
-            await enqueue_many(db, NOTIFY_JOB_CLOSED, [{"job_id": job_id} for job_id, _ in rows])
+            await enqueue_many(db, NOTIFY_JOB_CLOSED, [{"job_id": row.job_id} for row in rows])
         closed += len(rows)
         if len(rows) < BATCH:
             break
-    while True:
+    while asked < settings.open_checks_per_run:
+        limit = min(BATCH, settings.open_checks_per_run - asked)
         async with sessionmaker() as db, db.begin():
             rows = await open_checks_repo.ask_due(
-                db, confirmed_before=now - timedelta(days=settings.open_check_days), limit=BATCH
+                db, confirmed_before=now - timedelta(days=settings.open_check_days), limit=limit
             )
             await enqueue_many(db, NOTIFY_OPEN_CHECK, _mails(rows, Reason.due))
         asked += len(rows)
-        if len(rows) < BATCH:
+        if len(rows) < limit:
             break
     return asked, closed
 
 
-def _mails(rows: list[tuple[int, datetime]], reason: Reason) -> list[dict[str, Any]]:
+def _mails(rows: list[open_checks_repo.Asked], reason: Reason) -> list[dict[str, Any]]:
+    """One mail to each owner, naming their jobs of `rows`."""
+    by_owner: dict[int, list[list[Any]]] = {}
+    for row in rows:
+        by_owner.setdefault(row.owner_id, []).append([row.job_id, row.asked_at.isoformat()])
     return [
-        {"job_id": job_id, "asked_at": asked_at.isoformat(), "reason": reason.value}
-        for job_id, asked_at in rows
+        {"owner_id": owner_id, "jobs": jobs, "reason": reason.value}
+        for owner_id, jobs in by_owner.items()
     ]
 
 
@@ -109,7 +116,8 @@ async def reported_filled(db: AsyncSession, settings: Settings, *, job: Job) -> 
     if await open_checks_repo.filled_reporters(db, job_id=job.id) < settings.filled_reports_to_ask:
         return
     asked_at = await open_checks_repo.ask_now(db, job_id=job.id)
-    await enqueue_many(db, NOTIFY_OPEN_CHECK, _mails([(job.id, asked_at)], Reason.reported))
+    asked = open_checks_repo.Asked(job_id=job.id, asked_at=asked_at, owner_id=job.company.owner_id)
+    await enqueue_many(db, NOTIFY_OPEN_CHECK, _mails([asked], Reason.reported))
 
 
 def _subject(job_id: int, asked_at: datetime, answer: Answer) -> str:
@@ -131,49 +139,74 @@ def _parsed(subject: str) -> tuple[int, datetime, Answer] | None:
     return job_id, asked_at, answer
 
 
+# The jobs a mail lists with their links; the rest are confirmed from the dashboard.
+MAIL_JOBS = 20
+
+
 async def mail(
-    db: AsyncSession, settings: Settings, *, job_id: int, asked_at: datetime, reason: Reason
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    owner_id: int,
+    jobs: list[tuple[int, datetime]],
+    reason: Reason,
 ) -> EmailMessage | None:
-    """The mail to a job's owner about the question asked at `asked_at`: the question with
-    its two links, or that the job closed unanswered; None when that is no longer so (the
-    job answered, changed hands or status, or went) or the owner may not be mailed."""
-    notice = await open_checks_repo.notice(db, job_id=job_id)
-    if notice is None or not notice.mailable or notice.asked_at != asked_at:
-        return None
+    """The mail to an owner about the questions asked of their `jobs` (each with when it
+    was asked): each job with its two links, or the jobs that closed unanswered. A job no
+    longer so (answered, changed hands or status, or gone) is left out; None when none is
+    left or the owner may not be mailed."""
     expected = JobStatus.closed if reason == Reason.closed else JobStatus.published
-    if notice.status != expected:
+    notices = []
+    for job_id, asked_at in jobs:
+        notice = await open_checks_repo.notice(db, job_id=job_id)
+        if (
+            notice is not None
+            and notice.owner_id == owner_id
+            and notice.mailable
+            and notice.asked_at == asked_at
+            and notice.status == expected
+        ):
+            notices.append((job_id, asked_at, notice))
+    if not notices:
         return None
     frontend = settings.frontend_url.rstrip("/")
-    deadline = asked_at + timedelta(days=settings.open_check_grace_days)
+    listed = []
+    for job_id, asked_at, notice in notices[:MAIL_JOBS]:
+        confirmed = notice.confirmed_since or asked_at
+        item: dict[str, Any] = {
+            "title": notice.job_title,
+            "company": notice.company,
+            "confirmed_on": confirmed.astimezone(UTC).strftime("%Y-%m-%d"),
+            "link": f"{frontend}/dashboard/jobs/{job_id}",
+        }
+        if reason != Reason.closed:
+            for answer in Answer:
+                token = create_link_token(
+                    settings,
+                    purpose=OPEN_CHECK_PURPOSE,
+                    user_id=owner_id,
+                    subject=_subject(job_id, asked_at, answer),
+                    generation=notice.generation,
+                    expires_in=(settings.open_check_grace_days + 1) * 86400,
+                )
+                item[f"{answer.value}_link"] = f"{frontend}/open-check?token={token}"
+        listed.append(item)
+    first_asked = min(asked_at for _, asked_at, _ in notices)
+    deadline = first_asked + timedelta(days=settings.open_check_grace_days)
+    owner = notices[0][2]
     context: dict[str, Any] = {
-        "name": notice.name,
-        "job_title": notice.job_title,
-        "company": notice.company,
+        "name": owner.name,
+        "jobs": listed,
+        "more": len(notices) - len(listed),
         "reported": reason == Reason.reported,
-        "confirmed_on": (notice.confirmed_since or asked_at).astimezone(UTC).strftime("%Y-%m-%d"),
         "deadline": deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "link": f"{frontend}/dashboard/jobs/{job_id}",
+        "dashboard": f"{frontend}/dashboard",
     }
-    if reason != Reason.closed:
-        for answer in Answer:
-            token = create_link_token(
-                settings,
-                purpose=OPEN_CHECK_PURPOSE,
-                user_id=notice.owner_id,
-                subject=_subject(job_id, asked_at, answer),
-                generation=notice.generation,
-                expires_in=(settings.open_check_grace_days + 1) * 86400,
-            )
-            context[f"{answer.value}_link"] = f"{frontend}/open-check?token={token}"
     rendered = render(
         "job_closed_unconfirmed" if reason == Reason.closed else "job_open_check", context
     )
     return compose(
-        settings,
-        to=notice.email,
-        subject=rendered.subject,
-        body=rendered.text,
-        html=rendered.html,
+        settings, to=owner.email, subject=rendered.subject, body=rendered.text, html=rendered.html
     )
 
 

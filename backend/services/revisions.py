@@ -86,7 +86,18 @@ async def hold(
     waiting = await revisions_repo.waiting(db, job_id=job.id, lock="update")
     if waiting is None and job.status != JobStatus.published:
         return None
-    merged = content if waiting is None else waiting.changes | content
+    # What the edit changes: a field sent as the job has it is no change (a form sends
+    # every field), unless it takes back what the waiting edit changes.
+    sent = _typed(content)
+    pending = {} if waiting is None else waiting.changes
+    content = {
+        name: value
+        for name, value in content.items()
+        if name in pending or sent[name] != getattr(job, name)
+    }
+    if not content:
+        return None
+    merged = pending | content
     typed = _typed(merged)
     if not _salary_fits(job, typed):
         field = "salary_min" if "salary_min" in content else "salary_max"

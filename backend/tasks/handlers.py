@@ -328,19 +328,22 @@ async def notify_job_expiring(context: JobContext, *, job_id: int, expires_at: s
 @queue.task(name=NOTIFY_OPEN_CHECK, pass_context=True)
 @measured
 async def notify_open_check(
-    context: JobContext, *, job_id: int, asked_at: str, reason: str
+    context: JobContext, *, owner_id: int, jobs: list[list[Any]], reason: str
 ) -> None:
-    """Ask a job's owner whether it is still open, or tell them it closed unanswered
-    (unless the question was answered or the job changed meanwhile)."""
+    """Ask an owner whether their jobs are still open, or tell them which closed unanswered
+    (leaving out what was answered or changed meanwhile)."""
     resources = _resources(context)
-    asked = datetime.fromisoformat(asked_at)
+    asked = [(int(job_id), datetime.fromisoformat(at)) for job_id, at in jobs]
     async with resources.sessionmaker() as db, db.begin():
         message = await open_checks.mail(
-            db, resources.settings, job_id=job_id, asked_at=asked, reason=open_checks.Reason(reason)
+            db,
+            resources.settings,
+            owner_id=owner_id,
+            jobs=asked,
+            reason=open_checks.Reason(reason),
         )
         if message is not None:
-            key = f"open-check:{job_id}:{asked.isoformat()}:{reason}"
-            await send_once(db, resources, key, message)
+            await send_once(db, resources, _key(context), message)
 
 
 # Periodic tasks: each runs once per period however many workers run (procrastinate

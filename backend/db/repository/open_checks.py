@@ -1,6 +1,7 @@
 """Queries of the open checks: which published jobs their employers are asked to confirm
 open, which close unanswered, and what the mails about them name."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,12 +29,28 @@ def _locked_batch(*conditions: Any, order: Any, limit: int) -> Any:
     )
 
 
-async def ask_due(
-    session: AsyncSession, *, confirmed_before: datetime, limit: int
-) -> list[tuple[int, datetime]]:
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A job whose owner is asked (or told), when it was asked, and who owns it."""
+
+    job_id: int
+    asked_at: datetime
+    owner_id: int
+
+
+def _asked(rows: Iterable[tuple[int, datetime | None, int]]) -> list[Asked]:
+    # Every row returned was asked (the update set the time, or the filter required it).
+    return [
+        Asked(job_id=job_id, asked_at=asked_at, owner_id=owner_id)
+        for job_id, asked_at, owner_id in rows
+        if asked_at is not None
+    ]
+
+
+async def ask_due(session: AsyncSession, *, confirmed_before: datetime, limit: int) -> list[Asked]:
     """Mark at most `limit` visible jobs last confirmed open before `confirmed_before`, and
-    not asked since, as asked now; the (id, time asked) of each. The job's version
-    (`updated_at`) stays: nothing its owner wrote changed."""
+    not asked since, as asked now; each with its owner. The job's version (`updated_at`)
+    stays: nothing its owner wrote changed."""
     due = (
         Job.status == JobStatus.published,
         Job.open_check_sent_at.is_(None),
@@ -42,19 +59,23 @@ async def ask_due(
     )
     statement = (
         update(Job)
-        .where(Job.id.in_(_locked_batch(*due, order=CONFIRMED_SINCE, limit=limit)), *due)
+        .where(
+            Job.id.in_(_locked_batch(*due, order=CONFIRMED_SINCE, limit=limit)),
+            Company.id == Job.company_id,
+            *due,
+        )
         .values(open_check_sent_at=func.clock_timestamp(), updated_at=Job.updated_at)
-        .returning(Job.id, Job.open_check_sent_at)
+        .returning(Job.id, Job.open_check_sent_at, Company.owner_id)
     )
-    return [(row.id, row.open_check_sent_at) for row in await session.execute(statement)]
+    return _asked(await session.execute(statement))
 
 
 async def close_unanswered(
     session: AsyncSession, *, asked_before: datetime, limit: int
-) -> list[tuple[int, datetime]]:
+) -> list[Asked]:
     """Close at most `limit` published jobs whose employer was asked before `asked_before`
-    and has not answered; the (id, time asked) of each (kept on the closed job, for its
-    mail to tell)."""
+    and has not answered; each with its owner and when it was asked (kept on the closed
+    job, for its mail to tell)."""
     stale = (
         Job.status == JobStatus.published,
         Job.open_check_sent_at.is_not(None),
@@ -62,11 +83,15 @@ async def close_unanswered(
     )
     statement = (
         update(Job)
-        .where(Job.id.in_(_locked_batch(*stale, order=Job.open_check_sent_at, limit=limit)), *stale)
+        .where(
+            Job.id.in_(_locked_batch(*stale, order=Job.open_check_sent_at, limit=limit)),
+            Company.id == Job.company_id,
+            *stale,
+        )
         .values(status=JobStatus.closed)
-        .returning(Job.id, Job.open_check_sent_at)
+        .returning(Job.id, Job.open_check_sent_at, Company.owner_id)
     )
-    return [(row.id, row.open_check_sent_at) for row in await session.execute(statement)]
+    return _asked(await session.execute(statement))
 
 
 async def ask_now(session: AsyncSession, *, job_id: int) -> datetime:
