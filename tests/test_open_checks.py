@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.security import OPEN_CHECK_PURPOSE, create_link_token
-from backend.db.models import Company, Job, JobReport, Role
+from backend.db.models import Company, Job, JobReport, JobRevision, ReviewPolicy, Role
 from backend.services import open_checks
 from tests.conftest import ClientFactory, Sent
 from tests.factories import Actors, assert_problem, job_body, signed_in_headers
@@ -280,6 +280,40 @@ async def test_unanswered_the_job_closes_after_the_grace_period(
     confirmed_at = datetime.fromisoformat(again.json()["confirmed_open_at"])
     assert abs(confirmed_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert await run(mail_client) == (0, 0)
+
+
+async def test_a_job_closed_unanswered_or_filled_drops_its_held_edit(
+    mail_client: httpx.AsyncClient,
+    sent: Sent,
+    db: AsyncSession,
+    tmp_path: Path,
+    actors: Actors,
+    company: Company,
+) -> None:
+    unanswered = await publish(mail_client, actors, company)
+    filled = await publish(mail_client, actors, company, "Filled Pilot")
+    company.review_policy = ReviewPolicy.always  # from now on, its edits wait for review
+    await db.flush()
+    for job_id in (unanswered, filled):
+        held = await mail_client.patch(
+            f"{API}/jobs/{job_id}", json={"title": "Renamed"}, headers=actors.employer.headers
+        )
+        assert held.status_code == 202, held.text
+        await age(db, job_id, 31)
+    await run(mail_client)
+    await sent()
+    (mail,) = questions(tmp_path, actors.employer.user.email)
+    tokens = re.findall(r"/open-check\?token=([A-Za-z0-9_.\-]+)", text_of(mail))
+    titles = sorted(["Harbour Pilot", "Filled Pilot"], key=text_of(mail).index)
+    filled_token = tokens[2 * titles.index("Filled Pilot") + 1]
+    closed = await mail_client.post(ANSWER, json={"token": filled_token})
+    assert (closed.json()["id"], closed.json()["status"]) == (filled, "closed")
+    await asked_days_ago(db, unanswered, 8)
+    assert await run(mail_client) == (0, 1)
+    waiting = await db.scalar(
+        select(func.count()).select_from(JobRevision).where(JobRevision.decided_at.is_(None))
+    )
+    assert waiting == 0
 
 
 @pytest.mark.parametrize(

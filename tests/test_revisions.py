@@ -243,11 +243,18 @@ async def test_the_poster_withdraws_an_edit_and_closing_drops_one(
     assert_problem(await mail_client.delete(url, headers=board.headers), 404)
     assert (await mail_client.get(REVISIONS, headers=board.moderator)).json()["items"] == []
 
-    assert (await edit(mail_client, board.headers, job["id"], title="Renamed")).status_code == 202
+    held = await edit(mail_client, board.headers, job["id"], title="Renamed")
+    assert held.status_code == 202
     closed = await edit(mail_client, board.headers, job["id"], status="closed")
     assert closed.status_code == 200
     assert closed.json()["title"] == "Lock Keeper"
     assert (await mail_client.get(REVISIONS, headers=board.moderator)).json()["items"] == []
+    gone = await mail_client.post(
+        f"{REVISIONS}/{held.json()['id']}/decisions",
+        json={"decision": "approved"},
+        headers=board.moderator,
+    )
+    assert_problem(gone, 404)
     # Another employer cannot see a job's edits.
     other = await mail_client.get(
         f"{API}/jobs/{job['id']}/revisions", headers=actors.other_employer.headers
@@ -385,3 +392,30 @@ async def test_a_decision_racing_the_withdrawal_one_wins(live: httpx.AsyncClient
         else:
             assert revisions == []
             assert title == "Race Keeper"
+
+
+async def test_a_job_rejected_while_an_edit_waits_drops_the_edit(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=3, reports_to_hold=1)
+    job = await published_job(client, board)
+    held = await edit(client, board.headers, job["id"], title="Renamed While Reported")
+    assert held.status_code == 202
+    # Reported, it is held for review; rejected, its waiting edit goes with it.
+    reported = await client.post(
+        f"{API}/jobs/{job['id']}/reports", json={"reason": "scam"}, headers=board.candidate
+    )
+    assert reported.status_code == 201, reported.text
+    rejected = await client.post(
+        f"{API}/moderation/jobs/{job['id']}/decisions",
+        json={"decision": "rejected", "reasons": ["scam"]},
+        headers=board.moderator,
+    )
+    assert rejected.status_code == 201, rejected.text
+    assert (await client.get(REVISIONS, headers=board.moderator)).json()["items"] == []
+    late = await client.post(
+        f"{REVISIONS}/{held.json()['id']}/decisions",
+        json={"decision": "approved"},
+        headers=board.moderator,
+    )
+    assert_problem(late, 404)

@@ -47,6 +47,7 @@ from backend.db.repository import base
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import moderation as moderation_repo
+from backend.db.repository import revisions as revisions_repo
 from backend.db.repository import throttle as throttle_repo
 from backend.db.repository.moderation import Record
 from backend.db.repository.sessions import Caller
@@ -277,6 +278,9 @@ async def decide(
         note=payload.note,
     )
     await moderation_repo.resolve_reports(db, job_id=job.id)
+    if payload.decision != Decision.approved:
+        # Off the board for good or back to a draft: an edit waiting for review goes.
+        await revisions_repo.delete_waiting(db, job_id=job.id)
     await enqueue(db, NOTIFY_JOB_DECISION, decision_id=decision_id)
     return job, decision_id
 

@@ -37,6 +37,7 @@ from backend.db.models import Job, JobStatus
 from backend.db.queue import NOTIFY_JOB_CLOSED, NOTIFY_OPEN_CHECK, enqueue_many
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import open_checks as open_checks_repo
+from backend.db.repository import revisions as revisions_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.services import closing
@@ -79,6 +80,8 @@ async def run(
             rows = await open_checks_repo.close_unanswered(
                 db, asked_before=now - timedelta(days=settings.open_check_grace_days), limit=BATCH
             )
+            # Closed, they drop the edits waiting for review (backend.services.revisions).
+            await revisions_repo.delete_waiting_of(db, job_ids=[row.job_id for row in rows])
             await enqueue_many(db, NOTIFY_OPEN_CHECK, _mails(rows, Reason.closed))
             await enqueue_many(db, NOTIFY_JOB_CLOSED, [{"job_id": row.job_id} for row in rows])
         closed += len(rows)
@@ -261,6 +264,7 @@ async def _settle(db: AsyncSession, settings: Settings, *, job: Job, still_open:
     if still_open:
         return await jobs_repo.update(db, job=job, **confirmed(now))
     await closing.closed(db, settings, job_id=job.id)
+    await revisions_repo.delete_waiting(db, job_id=job.id)
     return await jobs_repo.update(db, job=job, status=JobStatus.closed, open_check_sent_at=None)
 
 

@@ -206,6 +206,8 @@ async def decide(
     if revision.decided_at is not None:
         raise Conflict(f"This edit was {revision.decision} already.")
     check_if_match(if_match, revision.updated_at)
+    if found.job.status not in (JobStatus.published, JobStatus.pending):
+        raise Conflict(f"The job is {found.job.status.value}: its edit is no longer asked for.")
     if payload.decision == Decision.approved:
         if revision.changes != seen.changes:
             rendered = await _rendered(revision.changes)

@@ -64,6 +64,16 @@ async def delete_waiting(session: AsyncSession, *, job_id: int) -> bool:
     return result.first() is not None
 
 
+async def delete_waiting_of(session: AsyncSession, *, job_ids: list[int]) -> None:
+    """Delete the waiting edits of jobs that left the board."""
+    if job_ids:
+        await session.execute(
+            delete(JobRevision).where(
+                JobRevision.job_id.in_(job_ids), JobRevision.decided_at.is_(None)
+            )
+        )
+
+
 async def of_job(session: AsyncSession, *, job_id: int) -> Sequence[JobRevision]:
     """A job's edits held for review, waiting or decided, the newest first."""
     statement = (
