@@ -437,12 +437,12 @@ async def job_reported_mail(
     return _message(settings, "job_reported", to=notice.email, context=context)
 
 
-async def revision_decision_mail(
-    db: AsyncSession, settings: Settings, *, revision_id: int
+def _decision_mail(
+    settings: Settings, notice: moderation_repo.DecisionNotice | None, name: str
 ) -> EmailMessage | None:
-    """The mail telling a poster what a moderator decided on their edit of a published job;
-    None when the edit, the job or the account is gone, or the address is not confirmed."""
-    notice = await moderation_repo.revision_notice(db, revision_id=revision_id)
+    """The mail `name` telling a poster what a moderator decided (what, the reasons and the
+    note, as plain text); None when the job or the account is gone, the address is not
+    confirmed now, or nothing is decided yet."""
     if notice is None or not notice.may_mail or notice.decision is None:
         return None
     context = {
@@ -453,25 +453,21 @@ async def revision_decision_mail(
         "note": notice.note.strip(),
         "link": _frontend(settings, f"/dashboard/jobs/{notice.job_id}"),
     }
-    return _message(settings, "revision_decision", to=notice.email, context=context)
+    return _message(settings, name, to=notice.email, context=context)
+
+
+async def revision_decision_mail(
+    db: AsyncSession, settings: Settings, *, revision_id: int
+) -> EmailMessage | None:
+    """The mail telling a poster what a moderator decided on their edit of a published job."""
+    notice = await moderation_repo.revision_notice(db, revision_id=revision_id)
+    return _decision_mail(settings, notice, "revision_decision")
 
 
 async def job_decision_mail(
     db: AsyncSession, settings: Settings, *, decision_id: int
 ) -> EmailMessage | None:
-    """The mail telling a job's poster of a moderator's decision (what was decided, the
-    reasons and the note, as plain text); None when the job or the account is gone, or the
-    address is not confirmed now. Not a notification one turns off: it answers the poster's
-    own request to publish."""
+    """The mail telling a job's poster of a moderator's decision. Not a notification one
+    turns off: it answers the poster's own request to publish."""
     notice = await moderation_repo.decision_notice(db, decision_id=decision_id)
-    if notice is None or not notice.may_mail or notice.decision is None:
-        return None
-    context = {
-        "name": notice.name,
-        "job_title": notice.job_title,
-        "decision": notice.decision.value,
-        "reasons": [reason.replace("_", " ") for reason in notice.reasons],
-        "note": notice.note.strip(),
-        "link": _frontend(settings, f"/dashboard/jobs/{notice.job_id}"),
-    }
-    return _message(settings, "job_decision", to=notice.email, context=context)
+    return _decision_mail(settings, notice, "job_decision")

@@ -193,23 +193,25 @@ class DecisionNotice:
     may_mail: bool
 
 
-async def revision_notice(session: AsyncSession, *, revision_id: int) -> DecisionNotice | None:
-    """What the mail telling a poster of the decision on their edit needs (its decision is
-    None while it waits)."""
+async def _notice(
+    session: AsyncSession, record: type[JobDecision] | type[JobRevision], record_id: int
+) -> DecisionNotice | None:
+    """What the mail telling a poster of a decision needs: a decision on their job, or on
+    their edit of it (one waiting has no decision yet)."""
     statement = (
         select(
-            JobRevision.decision,
-            JobRevision.reasons,
-            JobRevision.note,
+            record.decision,
+            record.reasons,
+            record.note,
             Job.id.label("job_id"),
             Job.title.label("job_title"),
             User.email,
             User.full_name.label("name"),
             and_(User.is_active, User.email_verified_at.is_not(None)).label("may_mail"),
         )
-        .join(Job, Job.id == JobRevision.job_id)
-        .join(User, User.id == JobRevision.poster_id)
-        .where(JobRevision.id == revision_id)
+        .join(Job, Job.id == record.job_id)
+        .join(User, User.id == record.poster_id)
+        .where(record.id == record_id)
     )
     row = await base.first(session, statement)
     if row is None:
@@ -227,34 +229,11 @@ async def revision_notice(session: AsyncSession, *, revision_id: int) -> Decisio
 
 
 async def decision_notice(session: AsyncSession, *, decision_id: int) -> DecisionNotice | None:
-    statement = (
-        select(
-            JobDecision.decision,
-            JobDecision.reasons,
-            JobDecision.note,
-            Job.id.label("job_id"),
-            Job.title.label("job_title"),
-            User.email,
-            User.full_name.label("name"),
-            and_(User.is_active, User.email_verified_at.is_not(None)).label("may_mail"),
-        )
-        .join(Job, Job.id == JobDecision.job_id)
-        .join(User, User.id == JobDecision.poster_id)
-        .where(JobDecision.id == decision_id)
-    )
-    row = await base.first(session, statement)
-    if row is None:
-        return None
-    return DecisionNotice(
-        decision=row.decision,
-        reasons=list(row.reasons),
-        note=row.note,
-        job_id=row.job_id,
-        job_title=row.job_title,
-        email=row.email,
-        name=row.name,
-        may_mail=bool(row.may_mail),
-    )
+    return await _notice(session, JobDecision, decision_id)
+
+
+async def revision_notice(session: AsyncSession, *, revision_id: int) -> DecisionNotice | None:
+    return await _notice(session, JobRevision, revision_id)
 
 
 async def add_report(
