@@ -16,7 +16,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.apis import health, metrics, sitemaps, web
 from backend.apis.openapi import install_openapi, operation_id
-from backend.apis.router import TAGS, include_api, include_routes, match_hot_routes_first
+from backend.apis.router import (
+    API_PREFIX,
+    TAGS,
+    include_api,
+    include_routes,
+    match_hot_routes_first,
+)
 from backend.core.config import Settings, load_settings
 from backend.core.cursor import CursorCodec
 from backend.core.draining import Drain
@@ -184,7 +190,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added last is outermost: request ids wrap everything, then metrics, then the deadline,
     # then CORS, then the body limit.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        uploads={API_PREFIX + "/users/me/resumes": settings.resume_max_bytes},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

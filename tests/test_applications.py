@@ -23,6 +23,7 @@ APPLICATION_FIELDS = {
     "candidate_id",
     "status",
     "cover_letter",
+    "resume_id",
     "created_at",
     "updated_at",
 }

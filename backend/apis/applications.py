@@ -1,8 +1,10 @@
 """Applications: candidates apply and track; job owners review."""
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
 
-from backend.apis.access import Candidate, IdPath, candidate_only
+from fastapi import APIRouter, Query, Request, Response, status
+
+from backend.apis.access import Candidate, EmployerOrAdmin, IdPath, candidate_only
 from backend.apis.deps import (
     CurrentUser,
     DbSession,
@@ -19,8 +21,10 @@ from backend.schemas.application import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationUpdate,
+    CompanyApplicantRead,
     MyApplicationRead,
 )
+from backend.schemas.base import Text
 from backend.schemas.pagination import Page
 from backend.services import applications as applications_service
 from backend.services.rules import etag
@@ -43,12 +47,28 @@ async def apply(
     settings: SettingsDep,
     response: Response,
 ) -> ApplicationRead:
-    """Apply to a published job, once (candidates with a confirmed email address only)."""
+    """Apply to a published job, once (candidates with a confirmed email address only),
+    with one of the caller's résumés if they choose."""
     application = await applications_service.apply(
-        db, settings, candidate=candidate, job_id=job_id, cover_letter=payload.cover_letter
+        db,
+        settings,
+        candidate=candidate,
+        job_id=job_id,
+        cover_letter=payload.cover_letter,
+        resume_id=payload.resume_id,
     )
     response.headers["ETag"] = etag(application.updated_at)
     return ApplicationRead.model_validate(application)
+
+
+ResumeQuery = Annotated[
+    Text | None,
+    Query(
+        max_length=200,
+        description="Only applications whose résumé text matches (web search syntax: "
+        'words, "a phrase", -not, or)',
+    ),
+]
 
 
 @router.get(
@@ -58,12 +78,33 @@ async def apply(
     responses=problem_responses(401, 404),
 )
 async def list_for_job(
-    job_id: IdPath, user: CurrentUser, page: PageDep, db: DbSession
+    job_id: IdPath, user: CurrentUser, page: PageDep, db: DbSession, q: ResumeQuery = None
 ) -> Page[ApplicantRead]:
     """The applications to a job, newest first, with each candidate's name and address:
     its owner and admins."""
-    paged = await applications_service.list_for_job(db, user=user, job_id=job_id, page=page)
+    paged = await applications_service.list_for_job(
+        db, user=user, job_id=job_id, page=page, q=_words(q)
+    )
     return to_page(paged, ApplicantRead.model_validate)
+
+
+@router.get(
+    "/users/me/applicants",
+    name="list-applicants",
+    response_model=Page[CompanyApplicantRead],
+    responses=problem_responses(401, 403),
+)
+async def list_applicants(
+    user: EmployerOrAdmin, page: PageDep, db: DbSession, q: ResumeQuery = None
+) -> Page[CompanyApplicantRead]:
+    """The applications to the jobs of the caller's companies, newest first, each with its
+    job's title; with `q`, the applicants whose résumé matches."""
+    paged = await applications_service.list_for_owner(db, user=user, page=page, q=_words(q))
+    return to_page(paged, CompanyApplicantRead.model_validate)
+
+
+def _words(q: str | None) -> str | None:
+    return q.strip() or None if q is not None else None
 
 
 @router.get(

@@ -17,6 +17,7 @@ from backend.apis import (
     moderation,
     notifications,
     options,
+    resumes,
     saved_searches,
     users,
 )
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     options.router,
     users.router,
     applications.router,
+    resumes.router,
     companies.router,
     companies.mine,
     saved_searches.router,
@@ -50,6 +52,7 @@ TAGS = [
     {"name": "companies", "description": "Companies, managed by their employers."},
     {"name": "jobs", "description": "Search and read jobs; employers post and edit them."},
     {"name": "applications", "description": "Candidates apply; employers review."},
+    {"name": "resumes", "description": "Candidates' résumés and profiles."},
     {"name": "moderation", "description": "Jobs held for review, for moderators."},
     {"name": "admin", "description": "Accounts, for administrators."},
     {"name": "feeds", "description": "Atom feed and sitemaps."},

@@ -144,6 +144,13 @@ class Settings(BaseSettings):
     # Client addresses are read from X-Forwarded-For only when the peer is one of these.
     forwarded_allow_ips: str = "127.0.0.1"
 
+    # Résumés: the largest file a candidate may upload, the most pages a PDF may have, and
+    # what reading one may take (a child process is killed past these: see core.sandbox).
+    resume_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    resume_max_pages: int = Field(default=50, ge=1, le=10_000)
+    resume_parse_seconds: float = Field(default=10.0, gt=0, le=300)
+    resume_parse_memory_mb: int = Field(default=768, ge=128)
+
     # Sessions and password reset
     reset_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # A refresh token presented again this soon after it was spent is taken for a race

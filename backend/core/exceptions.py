@@ -96,3 +96,8 @@ class HashQueueFull(ServiceUnavailable):
 
     def __init__(self) -> None:
         super().__init__(retry_after=1)
+
+
+class ContentTooLarge(AppError):
+    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    detail = "The request body is too large."

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
@@ -123,19 +124,26 @@ class DeadlineMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 for a body over the limit, by Content-Length up front or while streaming."""
+    """Answers 413 for a body over the limit, by Content-Length up front or while streaming.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    The paths in `uploads` (file uploads, which enforce their own limit while they read)
+    take bodies up to the limit given with each."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, uploads: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        detail = f"The request body is larger than {self.max_body_bytes} bytes."
+        limit = self.uploads.get(scope["path"], self.max_body_bytes)
+        detail = f"The request body is larger than {limit} bytes."
         declared = header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             if declared.isdigit():
                 response = problem_response(413, detail)
             else:
@@ -149,7 +157,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise HTTPException(413, detail)
             return message
 

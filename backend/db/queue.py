@@ -21,6 +21,7 @@ SEND_COMPANY_VERIFICATION = "send_company_verification"
 NOTIFY_OPEN_CHECK = "notify_open_check"
 NOTIFY_REVISION_DECISION = "notify_revision_decision"
 NOTIFY_JOB_REPORTED = "notify_job_reported"
+READ_RESUME_TEXT = "read_resume_text"
 
 # The periodic tasks an operator may run now (`python -m backend tasks run`), by the name the
 # command takes.

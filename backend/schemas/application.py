@@ -4,13 +4,19 @@ from pydantic import ConfigDict, Field
 
 from backend.db.models.application import COVER_LETTER_MAX_LENGTH, ApplicationStatus
 from backend.schemas.base import RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.job import EntityId
 
 
 class ApplicationCreate(RequestModel):
     cover_letter: Annotated[Text, Field(max_length=COVER_LETTER_MAX_LENGTH)] | None = None
+    resume_id: EntityId | None = Field(
+        default=None, description="One of the caller's résumés, sent with the application"
+    )
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"cover_letter": "I would love to join."}, {}]}
+        json_schema_extra={
+            "examples": [{"cover_letter": "I would love to join.", "resume_id": 7}, {}]
+        }
     )
 
 
@@ -28,6 +34,7 @@ class ApplicationRead(ResponseModel):
     candidate_id: int
     status: ApplicationStatus
     cover_letter: str | None
+    resume_id: int | None
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -45,3 +52,9 @@ class ApplicantRead(ApplicationRead):
 
     candidate_name: str
     candidate_email: str
+
+
+class CompanyApplicantRead(ApplicantRead):
+    """An application as the employer lists all of theirs: with the job it is for."""
+
+    job_title: str

@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
+from backend.core.cursor import scope_of
 from backend.core.exceptions import Conflict, Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
@@ -16,7 +17,7 @@ from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.applications import ApplicationRow
 from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
-from backend.services import verification
+from backend.services import resumes, verification
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
 
@@ -41,6 +42,7 @@ async def apply(
     candidate: Caller,
     job_id: int,
     cover_letter: str | None,
+    resume_id: int | None = None,
 ) -> Application:
     """Apply to a job the public may see, once (a second time is a 409), with a confirmed
     address (else 403). The job's owner hears of it within NOTIFY_BATCH_MINUTES, in one
@@ -51,8 +53,14 @@ async def apply(
     found = await jobs_repo.get_access(db, job_id=job_id, lock="share")
     if found is None or not found.public:
         raise NotFound(JOB_NOT_FOUND)
+    if resume_id is not None:
+        await resumes.to_send(db, candidate=candidate, resume_id=resume_id)
     application = await applications_repo.create(
-        db, job_id=job_id, candidate_id=candidate.id, cover_letter=cover_letter
+        db,
+        job_id=job_id,
+        candidate_id=candidate.id,
+        cover_letter=cover_letter,
+        resume_id=resume_id,
     )
     # One waiting mail per job: when one is already scheduled, it will list this one too.
     await enqueue(
@@ -66,17 +74,30 @@ async def apply(
 
 
 async def list_for_job(
-    db: AsyncSession, *, user: Caller, job_id: int, page: PageRequest
+    db: AsyncSession, *, user: Caller, job_id: int, page: PageRequest, q: str | None = None
 ) -> Paged[AnyRow]:
-    """A job's applications, newest first: its owner and admins (404 for anyone else)."""
+    """A job's applications, newest first, those whose résumé matches `q` if given: its
+    owner and admins (404 for anyone else)."""
     found = await jobs_repo.get_access(db, job_id=job_id)
     if found is None or not manages(user, found.owner_id):
         raise NotFound(JOB_NOT_FOUND)
-    kind = f"applications:job:{job_id}"
+    kind, scope = f"applications:job:{job_id}", scope_of(q)
     rows = await applications_repo.list_for_job(
-        db, job_id=job_id, limit=page.limit, after=page.after(kind, IdPosition)
+        db, job_id=job_id, limit=page.limit, after=page.after(kind, IdPosition, scope), q=q
     )
-    return page.page(rows, kind)
+    return page.page(rows, kind, scope)
+
+
+async def list_for_owner(
+    db: AsyncSession, *, user: Caller, page: PageRequest, q: str | None = None
+) -> Paged[AnyRow]:
+    """The applications to the jobs of the caller's companies, newest first, those whose
+    résumé matches `q` if given."""
+    kind, scope = "applications:owner", scope_of(q)
+    rows = await applications_repo.list_for_owner(
+        db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition, scope), q=q
+    )
+    return page.page(rows, kind, scope)
 
 
 async def list_mine(db: Reader, *, candidate: Caller, page: PageRequest) -> Paged[ApplicationRow]:

@@ -35,6 +35,7 @@ from backend.db.queue import (
     NOTIFY_OPEN_CHECK,
     NOTIFY_REVISION_DECISION,
     NOTIFY_STATUS_CHANGES,
+    READ_RESUME_TEXT,
     SEND_COMPANY_VERIFICATION,
     SEND_EMAIL_VERIFICATION,
     SEND_JOB_ALERT,
@@ -49,6 +50,7 @@ from backend.services import (
     moderation,
     notifications,
     open_checks,
+    resumes,
 )
 
 logger = logging.getLogger(__name__)
@@ -293,6 +295,14 @@ async def notify_job_comment(context: JobContext, *, comment_id: int) -> None:
                 db, user_id=user_id
             ):
                 await send_once(db, resources, key, message)
+
+
+@queue.task(name=READ_RESUME_TEXT, pass_context=True)
+@measured
+async def read_resume_text(context: JobContext, *, resume_id: int) -> None:
+    """Read a new résumé's text, so that the employers it is sent to can search it."""
+    resources = _resources(context)
+    await resumes.read_text(resources.sessionmaker, resources.settings, resume_id=resume_id)
 
 
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)

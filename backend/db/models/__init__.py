@@ -23,6 +23,7 @@ from backend.db.models.moderation import (
     RejectionReason,
     ReportReason,
 )
+from backend.db.models.resume import CandidateProfile, Resume, StoredFile, TextState
 from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.search_outbox import SearchOutboxEntry
 from backend.db.models.session import UserSession
@@ -36,6 +37,7 @@ __all__ = [
     "AuthAttempt",
     "BannedDomain",
     "Base",
+    "CandidateProfile",
     "Company",
     "Decision",
     "EmploymentType",
@@ -51,11 +53,14 @@ __all__ = [
     "RefreshToken",
     "RejectionReason",
     "ReportReason",
+    "Resume",
     "ReviewPolicy",
     "Role",
     "SavedSearch",
     "SearchOutboxEntry",
     "SentMail",
+    "StoredFile",
+    "TextState",
     "User",
     "UserSession",
     "Workplace",

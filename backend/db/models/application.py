@@ -51,6 +51,10 @@ class Application(TimestampMixin, Base):
         server_default=ApplicationStatus.submitted.value,
     )
     cover_letter: Mapped[str | None] = mapped_column(Text)
+    # The résumé sent with the application (kept while any application holds it).
+    resume_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("resumes.id", ondelete="SET NULL"), index=True
+    )
     # True from the application until the job's owner is mailed of it (in a batch).
     owner_notify_pending: Mapped[bool] = mapped_column(server_default=text("false"))
     # True from a status change until the candidate is mailed of their applications'

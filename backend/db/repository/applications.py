@@ -2,17 +2,27 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, func, literal_column, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
 from backend.db import hot
-from backend.db.models import Application, ApplicationStatus, Company, Job, JobStatus, User
+from backend.db.models import (
+    Application,
+    ApplicationStatus,
+    Company,
+    Job,
+    JobStatus,
+    Resume,
+    User,
+)
 from backend.db.models.application import FINAL_STATUSES
 from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
+from backend.db.repository.resumes import SEARCH_CONFIG as RESUME_SEARCH
 
 # The lists read an application's columns as a row (see base.all_rows).
 APPLICATION_COLUMNS = tuple(Application.__table__.c)
@@ -27,6 +37,7 @@ class ApplicationRow:
     candidate_id: int
     status: ApplicationStatus
     cover_letter: str | None
+    resume_id: int | None
     owner_notify_pending: bool
     candidate_notify_pending: bool
     status_told: ApplicationStatus | None
@@ -38,7 +49,12 @@ class ApplicationRow:
 
 
 async def create(
-    session: AsyncSession, *, job_id: int, candidate_id: int, cover_letter: str | None
+    session: AsyncSession,
+    *,
+    job_id: int,
+    candidate_id: int,
+    cover_letter: str | None,
+    resume_id: int | None = None,
 ) -> Application:
     """Insert an application; a second one for the same job and candidate raises
     IntegrityError on uq_applications_job_id_candidate_id."""
@@ -46,6 +62,7 @@ async def create(
         job_id=job_id,
         candidate_id=candidate_id,
         cover_letter=cover_letter,
+        resume_id=resume_id,
         owner_notify_pending=True,
     )
     session.add(application)
@@ -80,11 +97,10 @@ async def update(session: AsyncSession, *, application: Application, **values: o
     await base.update(session, application, **values)
 
 
-async def list_for_job(
-    session: AsyncSession, *, job_id: int, limit: int, after: IdPosition | None = None
-) -> Positioned[base.AnyRow, IdPosition]:
-    """A job's applications, newest first, each with its candidate's name and address (as
-    `candidate_name` and `candidate_email`), which the job's owner needs to reach them."""
+def _applicants(q: str | None) -> Select[Any]:
+    """Applications, newest first, each with its candidate's name and address (as
+    `candidate_name` and `candidate_email`), which the employer needs to reach them; with
+    `q`, only those whose résumé's text matches it (web search syntax)."""
     statement = (
         select(
             *APPLICATION_COLUMNS,
@@ -92,8 +108,47 @@ async def list_for_job(
             User.email.label("candidate_email"),
         )
         .join(User, User.id == Application.candidate_id)
-        .where(Application.job_id == job_id)
         .order_by(Application.id.desc())
+    )
+    if q is not None:
+        query = func.websearch_to_tsquery(literal_column(f"'{RESUME_SEARCH}'::regconfig"), q)
+        statement = statement.join(Resume, Resume.id == Application.resume_id).where(
+            Resume.search.bool_op("@@")(query)
+        )
+    return statement
+
+
+async def list_for_job(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    limit: int,
+    after: IdPosition | None = None,
+    q: str | None = None,
+) -> Positioned[base.AnyRow, IdPosition]:
+    """A job's applications (see `_applicants`)."""
+    statement = _applicants(q).where(Application.job_id == job_id).limit(limit + 1)
+    if after is not None:
+        statement = statement.where(Application.id < after.id)
+    return base.by_id(await base.all_rows(session, statement))
+
+
+async def list_for_owner(
+    session: AsyncSession,
+    *,
+    owner_id: int,
+    limit: int,
+    after: IdPosition | None = None,
+    q: str | None = None,
+) -> Positioned[base.AnyRow, IdPosition]:
+    """The applications to the jobs of every company `owner_id` owns (see `_applicants`),
+    each with its job's title (`job_title`)."""
+    statement = (
+        _applicants(q)
+        .add_columns(Job.title.label("job_title"))
+        .join(Job, Job.id == Application.job_id)
+        .join(Company, Company.id == Job.company_id)
+        .where(Company.owner_id == owner_id)
         .limit(limit + 1)
     )
     if after is not None:

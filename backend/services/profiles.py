@@ -1,0 +1,39 @@
+"""Candidates' profiles: what a candidate says about themselves, which the employers of
+the jobs they applied to read beside each application."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.exceptions import NotFound
+from backend.db.repository import applications as applications_repo
+from backend.db.repository import profiles as profiles_repo
+from backend.db.repository.base import AnyRow
+from backend.db.repository.sessions import Caller
+from backend.services.applications import APPLICATION_NOT_FOUND
+from backend.services.rules import manages
+
+PROFILE_NOT_FOUND = "Profile not found."
+
+
+async def read(db: AsyncSession, *, user_id: int) -> AnyRow:
+    row = await profiles_repo.get(db, user_id=user_id)
+    if row is None:
+        raise NotFound(PROFILE_NOT_FOUND)
+    return row
+
+
+async def save(db: AsyncSession, *, candidate: Caller, values: dict[str, Any]) -> AnyRow:
+    await profiles_repo.save(db, user_id=candidate.id, values=values)
+    return await read(db, user_id=candidate.id)
+
+
+async def of_applicant(db: AsyncSession, *, user: Caller, application_id: int) -> AnyRow:
+    """The profile of an application's candidate: for them, the job's owner and admins
+    (404 for anyone else)."""
+    found = await applications_repo.get_access(db, application_id=application_id)
+    if found is None or not (
+        manages(user, found.job_owner_id) or found.application.candidate_id == user.id
+    ):
+        raise NotFound(APPLICATION_NOT_FOUND)
+    return await read(db, user_id=found.application.candidate_id)
