@@ -6,7 +6,7 @@ import zipfile
 import docx
 import odfdo
 from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pypdf.generic import ContentStream, DictionaryObject, NameObject
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 
@@ -27,7 +27,7 @@ def pdf(text: str, *, pages: int = 1, password: str | None = None) -> bytes:
         page[NameObject("/Resources")] = DictionaryObject(
             {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
         )
-        stream = DecodedStreamObject()
+        stream = ContentStream(None, writer)
         stream.set_data(f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1"))
         page.replace_contents(stream)
     if password is not None:

@@ -52,6 +52,7 @@ PAGES = (
     "/open-check",
     "/account",
     "/applications",
+    "/profile",
     "/saved-searches",
     "/dashboard",
     "/admin",

@@ -139,6 +139,8 @@ async function parse(response) {
  * @property {Record<string, unknown>} [params]
  * @property {boolean} [auth]
  * @property {boolean} [ownPage]
+ * @property {Blob} [file] a file sent as the body itself
+ * @property {boolean} [blob] the answer is a file: resolve to its Blob
  * @property {string} [ifMatch] the entity tag a change must apply to
  * @property {(tag: string | null) => void} [onTag] told the answer's entity tag
  */
@@ -148,15 +150,20 @@ async function parse(response) {
  * @param {string} path
  * @param {RequestOptions} [options]
  */
-async function send(method, path, { json, form, params, auth = true, ownPage = true, ifMatch } = {}) {
+async function send(method, path, { json, form, file, params, auth = true, ownPage = true, ifMatch } = {}) {
   const headers = { Accept: "application/json" };
   if (ifMatch) headers["If-Match"] = ifMatch;
+  /** @type {BodyInit | undefined} */
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(json);
   } else if (form !== undefined) {
     body = new URLSearchParams(form);
+  } else if (file !== undefined) {
+    // The server reads the kind from the content, whatever this says.
+    headers["Content-Type"] = "application/octet-stream";
+    body = file;
   }
   if (auth && state.token) headers.Authorization = `Bearer ${state.token}`;
   let url = `${API}${path}`;
@@ -239,6 +246,8 @@ async function exchange(method, path, options) {
       changed();
     }
   }
+  if (options.blob && response.ok) return response.blob();
+  if (options.blob && response.ok) return response.blob();
   const data = await parse(response);
   if (!response.ok) {
     const wait = response.headers.get("Retry-After");
@@ -252,13 +261,15 @@ export const get = (path, params) => request("GET", path, { params });
 export const post = (path, json) => request("POST", path, { json });
 export const patch = (path, json) => request("PATCH", path, { json });
 export const remove = (path) => request("DELETE", path);
+export const upload = (path, file, params) => request("POST", path, { file, params });
+export const download = (path) => request("GET", path, { blob: true });
 
 // Every item of a paginated list, following `next_cursor` to its end.
-export async function allPages(path) {
+export async function allPages(path, params = {}) {
   const items = [];
   let cursor;
   do {
-    const page = await get(path, { limit: 100, cursor });
+    const page = await get(path, { ...params, limit: 100, cursor });
     items.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);

@@ -13,7 +13,7 @@ import {
   unsubscribePage,
   verifyEmailPage,
 } from "./views/account.js";
-import { applicationsPage, savedSearchesPage } from "./views/candidate.js";
+import { applicationsPage, profilePage, savedSearchesPage } from "./views/candidate.js";
 import { dashboardJobPage, dashboardPage, openCheckPage, verifyCompanyPage } from "./views/employer.js";
 import { adminPage } from "./views/admin.js";
 import { moderationJobPage, moderationPage, moderationRevisionPage } from "./views/moderation.js";
@@ -29,7 +29,7 @@ function drawNav(user) {
   if (!user) {
     items.push(link("/signin", "Sign in"), link("/signup", "Create account"));
   } else {
-    if (user.role === "candidate") items.push(link("/applications", "My applications"));
+    if (user.role === "candidate") items.push(link("/applications", "My applications"), link("/profile", "Profile"));
     if (user.role === "employer" || user.role === "admin") items.push(link("/dashboard", "Dashboard"));
     if (user.role === "moderator" || user.role === "admin") items.push(link("/moderation", "Moderation"));
     if (user.role === "admin") items.push(link("/admin", "Admin"));
@@ -56,6 +56,7 @@ route("/verify-company", verifyCompanyPage);
 route("/open-check", openCheckPage);
 route("/account", accountPage);
 route("/applications", applicationsPage);
+route("/profile", profilePage);
 route("/saved-searches", savedSearchesPage);
 route("/dashboard", dashboardPage);
 route("/dashboard/jobs/:id", dashboardJobPage);

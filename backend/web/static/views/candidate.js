@@ -1,7 +1,7 @@
 // A candidate's applications, and everyone's saved searches.
 
-import { allPages, currentUser, options, patch, remove } from "../api.js";
-import { action, h, render, title, when, words } from "../ui.js";
+import { allPages, currentUser, download, get, options, patch, remove, request, upload } from "../api.js";
+import { action, bytes, field, flash, form, h, input, render, saveFile, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
 export async function applicationsPage() {
@@ -86,5 +86,94 @@ export async function savedSearchesPage() {
     h("h1", {}, "Saved searches"),
     h("p", {}, "Each saved search mails you the jobs newly published that match it. Save one from the search page."),
     items.length ? h("ul", { class: "cards" }, items) : h("p", {}, "None yet. ", h("a", { href: "/" }, "Search for jobs"), " and save the search."),
+  );
+}
+
+// A candidate's résumés: each one downloadable and removable. Removing one sent with an
+// application keeps it for that employer.
+export function resumeItem(resume) {
+  const item = h("li", { class: "card" },
+    h("h3", {}, resume.file_name),
+    h("p", { class: "meta" }, `${bytes(resume.size)}`, resume.pages ? ` · ${resume.pages} page${resume.pages === 1 ? "" : "s"}` : "", ` · uploaded ${when(resume.created_at)}`),
+    h("div", { class: "row-actions" },
+      action("Download", async () => {
+        saveFile(await download(`/resumes/${resume.id}/file`), resume.file_name);
+      }, { class: "secondary", "aria-label": `Download ${resume.file_name}` }),
+      action("Remove", async () => {
+        await remove(`/users/me/resumes/${resume.id}`);
+        item.remove();
+        return `${resume.file_name} is removed.`;
+      }, { class: "danger", "aria-label": `Remove ${resume.file_name}` }, { ask: `Remove ${resume.file_name}? Employers you sent it to keep their copy.` })));
+  return item;
+}
+
+// An upload field's file, sent as the body; the server names its kind.
+export async function uploadResume(file) {
+  return upload("/users/me/resumes", file, { file_name: file.name });
+}
+
+export async function profilePage() {
+  const user = currentUser();
+  if (!user) return navigate("/signin?next=/profile", { replace: true });
+  title("My profile");
+  if (user.role !== "candidate") {
+    render(h("h1", {}, "My profile"), h("p", {}, "Profiles and résumés are for candidates' accounts."));
+    return;
+  }
+  const [profile, resumes] = await Promise.all([get("/users/me/profile"), get("/users/me/resumes")]);
+  const list = h("ul", { class: "cards", "aria-label": "My résumés" }, resumes.items.map(resumeItem));
+  const remote = input("open_to_remote", { type: "checkbox" });
+  remote.checked = profile.open_to_remote;
+  const editor = form(
+    { "aria-label": "My profile" },
+    [
+      field("Headline", input("headline", { value: profile.headline, maxlength: 120 }), "One line employers read first"),
+      field("Summary", h("textarea", { name: "summary", rows: 6, maxlength: 5000 }, profile.summary)),
+      field("Skills", input("skills", { value: profile.skills.join(", ") }), "Separated by commas, like a job's tags"),
+      field("Links", h("textarea", { name: "links", rows: 3 }, profile.links.join("\n")), "One web address a line (at most 5)"),
+      field("Location", input("location", { value: profile.location, maxlength: 200 })),
+      field("Work authorisation", input("work_authorization", { value: profile.work_authorization, maxlength: 200 }), "Where you may work, and whether you need a visa"),
+      h("div", { class: "field" }, h("label", {}, remote, " Open to remote work")),
+    ],
+    async (data) => {
+      const text = (name) => String(data.get(name) || "").trim();
+      const listed = (value, separator) => value.split(separator).map((part) => part.trim()).filter(Boolean);
+      await request("PUT", "/users/me/profile", { json: {
+        headline: text("headline"),
+        summary: text("summary"),
+        skills: listed(text("skills"), ","),
+        links: listed(text("links"), "\n"),
+        location: text("location"),
+        work_authorization: text("work_authorization"),
+        open_to_remote: data.get("open_to_remote") !== null,
+      } });
+      flash("Your profile is saved.");
+    },
+    "Save the profile",
+  );
+  const uploader = form(
+    { "aria-label": "Upload a résumé" },
+    [field("Résumé file", input("file", { type: "file", accept: ".pdf,.docx,.odt,.rtf,.txt" }), "PDF, Word (DOCX), OpenDocument (ODT), RTF or plain text, at most 5 MB")],
+    async (data, node) => {
+      const file = data.get("file");
+      if (!(file instanceof File) || !file.name) {
+        flash("Choose a file first.");
+        return;
+      }
+      const resume = await uploadResume(file);
+      list.prepend(resumeItem(resume));
+      node.reset();
+      flash(`${resume.file_name} is uploaded.`);
+    },
+    "Upload",
+  );
+  render(
+    h("h1", {}, "My profile"),
+    h("p", {}, "Employers you apply to read your profile and the résumé you send."),
+    editor,
+    h("section", { "aria-labelledby": "resumes-heading" },
+      h("h2", { id: "resumes-heading" }, "My résumés"),
+      list,
+      uploader),
   );
 }

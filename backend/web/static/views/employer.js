@@ -1,7 +1,7 @@
 // An employer's dashboard: companies, jobs in every status, and each job's applicants.
 
-import { allPages, currentUser, get, options, patch, post, remove, request } from "../api.js";
-import { action, ago, choices, describe, field, flash, form, h, input, render, select, title, when, words } from "../ui.js";
+import { allPages, currentUser, download, get, options, patch, post, remove, request } from "../api.js";
+import { action, ago, choices, describe, field, flash, form, h, input, render, saveFile, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 import { threadSection } from "./moderation.js";
 import { verifiedBadge } from "./jobs.js";
@@ -294,23 +294,60 @@ export async function dashboardJobPage(params, id) {
   title(job.title);
   const [companies, offered] = await Promise.all([allPages("/users/me/companies"), options()]);
   const [applications, decisions, thread, revisions] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`), threadSection(id), get(`/jobs/${id}/revisions`)]);
-  const rows = applications.map((application) => {
+  const applicantRow = (application) => {
     const current = h("td", {}, words(application.status));
     const { reviewer, final: finals } = offered.application_statuses;
     const picker = select("status", reviewer.map((status) => [status, words(status)]), { "aria-label": `Status of application ${application.id}` });
     picker.value = reviewer.includes(application.status) ? application.status : reviewer[0];
     const final = finals.includes(application.status);
+    const profile = h("div", { class: "profile" });
     return h("tr", {},
       h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email)),
       current,
       h("td", {}, when(application.created_at)),
-      h("td", {}, application.cover_letter ? h("details", {}, h("summary", {}, "Cover letter"), h("p", { class: "letter" }, application.cover_letter)) : ""),
+      h("td", {},
+        application.cover_letter ? h("details", {}, h("summary", {}, "Cover letter"), h("p", { class: "letter" }, application.cover_letter)) : null,
+        application.resume_id ? action("Résumé", async () => {
+          const resume = await get(`/resumes/${application.resume_id}`);
+          saveFile(await download(`/resumes/${application.resume_id}/file`), resume.file_name);
+        }, { class: "secondary", "aria-label": `Download ${application.candidate_name}'s résumé` }) : null,
+        action("Profile", async (button) => {
+          const shown = await get(`/applications/${application.id}/profile`);
+          // replaceChildren writes a null as the text "null": only the parts there are.
+          profile.replaceChildren(...[
+            shown.updated_at ? null : h("p", { class: "meta" }, "No profile yet."),
+            shown.headline ? h("p", {}, h("strong", {}, shown.headline)) : null,
+            shown.summary ? h("p", { class: "letter" }, shown.summary) : null,
+            shown.skills.length ? h("ul", { class: "tags", "aria-label": "Skills" }, shown.skills.map((skill) => h("li", {}, skill))) : null,
+            h("p", { class: "meta" }, [shown.location, shown.work_authorization, shown.open_to_remote ? "open to remote work" : ""].filter(Boolean).join(" · ")),
+            shown.links.length ? h("ul", {}, shown.links.map((address) => h("li", {}, h("a", { href: address, rel: "noopener noreferrer nofollow", target: "_blank" }, address)))) : null,
+          ].filter((part) => part !== null));
+          button.hidden = true;
+        }, { class: "secondary", "aria-label": `${application.candidate_name}'s profile` }),
+        profile),
       h("td", { class: "row-actions" }, final ? null : [picker, action("Set status", async () => {
         const changed = await patch(`/applications/${application.id}`, { status: picker.value });
         current.textContent = words(changed.status);
         return `${application.candidate_name}'s application is now ${words(changed.status)}.`;
       })]));
-  });
+  };
+  const applicantTable = (list) => list.length
+    ? h("table", { class: "table" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Applied"), h("th", { scope: "col" }, "Letter, résumé, profile"), h("th", { scope: "col" }, "Change"))),
+        h("tbody", {}, list.map(applicantRow)))
+    : h("p", {}, "No applications match.");
+  let applicants = applicantTable(applications);
+  // Search the text of the applicants' résumés (the worker reads each one after upload).
+  const finder = form(
+    { class: "inline", role: "search", "aria-label": "Search the résumés" },
+    [field("Search the résumés", input("q", { type: "search", maxlength: 200 }), "Words, \"a phrase\", -without")],
+    async (data) => {
+      const q = String(data.get("q") || "").trim();
+      const found = await allPages(`/jobs/${id}/applications`, { q });
+      applicants.replaceWith(applicants = applicantTable(found));
+    },
+    "Search",
+  );
   const editor = form(
     { "aria-label": "Edit the job" },
     jobFields(companies, offered, job),
@@ -349,11 +386,7 @@ export async function dashboardJobPage(params, id) {
     thread,
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
-      rows.length
-        ? h("table", { class: "table" },
-            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Applied"), h("th", { scope: "col" }, "Letter"), h("th", { scope: "col" }, "Change"))),
-            h("tbody", {}, rows))
-        : h("p", {}, "No applications yet.")),
+      applications.length ? [finder, applicants] : h("p", {}, "No applications yet.")),
     h("section", { "aria-labelledby": "edit-heading" }, h("h2", { id: "edit-heading" }, "Edit"), editor),
   );
 }

@@ -1,8 +1,9 @@
 // The home page (search) and a job's page.
 
-import { ApiError, currentUser, get, options, post } from "../api.js";
+import { ApiError, allPages, currentUser, get, options, post } from "../api.js";
 import { action, ago, choices, describe, field, flash, form, h, input, markup, render, salary, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
+import { uploadResume } from "./candidate.js";
 
 const SORTS = [["", "Best match"], ["newest", "Newest"], ["salary", "Highest salary"]];
 const SEARCH_KEYS = ["q", "location", "workplace", "employment_type", "tag", "salary_min", "posted_after", "sort"];
@@ -184,15 +185,34 @@ export async function jobPage(id) {
   const pay = salary(job);
   const user = currentUser();
   let applyArea;
+  let applied;
   if (!user) {
     applyArea = h("p", {}, h("a", { href: `/signin?next=/jobs/${job.id}` }, "Sign in"), " or ", h("a", { href: "/signup" }, "create an account"), " to apply.");
+  } else if (user.role === "candidate" && (applied = (await allPages("/users/me/applications")).find((mine) => mine.job_id === job.id))) {
+    // Applied already: say so, rather than offer a form the API would refuse (409).
+    applyArea = h("p", { class: "notice" }, `You applied on ${when(applied.created_at)}; your application is ${words(applied.status)}. Follow it under `, h("a", { href: "/applications" }, "My applications"), ".");
   } else if (user.role === "candidate" && job.status === "published") {
+    const resumes = (await get("/users/me/resumes")).items;
+    const choice = select("resume_id", [
+      ...resumes.map((resume) => [String(resume.id), `${resume.file_name} (${when(resume.created_at)})`]),
+      ["", "No résumé"],
+    ]);
     applyArea = form(
       { class: "apply", "aria-label": "Apply" },
-      [field("Cover letter (optional)", h("textarea", { name: "cover_letter", rows: 6, maxlength: 10000 }))],
+      [
+        field("Résumé", choice, resumes.length ? "Sent with your application; manage them on your profile" : "You have none yet: upload one below or on your profile"),
+        field("Or upload a new résumé", input("file", { type: "file", accept: ".pdf,.docx,.odt,.rtf,.txt" }), "PDF, Word (DOCX), OpenDocument (ODT), RTF or plain text, at most 5 MB"),
+        field("Cover letter (optional)", h("textarea", { name: "cover_letter", rows: 6, maxlength: 10000 })),
+      ],
       async (data, node) => {
         const letter = String(data.get("cover_letter") || "").trim();
-        await post(`/jobs/${job.id}/applications`, letter ? { cover_letter: letter } : {});
+        const file = data.get("file");
+        let resumeId = data.get("resume_id") ? Number(data.get("resume_id")) : null;
+        if (file instanceof File && file.name) resumeId = (await uploadResume(file)).id;
+        const body = {};
+        if (letter) body.cover_letter = letter;
+        if (resumeId) body.resume_id = resumeId;
+        await post(`/jobs/${job.id}/applications`, body);
         node.replaceWith(h("p", { class: "success", role: "status" }, "Your application is in. Follow it under ", h("a", { href: "/applications" }, "My applications"), "."));
       },
       "Apply",
