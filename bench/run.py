@@ -5,7 +5,8 @@ starts the API as production runs it (uvicorn workers with uvloop and httptools)
 bare ceiling app, drives both with wrk from this second process, and writes a Markdown
 table, a chart, EXPLAIN plans and the raw figures under bench/results/<time>/. The full
 run then times the search beside a dedicated engine on its largest data set
-(`python -m bench.search`, its output in search.md). Every figure is the median of
+(`python -m bench.search`, its output in search.md) and résumés' uploads and search
+(`python -m bench.hiring`, in hiring.md). Every figure is the median of
 several runs, or a ratio taken within one run.
 """
 
@@ -495,6 +496,14 @@ def main() -> None:
                 text=True,
             ).stdout
             (out / "search.md").write_text(searched)
+            # Résumés: uploads, and an employer's search of 100 000 applicants (issue #28's
+            # targets), on a database of their own.
+            log("résumés (python -m bench.hiring)")
+            hiring = subprocess.run(
+                [sys.executable, "-m", "bench.hiring"], check=True, capture_output=True, text=True
+            ).stdout
+            (out / "hiring.md").write_text(hiring)
+            searched += "\n" + hiring
     finally:
         if not args.keep:
             server_url = load_settings(environment="development").database

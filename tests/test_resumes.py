@@ -8,12 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import sandbox
 from backend.core.documents import DocumentType, UnreadableDocument
 from backend.db.models import Application, Job, Resume, Role, StoredFile
+from backend.db.repository.applications import SEARCH_WINDOW
 from backend.services.resumes import file_name
 from tests import documents, hostile
 from tests.conftest import ClientFactory
@@ -484,3 +485,68 @@ async def test_parallel_uploads_keep_at_most_ten(make_live_client: ClientFactory
     assert sorted(response.status_code for response in responses) == [201] * 10 + [409] * 6
     listed = await client.get(f"{API}/users/me/resumes", headers=candidate)
     assert len(listed.json()["items"]) == 10
+
+
+async def test_a_search_past_the_newest_applications_asks_the_index(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, job: Job
+) -> None:
+    """More applications than the first step reads: the rare word is found by the index,
+    the common one among the newest; both page exactly like one unpaged query."""
+    count = SEARCH_WINDOW + 40
+    await db.execute(
+        text(
+            """
+            WITH people AS (
+                INSERT INTO users (email, hashed_password, full_name, role)
+                SELECT 'window-' || n || '@example.com', 'x', 'W ' || n, 'candidate'
+                FROM generate_series(1, :count) AS n
+                RETURNING id
+            ), numbered AS (
+                SELECT id, row_number() OVER (ORDER BY id) AS n FROM people
+            ), kept AS (
+                INSERT INTO resumes (candidate_id, file_name, media_type, size, file_key,
+                                     text_state, text, search)
+                SELECT id, 'cv.txt', 'text/plain', 1, '0', 'ready', body,
+                       to_tsvector('english'::regconfig, body)
+                FROM (
+                    SELECT id, CASE WHEN n <= 30 AND n % 6 = 1 THEN 'zyzzyva gardening'
+                                    ELSE 'gardening' END AS body
+                    FROM numbered
+                ) AS written
+                RETURNING id, candidate_id
+            )
+            INSERT INTO applications (job_id, candidate_id, resume_id)
+            SELECT :job_id, candidate_id, id FROM kept
+            """
+        ),
+        {"count": count, "job_id": job.id},
+    )
+    rare = (
+        (
+            await db.execute(
+                select(Application.id)
+                .join(Resume, Resume.id == Application.resume_id)
+                .where(Resume.text.contains("zyzzyva"))
+                .order_by(Application.id.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    # Only among the oldest: the newest SEARCH_WINDOW hold none of them.
+    assert len(rare) == 5
+    for url in (f"{API}/jobs/{job.id}/applications", f"{API}/users/me/applicants"):
+        for q, expected_count in (("zyzzyva", 5), ("gardening", count)):
+            walked: list[int] = []
+            params: dict[str, Any] = {"q": q, "limit": 100 if q == "gardening" else 2}
+            while True:
+                page = await client.get(url, params=params, headers=actors.employer.headers)
+                assert page.status_code == 200, page.text
+                walked += [item["id"] for item in page.json()["items"]]
+                if page.json()["next_cursor"] is None:
+                    break
+                params["cursor"] = page.json()["next_cursor"]
+            assert len(walked) == expected_count
+            assert walked == sorted(walked, reverse=True)
+            if q == "zyzzyva":
+                assert walked == list(rare)

@@ -21,7 +21,7 @@ import anyio.to_thread
 from backend.core.documents import UnreadableDocument
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["__main__", __name__])
+_CONTEXT.set_forkserver_preload([__name__])
 
 # Children at once per process: each may take its memory limit.
 _CHILDREN = anyio.CapacityLimiter(2)

@@ -34,7 +34,8 @@ MAX_LINKS = 5
 
 class StoredFile(Base):
     """A file's bytes, for the file store that keeps them in the database
-    (`backend.services.file_store`)."""
+    (`backend.services.file_store`); stored uncompressed (`STORAGE EXTERNAL`, set by the
+    migration: SQLAlchemy does not model it)."""
 
     __tablename__ = "stored_files"
 

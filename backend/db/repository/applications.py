@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, literal_column, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, literal_column, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,11 +97,10 @@ async def update(session: AsyncSession, *, application: Application, **values: o
     await base.update(session, application, **values)
 
 
-def _applicants(q: str | None) -> Select[Any]:
+def _applicants() -> Select[Any]:
     """Applications, newest first, each with its candidate's name and address (as
-    `candidate_name` and `candidate_email`), which the employer needs to reach them; with
-    `q`, only those whose résumé's text matches it (web search syntax)."""
-    statement = (
+    `candidate_name` and `candidate_email`), which the employer needs to reach them."""
+    return (
         select(
             *APPLICATION_COLUMNS,
             User.full_name.label("candidate_name"),
@@ -110,12 +109,82 @@ def _applicants(q: str | None) -> Select[Any]:
         .join(User, User.id == Application.candidate_id)
         .order_by(Application.id.desc())
     )
+
+
+# How many of the newest applications in a list's scope a search of their résumés reads
+# before it asks the résumés' index instead (see `_matching`).
+SEARCH_WINDOW = 500
+
+
+async def _matching(
+    session: AsyncSession,
+    *,
+    scope: ColumnElement[bool],
+    q: str,
+    limit: int,
+    after: IdPosition | None,
+) -> list[int]:
+    """The ids of the newest `limit` applications in `scope` (after `after`) whose résumé's
+    text matches `q` (web search syntax), newest first.
+
+    No one plan suits every word: a word most résumés hold is found at once by walking the
+    newest applications, while a rare one is found by the résumés' index. The planner
+    cannot tell them apart (its estimates for a tsquery are rough, and a prepared statement
+    is planned once for all words), so the choice is made here, on what the first step
+    finds: it reads the newest SEARCH_WINDOW applications in scope; when they hold enough
+    matches, or are all there is, that is the answer; otherwise the index is asked first
+    (a MATERIALIZED step: the matching résumés, then their applications in scope).
+    """
+    query = func.websearch_to_tsquery(literal_column(f"'{RESUME_SEARCH}'::regconfig"), q)
+    matches = Resume.search.bool_op("@@")(query)
+    conditions = [scope] if after is None else [scope, Application.id < after.id]
+    recent = (
+        select(Application.id, Application.resume_id)
+        .where(*conditions)
+        .order_by(Application.id.desc())
+        .limit(SEARCH_WINDOW)
+        .subquery()
+    )
+    found = select(recent.c.id).join(Resume, Resume.id == recent.c.resume_id).where(matches)
+    ids = [
+        row.id
+        for row in await base.all_rows(session, found.order_by(recent.c.id.desc()).limit(limit))
+    ]
+    if len(ids) == limit:
+        return ids
+    seen = await base.first(session, select(func.count()).select_from(recent))
+    if seen is None or seen[0] < SEARCH_WINDOW:
+        return ids
+    resumes = select(Resume.id).where(matches).cte("matching").prefix_with("MATERIALIZED")
+    statement = (
+        select(Application.id)
+        .join(resumes, resumes.c.id == Application.resume_id)
+        .where(*conditions)
+        .order_by(Application.id.desc())
+        .limit(limit)
+    )
+    return [row.id for row in await base.all_rows(session, statement)]
+
+
+async def _applicant_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    *,
+    scope: ColumnElement[bool],
+    limit: int,
+    after: IdPosition | None,
+    q: str | None,
+) -> Positioned[base.AnyRow, IdPosition]:
+    """A page of `statement` (applicants) within `scope`; with `q`, those whose résumé
+    matches it (see `_matching`)."""
     if q is not None:
-        query = func.websearch_to_tsquery(literal_column(f"'{RESUME_SEARCH}'::regconfig"), q)
-        statement = statement.join(Resume, Resume.id == Application.resume_id).where(
-            Resume.search.bool_op("@@")(query)
-        )
-    return statement
+        ids = await _matching(session, scope=scope, q=q, limit=limit + 1, after=after)
+        statement = statement.where(Application.id.in_(ids))
+    else:
+        statement = statement.where(scope).limit(limit + 1)
+        if after is not None:
+            statement = statement.where(Application.id < after.id)
+    return base.by_id(await base.all_rows(session, statement))
 
 
 async def list_for_job(
@@ -126,11 +195,9 @@ async def list_for_job(
     after: IdPosition | None = None,
     q: str | None = None,
 ) -> Positioned[base.AnyRow, IdPosition]:
-    """A job's applications (see `_applicants`)."""
-    statement = _applicants(q).where(Application.job_id == job_id).limit(limit + 1)
-    if after is not None:
-        statement = statement.where(Application.id < after.id)
-    return base.by_id(await base.all_rows(session, statement))
+    """A job's applications (see `_applicants` and `_applicant_page`)."""
+    scope = Application.job_id == job_id
+    return await _applicant_page(session, _applicants(), scope=scope, limit=limit, after=after, q=q)
 
 
 async def list_for_owner(
@@ -141,19 +208,16 @@ async def list_for_owner(
     after: IdPosition | None = None,
     q: str | None = None,
 ) -> Positioned[base.AnyRow, IdPosition]:
-    """The applications to the jobs of every company `owner_id` owns (see `_applicants`),
-    each with its job's title (`job_title`)."""
+    """The applications to the jobs of every company `owner_id` owns (see `_applicants`
+    and `_applicant_page`), each with its job's title (`job_title`)."""
+    owned = select(Job.id).join(Company, Company.id == Job.company_id)
+    scope = Application.job_id.in_(owned.where(Company.owner_id == owner_id))
     statement = (
-        _applicants(q)
+        _applicants()
         .add_columns(Job.title.label("job_title"))
         .join(Job, Job.id == Application.job_id)
-        .join(Company, Company.id == Job.company_id)
-        .where(Company.owner_id == owner_id)
-        .limit(limit + 1)
     )
-    if after is not None:
-        statement = statement.where(Application.id < after.id)
-    return base.by_id(await base.all_rows(session, statement))
+    return await _applicant_page(session, statement, scope=scope, limit=limit, after=after, q=q)
 
 
 def _candidates_page(*, after: bool) -> hot.HotRead[ApplicationRow]:
