@@ -9,7 +9,8 @@ Expand only. Three new, empty tables (files' bytes stored uncompressed). On
 `applications`, a nullable column (added without a rewrite, the table's lock held for a
 moment within the 5 s lock timeout `migrate` sets), its foreign key added NOT VALID (no
 scan under that lock) and validated in a statement of its own (which lets reads and
-writes go on), and its index built CONCURRENTLY. An older release still running never reads or writes any of it.
+writes go on), and its index built CONCURRENTLY. An older release still running never
+reads or writes any of it.
 """
 
 from collections.abc import Sequence
