@@ -56,6 +56,9 @@ CONTRACT = {
     ("get", "/api/v1/applications/{application_id}"),
     ("patch", "/api/v1/applications/{application_id}"),
     ("get", "/api/v1/users/me/applicants"),
+    ("get", "/api/v1/applications/{application_id}/timeline"),
+    ("post", "/api/v1/applications/{application_id}/notes"),
+    ("get", "/api/v1/jobs/{job_id}/applications.csv"),
     ("get", "/api/v1/applications/{application_id}/profile"),
     ("post", "/api/v1/users/me/resumes"),
     ("get", "/api/v1/users/me/resumes"),
@@ -112,12 +115,14 @@ READ_MODELS = {
     },
     "ApplicantRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "resume_id", "created_at",
-        "updated_at", "candidate_name", "candidate_email",
+        "updated_at", "candidate_name", "candidate_email", "viewed_at", "rejection_reason",
     },
     "CompanyApplicantRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "resume_id", "created_at",
-        "updated_at", "candidate_name", "candidate_email", "job_title",
+        "updated_at", "candidate_name", "candidate_email", "viewed_at", "rejection_reason",
+        "job_title",
     },
+    "TimelineEvent": {"id", "kind", "status", "reason", "note", "actor_name", "created_at"},
     "ResumeRead": {
         "id", "file_name", "media_type", "size", "pages", "text_state", "created_at",
     },

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from backend.apis.access import Candidate, EmployerOrAdmin, IdPath, candidate_only
 from backend.apis.deps import (
@@ -10,6 +11,7 @@ from backend.apis.deps import (
     DbSession,
     IfMatch,
     SettingsDep,
+    TransactionsDep,
     hot_reads,
     reads_bearer_token,
 )
@@ -23,6 +25,8 @@ from backend.schemas.application import (
     ApplicationUpdate,
     CompanyApplicantRead,
     MyApplicationRead,
+    NoteCreate,
+    TimelineEvent,
 )
 from backend.schemas.base import Text
 from backend.schemas.pagination import Page
@@ -164,6 +168,81 @@ async def update_application(
         application_id=application_id,
         status=payload.status,
         if_match=if_match,
+        reason=payload.reason,
     )
     response.headers["ETag"] = etag(application.updated_at)
     return ApplicationRead.model_validate(application)
+
+
+@router.get(
+    "/applications/{application_id}/timeline",
+    name="timeline",
+    response_model=Page[TimelineEvent],
+    responses=problem_responses(401, 404),
+)
+async def read_timeline(
+    application_id: IdPath, user: CurrentUser, page: PageDep, db: DbSession
+) -> Page[TimelineEvent]:
+    """What happened to an application, oldest first: its candidate (without the employer's
+    notes, reasons and names), the job's owner and admins (everything)."""
+    paged, private = await applications_service.timeline(
+        db, user=user, application_id=application_id, page=page
+    )
+    if private:
+        return to_page(paged, TimelineEvent.model_validate)
+    return to_page(
+        paged,
+        lambda row: TimelineEvent(
+            id=row.id,
+            kind=row.kind,
+            status=row.status,
+            reason=None,
+            note=None,
+            actor_name=None,
+            created_at=row.created_at,
+        ),
+    )
+
+
+@router.post(
+    "/applications/{application_id}/notes",
+    name="add-note",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TimelineEvent,
+    responses=problem_responses(401, 403, 404),
+)
+async def add_note(
+    application_id: IdPath, payload: NoteCreate, user: CurrentUser, db: DbSession
+) -> TimelineEvent:
+    """A private note on an application, on its timeline for the employer's side only: the
+    job's owner and admins (its candidate 403)."""
+    row = await applications_service.add_note(
+        db, user=user, application_id=application_id, note=payload.note
+    )
+    return TimelineEvent.model_validate(row)
+
+
+@router.get(
+    "/jobs/{job_id}/applications.csv",
+    name="export",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "Every application to the job, as CSV", "content": {"text/csv": {}}},
+        **problem_responses(401, 404),
+    },
+)
+async def export_applications(
+    job_id: IdPath, user: CurrentUser, db: DbSession, transactions: TransactionsDep
+) -> StreamingResponse:
+    """Every application to a job as a CSV file (UTF-8, a header row, oldest first), its
+    fields escaped so that no spreadsheet runs one as a formula: its owner and admins."""
+    await applications_service.check_export(db, user=user, job_id=job_id)
+    return StreamingResponse(
+        applications_service.export_csv(transactions, job_id=job_id),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="applications-job-{job_id}.csv"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -20,7 +20,7 @@ from backend.db.hot import Reader as Reader  # re-exported for the routers
 from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository.sessions import Caller as Caller  # re-exported for the routers
-from backend.db.transactions import Transactions
+from backend.db.transactions import Transactions, written
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 
@@ -77,7 +77,7 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-        if not reading or session.new or session.dirty or session.deleted:
+        if not reading or written(session):
             await session.commit()
         # A read in autocommit has nothing to commit: closing the session (on leaving this
         # block) hands its connection back.

@@ -33,3 +33,18 @@ async def release(db: AsyncSession) -> None:
     if db.new or db.dirty or db.deleted:
         raise RuntimeError("release() after a write would commit it")
     await db.commit()
+
+
+_WROTE = "wrote"
+
+
+def mark_written(db: AsyncSession) -> None:
+    """The request's session wrote through a Core statement (which the session does not
+    track): commit it when the request ends, even for a request that otherwise only reads
+    (`backend.apis.deps.get_db`)."""
+    db.info[_WROTE] = True
+
+
+def written(db: AsyncSession) -> bool:
+    """Whether the session holds a write to commit: changed objects, or `mark_written`."""
+    return bool(db.new or db.dirty or db.deleted or db.info.get(_WROTE))

@@ -1,8 +1,14 @@
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
-from backend.db.models.application import COVER_LETTER_MAX_LENGTH, ApplicationStatus
+from backend.db.models.application import (
+    COVER_LETTER_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    ApplicationStatus,
+    EventKind,
+    RejectionReason,
+)
 from backend.schemas.base import RequestModel, ResponseModel, Text, Timestamp
 from backend.schemas.job import EntityId
 
@@ -22,10 +28,25 @@ class ApplicationCreate(RequestModel):
 
 class ApplicationUpdate(RequestModel):
     status: ApplicationStatus
+    reason: RejectionReason | None = Field(
+        default=None, description="Why it is rejected (with `rejected` only; the employer's)"
+    )
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "reviewing"}, {"status": "withdrawn"}]}
+        json_schema_extra={
+            "examples": [
+                {"status": "reviewing"},
+                {"status": "rejected", "reason": "position_filled"},
+                {"status": "withdrawn"},
+            ]
+        }
     )
+
+    @model_validator(mode="after")
+    def reason_with_a_rejection(self) -> "ApplicationUpdate":
+        if self.reason is not None and self.status != ApplicationStatus.rejected:
+            raise ValueError("a reason goes with the status rejected only")
+        return self
 
 
 class ApplicationRead(ResponseModel):
@@ -48,13 +69,38 @@ class MyApplicationRead(ApplicationRead):
 
 
 class ApplicantRead(ApplicationRead):
-    """An application as the job's owner and admins list it: who applied, to reach them."""
+    """An application as the job's owner and admins list it: who applied, to reach them;
+    when their side first opened it, and why they rejected it."""
 
     candidate_name: str
     candidate_email: str
+    viewed_at: Timestamp | None
+    rejection_reason: RejectionReason | None
 
 
 class CompanyApplicantRead(ApplicantRead):
     """An application as the employer lists all of theirs: with the job it is for."""
 
     job_title: str
+
+
+class NoteCreate(RequestModel):
+    note: Annotated[Text, Field(min_length=1, max_length=NOTE_MAX_LENGTH)]
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "Strong on SQL; ask about on-call."}]}
+    )
+
+
+class TimelineEvent(ResponseModel):
+    """One thing that happened to an application. The candidate reads `submitted`,
+    `viewed` and `moved`, with `reason`, `note` and `actor_name` null; the employer's side
+    reads every kind, `note` its private notes."""
+
+    id: int
+    kind: EventKind
+    status: ApplicationStatus | None
+    reason: RejectionReason | None
+    note: str | None
+    actor_name: str | None
+    created_at: Timestamp

@@ -1,7 +1,10 @@
 """Applications: candidates apply and follow theirs; job owners review them."""
 
-from datetime import timedelta
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
+from defusedcsv import csv
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
@@ -9,14 +12,16 @@ from backend.core.cursor import scope_of
 from backend.core.exceptions import Conflict, Forbidden, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
-from backend.db.models import Application, ApplicationStatus
-from backend.db.models.application import FINAL_STATUSES
+from backend.db.models import Application, ApplicationStatus, EventKind
+from backend.db.models.application import FINAL_STATUSES, RejectionReason
 from backend.db.queue import NOTIFY_NEW_APPLICANTS, NOTIFY_STATUS_CHANGES, enqueue
+from backend.db.repository import application_events as events_repo
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.applications import ApplicationRow
 from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
+from backend.db.transactions import Transactions, own_transaction
 from backend.services import resumes, verification
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
@@ -61,6 +66,9 @@ async def apply(
         candidate_id=candidate.id,
         cover_letter=cover_letter,
         resume_id=resume_id,
+    )
+    await events_repo.record(
+        db, application_id=application.id, actor_id=candidate.id, kind=EventKind.submitted
     )
     # One waiting mail per job: when one is already scheduled, it will list this one too.
     await enqueue(
@@ -110,10 +118,16 @@ async def list_mine(db: Reader, *, candidate: Caller, page: PageRequest) -> Page
 
 
 async def _visible(
-    db: AsyncSession, *, user: Caller, application_id: int, lock: Lock = None
+    db: AsyncSession,
+    *,
+    user: Caller,
+    application_id: int,
+    lock: Lock = None,
+    viewing: bool = False,
 ) -> tuple[Application, set[ApplicationStatus]]:
     """An application its candidate, the job's owner or an admin may see (404 for others),
-    and the statuses this caller may set."""
+    and the statuses this caller may set. `viewing`: the caller opens it, which the first
+    time the employer's side does is recorded on its timeline."""
     found = await applications_repo.get_access(db, application_id=application_id, lock=lock)
     if found is None:
         raise NotFound(APPLICATION_NOT_FOUND)
@@ -124,12 +138,45 @@ async def _visible(
         allowed |= CANDIDATE_STATUSES
     if not allowed:
         raise NotFound(APPLICATION_NOT_FOUND)
+    if viewing and allowed & REVIEW_STATUSES and found.application.viewed_at is None:
+        await events_repo.mark_viewed(db, application_id=application_id, actor_id=user.id)
     return found.application, allowed
 
 
 async def get(db: AsyncSession, *, user: Caller, application_id: int) -> Application:
-    application, _ = await _visible(db, user=user, application_id=application_id)
+    application, _ = await _visible(db, user=user, application_id=application_id, viewing=True)
     return application
+
+
+async def timeline(
+    db: AsyncSession, *, user: Caller, application_id: int, page: PageRequest
+) -> tuple[Paged[AnyRow], bool]:
+    """An application's events, oldest first, and whether the caller is of the employer's
+    side (who reads notes, reasons and names; the candidate reads neither)."""
+    _, allowed = await _visible(db, user=user, application_id=application_id, viewing=True)
+    private = bool(allowed & REVIEW_STATUSES)
+    kind = f"timeline:{application_id}"
+    rows = await events_repo.page(
+        db,
+        application_id=application_id,
+        limit=page.limit,
+        after=page.after(kind, IdPosition, scope_of(private)),
+        private=private,
+    )
+    return page.page(rows, kind, scope_of(private)), private
+
+
+async def add_note(db: AsyncSession, *, user: Caller, application_id: int, note: str) -> AnyRow:
+    """A private note of the employer's side on an application (its candidate: 403)."""
+    _, allowed = await _visible(db, user=user, application_id=application_id)
+    if not allowed & REVIEW_STATUSES:
+        raise Forbidden("Only the job's owner and admins write notes on an application.")
+    event_id = await events_repo.record(
+        db, application_id=application_id, actor_id=user.id, kind=EventKind.note, note=note
+    )
+    row = await events_repo.get(db, event_id=event_id)
+    assert row is not None  # written just now, in this transaction
+    return row
 
 
 async def change_status(
@@ -140,8 +187,11 @@ async def change_status(
     application_id: int,
     status: ApplicationStatus,
     if_match: str | None,
+    reason: RejectionReason | None = None,
 ) -> Application:
     """Move an application; 403 for a status this caller may not set, 409 once it is final.
+    A rejection may say why (`reason`, for the employer's side alone). Each change is an
+    event on the application's timeline.
 
     Decided on the locked row: of two conflicting changes at once (an offer and a
     withdrawal), the second sees the first's result and is refused.
@@ -156,11 +206,23 @@ async def change_status(
         return application
     if application.status in FINAL_STATUSES:
         raise Conflict(f"The application is already {application.status.value}.")
+    await events_repo.record(
+        db,
+        application_id=application.id,
+        actor_id=user.id,
+        kind=EventKind.moved,
+        status=status,
+        reason=reason.value if reason is not None else None,
+    )
     if status == ApplicationStatus.withdrawn:  # the candidate's own doing: nothing to tell
         await applications_repo.update(db, application=application, status=status)
         return application
     await applications_repo.update(
-        db, application=application, status=status, candidate_notify_pending=True
+        db,
+        application=application,
+        status=status,
+        candidate_notify_pending=True,
+        rejection_reason=reason.value if reason is not None else None,
     )
     # One waiting mail per candidate: when one is already scheduled, it will tell of this
     # change too (and of where the application ended, if it moves again meanwhile).
@@ -172,3 +234,65 @@ async def change_status(
         candidate_id=application.candidate_id,
     )
     return application
+
+
+# Applications read at once while a job's export streams (each batch a short transaction).
+EXPORT_BATCH = 500
+EXPORT_HEADER = (
+    "application_id",
+    "applied_at",
+    "status",
+    "name",
+    "email",
+    "headline",
+    "resume",
+    "viewed_at",
+    "rejection_reason",
+    "cover_letter",
+)
+
+
+async def check_export(db: AsyncSession, *, user: Caller, job_id: int) -> None:
+    """Only the job's owner and admins export its applications (404 for anyone else)."""
+    found = await jobs_repo.get_access(db, job_id=job_id)
+    if found is None or not manages(user, found.owner_id):
+        raise NotFound(JOB_NOT_FOUND)
+
+
+async def export_csv(transactions: Transactions, *, job_id: int) -> AsyncIterator[str]:
+    """A job's applications as CSV text, batch by batch: defusedcsv's writer, which puts a
+    quote before any field a spreadsheet would run as a formula (=, +, -, @ ...)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_HEADER)
+    after_id = 0
+    while True:
+        async with own_transaction(transactions) as db:
+            rows = await applications_repo.export_batch(
+                db, job_id=job_id, after_id=after_id, limit=EXPORT_BATCH
+            )
+        for row in rows:
+            writer.writerow(
+                (
+                    row.id,
+                    _instant(row.created_at),
+                    row.status.value,
+                    row.full_name,
+                    row.email,
+                    row.headline or "",
+                    row.file_name or "",
+                    _instant(row.viewed_at),
+                    row.rejection_reason or "",
+                    row.cover_letter or "",
+                )
+            )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < EXPORT_BATCH:
+            return
+        after_id = rows[-1].id
+
+
+def _instant(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")

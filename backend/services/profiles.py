@@ -6,12 +6,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.exceptions import NotFound
-from backend.db.repository import applications as applications_repo
 from backend.db.repository import profiles as profiles_repo
 from backend.db.repository.base import AnyRow
 from backend.db.repository.sessions import Caller
-from backend.services.applications import APPLICATION_NOT_FOUND
-from backend.services.rules import manages
+from backend.services import applications
 
 PROFILE_NOT_FOUND = "Profile not found."
 
@@ -30,10 +28,6 @@ async def save(db: AsyncSession, *, candidate: Caller, values: dict[str, Any]) -
 
 async def of_applicant(db: AsyncSession, *, user: Caller, application_id: int) -> AnyRow:
     """The profile of an application's candidate: for them, the job's owner and admins
-    (404 for anyone else)."""
-    found = await applications_repo.get_access(db, application_id=application_id)
-    if found is None or not (
-        manages(user, found.job_owner_id) or found.application.candidate_id == user.id
-    ):
-        raise NotFound(APPLICATION_NOT_FOUND)
-    return await read(db, user_id=found.application.candidate_id)
+    (404 for anyone else); the employer's side reading it has opened the application."""
+    application = await applications.get(db, user=user, application_id=application_id)
+    return await read(db, user_id=application.candidate_id)

@@ -1,7 +1,12 @@
 """Every model, imported here so that Alembic and the mappers see them all."""
 
 from backend.db.base import Base
-from backend.db.models.application import Application, ApplicationStatus
+from backend.db.models.application import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    EventKind,
+)
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.company import Company, ReviewPolicy
 from backend.db.models.job import (
@@ -33,6 +38,7 @@ __all__ = [
     "QUEUE_PREFIX",
     "AlertFrequency",
     "Application",
+    "ApplicationEvent",
     "ApplicationStatus",
     "AuthAttempt",
     "BannedDomain",
@@ -41,6 +47,7 @@ __all__ = [
     "Company",
     "Decision",
     "EmploymentType",
+    "EventKind",
     "Job",
     "JobComment",
     "JobDecision",

@@ -1,11 +1,24 @@
 import enum
+from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Identity, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TimestampMixin
 
 COVER_LETTER_MAX_LENGTH = 10_000
+NOTE_MAX_LENGTH = 5_000
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -15,6 +28,24 @@ class ApplicationStatus(enum.StrEnum):
     offered = "offered"
     rejected = "rejected"
     withdrawn = "withdrawn"
+
+
+class RejectionReason(enum.StrEnum):
+    """Why an employer turned an application down (theirs to read, not the candidate's)."""
+
+    not_a_fit = "not_a_fit"
+    not_enough_experience = "not_enough_experience"
+    position_filled = "position_filled"
+    duplicate = "duplicate"
+    spam = "spam"
+    other = "other"
+
+
+class EventKind(enum.StrEnum):
+    submitted = "submitted"
+    viewed = "viewed"  # the employer's side first opened it
+    moved = "moved"  # a status change (`status`, and for a rejection its `reason`)
+    note = "note"  # a private note of the employer's side (`note`)
 
 
 FINAL_STATUSES = frozenset(
@@ -51,6 +82,9 @@ class Application(TimestampMixin, Base):
         server_default=ApplicationStatus.submitted.value,
     )
     cover_letter: Mapped[str | None] = mapped_column(Text)
+    # When the job's owner (or an admin) first opened it; NULL until then.
+    viewed_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(String(40))
     # The résumé sent with the application (kept while any application holds it).
     resume_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("resumes.id", ondelete="SET NULL"), index=True
@@ -69,3 +103,31 @@ class Application(TimestampMixin, Base):
             create_type=False,
         )
     )
+
+
+class ApplicationEvent(Base):
+    """What happened to an application, in order: its timeline. The candidate reads every
+    kind but `note`, without the reason of a rejection; the employer's side reads all."""
+
+    __tablename__ = "application_events"
+    __table_args__ = (Index("ix_application_events_application_id_id", "application_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("applications.id", ondelete="CASCADE")
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[ApplicationStatus | None] = mapped_column(
+        Enum(
+            ApplicationStatus,
+            name="application_status",
+            values_callable=lambda statuses: [s.value for s in statuses],
+            create_type=False,
+        )
+    )
+    reason: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -13,6 +13,7 @@ from backend.db import hot
 from backend.db.models import (
     Application,
     ApplicationStatus,
+    CandidateProfile,
     Company,
     Job,
     JobStatus,
@@ -37,6 +38,8 @@ class ApplicationRow:
     candidate_id: int
     status: ApplicationStatus
     cover_letter: str | None
+    viewed_at: datetime | None
+    rejection_reason: str | None
     resume_id: int | None
     owner_notify_pending: bool
     candidate_notify_pending: bool
@@ -402,3 +405,32 @@ async def under_way(session: AsyncSession, *, job_id: int) -> list[ClosingNotice
         .order_by(Application.id)
     )
     return [ClosingNotice(*row) for row in await base.all_rows(session, statement)]
+
+
+async def export_batch(
+    session: AsyncSession, *, job_id: int, after_id: int, limit: int
+) -> list[base.AnyRow]:
+    """The next `limit` applications to a job after `after_id`, oldest first, with what a
+    spreadsheet of them shows: the candidate's name, address and headline, the résumé's
+    file name."""
+    statement = (
+        select(
+            Application.id,
+            Application.created_at,
+            Application.status,
+            User.full_name,
+            User.email,
+            CandidateProfile.headline,
+            Resume.file_name,
+            Application.viewed_at,
+            Application.rejection_reason,
+            Application.cover_letter,
+        )
+        .join(User, User.id == Application.candidate_id)
+        .outerjoin(CandidateProfile, CandidateProfile.user_id == Application.candidate_id)
+        .outerjoin(Resume, Resume.id == Application.resume_id)
+        .where(Application.job_id == job_id, Application.id > after_id)
+        .order_by(Application.id)
+        .limit(limit)
+    )
+    return list(await base.all_rows(session, statement))
