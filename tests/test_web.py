@@ -1347,7 +1347,31 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     page.get_by_role("button", name="Ada Lovelace's profile").click()
     expect(page.get_by_text("Poetical scientist")).to_be_visible()
     expect(page.get_by_role("list", name="Skills")).to_contain_text("looms")
+    # A private note, then a rejection with its reason; the export has the application.
+    page.get_by_text("Timeline and notes").click()
+    page.get_by_label("Private note").fill("Knows Bernoulli numbers by heart.")
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.locator("details.timeline")).to_contain_text("Knows Bernoulli numbers by heart.")
+    page.get_by_label(re.compile("Status of application")).select_option("rejected")
+    page.get_by_label(re.compile("Reason for rejecting")).select_option("position_filled")
+    page.get_by_role("button", name="Set status").click()
+    expect(page.get_by_role("cell", name="rejected", exact=True)).to_be_visible()
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="Download as CSV").click()
+    exported = Path(waiting.value.path()).read_text()
+    assert "Here is my résumé." in exported
+    assert "Ada Lovelace.pdf" in exported
     assert serious_violations(page) == []
     screenshot(page, "applicants-desktop")
+
+    # The candidate's timeline: opened, then rejected; never the note or the reason.
+    page = candidate.page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My applications").click()
+    page.get_by_text("Timeline", exact=True).click()
+    history = page.locator("details.timeline")
+    expect(history).to_contain_text("moved: rejected")
+    expect(history).to_contain_text("viewed")
+    expect(history).not_to_contain_text("Bernoulli")
+    expect(history).not_to_contain_text("position")
     assert employer.unexpected_errors() == []
     assert candidate.unexpected_errors() == []

@@ -1,7 +1,7 @@
 // A candidate's applications, and everyone's saved searches.
 
-import { allPages, currentUser, download, get, options, patch, remove, request, upload } from "../api.js";
-import { action, bytes, field, flash, form, h, input, render, saveFile, title, when, words } from "../ui.js";
+import { allPages, currentUser, download, get, options, patch, post, remove, request, upload } from "../api.js";
+import { action, bytes, describe, field, flash, form, h, input, render, saveFile, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 
 export async function applicationsPage() {
@@ -25,8 +25,12 @@ export async function applicationsPage() {
             withdraw.remove();
             return `Your application for ${jobTitle} is withdrawn.`;
           }, {}, { ask: `Withdraw your application for ${jobTitle}? This cannot be undone.` });
+      const history = h("details", { class: "timeline" }, h("summary", {}, "Timeline"));
+      history.addEventListener("toggle", () => {
+        if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, false));
+      }, { once: true });
       return h("tr", {},
-        h("td", {}, h("a", { href: `/jobs/${application.job_id}` }, jobTitle), h("br"), h("span", { class: "meta" }, application.company_name)),
+        h("td", {}, h("a", { href: `/jobs/${application.job_id}` }, jobTitle), h("br"), h("span", { class: "meta" }, application.company_name), history),
         status,
         h("td", {}, when(application.created_at)),
         h("td", {}, withdraw));
@@ -176,4 +180,36 @@ export async function profilePage() {
       list,
       uploader),
   );
+}
+
+// An application's timeline, oldest first; for the employer's side (`private`), with its
+// notes, reasons and names, and a form to add a note.
+export function timelineOf(applicationId, isPrivate) {
+  const list = h("ol", { class: "events" });
+  const box = h("div", {}, list);
+  const describeEvent = (event) => {
+    const parts = [when(event.created_at), " · ", words(event.kind)];
+    if (event.status) parts.push(`: ${words(event.status)}`);
+    if (event.reason) parts.push(` (${words(event.reason)})`);
+    if (event.actor_name) parts.push(` · ${event.actor_name}`);
+    return h("li", {}, parts, event.note ? h("p", { class: "letter" }, event.note) : null);
+  };
+  allPages(`/applications/${applicationId}/timeline`).then((events) => {
+    list.replaceChildren(...events.map(describeEvent));
+  }, (error) => {
+    list.replaceChildren(h("li", { role: "alert" }, describe(error)));
+  });
+  if (isPrivate) {
+    box.append(form(
+      { "aria-label": `Add a note to application ${applicationId}` },
+      [field("Private note", h("textarea", { name: "note", rows: 2, maxlength: 5000 }), "Only your side reads it")],
+      async (data, node) => {
+        const added = await post(`/applications/${applicationId}/notes`, { note: String(data.get("note") || "") });
+        list.append(describeEvent(added));
+        node.reset();
+      },
+      "Add the note",
+    ));
+  }
+  return box;
 }

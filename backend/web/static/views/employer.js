@@ -5,7 +5,10 @@ import { action, ago, choices, describe, field, flash, form, h, input, render, s
 import { navigate } from "../router.js";
 import { threadSection } from "./moderation.js";
 import { verifiedBadge } from "./jobs.js";
+import { timelineOf } from "./candidate.js";
 import { confirmByLink } from "./account.js";
+
+const REJECTION_REASONS = ["not_a_fit", "not_enough_experience", "position_filled", "duplicate", "spam", "other"];
 
 // Descriptions take Markdown; the API renders it (backend/core/markdown.py).
 const MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists (- item), [links](https://…), ### headings.";
@@ -301,6 +304,11 @@ export async function dashboardJobPage(params, id) {
     picker.value = reviewer.includes(application.status) ? application.status : reviewer[0];
     const final = finals.includes(application.status);
     const profile = h("div", { class: "profile" });
+    const reason = select("reason", [["", "Reason (if rejected)"], ...REJECTION_REASONS.map((value) => [value, words(value)])], { "aria-label": `Reason for rejecting application ${application.id}` });
+    const history = h("details", { class: "timeline" }, h("summary", {}, "Timeline and notes"));
+    history.addEventListener("toggle", () => {
+      if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, true));
+    }, { once: true });
     return h("tr", {},
       h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email)),
       current,
@@ -325,11 +333,13 @@ export async function dashboardJobPage(params, id) {
           button.hidden = true;
         }, { class: "secondary", "aria-label": `${application.candidate_name}'s profile` }),
         profile),
-      h("td", { class: "row-actions" }, final ? null : [picker, action("Set status", async () => {
-        const changed = await patch(`/applications/${application.id}`, { status: picker.value });
+      h("td", { class: "row-actions" }, final ? null : [picker, reason, action("Set status", async () => {
+        const body = { status: picker.value };
+        if (picker.value === "rejected" && reason.value) body.reason = reason.value;
+        const changed = await patch(`/applications/${application.id}`, body);
         current.textContent = words(changed.status);
         return `${application.candidate_name}'s application is now ${words(changed.status)}.`;
-      })]));
+      })], history));
   };
   const applicantTable = (list) => list.length
     ? h("table", { class: "table" },
@@ -337,6 +347,9 @@ export async function dashboardJobPage(params, id) {
         h("tbody", {}, list.map(applicantRow)))
     : h("p", {}, "No applications match.");
   let applicants = applicantTable(applications);
+  const exporter = action("Download as CSV", async () => {
+    saveFile(await download(`/jobs/${id}/applications.csv`), `applications-job-${id}.csv`);
+  }, { class: "secondary" });
   // Search the text of the applicants' résumés (the worker reads each one after upload).
   const finder = form(
     { class: "inline", role: "search", "aria-label": "Search the résumés" },
@@ -386,7 +399,7 @@ export async function dashboardJobPage(params, id) {
     thread,
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
-      applications.length ? [finder, applicants] : h("p", {}, "No applications yet.")),
+      applications.length ? [finder, exporter, applicants] : h("p", {}, "No applications yet.")),
     h("section", { "aria-labelledby": "edit-heading" }, h("h2", { id: "edit-heading" }, "Edit"), editor),
   );
 }
