@@ -26,9 +26,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "applications", sa.Column("viewed_at", sa.DateTime(timezone=True), nullable=True)
-    )
+    op.add_column("applications", sa.Column("viewed_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column(
         "applications", sa.Column("rejection_reason", sa.String(length=40), nullable=True)
     )
