@@ -59,6 +59,7 @@ CONTRACT = {
     ("get", "/api/v1/applications/{application_id}/timeline"),
     ("post", "/api/v1/applications/{application_id}/notes"),
     ("get", "/api/v1/jobs/{job_id}/applications.csv"),
+    ("post", "/api/v1/jobs/{job_id}/applications/status"),
     ("get", "/api/v1/applications/{application_id}/profile"),
     ("post", "/api/v1/users/me/resumes"),
     ("get", "/api/v1/users/me/resumes"),

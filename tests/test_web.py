@@ -1347,7 +1347,13 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     page.get_by_role("button", name="Ada Lovelace's profile").click()
     expect(page.get_by_text("Poetical scientist")).to_be_visible()
     expect(page.get_by_role("list", name="Skills")).to_contain_text("looms")
-    # A private note, then a rejection with its reason; the export has the application.
+    # Moved with the selected ones (here, one), then a private note, then a rejection with
+    # its reason; the export has the application.
+    page.get_by_label("Select Ada Lovelace's application").check()
+    page.get_by_label("New status of the selected applications").select_option("interviewing")
+    page.get_by_role("button", name="Move the selected").click()
+    expect(page.get_by_text("1 application is now interviewing.")).to_be_visible()
+    expect(page.get_by_role("cell", name="interviewing", exact=True)).to_be_visible()
     page.get_by_text("Timeline and notes").click()
     page.get_by_label("Private note").fill("Knows Bernoulli numbers by heart.")
     page.get_by_role("button", name="Add the note").click()

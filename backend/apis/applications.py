@@ -23,6 +23,7 @@ from backend.schemas.application import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationUpdate,
+    BulkStatusChange,
     CompanyApplicantRead,
     MyApplicationRead,
     NoteCreate,
@@ -246,3 +247,30 @@ async def export_applications(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+@router.post(
+    "/jobs/{job_id}/applications/status",
+    name="move-many",
+    response_model=Page[ApplicationRead],
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def move_many(
+    job_id: IdPath,
+    payload: BulkStatusChange,
+    user: CurrentUser,
+    db: DbSession,
+    settings: SettingsDep,
+) -> Page[ApplicationRead]:
+    """Move several applications to a job to one status at once, all or nothing: its owner
+    and admins. 409, and nothing moved, when one of them is final."""
+    moved = await applications_service.change_many(
+        db,
+        settings,
+        user=user,
+        job_id=job_id,
+        application_ids=payload.application_ids,
+        status=payload.status,
+        reason=payload.reason,
+    )
+    return Page(items=[ApplicationRead.model_validate(a) for a in moved], next_cursor=None)

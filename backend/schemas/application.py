@@ -12,6 +12,9 @@ from backend.db.models.application import (
 from backend.schemas.base import RequestModel, ResponseModel, Text, Timestamp
 from backend.schemas.job import EntityId
 
+# Applications one bulk change moves at most.
+MAX_BULK = 100
+
 
 class ApplicationCreate(RequestModel):
     cover_letter: Annotated[Text, Field(max_length=COVER_LETTER_MAX_LENGTH)] | None = None
@@ -82,6 +85,31 @@ class CompanyApplicantRead(ApplicantRead):
     """An application as the employer lists all of theirs: with the job it is for."""
 
     job_title: str
+
+
+class BulkStatusChange(RequestModel):
+    application_ids: Annotated[
+        list[EntityId], Field(min_length=1, max_length=MAX_BULK, description="At most 100")
+    ]
+    status: ApplicationStatus
+    reason: RejectionReason | None = Field(
+        default=None, description="Why they are rejected (with `rejected` only)"
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"application_ids": [12, 15], "status": "interviewing"},
+                {"application_ids": [7, 9, 11], "status": "rejected", "reason": "not_a_fit"},
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def reason_with_a_rejection(self) -> "BulkStatusChange":
+        if self.reason is not None and self.status != ApplicationStatus.rejected:
+            raise ValueError("a reason goes with the status rejected only")
+        return self
 
 
 class NoteCreate(RequestModel):

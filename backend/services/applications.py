@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.cursor import scope_of
-from backend.core.exceptions import Conflict, Forbidden, NotFound
+from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
 from backend.db.models import Application, ApplicationStatus, EventKind
@@ -206,6 +206,21 @@ async def change_status(
         return application
     if application.status in FINAL_STATUSES:
         raise Conflict(f"The application is already {application.status.value}.")
+    await _move(db, settings, user=user, application=application, status=status, reason=reason)
+    return application
+
+
+async def _move(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    application: Application,
+    status: ApplicationStatus,
+    reason: RejectionReason | None,
+) -> None:
+    """Set a locked application's new status, record it on its timeline, and (unless the
+    candidate withdrew it themselves) have the candidate told."""
     await events_repo.record(
         db,
         application_id=application.id,
@@ -216,7 +231,7 @@ async def change_status(
     )
     if status == ApplicationStatus.withdrawn:  # the candidate's own doing: nothing to tell
         await applications_repo.update(db, application=application, status=status)
-        return application
+        return
     await applications_repo.update(
         db,
         application=application,
@@ -233,7 +248,43 @@ async def change_status(
         delay=timedelta(minutes=settings.notify_batch_minutes),
         candidate_id=application.candidate_id,
     )
-    return application
+
+
+async def change_many(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    job_id: int,
+    application_ids: list[int],
+    status: ApplicationStatus,
+    reason: RejectionReason | None,
+) -> list[Application]:
+    """Move several applications to a job at once, all or nothing: the job's owner and
+    admins (404 for anyone else), to a reviewer's status (403 for another); 422 when an id
+    is not an application to this job; 409, and nothing moved, when one of them is final
+    (already in `status` is no change). The rows are locked in id order, so two such moves
+    at once never wait for each other in a circle; each change is recorded as one move is.
+    """
+    found = await jobs_repo.get_access(db, job_id=job_id)
+    if found is None or not manages(user, found.owner_id):
+        raise NotFound(JOB_NOT_FOUND)
+    if status not in REVIEW_STATUSES:
+        raise Forbidden(f"You may not set the status {status.value}.")
+    wanted = sorted(set(application_ids))
+    locked = await applications_repo.lock_for_job(db, job_id=job_id, application_ids=wanted)
+    by_id = {application.id: application for application in locked}
+    for index, application_id in enumerate(application_ids):
+        if application_id not in by_id:
+            raise InvalidField(("body", "application_ids", index), "not an application to this job")
+    changing = [by_id[key] for key in wanted if by_id[key].status != status]
+    final = [application for application in changing if application.status in FINAL_STATUSES]
+    if final:
+        listed = ", ".join(f"{a.id} ({a.status.value})" for a in final)
+        raise Conflict(f"Nothing was moved: these applications are final already: {listed}.")
+    for application in changing:
+        await _move(db, settings, user=user, application=application, status=status, reason=reason)
+    return [by_id[key] for key in wanted]
 
 
 # Applications read at once while a job's export streams (each batch a short transaction).

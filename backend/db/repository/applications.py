@@ -95,6 +95,20 @@ async def get_access(
     return None if row is None else ApplicationAccess(application=row[0], job_owner_id=row[1])
 
 
+async def lock_for_job(
+    session: AsyncSession, *, job_id: int, application_ids: list[int]
+) -> list[Application]:
+    """These applications to the job (the others among `application_ids` left out), locked
+    in id order until the transaction ends."""
+    statement = (
+        select(Application)
+        .where(Application.job_id == job_id, Application.id.in_(application_ids))
+        .order_by(Application.id)
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def update(session: AsyncSession, *, application: Application, **values: object) -> None:
     """Set the given columns on an application."""
     await base.update(session, application, **values)

@@ -310,6 +310,7 @@ export async function dashboardJobPage(params, id) {
       if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, true));
     }, { once: true });
     return h("tr", {},
+      h("td", {}, h("input", { type: "checkbox", name: "selected", value: String(application.id), "aria-label": `Select ${application.candidate_name}'s application` })),
       h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email)),
       current,
       h("td", {}, when(application.created_at)),
@@ -343,10 +344,23 @@ export async function dashboardJobPage(params, id) {
   };
   const applicantTable = (list) => list.length
     ? h("table", { class: "table" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Applied"), h("th", { scope: "col" }, "Letter, résumé, profile"), h("th", { scope: "col" }, "Change"))),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Select")), h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Applied"), h("th", { scope: "col" }, "Letter, résumé, profile"), h("th", { scope: "col" }, "Change"))),
         h("tbody", {}, list.map(applicantRow)))
     : h("p", {}, "No applications match.");
   let applicants = applicantTable(applications);
+  // Several at once: all or nothing (a final one among them stops the whole move).
+  const { reviewer } = offered.application_statuses;
+  const bulkStatus = select("status", reviewer.map((status) => [status, words(status)]), { "aria-label": "New status of the selected applications" });
+  const bulkReason = select("reason", [["", "Reason (if rejected)"], ...REJECTION_REASONS.map((value) => [value, words(value)])], { "aria-label": "Reason for rejecting the selected applications" });
+  const bulk = h("div", { class: "row-actions" }, bulkStatus, bulkReason, action("Move the selected", async () => {
+    const ids = [...applicants.querySelectorAll("input[name=selected]:checked")].map((box) => Number(box.value));
+    if (!ids.length) return "Select applications first.";
+    const body = { application_ids: ids, status: bulkStatus.value };
+    if (bulkStatus.value === "rejected" && bulkReason.value) body.reason = bulkReason.value;
+    await post(`/jobs/${id}/applications/status`, body);
+    applicants.replaceWith(applicants = applicantTable(await allPages(`/jobs/${id}/applications`)));
+    return `${ids.length} application${ids.length === 1 ? " is" : "s are"} now ${words(bulkStatus.value)}.`;
+  }));
   const exporter = action("Download as CSV", async () => {
     saveFile(await download(`/jobs/${id}/applications.csv`), `applications-job-${id}.csv`);
   }, { class: "secondary" });
@@ -399,7 +413,7 @@ export async function dashboardJobPage(params, id) {
     thread,
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
-      applications.length ? [finder, exporter, applicants] : h("p", {}, "No applications yet.")),
+      applications.length ? [finder, exporter, bulk, applicants] : h("p", {}, "No applications yet.")),
     h("section", { "aria-labelledby": "edit-heading" }, h("h2", { id: "edit-heading" }, "Edit"), editor),
   );
 }
