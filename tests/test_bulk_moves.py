@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Application, ApplicationEvent, ApplicationStatus, Job, Role
@@ -67,9 +67,7 @@ async def test_one_final_application_moves_none(
 ) -> None:
     ids = await applications(db, app, job, 3)
     await db.execute(
-        Application.__table__.update()
-        .where(Application.id == ids[1])
-        .values(status=ApplicationStatus.offered)
+        update(Application).where(Application.id == ids[1]).values(status=ApplicationStatus.offered)
     )
     response = await client.post(
         f"{API}/jobs/{job.id}/applications/status",

@@ -1359,7 +1359,9 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     page.get_by_role("button", name="Add the note").click()
     expect(page.locator("details.timeline")).to_contain_text("Knows Bernoulli numbers by heart.")
     page.get_by_label(re.compile("Status of application")).select_option("rejected")
-    page.get_by_label(re.compile("Reason for rejecting")).select_option("position_filled")
+    page.get_by_label(re.compile("Reason for rejecting application")).select_option(
+        "position_filled"
+    )
     page.get_by_role("button", name="Set status").click()
     expect(page.get_by_role("cell", name="rejected", exact=True)).to_be_visible()
     with page.expect_download() as waiting:
