@@ -178,3 +178,46 @@ async def test_overlapping_bulk_moves_and_a_withdrawal_at_once(
         if withdrawing.status_code == 200:
             assert final[ids[1]] == "withdrawn"
             assert rejecting.status_code == 409
+
+
+# --- the dashboard's figures
+
+
+async def test_applicant_counts_per_job_and_status_page_like_one_big_page(
+    client: httpx.AsyncClient, db: AsyncSession, app: Any, actors: Actors
+) -> None:
+    assert actors.employer.company is not None
+    jobs = [await create_job(db, company=actors.employer.company) for _ in range(4)]
+    expected: dict[int, dict[str, int]] = {}
+    for number, job in enumerate(jobs[:3]):
+        ids = await applications(db, app, job, number + 1)
+        if number:
+            await db.execute(
+                update(Application)
+                .where(Application.id == ids[0])
+                .values(status=ApplicationStatus.rejected)
+            )
+        expected[job.id] = {"submitted": number} if number else {"submitted": 1}
+        if number:
+            expected[job.id]["rejected"] = 1
+    assert actors.other_employer.company is not None
+    await applications(db, app, await create_job(db, company=actors.other_employer.company), 2)
+    url = f"{API}/users/me/applicant-counts"
+    whole = await client.get(url, params={"limit": 100}, headers=actors.employer.headers)
+    assert whole.status_code == 200, whole.text
+    items = whole.json()["items"]
+    # The job without applications is left out; the other employer's are not there.
+    assert [item["job_id"] for item in items] == sorted(expected, reverse=True)
+    for item in items:
+        assert item["by_status"] == expected[item["job_id"]]
+        assert item["total"] == sum(expected[item["job_id"]].values())
+    walked: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 1}
+    while True:
+        page = await client.get(url, params=params, headers=actors.employer.headers)
+        walked += page.json()["items"]
+        if page.json()["next_cursor"] is None:
+            break
+        params["cursor"] = page.json()["next_cursor"]
+    assert walked == items
+    assert_problem(await client.get(url, headers=actors.candidate.headers), 403)

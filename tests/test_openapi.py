@@ -60,6 +60,7 @@ CONTRACT = {
     ("post", "/api/v1/applications/{application_id}/notes"),
     ("get", "/api/v1/jobs/{job_id}/applications.csv"),
     ("post", "/api/v1/jobs/{job_id}/applications/status"),
+    ("get", "/api/v1/users/me/applicant-counts"),
     ("get", "/api/v1/applications/{application_id}/profile"),
     ("post", "/api/v1/users/me/resumes"),
     ("get", "/api/v1/users/me/resumes"),

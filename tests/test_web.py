@@ -1323,6 +1323,8 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
 
     page = employer.page
     page.goto("/dashboard")
+    # The dashboard counts each job's applicants, by status.
+    expect(page.get_by_role("cell", name="1: 1 submitted", exact=True)).to_be_visible()
     page.get_by_role("link", name="Applicants and edit").first.click()
     finder = page.get_by_role("search", name="Search the résumés")
     # The worker reads the résumé's text a moment after the upload: search until it has.

@@ -19,6 +19,7 @@ from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.responses import json_response
 from backend.schemas.application import (
+    ApplicantCounts,
     ApplicantRead,
     ApplicationCreate,
     ApplicationRead,
@@ -274,3 +275,18 @@ async def move_many(
         reason=payload.reason,
     )
     return Page(items=[ApplicationRead.model_validate(a) for a in moved], next_cursor=None)
+
+
+@router.get(
+    "/users/me/applicant-counts",
+    name="applicant-counts",
+    response_model=Page[ApplicantCounts],
+    responses=problem_responses(401, 403),
+)
+async def applicant_counts(
+    user: EmployerOrAdmin, page: PageDep, db: DbSession
+) -> Page[ApplicantCounts]:
+    """How many applications each of the caller's jobs has, in all and by status: the jobs
+    that have any, newest first (the dashboard's figures)."""
+    paged = await applications_service.counts_for_owner(db, user=user, page=page)
+    return to_page(paged, ApplicantCounts.model_validate)

@@ -132,3 +132,12 @@ class TimelineEvent(ResponseModel):
     note: str | None
     actor_name: str | None
     created_at: Timestamp
+
+
+class ApplicantCounts(ResponseModel):
+    """How many applications one of the caller's jobs has: in all, and by status (the
+    statuses with none left out)."""
+
+    job_id: int = Field(validation_alias="id")
+    total: int
+    by_status: dict[ApplicationStatus, int]

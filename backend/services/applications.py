@@ -2,6 +2,7 @@
 
 import io
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from defusedcsv import csv
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.config import Settings
 from backend.core.cursor import scope_of
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
-from backend.core.pagination import Paged, PageRequest
+from backend.core.pagination import Paged, PageRequest, Positioned
 from backend.db.hot import Reader
 from backend.db.models import Application, ApplicationStatus, EventKind
 from backend.db.models.application import FINAL_STATUSES, RejectionReason
@@ -347,3 +348,29 @@ async def export_csv(transactions: Transactions, *, job_id: int) -> AsyncIterato
 
 def _instant(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class JobCounts:
+    id: int
+    total: int
+    by_status: dict[str, int]
+
+
+async def counts_for_owner(
+    db: AsyncSession, *, user: Caller, page: PageRequest
+) -> Paged[JobCounts]:
+    """How many applications each of the caller's jobs has, in all and by status: the jobs
+    that have any, newest first."""
+    kind = "applicant-counts"
+    jobs, counts = await applications_repo.counts_for_owner(
+        db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
+    )
+    by_job: dict[int, dict[str, int]] = {}
+    for job_id, status, count in counts:
+        by_job.setdefault(job_id, {})[status.value] = count
+    rows = []
+    for job in jobs.items:
+        statuses = by_job.get(job.id, {})
+        rows.append(JobCounts(id=job.id, total=sum(statuses.values()), by_status=statuses))
+    return page.page(Positioned(rows, jobs.position), kind)

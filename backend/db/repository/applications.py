@@ -4,7 +4,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -448,3 +457,27 @@ async def export_batch(
         .limit(limit)
     )
     return list(await base.all_rows(session, statement))
+
+
+async def counts_for_owner(
+    session: AsyncSession, *, owner_id: int, limit: int, after: IdPosition | None
+) -> tuple[Positioned[base.AnyRow, IdPosition], list[base.AnyRow]]:
+    """The jobs of `owner_id`'s companies that have applications, newest first (a page of
+    rows with an `id`), and for them `(job_id, status, count)` rows."""
+    jobs = (
+        select(Job.id)
+        .join(Company, Company.id == Job.company_id)
+        .where(Company.owner_id == owner_id, exists().where(Application.job_id == Job.id))
+        .order_by(Job.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        jobs = jobs.where(Job.id < after.id)
+    page = base.by_id(await base.all_rows(session, jobs))
+    ids = [row.id for row in page.items[:limit]]
+    counts = (
+        select(Application.job_id, Application.status, func.count().label("count"))
+        .where(Application.job_id.in_(ids))
+        .group_by(Application.job_id, Application.status)
+    )
+    return page, list(await base.all_rows(session, counts))

@@ -90,7 +90,14 @@ function jobBody(data, { partial }) {
   return body;
 }
 
-function jobRow(job, companies) {
+// "3 applicants: 2 submitted, 1 interviewing" (nothing for a job without any).
+function applicantSummary(counts) {
+  if (!counts) return "none";
+  const parts = Object.entries(counts.by_status).map(([status, count]) => `${count} ${words(status)}`);
+  return `${counts.total}: ${parts.join(", ")}`;
+}
+
+function jobRow(job, companies, counts) {
   const status = h("td", {}, shownStatus(job));
   const actions = h("td", { class: "row-actions" });
   const company = companies.find((item) => item.id === job.company_id);
@@ -127,7 +134,7 @@ function jobRow(job, companies) {
     );
   }
   fill();
-  const row = h("tr", {}, h("td", {}, shownStatus(job) === "published" ? h("a", { href: `/jobs/${job.id}` }, job.title) : job.title), h("td", {}, company ? company.name : ""), status, actions);
+  const row = h("tr", {}, h("td", {}, shownStatus(job) === "published" ? h("a", { href: `/jobs/${job.id}` }, job.title) : job.title), h("td", {}, company ? company.name : ""), status, h("td", {}, applicantSummary(counts)), actions);
   return row;
 }
 
@@ -135,10 +142,11 @@ export async function dashboardPage() {
   const user = employerOnly("/dashboard");
   if (!user) return;
   title("Dashboard");
-  const [companies, jobs, offered] = await Promise.all([allPages("/users/me/companies"), allPages("/users/me/jobs"), options()]);
+  const [companies, jobs, offered, counted] = await Promise.all([allPages("/users/me/companies"), allPages("/users/me/jobs"), options(), allPages("/users/me/applicant-counts")]);
+  const counts = new Map(counted.map((item) => [item.job_id, item]));
   const companyList = h("ul", { class: "cards" }, companies.map((company) => companyItem(company)));
-  const empty = h("tr", {}, h("td", { colspan: 4 }, "No jobs yet."));
-  const jobsBody = h("tbody", {}, jobs.length ? jobs.map((job) => jobRow(job, companies)) : empty);
+  const empty = h("tr", {}, h("td", { colspan: 5 }, "No jobs yet."));
+  const jobsBody = h("tbody", {}, jobs.length ? jobs.map((job) => jobRow(job, companies, counts.get(job.id))) : empty);
   const newJob = companies.length
     ? form(
         { "aria-label": "Post a job" },
@@ -146,7 +154,7 @@ export async function dashboardPage() {
         async (data, node) => {
           const job = await post("/jobs", { ...jobBody(data, { partial: false }), status: String(data.get("status")) });
           empty.remove();
-          jobsBody.prepend(jobRow(job, companies));
+          jobsBody.prepend(jobRow(job, companies, undefined));
           node.reset();
           flash(job.status === "pending"
             ? `Posted "${job.title}": a moderator reviews it before it is published, and you will be mailed the decision.`
@@ -161,7 +169,7 @@ export async function dashboardPage() {
     h("section", { "aria-labelledby": "jobs-heading" },
       h("h2", { id: "jobs-heading" }, "Your jobs"),
       h("table", { class: "table" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Title"), h("th", { scope: "col" }, "Company"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Title"), h("th", { scope: "col" }, "Company"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Applicants"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
         jobsBody)),
     h("section", { "aria-labelledby": "post-heading" }, h("h2", { id: "post-heading" }, "Post a job"), newJob),
     h("section", { "aria-labelledby": "companies-heading" },
