@@ -424,7 +424,7 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
     unknown = run(fresh_url, "mail", "preview", "nope")
     assert unknown.returncode == 1
     assert (
-        "no mail named 'nope'; there are: application_status, job_alert, job_closed, "
+        "no mail named 'nope'; there are: application_status, interview, job_alert, job_closed, "
         "job_closed_unconfirmed, job_comment, job_decision, job_expiring, job_open_check, "
         "job_reported, "
         "new_applicants, password_reset, revision_decision, verify_company, verify_email"

@@ -61,6 +61,11 @@ CONTRACT = {
     ("get", "/api/v1/jobs/{job_id}/applications.csv"),
     ("post", "/api/v1/jobs/{job_id}/applications/status"),
     ("get", "/api/v1/users/me/applicant-counts"),
+    ("post", "/api/v1/applications/{application_id}/interviews"),
+    ("get", "/api/v1/applications/{application_id}/interviews"),
+    ("patch", "/api/v1/interviews/{interview_id}"),
+    ("post", "/api/v1/interviews/{interview_id}/cancel"),
+    ("post", "/api/v1/interviews/{interview_id}/answer"),
     ("get", "/api/v1/applications/{application_id}/profile"),
     ("post", "/api/v1/users/me/resumes"),
     ("get", "/api/v1/users/me/resumes"),
@@ -124,7 +129,13 @@ READ_MODELS = {
         "updated_at", "candidate_name", "candidate_email", "viewed_at", "rejection_reason",
         "job_title",
     },
-    "TimelineEvent": {"id", "kind", "status", "reason", "note", "actor_name", "created_at"},
+    "TimelineEvent": {
+        "id", "kind", "status", "reason", "note", "detail", "actor_name", "created_at",
+    },
+    "InterviewRead": {
+        "id", "application_id", "starts_at", "minutes", "location", "note", "state",
+        "sequence", "created_at", "updated_at",
+    },
     "ResumeRead": {
         "id", "file_name", "media_type", "size", "pages", "text_state", "created_at",
     },

@@ -200,6 +200,7 @@ async def read_timeline(
             status=row.status,
             reason=None,
             note=None,
+            detail=row.detail,
             actor_name=None,
             created_at=row.created_at,
         ),

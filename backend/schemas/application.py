@@ -130,6 +130,9 @@ class TimelineEvent(ResponseModel):
     status: ApplicationStatus | None
     reason: RejectionReason | None
     note: str | None
+    detail: str | None = Field(
+        description="An interview event's: proposed, changed, cancelled, accepted, declined"
+    )
     actor_name: str | None
     created_at: Timestamp
 

@@ -167,11 +167,29 @@ async def timeline(
     return page.page(rows, kind, scope_of(private)), private
 
 
+async def for_review(
+    db: AsyncSession, *, user: Caller, application_id: int, lock: Lock = None
+) -> Application:
+    """An application the caller reviews (the job's owner or an admin): 404 for anyone who
+    may not see it, 403 for its candidate."""
+    application, allowed = await _visible(db, user=user, application_id=application_id, lock=lock)
+    if not allowed & REVIEW_STATUSES:
+        raise Forbidden("Only the job's owner and admins do this to an application.")
+    return application
+
+
+async def seen_by(
+    db: AsyncSession, *, user: Caller, application_id: int
+) -> tuple[Application, bool]:
+    """An application its candidate or its reviewers may see (404 for others), and whether
+    the caller is a reviewer."""
+    application, allowed = await _visible(db, user=user, application_id=application_id)
+    return application, bool(allowed & REVIEW_STATUSES)
+
+
 async def add_note(db: AsyncSession, *, user: Caller, application_id: int, note: str) -> AnyRow:
     """A private note of the employer's side on an application (its candidate: 403)."""
-    _, allowed = await _visible(db, user=user, application_id=application_id)
-    if not allowed & REVIEW_STATUSES:
-        raise Forbidden("Only the job's owner and admins write notes on an application.")
+    await for_review(db, user=user, application_id=application_id)
     event_id = await events_repo.record(
         db, application_id=application_id, actor_id=user.id, kind=EventKind.note, note=note
     )

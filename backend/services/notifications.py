@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import calendar
 from backend.core.config import Settings
 from backend.core.exceptions import BadRequest, InvalidCredentials
-from backend.core.mail import compose
+from backend.core.mail import MESSAGE_ID_DOMAIN, compose
 from backend.core.mailtemplates import render
 from backend.core.security import (
     UNSUBSCRIBE_PURPOSE,
@@ -28,9 +29,10 @@ from backend.core.security import (
     hash_opaque_token,
     new_opaque_token,
 )
-from backend.db.models import ApplicationStatus, User
+from backend.db.models import ApplicationStatus, InterviewState, User
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import companies as companies_repo
+from backend.db.repository import interviews as interviews_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import moderation as moderation_repo
 from backend.db.repository import password_resets as resets_repo
@@ -471,3 +473,54 @@ async def job_decision_mail(
     turns off: it answers the poster's own request to publish."""
     notice = await moderation_repo.decision_notice(db, decision_id=decision_id)
     return _decision_mail(settings, notice, "job_decision")
+
+
+async def interview_mail(
+    db: AsyncSession, settings: Settings, *, interview_id: int, sequence: int
+) -> EmailMessage | None:
+    """The invitation to an interview as version `sequence` of it says (an .ics file of
+    method REQUEST, or CANCEL once cancelled, attached), to a candidate who can be mailed;
+    None when the interview is gone or has changed since (a newer version has its own
+    mail), or its candidate cannot be mailed."""
+    facts = await interviews_repo.invitation_facts(db, interview_id=interview_id)
+    if facts is None or facts.sequence != sequence or not facts.mailable:
+        return None
+    cancelled = facts.state == InterviewState.cancelled
+    starts = facts.starts_at.astimezone(UTC)
+    message = _message(
+        settings,
+        "interview",
+        to=facts.email,
+        context={
+            "name": facts.name,
+            "job_title": facts.job_title,
+            "company": facts.company,
+            "when": f"{starts:%A %d %B %Y, %H:%M} UTC",
+            "minutes": facts.minutes,
+            "location": facts.location,
+            "note": facts.note,
+            "sequence": facts.sequence,
+            "cancelled": cancelled,
+            "link": _frontend(settings, "/applications"),
+        },
+    )
+    invitation = calendar.Invitation(
+        uid=f"interview-{facts.interview_id}@{MESSAGE_ID_DOMAIN}",
+        sequence=facts.sequence,
+        starts_at=facts.starts_at,
+        minutes=facts.minutes,
+        summary=f"Interview: {facts.job_title} at {facts.company}",
+        location=facts.location,
+        description=facts.note,
+        organizer=settings.mail_from,
+        organizer_name=facts.company,
+        attendee=facts.email,
+        cancelled=cancelled,
+    )
+    message.add_attachment(
+        calendar.to_ics(invitation),
+        subtype="calendar",
+        filename="interview.ics",
+        params={"method": calendar.method(invitation)},
+    )
+    return message

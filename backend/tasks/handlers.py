@@ -38,6 +38,7 @@ from backend.db.queue import (
     READ_RESUME_TEXT,
     SEND_COMPANY_VERIFICATION,
     SEND_EMAIL_VERIFICATION,
+    SEND_INTERVIEW_INVITATION,
     SEND_JOB_ALERT,
     SEND_PASSWORD_RESET,
     queue,
@@ -303,6 +304,22 @@ async def read_resume_text(context: JobContext, *, resume_id: int) -> None:
     """Read a new résumé's text, so that the employers it is sent to can search it."""
     resources = _resources(context)
     await resumes.read_text(resources.sessionmaker, resources.settings, resume_id=resume_id)
+
+
+@queue.task(name=SEND_INTERVIEW_INVITATION, pass_context=True)
+@measured
+async def send_interview_invitation(
+    context: JobContext, *, interview_id: int, sequence: int
+) -> None:
+    """Mail the invitation to an interview, as version `sequence` of it (once per version;
+    nothing when it changed again since: the newer version has its own task)."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.interview_mail(
+            db, resources.settings, interview_id=interview_id, sequence=sequence
+        )
+        if message is not None:
+            await send_once(db, resources, f"interview:{interview_id}:{sequence}", message)
 
 
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)

@@ -6,6 +6,8 @@ from backend.db.models.application import (
     ApplicationEvent,
     ApplicationStatus,
     EventKind,
+    Interview,
+    InterviewState,
 )
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.company import Company, ReviewPolicy
@@ -48,6 +50,8 @@ __all__ = [
     "Decision",
     "EmploymentType",
     "EventKind",
+    "Interview",
+    "InterviewState",
     "Job",
     "JobComment",
     "JobDecision",

@@ -46,6 +46,18 @@ class EventKind(enum.StrEnum):
     viewed = "viewed"  # the employer's side first opened it
     moved = "moved"  # a status change (`status`, and for a rejection its `reason`)
     note = "note"  # a private note of the employer's side (`note`)
+    interview = "interview"  # an interview proposed, changed, cancelled or answered (`detail`)
+
+
+class InterviewState(enum.StrEnum):
+    proposed = "proposed"  # waiting for the candidate's answer
+    accepted = "accepted"
+    declined = "declined"
+    cancelled = "cancelled"  # by the employer's side: final
+
+
+INTERVIEW_LOCATION_MAX_LENGTH = 500
+INTERVIEW_NOTE_MAX_LENGTH = 2000
 
 
 FINAL_STATUSES = frozenset(
@@ -130,4 +142,31 @@ class ApplicationEvent(Base):
     )
     reason: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+    # For an interview event: what happened to it (proposed, changed, cancelled, accepted,
+    # declined).
+    detail: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Interview(TimestampMixin, Base):
+    """An interview the employer's side proposes for an application; the candidate gets an
+    invitation (an .ics file) by mail, and accepts or declines. A change sends the
+    invitation again with a higher `sequence`, as calendars expect."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (Index("ix_interviews_application_id_id", "application_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("applications.id", ondelete="CASCADE")
+    )
+    proposed_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    starts_at: Mapped[datetime]
+    minutes: Mapped[int]
+    location: Mapped[str] = mapped_column(String(INTERVIEW_LOCATION_MAX_LENGTH))
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    state: Mapped[str] = mapped_column(String(20), server_default=InterviewState.proposed.value)
+    # The invitation's version: 0 when first sent, one more at each change or cancellation.
+    sequence: Mapped[int] = mapped_column(server_default=text("0"))

@@ -21,6 +21,7 @@ async def record(
     status: ApplicationStatus | None = None,
     reason: str | None = None,
     note: str | None = None,
+    detail: str | None = None,
 ) -> int:
     """Add an event to an application's timeline; its id."""
     statement = (
@@ -32,6 +33,7 @@ async def record(
             status=status,
             reason=reason,
             note=note,
+            detail=detail,
         )
         .returning(ApplicationEvent.id)
     )
@@ -65,6 +67,7 @@ def _with_actor() -> Select[*tuple[Any, ...]]:
         ApplicationEvent.status,
         ApplicationEvent.reason,
         ApplicationEvent.note,
+        ApplicationEvent.detail,
         ApplicationEvent.actor_id,
         User.full_name.label("actor_name"),
         ApplicationEvent.created_at,
