@@ -1356,10 +1356,16 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     page.get_by_role("button", name="Move the selected").click()
     expect(page.get_by_text("1 application is now interviewing.")).to_be_visible()
     expect(page.get_by_role("cell", name="interviewing", exact=True)).to_be_visible()
-    page.get_by_text("Timeline and notes").click()
+    page.get_by_text("Timeline, notes and interviews").click()
     page.get_by_label("Private note").fill("Knows Bernoulli numbers by heart.")
     page.get_by_role("button", name="Add the note").click()
     expect(page.locator("details.timeline")).to_contain_text("Knows Bernoulli numbers by heart.")
+    page.get_by_label("When").fill("2031-05-01T10:00")
+    page.get_by_label("Where").fill("https://meet.example/loom")
+    page.get_by_role("button", name="Propose the interview").click()
+    expect(page.get_by_text("the candidate is mailed an invitation")).to_be_visible()
+    invitation = site.wait_for(seeker, f"Interview for {title} at Difference Engines")
+    assert any(part.get_content_type() == "text/calendar" for part in invitation.walk())
     page.get_by_label(re.compile("Status of application")).select_option("rejected")
     page.get_by_label(re.compile("Reason for rejecting application")).select_option(
         "position_filled"
@@ -1374,10 +1380,13 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     assert serious_violations(page) == []
     screenshot(page, "applicants-desktop")
 
-    # The candidate's timeline: opened, then rejected; never the note or the reason.
+    # The candidate's timeline: opened, then rejected; never the note or the reason. The
+    # interview, proposed before the rejection, is theirs to answer.
     page = candidate.page
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My applications").click()
     page.get_by_text("Timeline", exact=True).click()
+    page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_text("You accepted the interview.")).to_be_visible()
     history = page.locator("details.timeline")
     expect(history).to_contain_text("moved: rejected")
     expect(history).to_contain_text("viewed")

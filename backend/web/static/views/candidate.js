@@ -27,7 +27,7 @@ export async function applicationsPage() {
           }, {}, { ask: `Withdraw your application for ${jobTitle}? This cannot be undone.` });
       const history = h("details", { class: "timeline" }, h("summary", {}, "Timeline"));
       history.addEventListener("toggle", () => {
-        if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, false));
+        if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, false), interviewsOf(application.id, false));
       }, { once: true });
       return h("tr", {},
         h("td", {}, h("a", { href: `/jobs/${application.job_id}` }, jobTitle), h("br"), h("span", { class: "meta" }, application.company_name), history),
@@ -209,6 +209,70 @@ export function timelineOf(applicationId, isPrivate) {
         node.reset();
       },
       "Add the note",
+    ));
+  }
+  return box;
+}
+
+// An application's interviews: the candidate accepts or declines a proposed one; the
+// employer's side (`isReviewer`) proposes one and cancels them.
+export function interviewsOf(applicationId, isReviewer) {
+  const list = h("ul", { class: "interviews", "aria-label": `Interviews for application ${applicationId}` });
+  const none = h("li", {}, "None yet.");
+  const box = h("div", {}, h("h3", {}, "Interviews"), list);
+  const describeInterview = (interview) => {
+    const item = h("li", {},
+      `${new Date(interview.starts_at).toLocaleString()} · ${interview.minutes} minutes · ${interview.location} · ${words(interview.state)}`,
+      interview.note ? h("p", { class: "letter" }, interview.note) : null);
+    const replace = (changed) => item.replaceWith(describeInterview(changed));
+    if (!isReviewer && interview.state === "proposed") {
+      item.append(
+        action("Accept", async () => {
+          replace(await post(`/interviews/${interview.id}/answer`, { accept: true }));
+          return "You accepted the interview.";
+        }),
+        action("Decline", async () => {
+          replace(await post(`/interviews/${interview.id}/answer`, { accept: false }));
+          return "You declined the interview.";
+        }, { class: "secondary" }),
+      );
+    }
+    if (isReviewer && interview.state !== "cancelled") {
+      item.append(action("Cancel the interview", async () => {
+        replace(await post(`/interviews/${interview.id}/cancel`, {}));
+        return "The interview is cancelled; the candidate is mailed.";
+      }, { class: "danger" }, { ask: "Cancel this interview? The candidate is mailed." }));
+    }
+    return item;
+  };
+  get(`/applications/${applicationId}/interviews`).then((found) => {
+    list.replaceChildren(...(found.items.length ? found.items.map(describeInterview) : [none]));
+  }, (error) => {
+    list.replaceChildren(h("li", { role: "alert" }, describe(error)));
+  });
+  if (isReviewer) {
+    box.append(form(
+      { "aria-label": `Propose an interview for application ${applicationId}` },
+      [
+        field("When", input("starts_at", { type: "datetime-local", required: true }), "Your local time"),
+        field("Minutes", input("minutes", { type: "number", min: 15, max: 480, value: 45 })),
+        field("Where", input("location", { maxlength: 500, placeholder: "An address or a video link" })),
+        field("Note for the candidate", h("textarea", { name: "note", rows: 2, maxlength: 2000 })),
+      ],
+      async (data, node) => {
+        const local = String(data.get("starts_at") || "");
+        const proposed = await post(`/applications/${applicationId}/interviews`, {
+          starts_at: local ? new Date(local).toISOString() : "",
+          minutes: Number(data.get("minutes")),
+          location: String(data.get("location") || "").trim(),
+          note: String(data.get("note") || "").trim(),
+        });
+        none.remove();
+        list.append(describeInterview(proposed));
+        node.reset();
+        flash("The interview is proposed; the candidate is mailed an invitation.");
+      },
+      "Propose the interview",
     ));
   }
   return box;

@@ -5,7 +5,7 @@ import { action, ago, choices, describe, field, flash, form, h, input, render, s
 import { navigate } from "../router.js";
 import { threadSection } from "./moderation.js";
 import { verifiedBadge } from "./jobs.js";
-import { timelineOf } from "./candidate.js";
+import { interviewsOf, timelineOf } from "./candidate.js";
 import { confirmByLink } from "./account.js";
 
 const REJECTION_REASONS = ["not_a_fit", "not_enough_experience", "position_filled", "duplicate", "spam", "other"];
@@ -313,9 +313,9 @@ export async function dashboardJobPage(params, id) {
     const final = finals.includes(application.status);
     const profile = h("div", { class: "profile" });
     const reason = select("reason", [["", "Reason (if rejected)"], ...REJECTION_REASONS.map((value) => [value, words(value)])], { "aria-label": `Reason for rejecting application ${application.id}` });
-    const history = h("details", { class: "timeline" }, h("summary", {}, "Timeline and notes"));
+    const history = h("details", { class: "timeline" }, h("summary", {}, "Timeline, notes and interviews"));
     history.addEventListener("toggle", () => {
-      if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, true));
+      if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, true), interviewsOf(application.id, true));
     }, { once: true });
     return h("tr", {},
       h("td", {}, h("input", { type: "checkbox", name: "selected", value: String(application.id), "aria-label": `Select ${application.candidate_name}'s application` })),
