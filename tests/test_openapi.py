@@ -66,6 +66,7 @@ CONTRACT = {
     ("patch", "/api/v1/interviews/{interview_id}"),
     ("post", "/api/v1/interviews/{interview_id}/cancel"),
     ("post", "/api/v1/interviews/{interview_id}/answer"),
+    ("get", "/api/v1/companies/{company_id}/responsiveness"),
     ("get", "/api/v1/applications/{application_id}/profile"),
     ("post", "/api/v1/users/me/resumes"),
     ("get", "/api/v1/users/me/resumes"),
@@ -131,6 +132,10 @@ READ_MODELS = {
     },
     "TimelineEvent": {
         "id", "kind", "status", "reason", "note", "detail", "actor_name", "created_at",
+    },
+    "ResponsivenessRead": {
+        "company_id", "applications", "answered_within_30_days", "median_hours_to_first_answer",
+        "computed_at",
     },
     "InterviewRead": {
         "id", "application_id", "starts_at", "minutes", "location", "note", "state",

@@ -1313,8 +1313,20 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     expect(page.get_by_role("heading", name="Ada Lovelace.pdf")).to_be_visible()
     screenshot(page, "profile-desktop")
 
+    # The worker's daily figures of how the employer answers (written here as it would).
+    with psycopg.connect(admin.conninfo(site.database), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO company_responsiveness (company_id, applications, answered,"
+            " median_seconds, computed_at) SELECT id, 12, 9, 5.5 * 3600, now() FROM companies"
+            " WHERE name = 'Difference Engines'"
+        )
     page.goto("/")
     page.get_by_role("link", name=title).click()
+    expect(
+        page.get_by_text(
+            "This employer answered 75% of 12 applications within 30 days, usually within 1 day."
+        )
+    ).to_be_visible()
     apply = page.get_by_role("form", name="Apply")
     expect(apply.get_by_label("Résumé", exact=True)).to_contain_text("Ada Lovelace.pdf")
     apply.get_by_label("Cover letter (optional)").fill("Here is my résumé.")

@@ -18,10 +18,11 @@ from backend.schemas.company import (
     CompanyRead,
     CompanyUpdate,
     CompanyVerificationCreate,
+    ResponsivenessRead,
 )
 from backend.schemas.pagination import Page
 from backend.services import companies as companies_service
-from backend.services import company_verification
+from backend.services import company_verification, responsiveness
 from backend.services.rules import etag
 
 router = APIRouter(prefix="/companies", tags=["companies"])
@@ -61,6 +62,19 @@ async def read_company(company_id: IdPath, db: PublicReadDb, response: Response)
     company = await companies_service.get(db, company_id=company_id)
     response.headers["ETag"] = etag(company.updated_at)
     return CompanyRead.model_validate(company)
+
+
+@router.get(
+    "/{company_id}/responsiveness",
+    name="responsiveness",
+    response_model=ResponsivenessRead,
+    responses=problem_responses(404),
+)
+async def read_responsiveness(company_id: IdPath, db: PublicReadDb) -> ResponsivenessRead:
+    """How the company answers applications, as the worker last computed it (daily): every
+    figure null until it has enough applications to tell."""
+    figures = await responsiveness.of_company(db, company_id=company_id)
+    return ResponsivenessRead.of(company_id, figures)
 
 
 @router.patch(

@@ -31,6 +31,7 @@ PERIODIC = {
     "expiry-notices": "schedule_expiry_notices",
     "open-checks": "schedule_open_checks",
     "purge": "purge",
+    "responsiveness": "compute_responsiveness",
     "stalled": "retry_stalled_tasks",
 }
 

@@ -13,6 +13,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from backend.core.markdown import render_html
+from backend.db.models import CompanyResponsiveness
 from backend.db.models.company import (
     COMPANY_DESCRIPTION_MAX_LENGTH,
     COMPANY_NAME_MAX_LENGTH,
@@ -110,3 +111,36 @@ class CompanyVerificationCreate(RequestModel):
     email: Email
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"email": "jobs@acme.example"}]})
+
+
+class ResponsivenessRead(ResponseModel):
+    """How a company answers applications made 30 to 365 days ago: the share answered (a
+    move or an interview) within 30 days, and the median time to a first answer; every
+    figure null until it has enough applications to tell."""
+
+    company_id: int
+    applications: int | None = Field(description="Applications judged")
+    answered_within_30_days: float | None = Field(description="A share, 0 to 1")
+    median_hours_to_first_answer: float | None = Field(
+        description="Among those answered; null when none was"
+    )
+    computed_at: Timestamp | None
+
+    @classmethod
+    def of(cls, company_id: int, figures: CompanyResponsiveness | None) -> "ResponsivenessRead":
+        if figures is None:
+            return cls(
+                company_id=company_id,
+                applications=None,
+                answered_within_30_days=None,
+                median_hours_to_first_answer=None,
+                computed_at=None,
+            )
+        median = figures.median_seconds
+        return cls(
+            company_id=company_id,
+            applications=figures.applications,
+            answered_within_30_days=round(figures.answered / figures.applications, 3),
+            median_hours_to_first_answer=None if median is None else round(median / 3600, 1),
+            computed_at=figures.computed_at,
+        )

@@ -51,6 +51,7 @@ from backend.services import (
     moderation,
     notifications,
     open_checks,
+    responsiveness,
     resumes,
 )
 
@@ -423,6 +424,20 @@ async def purge(context: JobContext, timestamp: int) -> None:
     async with resources.sessionmaker() as db, db.begin():
         removed = await housekeeping.purge(db, resources.settings)
     logger.info("purged %s", ", ".join(f"{count} {what}" for what, count in removed.items()))
+
+
+@queue.periodic(cron="37 3 * * *")
+@queue.task(
+    name="compute_responsiveness", queueing_lock="compute_responsiveness", pass_context=True
+)
+@measured
+async def compute_responsiveness(context: JobContext, timestamp: int) -> None:
+    """Each company's median time to a first answer and share answered within 30 days
+    (backend.services.responsiveness), daily."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        written, dropped = await responsiveness.recompute(db)
+    logger.info("responsiveness: %d companies written, %d dropped", written, dropped)
 
 
 # Every ten seconds (croniter takes seconds as a sixth field, last).

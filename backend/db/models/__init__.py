@@ -10,7 +10,7 @@ from backend.db.models.application import (
     InterviewState,
 )
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
-from backend.db.models.company import Company, ReviewPolicy
+from backend.db.models.company import Company, CompanyResponsiveness, ReviewPolicy
 from backend.db.models.job import (
     EmploymentType,
     Job,
@@ -47,6 +47,7 @@ __all__ = [
     "Base",
     "CandidateProfile",
     "Company",
+    "CompanyResponsiveness",
     "Decision",
     "EmploymentType",
     "EventKind",

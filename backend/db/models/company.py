@@ -49,3 +49,21 @@ class Company(TimestampMixin, Base):
     @property
     def verified(self) -> bool:
         return self.verified_at is not None
+
+
+class CompanyResponsiveness(Base):
+    """How a company answers applications, computed daily by the worker
+    (`backend.services.responsiveness`): kept only for companies with enough applications
+    to mean something."""
+
+    __tablename__ = "company_responsiveness"
+
+    company_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Applications judged (made 30 to 365 days ago), and those answered within 30 days.
+    applications: Mapped[int]
+    answered: Mapped[int]
+    # The median time to a first answer among those answered (None: none was).
+    median_seconds: Mapped[float | None]
+    computed_at: Mapped[datetime]

@@ -176,6 +176,15 @@ export async function jobPage(id) {
   const company = h("span", { class: "company" }, job.company_name, verifiedBadge(job.company_verified));
   // What the company says about itself, below the job, once it has come.
   const about = h("section", { class: "about", "aria-label": "About the company", hidden: true });
+  // How the company answers applications, once it has enough of them to tell.
+  const answers = h("p", { class: "meta", hidden: true });
+  get(`/companies/${job.company_id}/responsiveness`).then((figures) => {
+    if (figures.applications === null) return;
+    const days = figures.median_hours_to_first_answer === null ? null : Math.max(1, Math.round(figures.median_hours_to_first_answer / 24));
+    answers.textContent = `This employer answered ${Math.round(figures.answered_within_30_days * 100)}% of ${figures.applications} applications within 30 days`
+      + (days === null ? "." : `, usually within ${days} day${days === 1 ? "" : "s"}.`);
+    answers.hidden = false;
+  }, () => {});
   companyRecord(job.company_id).then((record) => {
     if (record && record.description_html) {
       about.replaceChildren(h("h2", {}, `About ${record.name}`), h("div", { class: "description" }, markup(record.description_html)));
@@ -244,6 +253,7 @@ export async function jobPage(id) {
       h("h1", {}, job.title),
       h("p", { class: "meta" }, company, " · ", structuredLocation(job), " · ", words(job.workplace), " · ", words(job.employment_type)),
       pay ? h("p", { class: "salary" }, pay) : null,
+      answers,
       job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
       job.status !== "published" ? h("p", { class: "notice" }, `This job is ${job.status}.`) : null,
       h("div", { class: "description" }, markup(job.description_html)),
