@@ -26,12 +26,15 @@ _APPLY = text(
         RETURNING id, candidate_id
     ), submitted AS (
         INSERT INTO application_events (application_id, actor_id, kind, created_at)
-        SELECT id, candidate_id, 'submitted', :created_at FROM made WHERE :with_timeline
+        SELECT id, candidate_id, 'submitted', :created_at FROM made
+        WHERE CAST(:with_timeline AS boolean)
     )
     INSERT INTO application_events (application_id, actor_id, kind, status, created_at)
-    SELECT made.id, CASE WHEN :by_candidate THEN made.candidate_id ELSE :employer_id END,
+    SELECT made.id,
+           CASE WHEN CAST(:by_candidate AS boolean) THEN made.candidate_id
+                ELSE CAST(:employer_id AS bigint) END,
            :answer_kind, 'reviewing', :answered_at
-    FROM made WHERE :answered_at IS NOT NULL
+    FROM made WHERE CAST(:answered_at AS timestamptz) IS NOT NULL
     """
 )
 
