@@ -67,6 +67,9 @@ CONTRACT = {
     ("post", "/api/v1/interviews/{interview_id}/cancel"),
     ("post", "/api/v1/interviews/{interview_id}/answer"),
     ("get", "/api/v1/companies/{company_id}/responsiveness"),
+    ("get", "/api/v1/jobs/{job_id}/review-settings"),
+    ("put", "/api/v1/jobs/{job_id}/review-settings"),
+    ("post", "/api/v1/applications/{application_id}/reveal"),
     ("get", "/api/v1/applications/{application_id}/profile"),
     ("post", "/api/v1/users/me/resumes"),
     ("get", "/api/v1/users/me/resumes"),
@@ -124,11 +127,12 @@ READ_MODELS = {
     "ApplicantRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "resume_id", "created_at",
         "updated_at", "candidate_name", "candidate_email", "viewed_at", "rejection_reason",
+        "masked",
     },
     "CompanyApplicantRead": {
         "id", "job_id", "candidate_id", "status", "cover_letter", "resume_id", "created_at",
         "updated_at", "candidate_name", "candidate_email", "viewed_at", "rejection_reason",
-        "job_title",
+        "masked", "job_title",
     },
     "TimelineEvent": {
         "id", "kind", "status", "reason", "note", "detail", "actor_name", "created_at",

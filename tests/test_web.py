@@ -1338,6 +1338,12 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     # The dashboard counts each job's applicants, by status.
     expect(page.get_by_role("cell", name="1: 1 submitted", exact=True)).to_be_visible()
     page.get_by_role("link", name="Applicants and edit").first.click()
+    # A blind first pass hides who applied, until revealed.
+    page.get_by_label(re.compile("Blind first pass")).check()
+    expect(page.get_by_text("Hidden by the blind first pass")).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile("^Ada Lovelace"))).to_have_count(0)
+    page.get_by_role("button", name=re.compile("Reveal who made application")).click()
+    expect(page.get_by_role("cell", name=re.compile("^Ada Lovelace seeker"))).to_be_visible()
     finder = page.get_by_role("search", name="Search the résumés")
     # The worker reads the résumé's text a moment after the upload: search until it has.
     deadline = time.monotonic() + 15

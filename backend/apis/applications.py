@@ -28,6 +28,7 @@ from backend.schemas.application import (
     CompanyApplicantRead,
     MyApplicationRead,
     NoteCreate,
+    ReviewSettings,
     TimelineEvent,
 )
 from backend.schemas.base import Text
@@ -91,7 +92,7 @@ async def list_for_job(
     paged = await applications_service.list_for_job(
         db, user=user, job_id=job_id, page=page, q=_words(q)
     )
-    return to_page(paged, ApplicantRead.model_validate)
+    return to_page(paged, ApplicantRead.of)
 
 
 @router.get(
@@ -106,7 +107,7 @@ async def list_applicants(
     """The applications to the jobs of the caller's companies, newest first, each with its
     job's title; with `q`, the applicants whose résumé matches."""
     paged = await applications_service.list_for_owner(db, user=user, page=page, q=_words(q))
-    return to_page(paged, CompanyApplicantRead.model_validate)
+    return to_page(paged, CompanyApplicantRead.of)
 
 
 def _words(q: str | None) -> str | None:
@@ -187,9 +188,16 @@ async def read_timeline(
 ) -> Page[TimelineEvent]:
     """What happened to an application, oldest first: its candidate (without the employer's
     notes, reasons and names), the job's owner and admins (everything)."""
-    paged, private = await applications_service.timeline(
+    paged, private, unnamed = await applications_service.timeline(
         db, user=user, application_id=application_id, page=page
     )
+    if private and unnamed is not None:  # the job's blind first pass: the candidate unnamed
+        return to_page(
+            paged,
+            lambda row: TimelineEvent.model_validate(row).model_copy(
+                update={"actor_name": None} if row.actor_id == unnamed else {}
+            ),
+        )
     if private:
         return to_page(paged, TimelineEvent.model_validate)
     return to_page(
@@ -291,3 +299,44 @@ async def applicant_counts(
     that have any, newest first (the dashboard's figures)."""
     paged = await applications_service.counts_for_owner(db, user=user, page=page)
     return to_page(paged, ApplicantCounts.model_validate)
+
+
+@router.get(
+    "/jobs/{job_id}/review-settings",
+    name="review-settings",
+    response_model=ReviewSettings,
+    responses=problem_responses(401, 404),
+)
+async def read_review_settings(job_id: IdPath, user: CurrentUser, db: DbSession) -> ReviewSettings:
+    """How the job's applications are reviewed: its owner and admins."""
+    blind = await applications_service.review_settings(db, user=user, job_id=job_id)
+    return ReviewSettings(blind=blind)
+
+
+@router.put(
+    "/jobs/{job_id}/review-settings",
+    name="set-review-settings",
+    response_model=ReviewSettings,
+    responses=problem_responses(401, 404),
+)
+async def set_review_settings(
+    job_id: IdPath, payload: ReviewSettings, user: CurrentUser, db: DbSession
+) -> ReviewSettings:
+    """Make the job's first pass blind, or not: its owner and admins."""
+    blind = await applications_service.set_review_settings(
+        db, user=user, job_id=job_id, blind=payload.blind
+    )
+    return ReviewSettings(blind=blind)
+
+
+@router.post(
+    "/applications/{application_id}/reveal",
+    name="reveal",
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 403, 404),
+)
+async def reveal(application_id: IdPath, user: CurrentUser, db: DbSession) -> ApplicationRead:
+    """Show who made an application that the job's blind first pass hides: the job's owner
+    and admins; recorded on its timeline."""
+    application = await applications_service.reveal(db, user=user, application_id=application_id)
+    return ApplicationRead.model_validate(application)

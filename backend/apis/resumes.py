@@ -100,8 +100,13 @@ async def list_resumes(candidate: Candidate, db: DbSession) -> Page[ResumeRead]:
 async def read_resume(resume_id: IdPath, user: CurrentUser, db: DbSession) -> ResumeRead:
     """A résumé's details: its candidate, the owners of the companies whose jobs it was sent
     to, admins."""
-    row = await resumes_service.readable(db, user=user, resume_id=resume_id)
-    return ResumeRead.model_validate(row)
+    row, masked = await resumes_service.readable(db, user=user, resume_id=resume_id)
+    resume = ResumeRead.model_validate(row)
+    if masked:  # a blind first pass: the file's name may say who sent it
+        return resume.model_copy(
+            update={"file_name": resumes_service.masked_name(resume.id, resume.media_type)}
+        )
+    return resume
 
 
 @router.get(
@@ -109,6 +114,7 @@ async def read_resume(resume_id: IdPath, user: CurrentUser, db: DbSession) -> Re
     name="download",
     response_class=Response,
     responses={
+        **problem_responses(409),
         200: {
             "description": "The file, as an attachment",
             "content": {kind: {} for kind in resumes_service.MEDIA_TYPES},
@@ -185,5 +191,8 @@ async def applicant_profile(
 ) -> ProfileRead:
     """The profile of an application's candidate as it is now: the job's owner, admins, the
     candidate."""
-    row = await profiles_service.of_applicant(db, user=user, application_id=application_id)
-    return ProfileRead.model_validate(row)
+    row, masked = await profiles_service.of_applicant(db, user=user, application_id=application_id)
+    profile = ProfileRead.model_validate(row)
+    if masked:  # the job's blind first pass: no name, no links
+        return profile.model_copy(update={"full_name": f"Candidate {application_id}", "links": []})
+    return profile

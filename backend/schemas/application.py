@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -9,7 +9,7 @@ from backend.db.models.application import (
     EventKind,
     RejectionReason,
 )
-from backend.schemas.base import RequestModel, ResponseModel, Text, Timestamp
+from backend.schemas.base import RequestModel, ResponseModel, StrictBool, Text, Timestamp
 from backend.schemas.job import EntityId
 
 # Applications one bulk change moves at most.
@@ -73,12 +73,25 @@ class MyApplicationRead(ApplicationRead):
 
 class ApplicantRead(ApplicationRead):
     """An application as the job's owner and admins list it: who applied, to reach them;
-    when their side first opened it, and why they rejected it."""
+    when their side first opened it, and why they rejected it. While the job's blind first
+    pass hides it (`masked`), the name is "Candidate <application id>" and the address
+    null."""
 
     candidate_name: str
-    candidate_email: str
+    candidate_email: str | None
     viewed_at: Timestamp | None
     rejection_reason: RejectionReason | None
+    masked: bool = Field(description="Hidden by the job's blind first pass")
+
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        """The applicant as the row has it, masked if the row says so."""
+        read = cls.model_validate(row)
+        if not read.masked:
+            return read
+        return read.model_copy(
+            update={"candidate_name": f"Candidate {read.id}", "candidate_email": None}
+        )
 
 
 class CompanyApplicantRead(ApplicantRead):
@@ -144,3 +157,12 @@ class ApplicantCounts(ResponseModel):
     job_id: int = Field(validation_alias="id")
     total: int
     by_status: dict[ApplicationStatus, int]
+
+
+class ReviewSettings(RequestModel):
+    blind: StrictBool = Field(
+        description="A blind first pass: who applied is hidden until an application is "
+        "revealed or moved past screening"
+    )
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"blind": True}]})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from defusedcsv import csv
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
@@ -151,10 +152,13 @@ async def get(db: AsyncSession, *, user: Caller, application_id: int) -> Applica
 
 async def timeline(
     db: AsyncSession, *, user: Caller, application_id: int, page: PageRequest
-) -> tuple[Paged[AnyRow], bool]:
-    """An application's events, oldest first, and whether the caller is of the employer's
-    side (who reads notes, reasons and names; the candidate reads neither)."""
-    _, allowed = await _visible(db, user=user, application_id=application_id, viewing=True)
+) -> tuple[Paged[AnyRow], bool, int | None]:
+    """An application's events, oldest first; whether the caller is of the employer's
+    side (who reads notes, reasons and names; the candidate reads neither); and the
+    candidate's id when the job's blind first pass hides their name from the caller."""
+    application, allowed = await _visible(
+        db, user=user, application_id=application_id, viewing=True
+    )
     private = bool(allowed & REVIEW_STATUSES)
     kind = f"timeline:{application_id}"
     rows = await events_repo.page(
@@ -164,7 +168,9 @@ async def timeline(
         after=page.after(kind, IdPosition, scope_of(private)),
         private=private,
     )
-    return page.page(rows, kind, scope_of(private)), private
+    hidden = private and await masked_for(db, user=user, application=application)
+    unnamed = application.candidate_id if hidden else None
+    return page.page(rows, kind, scope_of(private)), private, unnamed
 
 
 async def for_review(
@@ -342,15 +348,16 @@ async def export_csv(transactions: Transactions, *, job_id: int) -> AsyncIterato
                 db, job_id=job_id, after_id=after_id, limit=EXPORT_BATCH
             )
         for row in rows:
+            hidden = row.masked  # by the job's blind first pass
             writer.writerow(
                 (
                     row.id,
                     _instant(row.created_at),
                     row.status.value,
-                    row.full_name,
-                    row.email,
+                    MASKED_NAME.format(application_id=row.id) if hidden else row.full_name,
+                    "" if hidden else row.email,
                     row.headline or "",
-                    row.file_name or "",
+                    "" if hidden else row.file_name or "",
                     _instant(row.viewed_at),
                     row.rejection_reason or "",
                     row.cover_letter or "",
@@ -392,3 +399,39 @@ async def counts_for_owner(
         statuses = by_job.get(job.id, {})
         rows.append(JobCounts(id=job.id, total=sum(statuses.values()), by_status=statuses))
     return page.page(Positioned(rows, jobs.position), kind)
+
+
+MASKED_NAME = "Candidate {application_id}"
+
+
+async def review_settings(db: AsyncSession, *, user: Caller, job_id: int) -> bool:
+    """Whether a job's first pass is blind: its owner and admins (404 for others)."""
+    await check_export(db, user=user, job_id=job_id)
+    return await applications_repo.blind(db, job_id=job_id)
+
+
+async def set_review_settings(db: AsyncSession, *, user: Caller, job_id: int, blind: bool) -> bool:
+    """Make a job's first pass blind or not: its owner and admins (404 for others)."""
+    await check_export(db, user=user, job_id=job_id)
+    await applications_repo.set_blind(db, job_id=job_id, blind=blind)
+    return blind
+
+
+async def reveal(db: AsyncSession, *, user: Caller, application_id: int) -> Application:
+    """Show the employer's side who made an application a blind first pass hides: recorded
+    on its timeline (once; revealing one already shown changes nothing)."""
+    application = await for_review(db, user=user, application_id=application_id, lock="update")
+    if await applications_repo.is_masked(db, application_id=application_id):
+        await applications_repo.update(db, application=application, revealed_at=func.now())
+        await events_repo.record(
+            db, application_id=application_id, actor_id=user.id, kind=EventKind.revealed
+        )
+    return application
+
+
+async def masked_for(db: AsyncSession, *, user: Caller, application: Application) -> bool:
+    """Whether the caller sees the application masked: anyone but its candidate, while the
+    job's blind first pass hides it."""
+    if application.candidate_id == user.id:
+        return False
+    return await applications_repo.is_masked(db, application_id=application.id)

@@ -26,8 +26,12 @@ async def save(db: AsyncSession, *, candidate: Caller, values: dict[str, Any]) -
     return await read(db, user_id=candidate.id)
 
 
-async def of_applicant(db: AsyncSession, *, user: Caller, application_id: int) -> AnyRow:
+async def of_applicant(
+    db: AsyncSession, *, user: Caller, application_id: int
+) -> tuple[AnyRow, bool]:
     """The profile of an application's candidate: for them, the job's owner and admins
-    (404 for anyone else); the employer's side reading it has opened the application."""
+    (404 for anyone else); the employer's side reading it has opened the application. And
+    whether the job's blind first pass hides who it is from the caller."""
     application = await applications.get(db, user=user, application_id=application_id)
-    return await read(db, user_id=application.candidate_id)
+    profile = await read(db, user_id=application.candidate_id)
+    return profile, await applications.masked_for(db, user=user, application=application)

@@ -17,9 +17,11 @@ from backend.core import documents, sandbox
 from backend.core.config import Settings
 from backend.core.documents import EXTENSIONS, DocumentType, Inspection, UnreadableDocument
 from backend.core.exceptions import Conflict, InvalidField, NotFound
+from backend.core.redaction import redact
 from backend.db.models import Resume, Role
 from backend.db.models.resume import FILE_NAME_MAX_LENGTH
 from backend.db.queue import READ_RESUME_TEXT, enqueue
+from backend.db.repository import applications as applications_repo
 from backend.db.repository import resumes as resumes_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.base import AnyRow
@@ -101,15 +103,26 @@ async def list_mine(db: AsyncSession, *, candidate: Caller) -> list[AnyRow]:
     return await resumes_repo.list_kept(db, candidate_id=candidate.id)
 
 
-async def readable(db: AsyncSession, *, user: Caller, resume_id: int) -> AnyRow:
+async def readable(db: AsyncSession, *, user: Caller, resume_id: int) -> tuple[AnyRow, bool]:
     """A résumé's columns and file key: for its candidate, the owners of the companies whose
-    jobs it was sent to, and admins; 404 for anyone else."""
+    jobs it was sent to, and admins; 404 for anyone else. And whether the caller sees it
+    masked: every application of theirs holding it is hidden by a blind first pass."""
     row = await resumes_repo.readable_by(
         db, resume_id=resume_id, user_id=user.id, admin=user.role == Role.admin
     )
     if row is None:
         raise NotFound(RESUME_NOT_FOUND)
-    return row
+    if row.candidate_id == user.id:
+        return row, False
+    masked = await applications_repo.resume_masked_for(
+        db, resume_id=resume_id, user_id=user.id, admin=user.role == Role.admin
+    )
+    return row, masked
+
+
+def masked_name(resume_id: int, media_type: str) -> str:
+    """The name a résumé goes by while a blind first pass hides who sent it."""
+    return f"resume-{resume_id}{EXTENSIONS[DocumentType(media_type)]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +133,21 @@ class Download:
 
 
 async def download(db: AsyncSession, *, user: Caller, resume_id: int) -> Download:
-    row = await readable(db, user=user, resume_id=resume_id)
+    """The file; while a blind first pass hides who sent it, its read text instead, without
+    its contact lines and name (409 until the worker has read it)."""
+    row, masked = await readable(db, user=user, resume_id=resume_id)
+    if masked:
+        text, name = await resumes_repo.text_and_name(db, resume_id=resume_id)
+        if text is None:
+            raise Conflict(
+                "The résumé's text is not read yet (or could not be): during the blind "
+                "first pass only its text is shown, without who sent it."
+            )
+        return Download(
+            file_name=f"resume-{resume_id}-redacted.txt",
+            media_type=DocumentType.text.value,
+            content=redact(text, name).encode(),
+        )
     content = await STORE.get(db, row.file_key)
     if content is None:
         raise NotFound(RESUME_NOT_FOUND)

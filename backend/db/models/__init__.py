@@ -8,6 +8,7 @@ from backend.db.models.application import (
     EventKind,
     Interview,
     InterviewState,
+    JobReviewSetting,
 )
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.company import Company, CompanyResponsiveness, ReviewPolicy
@@ -58,6 +59,7 @@ __all__ = [
     "JobDecision",
     "JobExpiryNotice",
     "JobReport",
+    "JobReviewSetting",
     "JobRevision",
     "JobStatus",
     "JobTitle",

@@ -47,6 +47,7 @@ class EventKind(enum.StrEnum):
     moved = "moved"  # a status change (`status`, and for a rejection its `reason`)
     note = "note"  # a private note of the employer's side (`note`)
     interview = "interview"  # an interview proposed, changed, cancelled or answered (`detail`)
+    revealed = "revealed"  # the employer's side revealed who applied, during a blind pass
 
 
 class InterviewState(enum.StrEnum):
@@ -59,6 +60,9 @@ class InterviewState(enum.StrEnum):
 INTERVIEW_LOCATION_MAX_LENGTH = 500
 INTERVIEW_NOTE_MAX_LENGTH = 2000
 
+
+# Where a job's blind first pass hides who applied (until revealed or moved on).
+BLIND_STATUSES = frozenset({ApplicationStatus.submitted, ApplicationStatus.reviewing})
 
 FINAL_STATUSES = frozenset(
     {ApplicationStatus.offered, ApplicationStatus.rejected, ApplicationStatus.withdrawn}
@@ -96,6 +100,8 @@ class Application(TimestampMixin, Base):
     cover_letter: Mapped[str | None] = mapped_column(Text)
     # When the job's owner (or an admin) first opened it; NULL until then.
     viewed_at: Mapped[datetime | None]
+    # When the employer's side asked to see who applied during a blind first pass.
+    revealed_at: Mapped[datetime | None]
     rejection_reason: Mapped[str | None] = mapped_column(String(40))
     # The résumé sent with the application (kept while any application holds it).
     resume_id: Mapped[int | None] = mapped_column(
@@ -170,3 +176,17 @@ class Interview(TimestampMixin, Base):
     state: Mapped[str] = mapped_column(String(20), server_default=InterviewState.proposed.value)
     # The invitation's version: 0 when first sent, one more at each change or cancellation.
     sequence: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class JobReviewSetting(Base):
+    """How the employer's side reviews a job's applications: `blind`, a first pass that
+    hides who applied (name, address, links, the résumé's contact lines) until an
+    application is revealed or moved past screening."""
+
+    __tablename__ = "job_review_settings"
+
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    blind: Mapped[bool] = mapped_column(server_default=text("false"))
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -8,6 +8,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    and_,
     bindparam,
     exists,
     func,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as sql_update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
@@ -25,11 +27,12 @@ from backend.db.models import (
     CandidateProfile,
     Company,
     Job,
+    JobReviewSetting,
     JobStatus,
     Resume,
     User,
 )
-from backend.db.models.application import FINAL_STATUSES
+from backend.db.models.application import BLIND_STATUSES, FINAL_STATUSES
 from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 from backend.db.repository.resumes import SEARCH_CONFIG as RESUME_SEARCH
@@ -48,6 +51,7 @@ class ApplicationRow:
     status: ApplicationStatus
     cover_letter: str | None
     viewed_at: datetime | None
+    revealed_at: datetime | None
     rejection_reason: str | None
     resume_id: int | None
     owner_notify_pending: bool
@@ -123,14 +127,63 @@ async def update(session: AsyncSession, *, application: Application, **values: o
     await base.update(session, application, **values)
 
 
+def masked() -> ColumnElement[bool]:
+    """Whether an application is hidden by its job's blind first pass: the job has one, the
+    application is still in screening, and nobody revealed it."""
+    return and_(
+        exists().where(JobReviewSetting.job_id == Application.job_id, JobReviewSetting.blind),
+        Application.status.in_(BLIND_STATUSES),
+        Application.revealed_at.is_(None),
+    )
+
+
+async def is_masked(session: AsyncSession, *, application_id: int) -> bool:
+    row = await base.first(session, select(masked()).where(Application.id == application_id))
+    return bool(row and row[0])
+
+
+async def resume_masked_for(
+    session: AsyncSession, *, resume_id: int, user_id: int, admin: bool
+) -> bool:
+    """Whether every application holding the résumé that the caller reviews (as the owner
+    of its job's company, or as an admin) is hidden by a blind first pass."""
+    reviewed = select(Application.id).where(Application.resume_id == resume_id)
+    if not admin:
+        reviewed = (
+            reviewed.join(Job, Job.id == Application.job_id)
+            .join(Company, Company.id == Job.company_id)
+            .where(Company.owner_id == user_id)
+        )
+    shown = reviewed.where(~masked())
+    row = await base.first(session, select(~exists(shown)))
+    return bool(row and row[0])
+
+
+async def blind(session: AsyncSession, *, job_id: int) -> bool:
+    statement = select(JobReviewSetting.blind).where(JobReviewSetting.job_id == job_id)
+    row = await base.first(session, statement)
+    return bool(row and row[0])
+
+
+async def set_blind(session: AsyncSession, *, job_id: int, blind: bool) -> None:
+    statement = insert(JobReviewSetting).values(job_id=job_id, blind=blind)
+    statement = statement.on_conflict_do_update(
+        index_elements=[JobReviewSetting.job_id],
+        set_={"blind": blind, "updated_at": func.clock_timestamp()},
+    )
+    await session.execute(statement)
+
+
 def _applicants() -> Select[Any]:
     """Applications, newest first, each with its candidate's name and address (as
-    `candidate_name` and `candidate_email`), which the employer needs to reach them."""
+    `candidate_name` and `candidate_email`), which the employer needs to reach them, and
+    whether the job's blind first pass hides them (`masked`)."""
     return (
         select(
             *APPLICATION_COLUMNS,
             User.full_name.label("candidate_name"),
             User.email.label("candidate_email"),
+            masked().label("masked"),
         )
         .join(User, User.id == Application.candidate_id)
         .order_by(Application.id.desc())
@@ -448,6 +501,7 @@ async def export_batch(
             Application.viewed_at,
             Application.rejection_reason,
             Application.cover_letter,
+            masked().label("masked"),
         )
         .join(User, User.id == Application.candidate_id)
         .outerjoin(CandidateProfile, CandidateProfile.user_id == Application.candidate_id)

@@ -3,7 +3,7 @@
 from sqlalchemy import delete, exists, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Application, Company, Job, Resume, TextState
+from backend.db.models import Application, Company, Job, Resume, TextState, User
 from backend.db.repository import base
 from backend.db.repository.base import Lock
 
@@ -135,3 +135,15 @@ async def set_text(session: AsyncSession, *, resume_id: int, text: str | None) -
         .where(Resume.id == resume_id, Resume.text_state == TextState.pending)
         .values(**values)
     )
+
+
+async def text_and_name(session: AsyncSession, *, resume_id: int) -> tuple[str | None, str]:
+    """A résumé's read text (None until read, or when unreadable) and its candidate's
+    name."""
+    statement = (
+        select(Resume.text, User.full_name)
+        .join(User, User.id == Resume.candidate_id)
+        .where(Resume.id == resume_id)
+    )
+    row = await base.first(session, statement)
+    return (None, "") if row is None else (row[0], row[1])

@@ -317,9 +317,16 @@ export async function dashboardJobPage(params, id) {
     history.addEventListener("toggle", () => {
       if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, true), interviewsOf(application.id, true));
     }, { once: true });
+    const who = application.masked
+      ? h("td", {}, application.candidate_name, h("br"), h("span", { class: "meta" }, "Hidden by the blind first pass"), h("br"), action("Reveal", async () => {
+          await post(`/applications/${application.id}/reveal`, {});
+          applicants.replaceWith(applicants = applicantTable(await allPages(`/jobs/${id}/applications`)));
+          return "Revealed; your timeline records it.";
+        }, { class: "secondary", "aria-label": `Reveal who made application ${application.id}` }))
+      : h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email));
     return h("tr", {},
       h("td", {}, h("input", { type: "checkbox", name: "selected", value: String(application.id), "aria-label": `Select ${application.candidate_name}'s application` })),
-      h("td", {}, application.candidate_name, h("br"), h("a", { href: `mailto:${application.candidate_email}` }, application.candidate_email)),
+      who,
       current,
       h("td", {}, when(application.created_at)),
       h("td", {},
@@ -369,6 +376,15 @@ export async function dashboardJobPage(params, id) {
     applicants.replaceWith(applicants = applicantTable(await allPages(`/jobs/${id}/applications`)));
     return `${ids.length} application${ids.length === 1 ? " is" : "s are"} now ${words(bulkStatus.value)}.`;
   }));
+  // A blind first pass: who applied stays hidden until revealed or moved on.
+  const blindBox = input("blind", { type: "checkbox" });
+  blindBox.checked = (await get(`/jobs/${id}/review-settings`)).blind;
+  blindBox.addEventListener("change", async () => {
+    await request("PUT", `/jobs/${id}/review-settings`, { json: { blind: blindBox.checked } });
+    applicants.replaceWith(applicants = applicantTable(await allPages(`/jobs/${id}/applications`)));
+    flash(blindBox.checked ? "The first pass is blind: names are hidden until revealed or moved on." : "Names are shown.");
+  });
+  const blindSetting = h("div", { class: "field" }, h("label", {}, blindBox, " Blind first pass (hide who applied until revealed or moved past screening)"));
   const exporter = action("Download as CSV", async () => {
     saveFile(await download(`/jobs/${id}/applications.csv`), `applications-job-${id}.csv`);
   }, { class: "secondary" });
@@ -421,6 +437,7 @@ export async function dashboardJobPage(params, id) {
     thread,
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
+      blindSetting,
       applications.length ? [finder, exporter, bulk, applicants] : h("p", {}, "No applications yet.")),
     h("section", { "aria-labelledby": "edit-heading" }, h("h2", { id: "edit-heading" }, "Edit"), editor),
   );
