@@ -169,6 +169,8 @@ async def test_other_bodies_keep_the_small_limit(client: httpx.AsyncClient, acto
         ("C:\\Users\\ada\\cv.PDF", DocumentType.pdf, "cv.pdf"),
         ('a"b\r\nc\x00.pdf', DocumentType.pdf, "abc.pdf"),
         ("...", DocumentType.pdf, "resume.pdf"),
+        ("cv\u202efdp.exe", DocumentType.pdf, "cvfdp.exe.pdf"),
+        ("a\u200bb\ufeff.txt", DocumentType.text, "ab.txt"),
         ("Lebenslauf Müller.docx", DocumentType.docx, "Lebenslauf Müller.docx"),
         ("x" * 400 + ".odt", DocumentType.odt, "x" * 251 + ".odt"),
     ],

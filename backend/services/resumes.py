@@ -49,9 +49,12 @@ def sandbox_limits(settings: Settings) -> sandbox.SandboxLimits:
 
 def file_name(given: str, kind: DocumentType) -> str:
     """The name a résumé is kept and downloaded under: the last part of what the uploader
-    called it, without control characters, quotes or slashes, ending with the extension of
-    the kind its content is."""
+    called it, without control or format characters, quotes or slashes, ending with the
+    extension of the kind its content is."""
     name = unicodedata.normalize("NFC", given).replace("\\", "/").rsplit("/", 1)[-1]
+    # No control or format characters (a right-to-left override can make "cv<RLO>fdp.exe"
+    # read as "cvexe.pdf"), no quotes or slashes.
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
     name = _UNSAFE.sub("", name).strip().strip(".")
     extension = EXTENSIONS[kind]
     if name.lower().endswith(extension):
