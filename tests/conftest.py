@@ -7,8 +7,10 @@ server answers there (or with TEST_POSTGRES=embedded), the same on the built-in 
 (backend/embedded.py), started in a folder of the run's own.
 """
 
+import asyncio
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import psycopg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings, load_settings
@@ -263,19 +267,38 @@ _EVERY_TABLE = (
 
 
 async def _empty_every_table(application: FastAPI) -> None:
-    async with application.state.engine.begin() as connection:
-        tables = await connection.execute(text(_EVERY_TABLE))
-        await connection.execute(text(f"TRUNCATE {tables.scalar_one()} CASCADE"))
+    """TRUNCATE every table, waiting at most a second at a time for its locks and trying
+    again: a TRUNCATE queued behind another worker's test transaction would block every
+    new lock request on these tables meanwhile, and that test may be waiting (over HTTP, or
+    through an app of its own) for one of those very requests, which PostgreSQL cannot see
+    as a deadlock."""
+    for attempt in range(60):
+        try:
+            async with application.state.engine.begin() as connection:
+                await connection.execute(text("SET LOCAL lock_timeout = '1s'"))
+                tables = await connection.execute(text(_EVERY_TABLE))
+                await connection.execute(text(f"TRUNCATE {tables.scalar_one()} CASCADE"))
+            return
+        except OperationalError as error:
+            if not isinstance(error.orig, psycopg.errors.LockNotAvailable) or attempt == 59:
+                raise
+            await asyncio.sleep(0.2)
 
 
 def empty_every_table(url: URL) -> None:
     """What tests of real servers committed, gone (straight to PostgreSQL)."""
-    import psycopg
-
-    with psycopg.connect(admin.conninfo(url), autocommit=True) as connection:
-        row = connection.execute(_EVERY_TABLE).fetchone()
-        assert row is not None
-        connection.execute(f"TRUNCATE {row[0]} CASCADE")
+    for attempt in range(60):  # as `_empty_every_table`, and why
+        try:
+            with psycopg.connect(admin.conninfo(url)) as connection, connection.transaction():
+                connection.execute("SET LOCAL lock_timeout = '1s'")
+                row = connection.execute(_EVERY_TABLE).fetchone()
+                assert row is not None
+                connection.execute(f"TRUNCATE {row[0]} CASCADE")
+            return
+        except psycopg.errors.LockNotAvailable:
+            if attempt == 59:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture
