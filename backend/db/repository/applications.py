@@ -11,6 +11,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    false,
     func,
     literal_column,
     select,
@@ -130,8 +131,15 @@ async def update(session: AsyncSession, *, application: Application, **values: o
 def masked() -> ColumnElement[bool]:
     """Whether an application is hidden by its job's blind first pass: the job has one, the
     application is still in screening, and nobody revealed it."""
+    # A scalar subquery, looked up by the settings' primary key for each row listed (an
+    # EXISTS here may be planned as a hash of the whole table instead).
+    blind = (
+        select(JobReviewSetting.blind)
+        .where(JobReviewSetting.job_id == Application.job_id)
+        .scalar_subquery()
+    )
     return and_(
-        exists().where(JobReviewSetting.job_id == Application.job_id, JobReviewSetting.blind),
+        func.coalesce(blind, false()),
         Application.status.in_(BLIND_STATUSES),
         Application.revealed_at.is_(None),
     )
