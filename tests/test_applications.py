@@ -22,6 +22,7 @@ APPLICATION_FIELDS = {
     "job_id",
     "candidate_id",
     "status",
+    "stage",
     "cover_letter",
     "resume_id",
     "created_at",
@@ -305,6 +306,7 @@ async def test_strangers_get_404(
     [
         ("candidate", "reviewing"),
         ("candidate", "offered"),
+        ("candidate", "hired"),
         ("candidate", "submitted"),
         ("employer", "withdrawn"),
         ("employer", "submitted"),
@@ -320,7 +322,15 @@ async def test_a_status_the_caller_may_not_set_is_403(
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"status": "hired"}, {"status": "reviewing", "cover_letter": "x"}]
+    "body",
+    [
+        {},
+        {"status": "promoted"},
+        {"status": "reviewing", "stage": "screening"},
+        {"status": "reviewing", "cover_letter": "x"},
+        {"status": "offered", "mail": {"template": "standard"}},
+        {"status": "rejected", "mail": {"template": "rude"}},
+    ],
 )
 async def test_invalid_patch_is_422(
     client: httpx.AsyncClient, actors: Actors, application: Application, body: object
@@ -340,13 +350,15 @@ async def test_reviewers_move_among_review_statuses_in_any_order(
         ("employer", "interviewing"),
         ("employer", "interviewing"),
         ("admin", "offered"),
+        ("employer", "interviewing"),
+        ("employer", "hired"),
     ]:
         response = await patch(client, application, getattr(actors, who).headers, status)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == status
 
 
-@pytest.mark.parametrize("final", ["offered", "rejected", "withdrawn"])
+@pytest.mark.parametrize("final", ["hired", "rejected", "withdrawn"])
 async def test_a_final_status_cannot_change(
     client: httpx.AsyncClient,
     db: AsyncSession,
@@ -359,7 +371,7 @@ async def test_a_final_status_cannot_change(
     )
     for who, status in [
         ("employer", "reviewing"),
-        ("admin", "offered"),
+        ("admin", "hired"),
         ("candidate", "withdrawn"),
     ]:
         if status == final:

@@ -67,7 +67,7 @@ async def test_one_final_application_moves_none(
 ) -> None:
     ids = await applications(db, app, job, 3)
     await db.execute(
-        update(Application).where(Application.id == ids[1]).values(status=ApplicationStatus.offered)
+        update(Application).where(Application.id == ids[1]).values(status=ApplicationStatus.hired)
     )
     response = await client.post(
         f"{API}/jobs/{job.id}/applications/status",
@@ -75,8 +75,8 @@ async def test_one_final_application_moves_none(
         headers=actors.employer.headers,
     )
     problem = assert_problem(response, 409)
-    assert f"{ids[1]} (offered)" in str(problem["detail"])
-    assert await statuses(db, ids) == ["submitted", "offered", "submitted"]
+    assert f"{ids[1]} (hired)" in str(problem["detail"])
+    assert await statuses(db, ids) == ["submitted", "hired", "submitted"]
     assert await moves(db) == 0
 
 
@@ -147,7 +147,7 @@ async def test_overlapping_bulk_moves_and_a_withdrawal_at_once(
             ids.append(response.json()["id"])
         url = f"{API}/jobs/{job_id}/applications/status"
         reject = {"application_ids": ids[:3], "status": "rejected"}
-        offer = {"application_ids": ids[2:], "status": "offered"}
+        offer = {"application_ids": ids[2:], "status": "hired"}
         rejecting, offering, withdrawing = await asyncio.gather(
             client.post(url, json=reject, headers=employer),
             client.post(url, json=offer, headers=employer),
@@ -170,7 +170,7 @@ async def test_overlapping_bulk_moves_and_a_withdrawal_at_once(
             assert rejecting.status_code == 409
             assert final[ids[0]] == "submitted"
         if offering.status_code == 200:
-            assert (final[ids[2]], final[ids[3]]) == ("offered", "offered")
+            assert (final[ids[2]], final[ids[3]]) == ("hired", "hired")
         else:
             assert offering.status_code == 409
             assert final[ids[3]] == "submitted"

@@ -428,8 +428,8 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
         "no mail named 'nope'; there are: application_status, interview, job_alert, job_closed, "
         "job_closed_unconfirmed, job_comment, job_decision, job_expiring, job_open_check, "
         "job_reported, "
-        "new_applicants, password_reset, revision_decision, verify_company, verify_email"
-        in unknown.stderr
+        "new_applicants, password_reset, rejection_after_interview, rejection_position_filled, "
+        "rejection_standard, revision_decision, verify_company, verify_email" in unknown.stderr
     )
 
 

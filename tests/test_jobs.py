@@ -479,8 +479,8 @@ async def test_the_options_are_the_apis_own_values_and_limits(
     assert options["job_statuses"] == [value.value for value in JobStatus]
     statuses = options["application_statuses"]
     assert statuses["all"] == [value.value for value in ApplicationStatus]
-    assert statuses["reviewer"] == ["reviewing", "interviewing", "offered", "rejected"]
-    assert statuses["final"] == ["offered", "rejected", "withdrawn"]
+    assert statuses["reviewer"] == ["reviewing", "interviewing", "offered", "hired", "rejected"]
+    assert statuses["final"] == ["hired", "rejected", "withdrawn"]
     # The limits are the ones the API enforces: at the limit is taken, one more is a 422.
     limits = options["limits"]
     headers = actors.employer.headers

@@ -181,11 +181,11 @@ async def test_an_offer_and_a_withdrawal_at_once_exactly_one_wins(
         applied = await client.post(f"{API}/jobs/{job_id}/applications", json={}, headers=candidate)
         url = f"{API}/applications/{applied.json()['id']}"
         offer, withdraw = await asyncio.gather(
-            client.patch(url, json={"status": "offered"}, headers=employer),
+            client.patch(url, json={"status": "hired"}, headers=employer),
             client.patch(url, json={"status": "withdrawn"}, headers=candidate),
         )
         assert sorted([offer.status_code, withdraw.status_code]) == [200, 409]
-        winner = "offered" if offer.status_code == 200 else "withdrawn"
+        winner = "hired" if offer.status_code == 200 else "withdrawn"
         winners[winner] += 1
         final = await client.get(url, headers=candidate)
         assert final.json()["status"] == winner
@@ -200,7 +200,7 @@ async def test_three_final_statuses_at_once_exactly_one_wins(client: httpx.Async
         applied = await client.post(f"{API}/jobs/{job_id}/applications", json={}, headers=candidate)
         url = f"{API}/applications/{applied.json()['id']}"
         responses = await asyncio.gather(
-            client.patch(url, json={"status": "offered"}, headers=employer),
+            client.patch(url, json={"status": "hired"}, headers=employer),
             client.patch(url, json={"status": "rejected"}, headers=admin),
             client.patch(url, json={"status": "withdrawn"}, headers=candidate),
         )

@@ -279,11 +279,11 @@ async def test_a_status_race_records_only_the_change_that_won(
         application_id = await apply(client, candidate, job_id)
         url = f"{API}/applications/{application_id}"
         offer, withdrawal = await asyncio.gather(
-            client.patch(url, json={"status": "offered"}, headers=employer),
+            client.patch(url, json={"status": "hired"}, headers=employer),
             client.patch(url, json={"status": "withdrawn"}, headers=candidate),
         )
         assert sorted([offer.status_code, withdrawal.status_code]) == [200, 409]
-        winner = "offered" if offer.status_code == 200 else "withdrawn"
+        winner = "hired" if offer.status_code == 200 else "withdrawn"
         moves = [
             e["status"]
             for e in await timeline(client, employer, application_id)

@@ -18,6 +18,7 @@ from backend.apis.deps import (
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.responses import json_response
+from backend.db.models import EventKind
 from backend.schemas.application import (
     ApplicantCounts,
     ApplicantRead,
@@ -33,7 +34,9 @@ from backend.schemas.application import (
 )
 from backend.schemas.base import Text
 from backend.schemas.pagination import Page
+from backend.schemas.pipeline import RejectionMail
 from backend.services import applications as applications_service
+from backend.services import rejections
 from backend.services.rules import etag
 
 router = APIRouter(tags=["applications"])
@@ -63,6 +66,7 @@ async def apply(
         job_id=job_id,
         cover_letter=payload.cover_letter,
         resume_id=payload.resume_id,
+        answers=payload.answers,
     )
     response.headers["ETag"] = etag(application.updated_at)
     return ApplicationRead.model_validate(application)
@@ -92,7 +96,8 @@ async def list_for_job(
     paged = await applications_service.list_for_job(
         db, user=user, job_id=job_id, page=page, q=_words(q)
     )
-    return to_page(paged, ApplicantRead.of)
+    stage = applications_service.listed_stage
+    return to_page(paged, lambda row: ApplicantRead.of(row, stage(row)))
 
 
 @router.get(
@@ -107,7 +112,8 @@ async def list_applicants(
     """The applications to the jobs of the caller's companies, newest first, each with its
     job's title; with `q`, the applicants whose résumé matches."""
     paged = await applications_service.list_for_owner(db, user=user, page=page, q=_words(q))
-    return to_page(paged, CompanyApplicantRead.of)
+    stage = applications_service.listed_stage
+    return to_page(paged, lambda row: CompanyApplicantRead.of(row, stage(row)))
 
 
 def _words(q: str | None) -> str | None:
@@ -142,14 +148,15 @@ async def read_application(
     """One application: its candidate, the job's owner, or an admin."""
     application = await applications_service.get(db, user=user, application_id=application_id)
     response.headers["ETag"] = etag(application.updated_at)
-    return ApplicationRead.model_validate(application)
+    stage = await applications_service.stage_shown(db, user=user, application=application)
+    return ApplicationRead.at(application, stage)
 
 
 @router.patch(
     "/applications/{application_id}",
     name="update",
     response_model=ApplicationRead,
-    responses={**problem_responses(401, 403, 404, 409, 412), **with_etag()},
+    responses={**problem_responses(401, 403, 404, 409, 412, 429), **with_etag()},
 )
 async def update_application(
     application_id: IdPath,
@@ -160,21 +167,30 @@ async def update_application(
     response: Response,
     if_match: IfMatch = None,
 ) -> ApplicationRead:
-    """Move an application along: reviewers among reviewing, interviewing, offered and
-    rejected; its candidate to withdrawn. A final status cannot change (409). The
-    candidate hears of changes within NOTIFY_BATCH_MINUTES, in one mail with their other
-    applications' changes."""
+    """Move an application along, to a status (into its first stage) or into a stage of
+    the job's pipeline: reviewers among the stages of reviewing, interviewing, offered,
+    hired and rejected; its candidate to withdrawn. A final status (hired, rejected,
+    withdrawn) cannot change (409). The candidate hears of a new status within
+    NOTIFY_BATCH_MINUTES, in one mail with their other applications' changes, or, for a
+    rejection with `mail`, in that mail."""
     application = await applications_service.change_status(
         db,
         settings,
         user=user,
         application_id=application_id,
         status=payload.status,
+        stage=payload.stage,
         if_match=if_match,
         reason=payload.reason,
+        mail=_choice(payload.mail),
     )
     response.headers["ETag"] = etag(application.updated_at)
-    return ApplicationRead.model_validate(application)
+    stage = await applications_service.stage_shown(db, user=user, application=application)
+    return ApplicationRead.at(application, stage)
+
+
+def _choice(mail: RejectionMail | None) -> rejections.Choice | None:
+    return None if mail is None else rejections.Choice(mail.template.value, mail.message)
 
 
 @router.get(
@@ -208,7 +224,8 @@ async def read_timeline(
             status=row.status,
             reason=None,
             note=None,
-            detail=row.detail,
+            detail=row.detail if row.kind == EventKind.interview else None,
+            stage=None,
             actor_name=None,
             created_at=row.created_at,
         ),
@@ -263,7 +280,7 @@ async def export_applications(
     "/jobs/{job_id}/applications/status",
     name="move-many",
     response_model=Page[ApplicationRead],
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 429),
 )
 async def move_many(
     job_id: IdPath,
@@ -272,8 +289,9 @@ async def move_many(
     db: DbSession,
     settings: SettingsDep,
 ) -> Page[ApplicationRead]:
-    """Move several applications to a job to one status at once, all or nothing: its owner
-    and admins. 409, and nothing moved, when one of them is final."""
+    """Move several applications to a job to one status or stage at once, all or nothing:
+    its owner and admins. 409, and nothing moved, when one of them is final; 429, and
+    nothing moved, when a rejection's mail would reach a candidate mailed too often."""
     moved = await applications_service.change_many(
         db,
         settings,
@@ -281,9 +299,12 @@ async def move_many(
         job_id=job_id,
         application_ids=payload.application_ids,
         status=payload.status,
+        stage=payload.stage,
         reason=payload.reason,
+        mail=_choice(payload.mail),
     )
-    return Page(items=[ApplicationRead.model_validate(a) for a in moved], next_cursor=None)
+    stage = await applications_service.stage_lookup(db, moved)
+    return Page(items=[ApplicationRead.at(a, stage(a)) for a in moved], next_cursor=None)
 
 
 @router.get(

@@ -11,9 +11,13 @@ from backend.db.models.application import (
 )
 from backend.schemas.base import RequestModel, ResponseModel, StrictBool, Text, Timestamp
 from backend.schemas.job import EntityId
+from backend.schemas.pipeline import MAX_QUESTIONS, Answer, RejectionMail, StageKey
 
 # Applications one bulk change moves at most.
 MAX_BULK = 100
+
+
+QuestionId = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class ApplicationCreate(RequestModel):
@@ -21,35 +25,61 @@ class ApplicationCreate(RequestModel):
     resume_id: EntityId | None = Field(
         default=None, description="One of the caller's résumés, sent with the application"
     )
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"cover_letter": "I would love to join.", "resume_id": 7}, {}]
-        }
-    )
-
-
-class ApplicationUpdate(RequestModel):
-    status: ApplicationStatus
-    reason: RejectionReason | None = Field(
-        default=None, description="Why it is rejected (with `rejected` only; the employer's)"
+    answers: Annotated[dict[QuestionId, Answer | None], Field(max_length=MAX_QUESTIONS)] = Field(
+        default_factory=dict,
+        description="Answers to the job's screening questions, by question id (GET "
+        "/jobs/{job_id}/questions): true or false, a number, a choice or a text",
     )
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"status": "reviewing"},
-                {"status": "rejected", "reason": "position_filled"},
-                {"status": "withdrawn"},
+                {"cover_letter": "I would love to join.", "resume_id": 7},
+                {"answers": {"q3f1c2a9b0d4e": True, "q9a8b7c6d5e4f": 4}},
+                {},
             ]
         }
     )
 
+
+class _Move(RequestModel):
+    """Where to move: a status (into its first stage) or a stage of the job's pipeline."""
+
+    status: ApplicationStatus | None = None
+    stage: StageKey | None = Field(
+        default=None, description="A stage's key (GET /jobs/{job_id}/stages), instead of a status"
+    )
+    reason: RejectionReason | None = Field(
+        default=None, description="Why it is rejected (with a rejection only; the employer's)"
+    )
+    mail: RejectionMail | None = Field(
+        default=None, description="Mail the candidate of the rejection with this template"
+    )
+
     @model_validator(mode="after")
-    def reason_with_a_rejection(self) -> "ApplicationUpdate":
-        if self.reason is not None and self.status != ApplicationStatus.rejected:
-            raise ValueError("a reason goes with the status rejected only")
+    def one_place(self) -> Self:
+        if (self.status is None) == (self.stage is None):
+            raise ValueError("give either a status or a stage")
+        if self.status is not None and self.status != ApplicationStatus.rejected:
+            if self.reason is not None:
+                raise ValueError("a reason goes with the status rejected only")
+            if self.mail is not None:
+                raise ValueError("a mail goes with the status rejected only")
         return self
+
+
+class ApplicationUpdate(_Move):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "reviewing"},
+                {"stage": "phone-screen"},
+                {"status": "rejected", "reason": "position_filled"},
+                {"status": "rejected", "reason": "not_a_fit", "mail": {"template": "standard"}},
+                {"status": "withdrawn"},
+            ]
+        }
+    )
 
 
 class ApplicationRead(ResponseModel):
@@ -57,10 +87,23 @@ class ApplicationRead(ResponseModel):
     job_id: int
     candidate_id: int
     status: ApplicationStatus
+    # Never read from the row (which stores what may not be the stage it is in, and is the
+    # employer's): set by `at` and `of` for the employer's side alone.
+    stage: str | None = Field(
+        default=None,
+        validation_alias="shown_stage",
+        description="The key of its stage in the job's pipeline: for the employer's side "
+        "(null for its candidate, and once withdrawn)",
+    )
     cover_letter: str | None
     resume_id: int | None
     created_at: Timestamp
     updated_at: Timestamp
+
+    @classmethod
+    def at(cls, application: Any, stage: str | None) -> Self:
+        """The application, in the stage the caller is to see (None: not shown)."""
+        return cls.model_validate(application).model_copy(update={"stage": stage})
 
 
 class MyApplicationRead(ApplicationRead):
@@ -84,9 +127,9 @@ class ApplicantRead(ApplicationRead):
     masked: bool = Field(description="Hidden by the job's blind first pass")
 
     @classmethod
-    def of(cls, row: Any) -> Self:
-        """The applicant as the row has it, masked if the row says so."""
-        read = cls.model_validate(row)
+    def of(cls, row: Any, stage: str | None) -> Self:
+        """The applicant as the row has it, in `stage`, masked if the row says so."""
+        read = cls.model_validate(row).model_copy(update={"stage": stage})
         if not read.masked:
             return read
         return read.model_copy(
@@ -100,29 +143,20 @@ class CompanyApplicantRead(ApplicantRead):
     job_title: str
 
 
-class BulkStatusChange(RequestModel):
+class BulkStatusChange(_Move):
     application_ids: Annotated[
         list[EntityId], Field(min_length=1, max_length=MAX_BULK, description="At most 100")
     ]
-    status: ApplicationStatus
-    reason: RejectionReason | None = Field(
-        default=None, description="Why they are rejected (with `rejected` only)"
-    )
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {"application_ids": [12, 15], "status": "interviewing"},
+                {"application_ids": [12, 15], "stage": "phone-screen"},
                 {"application_ids": [7, 9, 11], "status": "rejected", "reason": "not_a_fit"},
             ]
         }
     )
-
-    @model_validator(mode="after")
-    def reason_with_a_rejection(self) -> "BulkStatusChange":
-        if self.reason is not None and self.status != ApplicationStatus.rejected:
-            raise ValueError("a reason goes with the status rejected only")
-        return self
 
 
 class NoteCreate(RequestModel):
@@ -144,7 +178,12 @@ class TimelineEvent(ResponseModel):
     reason: RejectionReason | None
     note: str | None
     detail: str | None = Field(
-        description="An interview event's: proposed, changed, cancelled, accepted, declined"
+        description="An interview event's: proposed, changed, cancelled, accepted, declined; "
+        "a rejection's (the employer's side): the template it was mailed with"
+    )
+    stage: str | None = Field(
+        default=None,
+        description="A move's (the employer's side): the name of the stage it entered then",
     )
     actor_name: str | None
     created_at: Timestamp

@@ -1,9 +1,10 @@
 """Applications: candidates apply and follow theirs; job owners review them."""
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from defusedcsv import csv
 from sqlalchemy import func
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.config import Settings
 from backend.core.cursor import scope_of
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
+from backend.core.mailtemplates import RenderedMail
 from backend.core.pagination import Paged, PageRequest, Positioned
 from backend.db.hot import Reader
 from backend.db.models import Application, ApplicationStatus, EventKind
@@ -20,13 +22,15 @@ from backend.db.queue import NOTIFY_NEW_APPLICANTS, NOTIFY_STATUS_CHANGES, enque
 from backend.db.repository import application_events as events_repo
 from backend.db.repository import applications as applications_repo
 from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import pipelines as pipelines_repo
 from backend.db.repository.applications import ApplicationRow
 from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction
-from backend.services import resumes, verification
+from backend.services import rejections, resumes, screening, stages, verification
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
+from backend.services.stages import Stage
 
 APPLICATION_NOT_FOUND = "Application not found."
 
@@ -36,6 +40,7 @@ REVIEW_STATUSES = frozenset(
         ApplicationStatus.reviewing,
         ApplicationStatus.interviewing,
         ApplicationStatus.offered,
+        ApplicationStatus.hired,
         ApplicationStatus.rejected,
     }
 )
@@ -50,10 +55,16 @@ async def apply(
     job_id: int,
     cover_letter: str | None,
     resume_id: int | None = None,
+    answers: dict[str, Any] | None = None,
 ) -> Application:
     """Apply to a job the public may see, once (a second time is a 409), with a confirmed
-    address (else 403). The job's owner hears of it within NOTIFY_BATCH_MINUTES, in one
-    mail with the other applications that arrive meanwhile."""
+    address (else 403), answering its screening questions as they are now (422 otherwise,
+    see `screening.answer`). The job's owner hears of it within NOTIFY_BATCH_MINUTES, in
+    one mail with the other applications that arrive meanwhile.
+
+    An answer the job rules out files the application as rejected at once, with the reason
+    `knocked_out`, as an employer's rejection is filed (the candidate hears of it in the
+    same batched mail)."""
     verification.require_confirmed(candidate, "apply to jobs")
     # Shared lock: a job being closed or deleted now waits for this application, or this
     # application sees it closed; never an application to a job that closed first.
@@ -62,6 +73,7 @@ async def apply(
         raise NotFound(JOB_NOT_FOUND)
     if resume_id is not None:
         await resumes.to_send(db, candidate=candidate, resume_id=resume_id)
+    answered = screening.answer(await screening.questions_now(db, job_id=job_id), answers or {})
     application = await applications_repo.create(
         db,
         job_id=job_id,
@@ -72,6 +84,23 @@ async def apply(
     await events_repo.record(
         db, application_id=application.id, actor_id=candidate.id, kind=EventKind.submitted
     )
+    if answered.answers:
+        await pipelines_repo.save_answers(
+            db, application_id=application.id, answers=answered.answers
+        )
+    if answered.knocked_out:
+        rejected = stages.stage_of(
+            await stages.of_job(db, job_id=job_id), ApplicationStatus.rejected, None
+        )
+        await _move(
+            db,
+            settings,
+            actor_id=None,
+            application=application,
+            status=ApplicationStatus.rejected,
+            stage=rejected,
+            reason=RejectionReason.knocked_out,
+        )
     # One waiting mail per job: when one is already scheduled, it will list this one too.
     await enqueue(
         db,
@@ -204,34 +233,77 @@ async def add_note(db: AsyncSession, *, user: Caller, application_id: int, note:
     return row
 
 
+async def _job_locked(db: AsyncSession, *, application_id: int) -> None:
+    """Hold the lock of an application's job shared: a move into a stage by its key waits
+    for a change of the job's pipeline, or the change waits for it (see stages.replace)."""
+    job_id = await applications_repo.job_of(db, application_id=application_id)
+    if job_id is not None:
+        await jobs_repo.get_access(db, job_id=job_id, lock="share")
+
+
+def _target(
+    pipeline: tuple[Stage, ...], status: ApplicationStatus | None, stage: str | None
+) -> tuple[ApplicationStatus, Stage | None]:
+    """Where a move goes: the stage `stage` names (422 when the job has none such), or the
+    first stage of `status` (None for `withdrawn`, which is outside the pipeline)."""
+    if stage is not None:
+        found = stages.find(pipeline, stage)
+        if found is None:
+            raise InvalidField(("body", "stage"), "no such stage in this job's pipeline")
+        return found.status, found
+    assert status is not None  # the schema asks for one of the two
+    return status, stages.stage_of(pipeline, status, None)
+
+
 async def change_status(
     db: AsyncSession,
     settings: Settings,
     *,
     user: Caller,
     application_id: int,
-    status: ApplicationStatus,
+    status: ApplicationStatus | None,
     if_match: str | None,
+    stage: str | None = None,
     reason: RejectionReason | None = None,
+    mail: rejections.Choice | None = None,
 ) -> Application:
-    """Move an application; 403 for a status this caller may not set, 409 once it is final.
-    A rejection may say why (`reason`, for the employer's side alone). Each change is an
-    event on the application's timeline.
+    """Move an application to a status (into the first stage of it) or into a stage of its
+    job's pipeline (and so to that stage's status); 403 for a status this caller may not
+    set, 409 once it is final. A rejection may say why (`reason`, for the employer's side
+    alone) and be mailed to the candidate with a template (`mail`). Each change is an event
+    on the application's timeline.
 
-    Decided on the locked row: of two conflicting changes at once (an offer and a
+    Decided on the locked row: of two conflicting changes at once (a hire and a
     withdrawal), the second sees the first's result and is refused.
     """
+    if stage is not None:
+        await _job_locked(db, application_id=application_id)
     application, allowed = await _visible(
         db, user=user, application_id=application_id, lock="update"
     )
+    pipeline = await stages.of_job(db, job_id=application.job_id)
+    status, target = _target(pipeline, status, stage)
     if status not in allowed:
         raise Forbidden(f"You may not set the status {status.value}.")
     check_if_match(if_match, application.updated_at)
-    if status == application.status:
+    if status == application.status and (
+        stage is None or target == stages.stage_of(pipeline, status, application.stage)
+    ):
         return application
     if application.status in FINAL_STATUSES:
         raise Conflict(f"The application is already {application.status.value}.")
-    await _move(db, settings, user=user, application=application, status=status, reason=reason)
+    if mail is not None and status != ApplicationStatus.rejected:
+        raise InvalidField(("body", "mail"), "a mail goes with a rejection only")
+    await _move(
+        db,
+        settings,
+        actor_id=user.id,
+        application=application,
+        status=status,
+        stage=target,
+        reason=reason,
+        mail=mail,
+    )
     return application
 
 
@@ -239,28 +311,51 @@ async def _move(
     db: AsyncSession,
     settings: Settings,
     *,
-    user: Caller,
+    actor_id: int | None,
     application: Application,
     status: ApplicationStatus,
+    stage: Stage | None,
     reason: RejectionReason | None,
+    mail: rejections.Choice | None = None,
 ) -> None:
-    """Set a locked application's new status, record it on its timeline, and (unless the
-    candidate withdrew it themselves) have the candidate told."""
-    await events_repo.record(
+    """Set a locked application's new status and stage and record it on its timeline.
+    The candidate is told of a new status (not of a move between two stages of one, and
+    not of their own withdrawal): in the next batched mail of their changes, or, for a
+    rejection with `mail`, in that mail alone, sent by the worker."""
+    stage_key = stage.key if stage is not None else application.stage
+    event_id = await events_repo.record(
         db,
         application_id=application.id,
-        actor_id=user.id,
+        actor_id=actor_id,
         kind=EventKind.moved,
         status=status,
+        stage=stage.name if stage is not None else None,
         reason=reason.value if reason is not None else None,
+        detail=mail.template if mail is not None else None,
+        note=mail.message if mail is not None else None,
     )
-    if status == ApplicationStatus.withdrawn:  # the candidate's own doing: nothing to tell
-        await applications_repo.update(db, application=application, status=status)
+    if status == application.status or status == ApplicationStatus.withdrawn:
+        # Between two stages of one status, or the candidate's own doing: nothing to tell.
+        await applications_repo.update(db, application=application, status=status, stage=stage_key)
+        return
+    if mail is not None:
+        await rejections.ask_for_mail(db, application=application, event_id=event_id)
+        await applications_repo.update(
+            db,
+            application=application,
+            status=status,
+            stage=stage_key,
+            rejection_reason=reason.value if reason is not None else None,
+            # The template's mail tells of it, instead of the batched one.
+            candidate_notify_pending=False,
+            status_told=status,
+        )
         return
     await applications_repo.update(
         db,
         application=application,
         status=status,
+        stage=stage_key,
         candidate_notify_pending=True,
         rejection_reason=reason.value if reason is not None else None,
     )
@@ -282,33 +377,56 @@ async def change_many(
     user: Caller,
     job_id: int,
     application_ids: list[int],
-    status: ApplicationStatus,
-    reason: RejectionReason | None,
+    status: ApplicationStatus | None,
+    stage: str | None = None,
+    reason: RejectionReason | None = None,
+    mail: rejections.Choice | None = None,
 ) -> list[Application]:
-    """Move several applications to a job at once, all or nothing: the job's owner and
-    admins (404 for anyone else), to a reviewer's status (403 for another); 422 when an id
-    is not an application to this job; 409, and nothing moved, when one of them is final
-    (already in `status` is no change). The rows are locked in id order, so two such moves
-    at once never wait for each other in a circle; each change is recorded as one move is.
+    """Move several applications to a job at once, to a status or into a stage, all or
+    nothing: the job's owner and admins (404 for anyone else), to a reviewer's status (403
+    for another); 422 when an id is not an application to this job; 409, and nothing
+    moved, when one of them is final (already where it is sent is no change); 429, and
+    nothing moved, when a rejection's mail would reach a candidate mailed too often. The
+    rows are locked in id order, so two such moves at once never wait for each other in a
+    circle; each change is recorded as one move is.
     """
-    found = await jobs_repo.get_access(db, job_id=job_id)
+    found = await jobs_repo.get_access(db, job_id=job_id, lock="share")
     if found is None or not manages(user, found.owner_id):
         raise NotFound(JOB_NOT_FOUND)
+    pipeline = await stages.of_job(db, job_id=job_id)
+    status, target = _target(pipeline, status, stage)
     if status not in REVIEW_STATUSES:
         raise Forbidden(f"You may not set the status {status.value}.")
+    if mail is not None and status != ApplicationStatus.rejected:
+        raise InvalidField(("body", "mail"), "a mail goes with a rejection only")
     wanted = sorted(set(application_ids))
     locked = await applications_repo.lock_for_job(db, job_id=job_id, application_ids=wanted)
     by_id = {application.id: application for application in locked}
     for index, application_id in enumerate(application_ids):
         if application_id not in by_id:
             raise InvalidField(("body", "application_ids", index), "not an application to this job")
-    changing = [by_id[key] for key in wanted if by_id[key].status != status]
+
+    def arrived(application: Application) -> bool:
+        if application.status != status:
+            return False
+        return stage is None or target == stages.stage_of(pipeline, status, application.stage)
+
+    changing = [by_id[key] for key in wanted if not arrived(by_id[key])]
     final = [application for application in changing if application.status in FINAL_STATUSES]
     if final:
         listed = ", ".join(f"{a.id} ({a.status.value})" for a in final)
         raise Conflict(f"Nothing was moved: these applications are final already: {listed}.")
     for application in changing:
-        await _move(db, settings, user=user, application=application, status=status, reason=reason)
+        await _move(
+            db,
+            settings,
+            actor_id=user.id,
+            application=application,
+            status=status,
+            stage=target,
+            reason=reason,
+            mail=mail,
+        )
     return [by_id[key] for key in wanted]
 
 
@@ -435,3 +553,68 @@ async def masked_for(db: AsyncSession, *, user: Caller, application: Application
     if application.candidate_id == user.id:
         return False
     return await applications_repo.is_masked(db, application_id=application.id)
+
+
+async def preview_rejection(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    application_id: int,
+    choice: rejections.Choice,
+) -> RenderedMail:
+    """The rejection mail `choice` would send the candidate now: the employer's side (404
+    for anyone who may not see the application, 403 for its candidate); nothing is sent or
+    changed. While the job's blind first pass hides who applied, so does the preview."""
+    application = await for_review(db, user=user, application_id=application_id)
+    masked = await masked_for(db, user=user, application=application)
+    rendered = await rejections.preview(
+        db, settings, application_id=application_id, choice=choice, masked=masked
+    )
+    if rendered is None:  # removed since it was read, in this transaction: cannot be
+        raise NotFound(APPLICATION_NOT_FOUND)
+    return rendered
+
+
+async def stage_shown(db: AsyncSession, *, user: Caller, application: Application) -> str | None:
+    """The key of the stage an application is in, for the employer's side (None for its
+    candidate, to whom the employer's stages are not shown, and once withdrawn)."""
+    if application.candidate_id == user.id:
+        return None
+    pipeline = await stages.of_job(db, job_id=application.job_id)
+    stage = stages.stage_of(pipeline, application.status, application.stage)
+    return None if stage is None else stage.key
+
+
+# Rows of applications, or applications: anything with `job_id`, `status` and `stage`.
+StageLookup = Callable[[Any], str | None]
+
+
+async def stage_lookup(db: AsyncSession, rows: Sequence[Any]) -> StageLookup:
+    """For applications, the key of the stage each is in, from one read of their jobs'
+    pipelines."""
+    pipelines = await stages.of_jobs(db, job_ids=[row.job_id for row in rows])
+
+    def key(row: Any) -> str | None:
+        stage = stages.stage_of(pipelines[row.job_id], row.status, row.stage)
+        return None if stage is None else stage.key
+
+    return key
+
+
+def listed_stage(row: Any) -> str | None:
+    """The key of the stage a listed application is in (its row carries its job's stored
+    stages as `job_stages`)."""
+    stage = stages.stage_of(stages.parse(row.job_stages), row.status, row.stage)
+    return None if stage is None else stage.key
+
+
+async def answers(
+    db: AsyncSession, *, user: Caller, application_id: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """What the candidate answered to the job's screening questions, as they were asked;
+    and whether the caller is of the employer's side (who reads which answers knocked it
+    out). Its candidate and the employer's side (404 for anyone else)."""
+    application, reviewer = await seen_by(db, user=user, application_id=application_id)
+    stored = await pipelines_repo.answers(db, application_id=application.id)
+    return list(stored or ()), reviewer

@@ -41,6 +41,7 @@ from backend.db.queue import (
     SEND_INTERVIEW_INVITATION,
     SEND_JOB_ALERT,
     SEND_PASSWORD_RESET,
+    SEND_REJECTION,
     queue,
 )
 from backend.services import (
@@ -51,6 +52,7 @@ from backend.services import (
     moderation,
     notifications,
     open_checks,
+    rejections,
     responsiveness,
     resumes,
 )
@@ -321,6 +323,18 @@ async def send_interview_invitation(
         )
         if message is not None:
             await send_once(db, resources, f"interview:{interview_id}:{sequence}", message)
+
+
+@queue.task(name=SEND_REJECTION, pass_context=True)
+@measured
+async def send_rejection(context: JobContext, *, event_id: int) -> None:
+    """Mail the candidate the rejection that timeline event `event_id` recorded, in the
+    template the employer chose: once."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await rejections.mail(db, resources.settings, event_id=event_id)
+        if message is not None:
+            await send_once(db, resources, f"rejection:{event_id}", message)
 
 
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)

@@ -3,6 +3,7 @@
 from backend.db.base import Base
 from backend.db.models.application import (
     Application,
+    ApplicationAnswers,
     ApplicationEvent,
     ApplicationStatus,
     EventKind,
@@ -41,6 +42,7 @@ __all__ = [
     "QUEUE_PREFIX",
     "AlertFrequency",
     "Application",
+    "ApplicationAnswers",
     "ApplicationEvent",
     "ApplicationStatus",
     "AuthAttempt",

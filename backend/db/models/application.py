@@ -1,5 +1,6 @@
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TimestampMixin
@@ -26,6 +28,7 @@ class ApplicationStatus(enum.StrEnum):
     reviewing = "reviewing"
     interviewing = "interviewing"
     offered = "offered"
+    hired = "hired"
     rejected = "rejected"
     withdrawn = "withdrawn"
 
@@ -38,6 +41,7 @@ class RejectionReason(enum.StrEnum):
     position_filled = "position_filled"
     duplicate = "duplicate"
     spam = "spam"
+    knocked_out = "knocked_out"  # an answer to a screening question ruled it out
     other = "other"
 
 
@@ -65,8 +69,11 @@ INTERVIEW_NOTE_MAX_LENGTH = 2000
 BLIND_STATUSES = frozenset({ApplicationStatus.submitted, ApplicationStatus.reviewing})
 
 FINAL_STATUSES = frozenset(
-    {ApplicationStatus.offered, ApplicationStatus.rejected, ApplicationStatus.withdrawn}
+    {ApplicationStatus.hired, ApplicationStatus.rejected, ApplicationStatus.withdrawn}
 )
+
+STAGE_KEY_MAX_LENGTH = 40
+STAGE_NAME_MAX_LENGTH = 40
 
 
 class Application(TimestampMixin, Base):
@@ -103,6 +110,9 @@ class Application(TimestampMixin, Base):
     # When the employer's side asked to see who applied during a blind first pass.
     revealed_at: Mapped[datetime | None]
     rejection_reason: Mapped[str | None] = mapped_column(String(40))
+    # The key of the job's pipeline stage it is in; NULL (or a key since removed): the
+    # first stage of its status (see services.stages).
+    stage: Mapped[str | None] = mapped_column(String(STAGE_KEY_MAX_LENGTH))
     # The résumé sent with the application (kept while any application holds it).
     resume_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("resumes.id", ondelete="SET NULL"), index=True
@@ -149,8 +159,10 @@ class ApplicationEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
     # For an interview event: what happened to it (proposed, changed, cancelled, accepted,
-    # declined).
+    # declined); for a rejection mailed with a template: the template's name.
     detail: Mapped[str | None] = mapped_column(String(20))
+    # For a move: the name of the pipeline stage it entered, as it was called then.
+    stage: Mapped[str | None] = mapped_column(String(STAGE_NAME_MAX_LENGTH))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -189,4 +201,22 @@ class JobReviewSetting(Base):
         BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
     )
     blind: Mapped[bool] = mapped_column(server_default=text("false"))
+    # The job's pipeline: [{key, name, status}, ...] in order; NULL: the board's default
+    # (see services.stages).
+    stages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # The screening questions candidates answer when they apply; NULL: none (see
+    # services.screening).
+    questions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ApplicationAnswers(Base):
+    """What a candidate answered to the job's screening questions when they applied: the
+    questions as they were then, each with its answer, and which answers knocked it out."""
+
+    __tablename__ = "application_answers"
+
+    application_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    answers: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

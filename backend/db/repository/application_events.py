@@ -22,6 +22,7 @@ async def record(
     reason: str | None = None,
     note: str | None = None,
     detail: str | None = None,
+    stage: str | None = None,
 ) -> int:
     """Add an event to an application's timeline; its id."""
     statement = (
@@ -34,6 +35,7 @@ async def record(
             reason=reason,
             note=note,
             detail=detail,
+            stage=stage,
         )
         .returning(ApplicationEvent.id)
     )
@@ -68,6 +70,7 @@ def _with_actor() -> Select[*tuple[Any, ...]]:
         ApplicationEvent.reason,
         ApplicationEvent.note,
         ApplicationEvent.detail,
+        ApplicationEvent.stage,
         ApplicationEvent.actor_id,
         User.full_name.label("actor_name"),
         ApplicationEvent.created_at,
@@ -99,3 +102,11 @@ async def page(
     if after is not None:
         statement = statement.where(ApplicationEvent.id > after.id)
     return base.by_id(await base.all_rows(session, statement))
+
+
+async def moved_event(session: AsyncSession, *, event_id: int) -> ApplicationEvent | None:
+    """A move on a timeline (None for another kind of event, or none)."""
+    statement = select(ApplicationEvent).where(
+        ApplicationEvent.id == event_id, ApplicationEvent.kind == EventKind.moved.value
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

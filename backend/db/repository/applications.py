@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    ScalarSelect,
     Select,
     and_,
     bindparam,
@@ -54,6 +55,7 @@ class ApplicationRow:
     viewed_at: datetime | None
     revealed_at: datetime | None
     rejection_reason: str | None
+    stage: str | None
     resume_id: int | None
     owner_notify_pending: bool
     candidate_notify_pending: bool
@@ -109,6 +111,13 @@ async def get_access(
     return None if row is None else ApplicationAccess(application=row[0], job_owner_id=row[1])
 
 
+async def job_of(session: AsyncSession, *, application_id: int) -> int | None:
+    """The id of the job an application is for (None: no such application)."""
+    statement = select(Application.job_id).where(Application.id == application_id)
+    row = await base.first(session, statement)
+    return None if row is None else int(row[0])
+
+
 async def lock_for_job(
     session: AsyncSession, *, job_id: int, application_ids: list[int]
 ) -> list[Application]:
@@ -126,6 +135,16 @@ async def lock_for_job(
 async def update(session: AsyncSession, *, application: Application, **values: object) -> None:
     """Set the given columns on an application."""
     await base.update(session, application, **values)
+
+
+def job_stages() -> ScalarSelect[Any]:
+    """The stored stages of an application's job (NULL: the default), read by the
+    settings' primary key for each row, so that a list knows each row's stage at once."""
+    return (
+        select(JobReviewSetting.stages)
+        .where(JobReviewSetting.job_id == Application.job_id)
+        .scalar_subquery()
+    )
 
 
 def masked() -> ColumnElement[bool]:
@@ -192,6 +211,7 @@ def _applicants() -> Select[Any]:
             User.full_name.label("candidate_name"),
             User.email.label("candidate_email"),
             masked().label("masked"),
+            job_stages().label("job_stages"),
         )
         .join(User, User.id == Application.candidate_id)
         .order_by(Application.id.desc())
@@ -543,3 +563,40 @@ async def counts_for_owner(
         .group_by(Application.job_id, Application.status)
     )
     return page, list(await base.all_rows(session, counts))
+
+
+@dataclass(frozen=True, slots=True)
+class MailFacts:
+    """What a mail about one application says, and whom it goes to."""
+
+    application_id: int
+    candidate_id: int
+    status: ApplicationStatus
+    email: str
+    name: str
+    wants_it: bool  # mailable, and they take mails of their applications' news
+    generation: int
+    job_title: str
+    company: str
+
+
+async def mail_facts(session: AsyncSession, *, application_id: int) -> MailFacts | None:
+    statement = (
+        select(
+            Application.id,
+            Application.candidate_id,
+            Application.status,
+            User.email,
+            User.full_name,
+            User.notify_application_status & users.MAILABLE,
+            User.security_generation,
+            Job.title,
+            Company.name,
+        )
+        .join(User, User.id == Application.candidate_id)
+        .join(Job, Job.id == Application.job_id)
+        .join(Company, Company.id == Job.company_id)
+        .where(Application.id == application_id)
+    )
+    row = await base.first(session, statement)
+    return None if row is None else MailFacts(*row)
