@@ -153,6 +153,7 @@ APPLICATION_STATUSES = (
     + [
         "interviewing",
         "offered",
+        "hired",
         "rejected",
         "withdrawn",
     ]

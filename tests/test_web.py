@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL
 from backend.db import admin
 from tests import documents
 from tests.conftest import PGBOUNCER_PORT
-from tests.mailbox import link_token, to
+from tests.mailbox import link_token, text_of, to
 from tests.test_server import Server, free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1370,11 +1370,11 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     # Moved with the selected ones (here, one), then a private note, then a rejection with
     # its reason; the export has the application.
     page.get_by_label("Select Ada Lovelace's application").check()
-    page.get_by_label("New status of the selected applications").select_option("interviewing")
+    page.get_by_label("New stage of the selected applications").select_option("interview")
     page.get_by_role("button", name="Move the selected").click()
-    expect(page.get_by_text("1 application is now interviewing.")).to_be_visible()
-    expect(page.get_by_role("cell", name="interviewing", exact=True)).to_be_visible()
-    page.get_by_text("Timeline, notes and interviews").click()
+    expect(page.get_by_text("1 application is now in Interview.")).to_be_visible()
+    expect(page.get_by_role("cell", name="Interview (interviewing)", exact=True)).to_be_visible()
+    page.get_by_text("Answers, timeline, notes and interviews").click()
     page.get_by_label("Private note").fill("Knows Bernoulli numbers by heart.")
     page.get_by_role("button", name="Add the note").click()
     expect(page.locator("details.timeline")).to_contain_text("Knows Bernoulli numbers by heart.")
@@ -1384,12 +1384,12 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     expect(page.get_by_text("the candidate is mailed an invitation")).to_be_visible()
     invitation = site.wait_for(seeker, f"Interview for {title} at Difference Engines")
     assert any(part.get_content_type() == "text/calendar" for part in invitation.walk())
-    page.get_by_label(re.compile("Status of application")).select_option("rejected")
+    page.get_by_label(re.compile("Stage of application")).select_option("rejected")
     page.get_by_label(re.compile("Reason for rejecting application")).select_option(
         "position_filled"
     )
-    page.get_by_role("button", name="Set status").click()
-    expect(page.get_by_role("cell", name="rejected", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Move Ada Lovelace's application").click()
+    expect(page.get_by_role("cell", name="Rejected (rejected)", exact=True)).to_be_visible()
     with page.expect_download() as waiting:
         page.get_by_role("button", name="Download as CSV").click()
     exported = Path(waiting.value.path()).read_text()
@@ -1412,3 +1412,94 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     expect(history).not_to_contain_text("position")
     assert employer.unexpected_errors() == []
     assert candidate.unexpected_errors() == []
+
+
+def test_an_employer_shapes_the_pipeline_asks_questions_and_rejects_with_a_mail(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    boss = unique("boss")
+    sign_up(employer, site, name="Grace Hopper", email=boss, role="employer")
+    add_first_company(employer, "Compilers Ltd")
+    title = f"Compiler Writer {uuid.uuid4().hex[:6]}"
+    post_job(employer, title=title)
+    page = employer.page
+    page.get_by_role("link", name="Applicants and edit").first.click()
+    # A stage of its own, put before Screening; and two questions, one that rules out.
+    stages = page.get_by_role("form", name="Stages")
+    stages.get_by_label("New stage").fill("Phone screen")
+    stages.get_by_label("Of status").select_option("reviewing")
+    stages.get_by_role("button", name="Add").click()
+    for _ in range(5):
+        stages.get_by_role("button", name="Move Phone screen up").press("Enter")
+    stages.get_by_label("Name of stage 5").fill("Offer made")
+    stages.get_by_role("button", name="Save the stages").click()
+    expect(page.get_by_text("The stages are saved.")).to_be_visible()
+    expect(stages.get_by_label("Name of stage 2")).to_have_value("Phone screen")
+    expect(stages.get_by_label("Name of stage 5")).to_have_value("Offer made")
+    questions = page.get_by_role("form", name="Add a question")
+    questions.get_by_label("Question").fill("May you work in Portugal?")
+    questions.get_by_label("Answered with").select_option("yes_no")
+    questions.get_by_label("Required").check()
+    questions.get_by_label("Rules out").fill("no")
+    questions.get_by_role("button", name="Add the question").click()
+    expect(page.get_by_text("The question is added.")).to_be_visible()
+    questions.get_by_label("Question").fill("Favourite language?")
+    questions.get_by_label("Answered with").select_option("choice")
+    questions.get_by_label("Choices").fill("C, Lisp, COBOL")
+    questions.get_by_role("button", name="Add the question").click()
+    expect(page.get_by_text("Favourite language?")).to_be_visible()
+    expect(page.get_by_text('Yes or no · required · "no" rules out')).to_be_visible()
+
+    # Two candidates apply: one answers "no" and is ruled out at once.
+    names = {"Jean Sammet": "true", "John Backus": "false"}
+    emails = {name: unique("dev") for name in names}
+    for name, allowed in names.items():
+        candidate = new_tab()
+        sign_up(candidate, site, name=name, email=emails[name], role="candidate")
+        candidate.page.goto("/")
+        candidate.page.get_by_role("link", name=title).click()
+        apply = candidate.page.get_by_role("form", name="Apply")
+        apply.get_by_label("May you work in Portugal?").select_option(allowed)
+        apply.get_by_label("Favourite language? (optional)").select_option("Lisp")
+        apply.get_by_role("button", name="Apply").click()
+        expect(candidate.page.get_by_text("Your application is in.")).to_be_visible()
+        assert candidate.unexpected_errors() == []
+
+    page.reload()
+    board = page.locator(".board")
+    expect(board.locator('[data-stage="applied"]')).to_contain_text("Jean Sammet")
+    expect(board.locator('[data-stage="rejected"]')).to_contain_text("John Backus")
+    # By keyboard: the card's own control.
+    card = board.locator(".card", has_text="Jean Sammet")
+    card.get_by_label("Move Jean Sammet to").select_option("phone-screen")
+    card.get_by_role("button", name="Move Jean Sammet").press("Enter")
+    expect(page.get_by_text("Jean Sammet is now in Phone screen.")).to_be_visible()
+    expect(board.locator('[data-stage="phone-screen"]')).to_contain_text("Jean Sammet")
+    # By pointer: dragged by its name onto a column.
+    board.locator(".card", has_text="Jean Sammet").drag_to(
+        board.locator('[data-stage="interview"]'), source_position={"x": 12, "y": 10}
+    )
+    expect(page.get_by_text("Jean Sammet is now in Interview.")).to_be_visible()
+    expect(board.locator('[data-stage="interview"]')).to_contain_text("Jean Sammet")
+    expect(page.get_by_role("cell", name="Interview (interviewing)", exact=True)).to_be_visible()
+    # The ruled-out answer shows with the application.
+    page.get_by_text("Answers, timeline, notes and interviews").first.click()  # John's
+    expect(page.locator(".answers").first).to_contain_text("No (ruled out)")
+    # A rejection with a mail, previewed first.
+    page.get_by_label(re.compile("Stage of application")).first.select_option("rejected")
+    page.get_by_label("Mail to Jean Sammet if rejected").select_option("after_interview")
+    page.get_by_label("Your words to Jean Sammet (optional)").fill(
+        "Your Fortran tests were superb."
+    )
+    page.get_by_role("button", name="Preview the rejection mail to Jean Sammet").click()
+    preview = page.locator(".preview").first
+    expect(preview).to_contain_text(f"Your application for {title} at Compilers Ltd")
+    expect(preview).to_contain_text("Your Fortran tests were superb.")
+    assert serious_violations(page) == []
+    screenshot(page, "pipeline-desktop")
+    page.get_by_role("button", name="Move Jean Sammet's application").click()
+    expect(board.locator('[data-stage="rejected"]')).to_contain_text("Jean Sammet")
+    mail = site.wait_for(emails["Jean Sammet"], f"Your application for {title} at Compilers Ltd")
+    assert "Your Fortran tests were superb." in text_of(mail)
+    assert employer.unexpected_errors() == []

@@ -7,6 +7,7 @@ import { threadSection } from "./moderation.js";
 import { verifiedBadge } from "./jobs.js";
 import { interviewsOf, timelineOf } from "./candidate.js";
 import { confirmByLink } from "./account.js";
+import { REJECTION_TEMPLATES, answersOf, movableStages, pipelineBoard, questionsEditor, rejectionMail, stagesEditor } from "./pipeline.js";
 
 const REJECTION_REASONS = ["not_a_fit", "not_enough_experience", "position_filled", "duplicate", "spam", "other"];
 
@@ -304,18 +305,23 @@ export async function dashboardJobPage(params, id) {
   }
   title(job.title);
   const [companies, offered] = await Promise.all([allPages("/users/me/companies"), options()]);
-  const [applications, decisions, thread, revisions] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`), threadSection(id), get(`/jobs/${id}/revisions`)]);
+  const [applications, decisions, thread, revisions, pipeline] = await Promise.all([allPages(`/jobs/${id}/applications`), get(`/jobs/${id}/decisions`), threadSection(id), get(`/jobs/${id}/revisions`), get(`/jobs/${id}/stages`)]);
+  let stages = pipeline.stages;
+  const stageName = (key) => (stages.find((stage) => stage.key === key) || { name: key }).name;
+  const shownStage = (application) => (application.stage ? `${stageName(application.stage)} (${words(application.status)})` : words(application.status));
   const applicantRow = (application) => {
-    const current = h("td", {}, words(application.status));
-    const { reviewer, final: finals } = offered.application_statuses;
-    const picker = select("status", reviewer.map((status) => [status, words(status)]), { "aria-label": `Status of application ${application.id}` });
-    picker.value = reviewer.includes(application.status) ? application.status : reviewer[0];
+    const current = h("td", {}, shownStage(application));
+    const { final: finals } = offered.application_statuses;
+    const targets = movableStages(stages);
+    const picker = select("stage", targets.map((stage) => [stage.key, stage.name]), { "aria-label": `Stage of application ${application.id}` });
+    picker.value = targets.some((stage) => stage.key === application.stage) ? application.stage : targets[0].key;
     const final = finals.includes(application.status);
+    const mail = rejectionMail(application.id, application.candidate_name);
     const profile = h("div", { class: "profile" });
     const reason = select("reason", [["", "Reason (if rejected)"], ...REJECTION_REASONS.map((value) => [value, words(value)])], { "aria-label": `Reason for rejecting application ${application.id}` });
-    const history = h("details", { class: "timeline" }, h("summary", {}, "Timeline, notes and interviews"));
+    const history = h("details", { class: "timeline" }, h("summary", {}, "Answers, timeline, notes and interviews"));
     history.addEventListener("toggle", () => {
-      if (history.open && history.childElementCount === 1) history.append(timelineOf(application.id, true), interviewsOf(application.id, true));
+      if (history.open && history.childElementCount === 1) history.append(answersOf(application.id), timelineOf(application.id, true), interviewsOf(application.id, true));
     }, { once: true });
     const who = application.masked
       ? h("td", {}, application.candidate_name, h("br"), h("span", { class: "meta" }, "Hidden by the blind first pass"), h("br"), action("Reveal", async () => {
@@ -349,33 +355,55 @@ export async function dashboardJobPage(params, id) {
           button.hidden = true;
         }, { class: "secondary", "aria-label": `${application.candidate_name}'s profile` }),
         profile),
-      h("td", { class: "row-actions" }, final ? null : [picker, reason, action("Set status", async () => {
-        const body = { status: picker.value };
-        if (picker.value === "rejected" && reason.value) body.reason = reason.value;
+      h("td", { class: "row-actions" }, final ? null : [picker, reason, mail.node, action("Move", async () => {
+        const body = { stage: picker.value };
+        const rejecting = (stages.find((stage) => stage.key === picker.value) || {}).status === "rejected";
+        if (rejecting && reason.value) body.reason = reason.value;
+        if (rejecting && mail.value()) body.mail = mail.value();
         const changed = await patch(`/applications/${application.id}`, body);
-        current.textContent = words(changed.status);
-        return `${application.candidate_name}'s application is now ${words(changed.status)}.`;
-      })], history));
+        current.textContent = shownStage(changed);
+        await redrawBoard();
+        return `${application.candidate_name}'s application is now in ${stageName(changed.stage)}.`;
+      }, { "aria-label": `Move ${application.candidate_name}'s application` })], history));
   };
   const applicantTable = (list) => list.length
     ? h("table", { class: "table" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Select")), h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Applied"), h("th", { scope: "col" }, "Letter, résumé, profile"), h("th", { scope: "col" }, "Change"))),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Select")), h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Stage"), h("th", { scope: "col" }, "Applied"), h("th", { scope: "col" }, "Letter, résumé, profile"), h("th", { scope: "col" }, "Change"))),
         h("tbody", {}, list.map(applicantRow)))
     : h("p", {}, "No applications match.");
   let applicants = applicantTable(applications);
+  // The board: a column per stage; redrawn, with the table, after any move.
+  let board = await pipelineBoard(id, async () => {
+    applicants.replaceWith(applicants = applicantTable(await allPages(`/jobs/${id}/applications`)));
+    await redrawBoard();
+  });
+  const redrawBoard = async () => {
+    stages = (await get(`/jobs/${id}/stages`)).stages;
+    const fresh = await pipelineBoard(id, async () => {
+      applicants.replaceWith(applicants = applicantTable(await allPages(`/jobs/${id}/applications`)));
+      await redrawBoard();
+    });
+    board.replaceWith(fresh);
+    board = fresh;
+  };
   // Several at once: all or nothing (a final one among them stops the whole move).
-  const { reviewer } = offered.application_statuses;
-  const bulkStatus = select("status", reviewer.map((status) => [status, words(status)]), { "aria-label": "New status of the selected applications" });
+  const bulkStage = select("stage", movableStages(stages).map((stage) => [stage.key, stage.name]), { "aria-label": "New stage of the selected applications" });
   const bulkReason = select("reason", [["", "Reason (if rejected)"], ...REJECTION_REASONS.map((value) => [value, words(value)])], { "aria-label": "Reason for rejecting the selected applications" });
-  const bulk = h("div", { class: "row-actions" }, bulkStatus, bulkReason, action("Move the selected", async () => {
+  const bulkMail = select("template", [["", "No mail"], ...REJECTION_TEMPLATES], { "aria-label": "Mail to the selected candidates if rejected" });
+  const bulk = h("div", { class: "row-actions" }, bulkStage, bulkReason, bulkMail, action("Move the selected", async () => {
     const ids = [...applicants.querySelectorAll("input[name=selected]:checked")].map((box) => Number(box.value));
     if (!ids.length) return "Select applications first.";
-    const body = { application_ids: ids, status: bulkStatus.value };
-    if (bulkStatus.value === "rejected" && bulkReason.value) body.reason = bulkReason.value;
+    const body = { application_ids: ids, stage: bulkStage.value };
+    const rejecting = (stages.find((stage) => stage.key === bulkStage.value) || {}).status === "rejected";
+    if (rejecting && bulkReason.value) body.reason = bulkReason.value;
+    if (rejecting && bulkMail.value) body.mail = { template: bulkMail.value };
     await post(`/jobs/${id}/applications/status`, body);
     applicants.replaceWith(applicants = applicantTable(await allPages(`/jobs/${id}/applications`)));
-    return `${ids.length} application${ids.length === 1 ? " is" : "s are"} now ${words(bulkStatus.value)}.`;
+    await redrawBoard();
+    return `${ids.length} application${ids.length === 1 ? " is" : "s are"} now in ${stageName(bulkStage.value)}.`;
   }));
+  const stageEditor = await stagesEditor(id, redrawBoard);
+  const screening = await questionsEditor(id);
   // A blind first pass: who applied stays hidden until revealed or moved on.
   const blindBox = input("blind", { type: "checkbox" });
   blindBox.checked = (await get(`/jobs/${id}/review-settings`)).blind;
@@ -438,7 +466,15 @@ export async function dashboardJobPage(params, id) {
     h("section", { "aria-labelledby": "applicants-heading" },
       h("h2", { id: "applicants-heading" }, "Applicants"),
       blindSetting,
-      applications.length ? [finder, exporter, bulk, applicants] : h("p", {}, "No applications yet.")),
+      applications.length ? [h("h3", {}, "Pipeline"), board, h("h3", {}, "Every application"), finder, exporter, bulk, applicants] : h("p", {}, "No applications yet.")),
+    h("section", { "aria-labelledby": "stages-heading" },
+      h("h2", { id: "stages-heading" }, "Stages"),
+      h("p", { class: "hint" }, "Rename, add, reorder; a stage holding applications cannot be removed. Each belongs to a status, which is what candidates are told."),
+      stageEditor),
+    h("section", { "aria-labelledby": "questions-heading" },
+      h("h2", { id: "questions-heading" }, "Screening questions"),
+      h("p", { class: "hint" }, "Asked when candidates apply; an answer that rules a candidate out files the application as rejected."),
+      screening),
     h("section", { "aria-labelledby": "edit-heading" }, h("h2", { id: "edit-heading" }, "Edit"), editor),
   );
 }

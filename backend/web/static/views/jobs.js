@@ -4,6 +4,7 @@ import { ApiError, allPages, currentUser, get, options, post } from "../api.js";
 import { action, ago, choices, describe, field, flash, form, h, input, markup, render, salary, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 import { uploadResume } from "./candidate.js";
+import { questionFields } from "./pipeline.js";
 
 const SORTS = [["", "Best match"], ["newest", "Newest"], ["salary", "Highest salary"]];
 const SEARCH_KEYS = ["q", "location", "workplace", "employment_type", "tag", "salary_min", "posted_after", "sort"];
@@ -201,7 +202,8 @@ export async function jobPage(id) {
     // Applied already: say so, rather than offer a form the API would refuse (409).
     applyArea = h("p", { class: "notice" }, `You applied on ${when(applied.created_at)}; your application is ${words(applied.status)}. Follow it under `, h("a", { href: "/applications" }, "My applications"), ".");
   } else if (user.role === "candidate" && job.status === "published") {
-    const resumes = (await get("/users/me/resumes")).items;
+    const [resumes, asked] = await Promise.all([get("/users/me/resumes").then((page) => page.items), get(`/jobs/${job.id}/questions`).then((read) => read.questions)]);
+    const screening = questionFields(asked);
     const choice = select("resume_id", [
       ...resumes.map((resume) => [String(resume.id), `${resume.file_name} (${when(resume.created_at)})`]),
       ["", "No résumé"],
@@ -212,6 +214,7 @@ export async function jobPage(id) {
         field("Résumé", choice, resumes.length ? "Sent with your application; manage them on your profile" : "You have none yet: upload one below or on your profile"),
         field("Or upload a new résumé", input("file", { type: "file", accept: ".pdf,.docx,.odt,.rtf,.txt" }), "PDF, Word (DOCX), OpenDocument (ODT), RTF or plain text, at most 5 MB"),
         field("Cover letter (optional)", h("textarea", { name: "cover_letter", rows: 6, maxlength: 10000 })),
+        asked.length ? h("fieldset", {}, h("legend", {}, "The employer asks"), screening.fields) : null,
       ],
       async (data, node) => {
         const letter = String(data.get("cover_letter") || "").trim();
@@ -221,6 +224,7 @@ export async function jobPage(id) {
         const body = {};
         if (letter) body.cover_letter = letter;
         if (resumeId) body.resume_id = resumeId;
+        if (asked.length) body.answers = screening.answers(data);
         await post(`/jobs/${job.id}/applications`, body);
         node.replaceWith(h("p", { class: "success", role: "status" }, "Your application is in. Follow it under ", h("a", { href: "/applications" }, "My applications"), "."));
       },
