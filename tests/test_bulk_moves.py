@@ -211,6 +211,15 @@ async def test_applicant_counts_per_job_and_status_page_like_one_big_page(
     for item in items:
         assert item["by_status"] == expected[item["job_id"]]
         assert item["total"] == sum(expected[item["job_id"]].values())
+        in_stages = {stage["key"]: stage["applications"] for stage in item["by_stage"]}
+        assert in_stages == {
+            "applied": expected[item["job_id"]]["submitted"],
+            "screening": 0,
+            "interview": 0,
+            "offer": 0,
+            "hired": 0,
+            "rejected": expected[item["job_id"]].get("rejected", 0),
+        }
     walked: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": 1}
     while True:

@@ -144,6 +144,7 @@ READ_MODELS = {
         "id", "kind", "status", "reason", "note", "detail", "stage", "actor_name", "created_at",
     },
     "StageRead": {"key", "name", "status", "applications"},
+    "ApplicantCounts": {"job_id", "total", "by_status", "by_stage"},
     "QuestionRead": {
         "id", "kind", "prompt", "required", "choices", "knockout_answer", "knockout_choices",
         "knockout_below", "knockout_above",

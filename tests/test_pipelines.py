@@ -389,3 +389,34 @@ async def test_two_pipeline_changes_with_one_etag_exactly_one_wins(
         assert sorted(r.status_code for r in responses) == [200, 412]
         (won,) = [r for r in responses if r.status_code == 200]
         assert stages_of(await live.get(url, headers=employer)) == stages_of(won)
+
+
+async def test_the_dashboards_counts_follow_each_jobs_own_stages(
+    client: httpx.AsyncClient, db: AsyncSession, app: Any, actors: Actors, job: Job
+) -> None:
+    headers = actors.employer.headers
+    body = [*keep(applied="New"), {"name": "Phone screen", "status": "reviewing"}]
+    await client.put(f"{API}/jobs/{job.id}/stages", json={"stages": body}, headers=headers)
+    ids = [
+        (await create_application(db, job=job, candidate=await create_user(db, app))).id
+        for _ in range(4)
+    ]
+    for application_id, where in zip(ids, ("phone-screen", "phone-screen", "hired"), strict=False):
+        moved = await client.patch(
+            f"{API}/applications/{application_id}", json={"stage": where}, headers=headers
+        )
+        assert moved.status_code == 200, moved.text
+    await db.execute(update(Application).where(Application.id == ids[3]).values(status="withdrawn"))
+    response = await client.get(f"{API}/users/me/applicant-counts", headers=headers)
+    (item,) = response.json()["items"]
+    assert item["total"] == 4
+    assert item["by_status"] == {"reviewing": 2, "hired": 1, "withdrawn": 1}
+    assert [(s["name"], s["applications"]) for s in item["by_stage"]] == [
+        ("New", 0),
+        ("Screening", 0),
+        ("Interview", 0),
+        ("Offer", 0),
+        ("Hired", 1),
+        ("Rejected", 0),
+        ("Phone screen", 2),
+    ]

@@ -1336,7 +1336,7 @@ def test_a_candidate_sends_a_resume_and_the_employer_finds_and_reads_it(
     page = employer.page
     page.goto("/dashboard")
     # The dashboard counts each job's applicants, by status.
-    expect(page.get_by_role("cell", name="1: 1 submitted", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="1: 1 Applied", exact=True)).to_be_visible()
     page.get_by_role("link", name="Applicants and edit").first.click()
     # A blind first pass hides who applied, until revealed.
     page.get_by_label(re.compile("Blind first pass")).check()

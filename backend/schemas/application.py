@@ -11,7 +11,7 @@ from backend.db.models.application import (
 )
 from backend.schemas.base import RequestModel, ResponseModel, StrictBool, Text, Timestamp
 from backend.schemas.job import EntityId
-from backend.schemas.pipeline import MAX_QUESTIONS, Answer, RejectionMail, StageKey
+from backend.schemas.pipeline import MAX_QUESTIONS, Answer, RejectionMail, StageKey, StageRead
 
 # Applications one bulk change moves at most.
 MAX_BULK = 100
@@ -190,12 +190,14 @@ class TimelineEvent(ResponseModel):
 
 
 class ApplicantCounts(ResponseModel):
-    """How many applications one of the caller's jobs has: in all, and by status (the
-    statuses with none left out)."""
+    """How many applications one of the caller's jobs has: in all, by status (the
+    statuses with none left out), and in each stage of its pipeline, in order (the
+    withdrawn in none)."""
 
     job_id: int = Field(validation_alias="id")
     total: int
     by_status: dict[ApplicationStatus, int]
+    by_stage: list[StageRead]
 
 
 class ReviewSettings(RequestModel):

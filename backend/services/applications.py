@@ -494,28 +494,52 @@ def _instant(value: datetime | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class StageCount:
+    key: str
+    name: str
+    status: ApplicationStatus
+    applications: int
+
+
+@dataclass(frozen=True, slots=True)
 class JobCounts:
     id: int
     total: int
     by_status: dict[str, int]
+    by_stage: list[StageCount]
 
 
 async def counts_for_owner(
     db: AsyncSession, *, user: Caller, page: PageRequest
 ) -> Paged[JobCounts]:
-    """How many applications each of the caller's jobs has, in all and by status: the jobs
-    that have any, newest first."""
+    """How many applications each of the caller's jobs has, in all, by status and by stage
+    of its pipeline: the jobs that have any, newest first."""
     kind = "applicant-counts"
     jobs, counts = await applications_repo.counts_for_owner(
         db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
     )
+    pipelines = {job.id: stages.parse(job.job_stages) for job in jobs.items}
     by_job: dict[int, dict[str, int]] = {}
-    for job_id, status, count in counts:
-        by_job.setdefault(job_id, {})[status.value] = count
+    in_stage: dict[int, dict[str, int]] = {}
+    for job_id, status, stored, count in counts:
+        statuses = by_job.setdefault(job_id, {})
+        statuses[status.value] = statuses.get(status.value, 0) + count
+        stage = stages.stage_of(pipelines[job_id], status, stored)
+        if stage is not None:
+            held = in_stage.setdefault(job_id, {})
+            held[stage.key] = held.get(stage.key, 0) + count
     rows = []
     for job in jobs.items:
         statuses = by_job.get(job.id, {})
-        rows.append(JobCounts(id=job.id, total=sum(statuses.values()), by_status=statuses))
+        held = in_stage.get(job.id, {})
+        by_stage = [
+            StageCount(s.key, s.name, s.status, held.get(s.key, 0)) for s in pipelines[job.id]
+        ]
+        rows.append(
+            JobCounts(
+                id=job.id, total=sum(statuses.values()), by_status=statuses, by_stage=by_stage
+            )
+        )
     return page.page(Positioned(rows, jobs.position), kind)
 
 

@@ -545,9 +545,16 @@ async def counts_for_owner(
     session: AsyncSession, *, owner_id: int, limit: int, after: IdPosition | None
 ) -> tuple[Positioned[base.AnyRow, IdPosition], list[base.AnyRow]]:
     """The jobs of `owner_id`'s companies that have applications, newest first (a page of
-    rows with an `id`), and for them `(job_id, status, count)` rows."""
+    rows with an `id` and their stored stages, `job_stages`), and for them `(job_id,
+    status, stage, count)` rows."""
+    stored = (
+        select(JobReviewSetting.stages)
+        .where(JobReviewSetting.job_id == Job.id)
+        .scalar_subquery()
+        .label("job_stages")
+    )
     jobs = (
-        select(Job.id)
+        select(Job.id, stored)
         .join(Company, Company.id == Job.company_id)
         .where(Company.owner_id == owner_id, exists().where(Application.job_id == Job.id))
         .order_by(Job.id.desc())
@@ -558,9 +565,11 @@ async def counts_for_owner(
     page = base.by_id(await base.all_rows(session, jobs))
     ids = [row.id for row in page.items[:limit]]
     counts = (
-        select(Application.job_id, Application.status, func.count().label("count"))
+        select(
+            Application.job_id, Application.status, Application.stage, func.count().label("count")
+        )
         .where(Application.job_id.in_(ids))
-        .group_by(Application.job_id, Application.status)
+        .group_by(Application.job_id, Application.status, Application.stage)
     )
     return page, list(await base.all_rows(session, counts))
 

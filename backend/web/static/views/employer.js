@@ -94,7 +94,9 @@ function jobBody(data, { partial }) {
 // "3 applicants: 2 submitted, 1 interviewing" (nothing for a job without any).
 function applicantSummary(counts) {
   if (!counts) return "none";
-  const parts = Object.entries(counts.by_status).map(([status, count]) => `${count} ${words(status)}`);
+  const parts = counts.by_stage.filter((stage) => stage.applications).map((stage) => `${stage.applications} ${stage.name}`);
+  const withdrawn = counts.by_status.withdrawn;
+  if (withdrawn) parts.push(`${withdrawn} withdrawn`);
   return `${counts.total}: ${parts.join(", ")}`;
 }
 
