@@ -326,11 +326,11 @@ def test_an_employer_posts_a_candidate_applies_and_follows_it(
     expect(page.get_by_role("heading", name="Applicants")).to_be_visible()
     expect(page.get_by_role("link", name=seeker)).to_have_attribute("href", f"mailto:{seeker}")
     expect(page.get_by_role("cell", name=re.compile("^Ada Lovelace seeker"))).to_be_visible()
-    page.get_by_label(re.compile("Status of application")).select_option("interviewing")
-    page.get_by_role("button", name="Set status").click()
-    # Exactly the status cell, written from the answer: the cell of the status picker is
-    # named after its choice ("interviewing Set status") before anything is saved.
-    expect(page.get_by_role("cell", name="interviewing", exact=True)).to_be_visible()
+    page.get_by_label(re.compile("Stage of application")).select_option("interview")
+    page.get_by_role("button", name="Move Ada Lovelace's application").click()
+    # Exactly the stage cell, written from the answer: the cell of the stage picker is
+    # named after its choice before anything is saved.
+    expect(page.get_by_role("cell", name="Interview (interviewing)", exact=True)).to_be_visible()
 
     page = candidate.page
     requested: list[str] = []
