@@ -6,7 +6,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response, status
 
 from backend.apis.access import Candidate, IdPath
-from backend.apis.deps import CurrentUser, DbSession, SettingsDep
+from backend.apis.deps import CurrentUser, DbSession, SettingsDep, TransactionsDep
 from backend.apis.openapi import problem_responses
 from backend.core.exceptions import ContentTooLarge
 from backend.db.models.resume import FILE_NAME_MAX_LENGTH
@@ -59,6 +59,7 @@ async def upload_resume(
     request: Request,
     candidate: Candidate,
     db: DbSession,
+    transactions: TransactionsDep,
     settings: SettingsDep,
     file_name: Annotated[
         str, Query(min_length=1, max_length=4 * FILE_NAME_MAX_LENGTH, description="As uploaded")
@@ -74,7 +75,13 @@ async def upload_resume(
     data = await read_upload(request, settings.resume_max_bytes)
     inspection = await resumes_service.inspect(settings, data)
     resume = await resumes_service.store(
-        db, candidate=candidate, given_name=file_name, data=data, inspection=inspection
+        db,
+        transactions,
+        settings,
+        candidate=candidate,
+        given_name=file_name,
+        data=data,
+        inspection=inspection,
     )
     return ResumeRead.model_validate(resume)
 
@@ -122,10 +129,18 @@ async def read_resume(resume_id: IdPath, user: CurrentUser, db: DbSession) -> Re
         **problem_responses(401, 404),
     },
 )
-async def download_resume(resume_id: IdPath, user: CurrentUser, db: DbSession) -> Response:
+async def download_resume(
+    resume_id: IdPath,
+    user: CurrentUser,
+    db: DbSession,
+    transactions: TransactionsDep,
+    settings: SettingsDep,
+) -> Response:
     """The file, as an attachment (`Content-Disposition: attachment`, `nosniff`): to the
     same callers as the résumé's details."""
-    found = await resumes_service.download(db, user=user, resume_id=resume_id)
+    found = await resumes_service.download(
+        db, transactions, settings, user=user, resume_id=resume_id
+    )
     fallback = found.file_name.encode("ascii", "replace").decode().replace("?", "_")
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(found.file_name)}"
     media_type = found.media_type
@@ -149,9 +164,11 @@ async def download_resume(resume_id: IdPath, user: CurrentUser, db: DbSession) -
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404),
 )
-async def remove_resume(resume_id: IdPath, candidate: Candidate, db: DbSession) -> Response:
+async def remove_resume(
+    resume_id: IdPath, candidate: Candidate, db: DbSession, settings: SettingsDep
+) -> Response:
     """Take a résumé off the caller's list; the employers it was sent to keep their copy."""
-    await resumes_service.remove(db, candidate=candidate, resume_id=resume_id)
+    await resumes_service.remove(db, settings, candidate=candidate, resume_id=resume_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

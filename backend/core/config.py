@@ -150,6 +150,15 @@ class Settings(BaseSettings):
     resume_max_pages: int = Field(default=50, ge=1, le=10_000)
     resume_parse_seconds: float = Field(default=10.0, gt=0, le=300)
     resume_parse_memory_mb: int = Field(default=768, ge=128)
+    # Where uploaded files live: the database (the default), or an S3-compatible object
+    # store (see backend.services.file_store): its address (None: AWS itself), bucket,
+    # region and keys (None: boto3's own lookup, such as an instance's role).
+    file_store: Literal["database", "s3"] = "database"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
 
     # Sessions and password reset
     reset_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -242,6 +251,12 @@ class Settings(BaseSettings):
         # Development only: a throwaway key, so tokens die with the process.
         logger.warning("%s; using a random key for this process (development only)", problem)
         object.__setattr__(self, "secret_key", SecretStr(secrets.token_urlsafe(48)))
+        return self
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> "Settings":
+        if self.file_store == "s3" and not self.s3_bucket:
+            raise ValueError("FILE_STORE=s3 needs S3_BUCKET")
         return self
 
     @model_validator(mode="after")

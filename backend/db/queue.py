@@ -24,6 +24,7 @@ NOTIFY_JOB_REPORTED = "notify_job_reported"
 READ_RESUME_TEXT = "read_resume_text"
 SEND_INTERVIEW_INVITATION = "send_interview_invitation"
 SEND_REJECTION = "send_rejection"
+DELETE_STORED_FILE = "delete_stored_file"
 
 # The periodic tasks an operator may run now (`python -m backend tasks run`), by the name the
 # command takes.

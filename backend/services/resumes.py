@@ -27,8 +27,8 @@ from backend.db.repository import users as users_repo
 from backend.db.repository.base import AnyRow
 from backend.db.repository.resumes import MAX_RESUMES
 from backend.db.repository.sessions import Caller
-from backend.db.transactions import Transactions, own_transaction
-from backend.services.file_store import STORE
+from backend.db.transactions import Transactions, own_transaction, release
+from backend.services.file_store import store_for
 
 RESUME_NOT_FOUND = "Résumé not found."
 ACCEPTED_KINDS = documents.ACCEPTED
@@ -75,6 +75,8 @@ async def inspect(settings: Settings, data: bytes) -> Inspection:
 
 async def store(
     db: AsyncSession,
+    transactions: Transactions,
+    settings: Settings,
     *,
     candidate: Caller,
     given_name: str,
@@ -83,12 +85,15 @@ async def store(
 ) -> Resume:
     """Keep an inspected résumé for the candidate (at most MAX_RESUMES kept, decided on
     the locked account so that uploads at once cannot pass it), and ask the worker to read
-    its text."""
+    its text. Called while `db` holds no connection: a file store outside the database
+    receives the file first (see services.file_store)."""
+    files = store_for(settings)
+    sent = await files.send(transactions, data)
     if not (await users_repo.lock(db, user_ids=[candidate.id])):
         raise NotFound(RESUME_NOT_FOUND)
     if await resumes_repo.count_kept(db, candidate_id=candidate.id) >= MAX_RESUMES:
         raise Conflict(f"You can keep at most {MAX_RESUMES} résumés: remove one first.")
-    key = await STORE.put(db, data)
+    key = await files.keep(db, data, sent)
     resume = await resumes_repo.create(
         db,
         candidate_id=candidate.id,
@@ -135,9 +140,17 @@ class Download:
     content: bytes
 
 
-async def download(db: AsyncSession, *, user: Caller, resume_id: int) -> Download:
+async def download(
+    db: AsyncSession,
+    transactions: Transactions,
+    settings: Settings,
+    *,
+    user: Caller,
+    resume_id: int,
+) -> Download:
     """The file; while a blind first pass hides who sent it, its read text instead, without
-    its contact lines and name (409 until the worker has read it)."""
+    its contact lines and name (409 until the worker has read it). The request's connection
+    goes back before the file is read."""
     row, masked = await readable(db, user=user, resume_id=resume_id)
     if masked:
         text, name = await resumes_repo.text_and_name(db, resume_id=resume_id)
@@ -151,13 +164,16 @@ async def download(db: AsyncSession, *, user: Caller, resume_id: int) -> Downloa
             media_type=DocumentType.text.value,
             content=redact(text, name).encode(),
         )
-    content = await STORE.get(db, row.file_key)
+    await release(db)
+    content = await store_for(settings).read(transactions, row.file_key)
     if content is None:
         raise NotFound(RESUME_NOT_FOUND)
     return Download(file_name=row.file_name, media_type=row.media_type, content=content)
 
 
-async def remove(db: AsyncSession, *, candidate: Caller, resume_id: int) -> None:
+async def remove(
+    db: AsyncSession, settings: Settings, *, candidate: Caller, resume_id: int
+) -> None:
     """Take a résumé off the candidate's list. The employers it was sent to keep it: while
     an application holds it, it is only marked removed; otherwise it and its file are
     deleted. Decided on the locked résumé, so an application sending it at once either
@@ -169,7 +185,7 @@ async def remove(db: AsyncSession, *, candidate: Caller, resume_id: int) -> None
         await resumes_repo.mark_removed(db, resume=resume)
         return
     await resumes_repo.delete_resume(db, resume_id=resume_id)
-    await STORE.delete(db, resume.file_key)
+    await store_for(settings).drop(db, resume.file_key)
 
 
 async def to_send(db: AsyncSession, *, candidate: Caller, resume_id: int) -> None:
@@ -186,7 +202,7 @@ async def read_text(transactions: Transactions, settings: Settings, *, resume_id
     marked failed, for good."""
     async with own_transaction(transactions) as db:
         found = await resumes_repo.file_of(db, resume_id=resume_id)
-        content = None if found is None else await STORE.get(db, found[0])
+    content = None if found is None else await store_for(settings).read(transactions, found[0])
     if found is None or content is None:
         return
     try:

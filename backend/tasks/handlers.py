@@ -26,6 +26,7 @@ from backend.core.config import Settings
 from backend.core.mail import Mailer, message_id
 from backend.core.metrics import TASK_DURATION, TASK_RUNS
 from backend.db.queue import (
+    DELETE_STORED_FILE,
     NOTIFY_JOB_CLOSED,
     NOTIFY_JOB_COMMENT,
     NOTIFY_JOB_DECISION,
@@ -46,6 +47,7 @@ from backend.db.queue import (
 )
 from backend.services import (
     alerts,
+    file_store,
     housekeeping,
     job_expiry,
     mailing,
@@ -325,6 +327,16 @@ async def send_interview_invitation(
             await send_once(db, resources, f"interview:{interview_id}:{sequence}", message)
 
 
+@queue.task(name=DELETE_STORED_FILE, pass_context=True)
+@measured
+async def delete_stored_file(context: JobContext, *, key: str) -> None:
+    """Delete a file of the object store whose row is gone (nothing for the database
+    store, which dropped it with the row)."""
+    store = file_store.store_for(_resources(context).settings)
+    if isinstance(store, file_store.S3Store):
+        await store.delete_now(key)
+
+
 @queue.task(name=SEND_REJECTION, pass_context=True)
 @measured
 async def send_rejection(context: JobContext, *, event_id: int) -> None:
@@ -433,10 +445,13 @@ async def schedule_open_checks(context: JobContext, timestamp: int) -> None:
 @queue.task(name="purge", queueing_lock="purge", pass_context=True)
 @measured
 async def purge(context: JobContext, timestamp: int) -> None:
-    """Delete what has ended: sessions, reset tokens, throttle counts, old send records."""
+    """Delete what has ended: sessions, reset tokens, throttle counts, old send records, and
+    the files of uploads to an object store whose rows never committed."""
     resources = _resources(context)
     async with resources.sessionmaker() as db, db.begin():
         removed = await housekeeping.purge(db, resources.settings)
+    store = file_store.store_for(resources.settings)
+    removed["unkept uploads"] = await store.sweep(resources.sessionmaker)
     logger.info("purged %s", ", ".join(f"{count} {what}" for what, count in removed.items()))
 
 

@@ -32,7 +32,13 @@ from backend.db.models.moderation import (
     RejectionReason,
     ReportReason,
 )
-from backend.db.models.resume import CandidateProfile, Resume, StoredFile, TextState
+from backend.db.models.resume import (
+    CandidateProfile,
+    PendingUpload,
+    Resume,
+    StoredFile,
+    TextState,
+)
 from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.search_outbox import SearchOutboxEntry
 from backend.db.models.session import UserSession
@@ -66,6 +72,7 @@ __all__ = [
     "JobStatus",
     "JobTitle",
     "PasswordResetToken",
+    "PendingUpload",
     "RefreshToken",
     "RejectionReason",
     "ReportReason",

@@ -44,6 +44,18 @@ class StoredFile(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class PendingUpload(Base):
+    """A file sent to an object store (FILE_STORE=s3) whose row is not committed yet:
+    written, in its own transaction, before the file is sent, and removed in the transaction
+    that keeps it. One left behind (that transaction rolled back, or its process killed)
+    names a file nothing holds, which the worker deletes (`file_store.sweep`)."""
+
+    __tablename__ = "pending_uploads"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+
+
 class TextState(enum.StrEnum):
     pending = "pending"  # the worker has not read it yet
     ready = "ready"

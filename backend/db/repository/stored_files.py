@@ -1,9 +1,12 @@
-"""Files kept in the database (the default file store's table)."""
+"""Files kept in the database (the default file store's table), and the uploads to an
+object store not yet kept (see services.file_store)."""
 
-from sqlalchemy import delete, insert, select
+from datetime import timedelta
+
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import StoredFile
+from backend.db.models import PendingUpload, StoredFile
 from backend.db.repository import base
 
 
@@ -19,3 +22,23 @@ async def content(session: AsyncSession, *, file_id: int) -> bytes | None:
 
 async def delete_file(session: AsyncSession, *, file_id: int) -> None:
     await session.execute(delete(StoredFile).where(StoredFile.id == file_id))
+
+
+async def add_pending(session: AsyncSession, *, key: str) -> None:
+    """Record a file about to be sent to the object store, before it is sent."""
+    await session.execute(insert(PendingUpload).values(key=key))
+
+
+async def remove_pending(session: AsyncSession, *, key: str) -> None:
+    await session.execute(delete(PendingUpload).where(PendingUpload.key == key))
+
+
+async def stale_pending(session: AsyncSession, *, older_than: timedelta, limit: int) -> list[str]:
+    """The keys of uploads pending for longer than `older_than`, oldest first."""
+    statement = (
+        select(PendingUpload.key)
+        .where(PendingUpload.created_at < func.now() - older_than)
+        .order_by(PendingUpload.created_at)
+        .limit(limit)
+    )
+    return [row[0] for row in await base.all_rows(session, statement)]
