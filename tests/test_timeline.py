@@ -335,8 +335,8 @@ async def test_the_export_is_every_application_with_formulas_defused(
     )
     rows = list(csv.reader(io.StringIO(exported.text)))
     assert rows[0] == [
-        "application_id", "applied_at", "status", "name", "email", "headline", "resume",
-        "viewed_at", "rejection_reason", "cover_letter",
+        "application_id", "applied_at", "status", "stage", "name", "email", "headline",
+        "resume", "viewed_at", "rejection_reason", "cover_letter",
     ]  # fmt: skip
     assert len(rows) == 1 + 521
     ids = [int(row[0]) for row in rows[1:]]
@@ -347,7 +347,8 @@ async def test_the_export_is_every_application_with_formulas_defused(
     assert first["cover_letter"] == "'+1 (555) 0100\n@SUM(A1:A9)"
     assert first["email"] == actors.candidate.user.email
     assert first["status"] == "submitted"
-    assert rows[2][3] == "'-2+3 1"
+    assert first["stage"] == "Applied"
+    assert rows[2][4] == "'-2+3 1"
     # Nothing any cell starts with runs as a formula.
     assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "-", "@")]
     for who in ("other_employer", "candidate"):

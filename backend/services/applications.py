@@ -436,6 +436,7 @@ EXPORT_HEADER = (
     "application_id",
     "applied_at",
     "status",
+    "stage",
     "name",
     "email",
     "headline",
@@ -460,18 +461,23 @@ async def export_csv(transactions: Transactions, *, job_id: int) -> AsyncIterato
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_HEADER)
     after_id = 0
+    pipeline: tuple[Stage, ...] | None = None
     while True:
         async with own_transaction(transactions) as db:
+            if pipeline is None:
+                pipeline = await stages.of_job(db, job_id=job_id)
             rows = await applications_repo.export_batch(
                 db, job_id=job_id, after_id=after_id, limit=EXPORT_BATCH
             )
         for row in rows:
             hidden = row.masked  # by the job's blind first pass
+            stage = stages.stage_of(pipeline, row.status, row.stage)
             writer.writerow(
                 (
                     row.id,
                     _instant(row.created_at),
                     row.status.value,
+                    "" if stage is None else stage.name,
                     MASKED_NAME.format(application_id=row.id) if hidden else row.full_name,
                     "" if hidden else row.email,
                     row.headline or "",

@@ -522,6 +522,7 @@ async def export_batch(
             Application.id,
             Application.created_at,
             Application.status,
+            Application.stage,
             User.full_name,
             User.email,
             CandidateProfile.headline,
