@@ -43,6 +43,8 @@ CONTRACT = {
     ("get", "/api/v1/jobs"),
     ("get", "/api/v1/jobs/autocomplete"),
     ("get", "/api/v1/jobs/feed"),
+    ("get", "/api/v1/jobs/indeed.xml"),
+    ("get", "/api/v1/companies/{company_id}/jobs/indeed.xml"),
     ("get", "/api/v1/options"),
     ("get", "/sitemap.xml"),
     ("get", "/sitemaps/jobs-{number}.xml"),

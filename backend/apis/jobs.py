@@ -1,14 +1,17 @@
 """Jobs: search and read for everyone; post, edit and delete for their owners."""
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from backend.apis.access import EmployerOrAdmin, IdPath, optional_user
 from backend.apis.deps import (
     DbSession,
     IfMatch,
     SettingsDep,
+    TransactionsDep,
     public_hot_reads,
     reads_bearer_token,
 )
@@ -18,7 +21,13 @@ from backend.apis.params import QueryParameters, same
 from backend.apis.responses import Strings, json_response
 from backend.db.models import JobRevision
 from backend.schemas.auth import EmailVerification
-from backend.schemas.feeds import ATOM_CONTENT_TYPE, ATOM_MEDIA_TYPE, atom_feed
+from backend.schemas.feeds import (
+    ATOM_CONTENT_TYPE,
+    ATOM_MEDIA_TYPE,
+    XML_CONTENT_TYPE,
+    XML_MEDIA_TYPE,
+    atom_feed,
+)
 from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
 from backend.schemas.moderation import RevisionRead
 from backend.schemas.pagination import Page
@@ -76,6 +85,51 @@ def _public_url(api_url: str, request: Request) -> str:
     """The request's address at the API's public address: its path and query only."""
     query = request.url.query
     return f"{api_url.rstrip('/')}{request.url.path}" + (f"?{query}" if query else "")
+
+
+AGGREGATOR_MAX_AGE = 3600
+_AGGREGATOR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {XML_MEDIA_TYPE: {}},
+        "description": "Every open job, in Indeed's XML feed format",
+    }
+}
+
+
+def _aggregator_response(body: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type=XML_CONTENT_TYPE,
+        headers={"Cache-Control": f"public, max-age={AGGREGATOR_MAX_AGE}"},
+    )
+
+
+@router.get(
+    "/jobs/indeed.xml",
+    name="aggregator-feed",
+    response_class=StreamingResponse,
+    responses=_AGGREGATOR_RESPONSES,
+)
+async def aggregator_feed(settings: SettingsDep, transactions: TransactionsDep) -> Response:
+    """Every open job on the board, by id, in Indeed's XML feed format (which job
+    aggregators read), streamed: the board's whole list in one document."""
+    return _aggregator_response(jobs_service.aggregator_feed(transactions, settings))
+
+
+@router.get(
+    "/companies/{company_id}/jobs/indeed.xml",
+    name="company-aggregator-feed",
+    response_class=StreamingResponse,
+    responses={**_AGGREGATOR_RESPONSES, **problem_responses(404)},
+)
+async def company_aggregator_feed(
+    company_id: IdPath, settings: SettingsDep, transactions: TransactionsDep
+) -> Response:
+    """A company's open jobs, as the board's feed for aggregators; 404 for no company."""
+    await jobs_service.check_company(transactions, company_id=company_id)
+    return _aggregator_response(
+        jobs_service.aggregator_feed(transactions, settings, company_id=company_id)
+    )
 
 
 @router.get(

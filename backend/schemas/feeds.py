@@ -1,12 +1,17 @@
 """The XML the board publishes for machines: an Atom feed of new jobs (RFC 4287) and
 sitemaps of job pages (sitemaps.org), written with the standard library's ElementTree,
-which escapes every value."""
+and the feed of every open job for job aggregators (Indeed's format), written with its
+streaming XML writer; both escape every value."""
 
+import io
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 from backend.core.markdown import render_html
 
@@ -115,3 +120,81 @@ def sitemap(frontend_url: str, jobs: Iterable[Any]) -> bytes:
         _add(url, "loc", job_page(frontend_url, job.id))
         _add(url, "lastmod", _time(job.updated_at))
     return _document(urlset)
+
+
+# Indeed's names of the board's employment types, and of its workplaces but on-site.
+_JOB_TYPES = {
+    "full_time": "fulltime",
+    "part_time": "parttime",
+    "contract": "contract",
+    "internship": "internship",
+    "temporary": "temporary",
+}
+_REMOTE_TYPES = {"remote": "Fully remote", "hybrid": "Hybrid remote"}
+
+
+def _rfc2822(value: datetime) -> str:
+    return format_datetime(value.astimezone(UTC), usegmt=True)
+
+
+class AggregatorFeed:
+    """The board's open jobs in Indeed's XML feed format (`source`, then a `job` each),
+    written as it goes with the standard library's streaming XML writer, which escapes
+    every value: `jobs` adds a batch, `take` hands over what is written so far, so that a
+    feed of any length is sent in pieces of one batch (schema: schemas/xsd/indeed-jobs.xsd).
+    """
+
+    def __init__(self, *, publisher: str, publisher_url: str, frontend_url: str) -> None:
+        self._frontend_url = frontend_url
+        self._buffer = io.BytesIO()
+        self._xml = XMLGenerator(self._buffer, encoding="utf-8", short_empty_elements=True)
+        self._xml.startDocument()
+        self._xml.startElement("source", AttributesImpl({}))
+        self._field("publisher", publisher)
+        self._field("publisherurl", publisher_url)
+        self._field("lastBuildDate", _rfc2822(datetime.now(UTC)))
+
+    def _field(self, name: str, value: object) -> None:
+        self._xml.startElement(name, AttributesImpl({}))
+        self._xml.characters(_text(value))
+        self._xml.endElement(name)
+
+    def jobs(self, rows: Iterable[Any]) -> None:
+        """Add visible jobs (each with its `company_name`)."""
+        for job in rows:
+            self._xml.startElement("job", AttributesImpl({}))
+            self._field("title", job.title)
+            self._field("date", _rfc2822(job.published_at or job.updated_at))
+            self._field("referencenumber", job.id)
+            self._field("url", job_page(self._frontend_url, job.id))
+            self._field("company", job.company_name)
+            self._field("sourcename", job.company_name)
+            self._field("city", job.location)
+            self._field("country", "")
+            self._field("description", job.description_html or render_html(job.description))
+            if job.salary_min is not None or job.salary_max is not None:
+                amounts = " - ".join(
+                    str(amount) for amount in (job.salary_min, job.salary_max) if amount is not None
+                )
+                self._field("salary", f"{amounts} {job.salary_currency or ''}".strip())
+            kind = getattr(job.employment_type, "value", job.employment_type)
+            self._field("jobtype", _JOB_TYPES[kind])
+            if job.tags:
+                self._field("category", ", ".join(job.tags))
+            workplace = getattr(job.workplace, "value", job.workplace)
+            if workplace in _REMOTE_TYPES:
+                self._field("remotetype", _REMOTE_TYPES[workplace])
+            if job.expires_at is not None:
+                self._field("expirationdate", _rfc2822(job.expires_at))
+            self._xml.endElement("job")
+
+    def end(self) -> None:
+        self._xml.endElement("source")
+        self._xml.endDocument()
+
+    def take(self) -> bytes:
+        """What is written since the last `take`."""
+        written = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return written

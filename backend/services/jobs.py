@@ -1,12 +1,14 @@
 """Jobs: posting, searching, reading, changing and deleting them, and who may do which."""
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
+from backend.core.mailtemplates import SITE_NAME
 from backend.core.pagination import Paged, PageRequest
 from backend.db.hot import Reader
 from backend.db.models import Company, Job, JobRevision, JobStatus
@@ -17,6 +19,8 @@ from backend.db.repository.base import IdPosition
 from backend.db.repository.job_search import JobFilters
 from backend.db.repository.jobs import JobListed, JobPage, JobRow
 from backend.db.repository.sessions import Caller
+from backend.db.transactions import Transactions, own_transaction
+from backend.schemas.feeds import AggregatorFeed
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.search.engine import SearchIndex
@@ -263,6 +267,44 @@ async def posting(db: AsyncSession, *, job_id: int) -> JobPage | None:
     if job is None or not job.public:
         return None
     return job
+
+
+# Jobs read at once while the feed for aggregators streams (each batch a short transaction).
+AGGREGATOR_BATCH = 500
+
+
+async def aggregator_feed(
+    transactions: Transactions, settings: Settings, *, company_id: int | None = None
+) -> AsyncIterator[bytes]:
+    """Every visible job (of one company, if given) in Indeed's XML feed format, by id,
+    batch by batch: each batch read in a short transaction of its own and sent before the
+    next is read, so that a million jobs take the memory of one batch and hold no
+    transaction open while the client reads."""
+    feed = AggregatorFeed(
+        publisher=SITE_NAME, publisher_url=settings.frontend_url, frontend_url=settings.frontend_url
+    )
+    after_id = 0
+    while True:
+        async with own_transaction(transactions) as db:
+            rows = await jobs_repo.feed_batch(
+                db, after_id=after_id, limit=AGGREGATOR_BATCH, company_id=company_id
+            )
+        feed.jobs(rows)
+        if len(rows) < AGGREGATOR_BATCH:
+            feed.end()
+            yield feed.take()
+            return
+        yield feed.take()
+        after_id = rows[-1].id
+
+
+async def check_company(transactions: Transactions, *, company_id: int) -> None:
+    """404 unless the company exists (its feed is public, and has no job while it has no
+    open one)."""
+    async with own_transaction(transactions) as db:
+        found = await companies_repo.get(db, company_id=company_id)
+    if found is None:
+        raise NotFound("Company not found.")
 
 
 async def sitemap_files(db: AsyncSession) -> int:

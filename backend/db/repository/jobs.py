@@ -207,6 +207,39 @@ async def visible_in_id_range(
     return await base.all_rows(session, statement)
 
 
+async def feed_batch(
+    session: AsyncSession, *, after_id: int, limit: int, company_id: int | None = None
+) -> Sequence[base.AnyRow]:
+    """The next `limit` visible jobs after `after_id` by id (of one company, if given), with
+    what a feed for job aggregators shows of each: one range of the primary key a batch."""
+    statement = (
+        select(
+            Job.id,
+            Job.title,
+            Job.description,
+            Job.description_html,
+            Job.location,
+            Job.workplace,
+            Job.employment_type,
+            Job.salary_min,
+            Job.salary_max,
+            Job.salary_currency,
+            Job.tags,
+            Job.published_at,
+            Job.updated_at,
+            Job.expires_at,
+            Company.name.label("company_name"),
+        )
+        .join(Company, Company.id == Job.company_id)
+        .where(Job.id > after_id, publicly_visible())
+        .order_by(Job.id)
+        .limit(limit)
+    )
+    if company_id is not None:
+        statement = statement.where(Job.company_id == company_id)
+    return await base.all_rows(session, statement)
+
+
 @dataclass(frozen=True, slots=True)
 class OwnerNotice:
     """Whom the mail about a job's new applicants goes to, and what it names."""
