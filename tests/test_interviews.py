@@ -262,3 +262,42 @@ async def test_an_answer_and_a_cancellation_at_once(make_live_client: ClientFact
             assert answered.json()["state"] == "accepted"
         else:
             assert answered.status_code == 409
+
+
+async def test_a_change_sent_with_a_stale_etag_is_412_after_the_candidates_answer(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, application: Application
+) -> None:
+    proposed = await client.post(
+        f"{API}/applications/{application.id}/interviews",
+        json=body(),
+        headers=actors.employer.headers,
+    )
+    assert proposed.status_code == 201, proposed.text
+    tag = proposed.headers["ETag"]
+    url = f"{API}/interviews/{proposed.json()['id']}"
+    accepted = await client.post(
+        f"{url}/answer", json={"accept": True}, headers=actors.candidate.headers
+    )
+    assert accepted.status_code == 200
+    stale = await client.patch(
+        url, json={"minutes": 60}, headers={**actors.employer.headers, "If-Match": tag}
+    )
+    assert_problem(stale, 412)
+    unchanged = await interviews(db)
+    assert unchanged == 1
+    read = await client.get(
+        f"{API}/applications/{application.id}/interviews", headers=actors.employer.headers
+    )
+    (shown,) = read.json()["items"]
+    assert (shown["state"], shown["minutes"], shown["sequence"]) == ("accepted", 45, 0)
+    # Without If-Match, the change goes through; its ETag guards the next one.
+    changed = await client.patch(url, json={"minutes": 60}, headers=actors.employer.headers)
+    assert changed.status_code == 200
+    assert changed.json()["state"] == "proposed"
+    again = await client.patch(
+        url,
+        json={"minutes": 30},
+        headers={**actors.employer.headers, "If-Match": changed.headers["ETag"]},
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["sequence"] == 2

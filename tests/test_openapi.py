@@ -346,6 +346,7 @@ VERSIONED = {
     ("delete", "/api/v1/jobs/{job_id}"),
     ("patch", "/api/v1/applications/{application_id}"),
     ("put", "/api/v1/jobs/{job_id}/stages"),
+    ("patch", "/api/v1/interviews/{interview_id}"),
 }
 TAGGED_READS = {
     ("get", "/api/v1/jobs/{job_id}/stages"),

@@ -1,11 +1,11 @@
 """Interviews for applications: proposed, changed and cancelled by the employer's side,
 answered by the candidate."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from backend.apis.access import IdPath
-from backend.apis.deps import CurrentUser, DbSession
-from backend.apis.openapi import problem_responses
+from backend.apis.deps import CurrentUser, DbSession, IfMatch
+from backend.apis.openapi import problem_responses, with_etag
 from backend.schemas.interview import (
     InterviewAnswer,
     InterviewCreate,
@@ -14,6 +14,7 @@ from backend.schemas.interview import (
 )
 from backend.schemas.pagination import Page
 from backend.services import interviews as interviews_service
+from backend.services.rules import etag
 
 router = APIRouter(tags=["applications"])
 
@@ -23,10 +24,14 @@ router = APIRouter(tags=["applications"])
     name="propose-interview",
     status_code=status.HTTP_201_CREATED,
     response_model=InterviewRead,
-    responses=problem_responses(401, 403, 404, 409, 429),
+    responses={**problem_responses(401, 403, 404, 409, 429), **with_etag(201)},
 )
 async def propose(
-    application_id: IdPath, payload: InterviewCreate, user: CurrentUser, db: DbSession
+    application_id: IdPath,
+    payload: InterviewCreate,
+    user: CurrentUser,
+    db: DbSession,
+    response: Response,
 ) -> InterviewRead:
     """Propose an interview: the job's owner and admins, for an application still under
     way. The candidate is mailed an invitation (an .ics file) within moments."""
@@ -39,6 +44,7 @@ async def propose(
         location=payload.location,
         note=payload.note,
     )
+    response.headers["ETag"] = etag(interview.updated_at)
     return InterviewRead.model_validate(interview)
 
 
@@ -61,13 +67,20 @@ async def list_interviews(
     "/interviews/{interview_id}",
     name="change-interview",
     response_model=InterviewRead,
-    responses=problem_responses(401, 403, 404, 409, 429),
+    responses={**problem_responses(401, 403, 404, 409, 412, 429), **with_etag()},
 )
 async def change(
-    interview_id: IdPath, payload: InterviewUpdate, user: CurrentUser, db: DbSession
+    interview_id: IdPath,
+    payload: InterviewUpdate,
+    user: CurrentUser,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> InterviewRead:
     """Move or change an interview: the job's owner and admins. It waits for the
-    candidate's answer again, and they get the updated invitation."""
+    candidate's answer again, and they get the updated invitation. With `If-Match` (the
+    ETag of its proposal or of its last change), 412 when it changed since (the candidate's
+    answer included)."""
     interview = await interviews_service.change(
         db,
         user=user,
@@ -76,7 +89,9 @@ async def change(
         minutes=payload.minutes,
         location=payload.location,
         note=payload.note,
+        if_match=if_match,
     )
+    response.headers["ETag"] = etag(interview.updated_at)
     return InterviewRead.model_validate(interview)
 
 

@@ -21,6 +21,7 @@ from backend.db.repository import interviews as interviews_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.services import applications, throttle
+from backend.services.rules import check_if_match
 
 INTERVIEW_NOT_FOUND = "Interview not found."
 
@@ -114,12 +115,15 @@ async def change(
     minutes: int | None,
     location: str | None,
     note: str | None,
+    if_match: str | None = None,
 ) -> Interview:
     """Move or change an interview (the employer's side; its candidate 403): it waits for
-    the candidate's answer again, and they get the updated invitation. 409 once cancelled."""
+    the candidate's answer again, and they get the updated invitation. 409 once cancelled;
+    412 for a stale `If-Match` (an answer or another change since it was read)."""
     interview, application, reviewer = await _locked(db, user=user, interview_id=interview_id)
     if not reviewer:
         raise Forbidden("Only the job's owner and admins change an interview.")
+    check_if_match(if_match, interview.updated_at)
     if interview.state == InterviewState.cancelled:
         raise Conflict("The interview is cancelled.")
     values: dict[str, object] = {}
