@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from backend.apis import (
     admin,
     applications,
+    ats,
     auth,
     companies,
     interviews,
@@ -39,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     resumes.router,
     companies.router,
     companies.mine,
+    ats.router,
     saved_searches.router,
     notifications.router,
     auth.router,

@@ -1,6 +1,7 @@
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +18,7 @@ from pydantic.config import JsonDict
 from backend.core.ids import MAX_ID
 from backend.core.markdown import render_html
 from backend.db.models.job import (
+    EXTERNAL_ID_MAX_LENGTH,
     JOB_DESCRIPTION_MAX_LENGTH,
     LOCATION_MAX_LENGTH,
     MAX_TAGS,
@@ -91,8 +93,9 @@ def check_salary_range(salary_min: int | None, salary_max: int | None) -> None:
         raise ValueError("salary_min must not exceed salary_max")
 
 
-class JobCreate(RequestModel):
-    company_id: EntityId
+class JobFields(RequestModel):
+    """What a job says, as its employer writes it (all but its company and status)."""
+
     title: Title
     description: Description
     location: Location
@@ -102,15 +105,100 @@ class JobCreate(RequestModel):
     salary_max: Salary | None = None
     salary_currency: Currency | None = None
     tags: Tags = Field(default_factory=list)
-    status: JobStatus = JobStatus.draft
     expires_at: Instant | None = None
+
+    @model_validator(mode="after")
+    def _salary_range(self) -> Self:
+        check_salary_range(self.salary_min, self.salary_max)
+        return self
+
+
+class JobCreate(JobFields):
+    company_id: EntityId
+    status: JobStatus = JobStatus.draft
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
-    @model_validator(mode="after")
-    def _salary_range(self) -> "JobCreate":
-        check_salary_range(self.salary_min, self.salary_max)
-        return self
+
+class UpsertStatus(StrEnum):
+    """The statuses an applicant-tracking system sets: the job open, a draft, or closed."""
+
+    published = "published"
+    draft = "draft"
+    closed = "closed"
+
+
+class JobUpsert(JobFields):
+    """A job as an applicant-tracking system sends it, whole: created, or replacing what
+    the job says (fields left out take their defaults)."""
+
+    status: UpsertStatus = UpsertStatus.published
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{k: v for k, v in _EXAMPLE.items() if k != "company_id"}]}
+    )
+
+
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+ExternalId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=EXTERNAL_ID_MAX_LENGTH,
+        pattern=EXTERNAL_ID_PATTERN,
+        description="The applicant-tracking system's id of the job: letters, digits, and "
+        "`.`, `_`, `:`, `-` after the first",
+    ),
+]
+
+
+class ExternalJob(JobUpsert):
+    external_id: ExternalId
+
+
+# Jobs one batch upserts at most.
+MAX_BATCH = 500
+
+
+class JobBatch(RequestModel):
+    jobs: Annotated[list[ExternalJob], Field(min_length=1, max_length=MAX_BATCH)]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "jobs": [
+                        {
+                            **{k: v for k, v in _EXAMPLE.items() if k != "company_id"},
+                            "external_id": "REQ-1001",
+                        },
+                        {
+                            **{k: v for k, v in _EXAMPLE.items() if k != "company_id"},
+                            "external_id": "REQ-1002",
+                            "status": "closed",
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
+
+class UpsertOutcome(StrEnum):
+    created = "created"
+    replaced = "replaced"
+    unchanged = "unchanged"
+    held = "held"  # an edit of a published job, waiting for a moderator's review
+
+
+class UpsertResult(ResponseModel):
+    external_id: str
+    job_id: int
+    outcome: UpsertOutcome
+
+
+class BatchResult(ResponseModel):
+    results: list[UpsertResult]
 
 
 # Fields a PATCH may set to null; every other field may only be left out.

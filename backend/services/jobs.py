@@ -84,9 +84,17 @@ async def _publishing(
     return await moderation.publication(db, settings, user=user, company=company, asked=asked)
 
 
-async def create(db: AsyncSession, settings: Settings, *, user: Caller, payload: JobCreate) -> Job:
+async def create(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    payload: JobCreate,
+    external_id: str | None = None,
+) -> Job:
     """Post a job for a company the caller owns (any company, for an admin); asked to be
-    published, it may be held for review."""
+    published, it may be held for review. `external_id`: an applicant-tracking system's id
+    of it (see services.ats)."""
     renderings = await revisions.renderings(payload.description)
     # Shared lock: the company cannot be deleted or change hands under the new job.
     company = await companies_repo.get(db, company_id=payload.company_id, lock="share")
@@ -95,6 +103,8 @@ async def create(db: AsyncSession, settings: Settings, *, user: Caller, payload:
     if not manages(user, company.owner_id):
         raise Forbidden("This company belongs to another employer.")
     values = payload.model_dump(exclude={"company_id"}) | renderings
+    if external_id is not None:
+        values["external_id"] = external_id
     if payload.status == JobStatus.published:
         asked = moderation.Asked(
             job_id=None,

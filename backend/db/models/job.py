@@ -22,6 +22,7 @@ from backend.db.base import Base, TimestampMixin
 from backend.db.models.company import Company
 
 TITLE_MAX_LENGTH = 200
+EXTERNAL_ID_MAX_LENGTH = 100
 LOCATION_MAX_LENGTH = 200
 JOB_DESCRIPTION_MAX_LENGTH = 20_000
 TAG_MAX_LENGTH = 30
@@ -138,6 +139,15 @@ class Job(TimestampMixin, Base):
             "expires_at",
             postgresql_where=text("status = 'published' AND expires_at IS NOT NULL"),
         ),
+        # A company's jobs published from an applicant-tracking system, by that system's id:
+        # one job an id, however many upserts of it arrive at once.
+        Index(
+            "uq_jobs_company_id_external_id",
+            "company_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -145,6 +155,8 @@ class Job(TimestampMixin, Base):
         BigInteger, ForeignKey("companies.id", ondelete="CASCADE")
     )
     title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    # The id an applicant-tracking system gives the job (`PUT .../jobs/external/{id}`).
+    external_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_MAX_LENGTH))
     # As the employer wrote it (Markdown); rendered by backend.core.markdown when written.
     description: Mapped[str] = mapped_column(Text)
     # Derived from description: None where it was written without them (by an older

@@ -40,10 +40,18 @@ SEARCH_CONFIG = "english"
 # `base.all_rows`: no ORM object is built for a page nobody changes. Never the search
 # vector nor the description's plain text (the index's), nor its digest (the triggers'),
 # nor the signals it raised (moderators read them: repository.moderation), nor when its
-# employer was asked to confirm it open (backend.services.open_checks).
+# employer was asked to confirm it open (backend.services.open_checks), nor the id an
+# applicant-tracking system gives it (its employer's: services.ats).
 JobRow: TypeAlias = Any
 _NEVER_READ = frozenset(
-    {"search", "description_text", "rendered_from", "signals", "open_check_sent_at"}
+    {
+        "search",
+        "description_text",
+        "rendered_from",
+        "signals",
+        "open_check_sent_at",
+        "external_id",
+    }
 )
 JOB_COLUMNS = tuple(column for column in Job.__table__.c if column.key not in _NEVER_READ)
 # What lists show beside each job: its company's name, read per row of the page (a
@@ -205,6 +213,19 @@ async def visible_in_id_range(
         .order_by(Job.id)
     )
     return await base.all_rows(session, statement)
+
+
+async def by_external_id(
+    session: AsyncSession, *, company_id: int, external_id: str, lock: Lock = None
+) -> Job | None:
+    """A company's job with this external id (locked if asked), its company loaded."""
+    statement = (
+        select(Job)
+        .join(Company, Company.id == Job.company_id)
+        .where(Job.company_id == company_id, Job.external_id == external_id)
+        .options(contains_eager(Job.company))
+    )
+    return (await session.execute(base.locked(statement, lock, Job))).scalar_one_or_none()
 
 
 async def feed_batch(
