@@ -42,7 +42,17 @@ from backend.core.config import load_settings
 from backend.db import admin
 from backend.seed import SEED_DOMAIN, SEED_PASSWORD
 from backend.seed_vocabulary import ROLES
-from bench.run import API_PORT, RESULTS, env_for, log, median_of, server, sign_in, worker_rss_kib
+from bench.run import (
+    API_PORT,
+    RESULTS,
+    confirmed_account,
+    env_for,
+    log,
+    median_of,
+    server,
+    sign_in,
+    worker_rss_kib,
+)
 from bench.wrk import Scenario, run
 
 MB = 2**20
@@ -292,24 +302,7 @@ def main() -> None:
                 f" workers' memory {results['uploads']['rss_kib']} KiB"
             )
 
-            employer_email = f"bench-employer-{uuid.uuid4().hex[:8]}@{SEED_DOMAIN}"
-            httpx.post(
-                f"{base}/api/v1/auth/register",
-                json={
-                    "email": employer_email,
-                    "password": SEED_PASSWORD,
-                    "full_name": "Bench Employer",
-                    "role": "employer",
-                },
-                timeout=30,
-            ).raise_for_status()
-            subprocess.run(
-                [sys.executable, "-m", "backend", "confirm-email", employer_email],
-                env=env_for(url),
-                check=True,
-                capture_output=True,
-            )
-            employer = sign_in(base, employer_email)
+            employer = confirmed_account(base, url, role="employer", name="Bench Employer")
             seed_applications(url, employer, base, args.applications)
             rng = random.Random(7)  # noqa: S311
             # Words of the vocabulary (in nearly every résumé), words in one résumé in

@@ -219,6 +219,24 @@ def sign_in(base: str, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def confirmed_account(base: str, url: str, *, role: str, name: str) -> dict[str, str]:
+    """A new account of `role` with a confirmed address (as the README's command confirms
+    one), signed in: its headers."""
+    email = f"bench-{role}-{uuid.uuid4().hex[:8]}@{SEED_DOMAIN}"
+    httpx.post(
+        f"{base}/api/v1/auth/register",
+        json={"email": email, "password": SEED_PASSWORD, "full_name": name, "role": role},
+        timeout=30,
+    ).raise_for_status()
+    subprocess.run(
+        [sys.executable, "-m", "backend", "confirm-email", email],
+        env=env_for(url),
+        check=True,
+        capture_output=True,
+    )
+    return sign_in(base, email)
+
+
 def cursor_of_page(base: str, page: int) -> str:
     """The cursor that opens page `page` of the default job list, walked for real."""
     cursor = ""
