@@ -6,8 +6,9 @@ bare ceiling app, drives both with wrk from this second process, and writes a Ma
 table, a chart, EXPLAIN plans and the raw figures under bench/results/<time>/. The full
 run then times the search beside a dedicated engine on its largest data set
 (`python -m bench.search`, its output in search.md) and résumés' uploads and search
-(`python -m bench.hiring`, in hiring.md). Every figure is the median of
-several runs, or a ratio taken within one run.
+(`python -m bench.hiring`, in hiring.md) and an applicant-tracking system's upserts
+(`python -m bench.ats`, in ats.md). Every figure is the median of several runs, or a
+ratio taken within one run.
 """
 
 import argparse
@@ -522,6 +523,14 @@ def main() -> None:
             ).stdout
             (out / "hiring.md").write_text(hiring)
             searched += "\n" + hiring
+            # Publishing from an applicant-tracking system: single upserts and batches
+            # (issue #29's targets), on a database of their own.
+            log("upserts from an applicant-tracking system (python -m bench.ats)")
+            ats = subprocess.run(
+                [sys.executable, "-m", "bench.ats"], check=True, capture_output=True, text=True
+            ).stdout
+            (out / "ats.md").write_text(ats)
+            searched += "\n" + ats
     finally:
         if not args.keep:
             server_url = load_settings(environment="development").database
