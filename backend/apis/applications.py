@@ -15,6 +15,7 @@ from backend.apis.deps import (
     hot_reads,
     reads_bearer_token,
 )
+from backend.apis.idempotent import IdempotencyKey, Once
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.responses import json_response
@@ -288,10 +289,16 @@ async def move_many(
     user: CurrentUser,
     db: DbSession,
     settings: SettingsDep,
-) -> Page[ApplicationRead]:
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Move several applications to a job to one status or stage at once, all or nothing:
     its owner and admins. 409, and nothing moved, when one of them is final; 429, and
-    nothing moved, when a rejection's mail would reach a candidate mailed too often."""
+    nothing moved, when a rejection's mail would reach a candidate mailed too often. With
+    `Idempotency-Key`, a retry gets the first answer and moves nothing."""
+    once = Once(db, request, user_id=user.id, key=idempotency_key, payload=payload)
+    if (kept := await once.kept()) is not None:
+        return kept
     moved = await applications_service.change_many(
         db,
         settings,
@@ -304,7 +311,10 @@ async def move_many(
         mail=_choice(payload.mail),
     )
     stage = await applications_service.stage_lookup(db, moved)
-    return Page(items=[ApplicationRead.at(a, stage(a)) for a in moved], next_cursor=None)
+    page: Page[ApplicationRead] = Page(
+        items=[ApplicationRead.at(a, stage(a)) for a in moved], next_cursor=None
+    )
+    return await once.answer(json_response(page))
 
 
 @router.get(

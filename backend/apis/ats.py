@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from backend.apis.access import IdPath
 from backend.apis.deps import CurrentUser, DbSession, SettingsDep
+from backend.apis.idempotent import IdempotencyKey, Once
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.responses import json_response
 from backend.schemas.job import (
@@ -91,7 +92,8 @@ async def close(
     db: DbSession,
     settings: SettingsDep,
 ) -> JobRead:
-    """Close the company's job with this external id (closed already: no change)."""
+    """Close the company's job with this external id (closed already: no change, so a
+    retry is safe without a key)."""
     job = await ats.close(db, settings, user=user, company_id=company_id, external_id=external_id)
     return JobRead.model_validate(job)
 
@@ -103,14 +105,25 @@ async def close(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def upsert_batch(
-    company_id: IdPath, payload: JobBatch, user: CurrentUser, db: DbSession, settings: SettingsDep
-) -> BatchResult:
+    company_id: IdPath,
+    payload: JobBatch,
+    user: CurrentUser,
+    db: DbSession,
+    settings: SettingsDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Upsert up to 500 jobs at once, all or nothing, each as the single upsert does; the
-    result of each, in order."""
+    result of each, in order. With `Idempotency-Key`, a retry gets the first answer (its
+    outcomes as they were then) and changes nothing."""
+    once = Once(db, request, user_id=user.id, key=idempotency_key, payload=payload)
+    if (kept := await once.kept()) is not None:
+        return kept
     done = await ats.upsert_many(db, settings, user=user, company_id=company_id, jobs=payload.jobs)
-    return BatchResult(
+    result = BatchResult(
         results=[
             UpsertResult(external_id=item.external_id, job_id=result.job.id, outcome=result.outcome)
             for item, result in zip(payload.jobs, done, strict=True)
         ]
     )
+    return await once.answer(json_response(result))

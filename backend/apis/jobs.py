@@ -15,6 +15,7 @@ from backend.apis.deps import (
     public_hot_reads,
     reads_bearer_token,
 )
+from backend.apis.idempotent import IdempotencyKey, Once
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.params import QueryParameters, same
@@ -53,13 +54,23 @@ async def create_job(
     user: EmployerOrAdmin,
     db: DbSession,
     settings: SettingsDep,
-    response: Response,
-) -> JobRead:
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Post a job for one of the caller's companies (admins: for any company). Asked to be
-    published, it may be held for a moderator's review instead (status `pending`)."""
+    published, it may be held for a moderator's review instead (status `pending`). With
+    `Idempotency-Key`, a retry gets the first answer and posts nothing."""
+    once = Once(db, request, user_id=user.id, key=idempotency_key, payload=payload)
+    if (kept := await once.kept()) is not None:
+        return kept
     job = await jobs_service.create(db, settings, user=user, payload=payload)
-    response.headers["ETag"] = etag(job.updated_at)
-    return JobRead.model_validate(job)
+    return await once.answer(
+        json_response(
+            JobRead.model_validate(job),
+            status_code=status.HTTP_201_CREATED,
+            headers={"ETag": etag(job.updated_at)},
+        )
+    )
 
 
 def _filters(_: Request, query: JobQuery) -> jobs_service.JobFilters:

@@ -5,12 +5,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
+from backend.db.repository import idempotency as idempotency_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import mail as mail_repo
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import search_outbox
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository import throttle as throttle_repo
+from backend.services import idempotency
 from backend.services.job_expiry import NOTICE_KEPT
 from backend.services.moderation import COMMENT_WINDOW_SECONDS, POST_WINDOW_SECONDS
 from backend.services.throttle import (
@@ -50,4 +52,5 @@ async def purge(db: AsyncSession, settings: Settings) -> dict[str, int]:
             db, expired_before=now - NOTICE_KEPT
         ),
         "search changes": await search_outbox.purge(db, older_than=now - search_outbox.KEPT),
+        "idempotency keys": await idempotency_repo.purge(db, older_than=now - idempotency.KEPT),
     }

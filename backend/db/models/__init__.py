@@ -13,6 +13,7 @@ from backend.db.models.application import (
 )
 from backend.db.models.auth_records import AuthAttempt, PasswordResetToken, RefreshToken
 from backend.db.models.company import Company, CompanyResponsiveness, ReviewPolicy
+from backend.db.models.idempotency import IdempotencyKey
 from backend.db.models.job import (
     EmploymentType,
     Job,
@@ -60,6 +61,7 @@ __all__ = [
     "Decision",
     "EmploymentType",
     "EventKind",
+    "IdempotencyKey",
     "Interview",
     "InterviewState",
     "Job",
