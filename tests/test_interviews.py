@@ -301,3 +301,47 @@ async def test_a_change_sent_with_a_stale_etag_is_412_after_the_candidates_answe
     )
     assert again.status_code == 200, again.text
     assert again.json()["sequence"] == 2
+
+
+@pytest.mark.parametrize(("who", "status"), [("employer", "rejected"), ("candidate", "withdrawn")])
+async def test_a_final_decision_calls_off_the_interviews_to_come(
+    mail_client: httpx.AsyncClient,
+    sent: Sent,
+    db: AsyncSession,
+    actors: Actors,
+    application: Application,
+    who: str,
+    status: str,
+) -> None:
+    url = f"{API}/applications/{application.id}/interviews"
+    first = await mail_client.post(url, json=body(), headers=actors.employer.headers)
+    second = await mail_client.post(
+        url, json=body(starts_at=later(hours=5)), headers=actors.employer.headers
+    )
+    await mail_client.post(
+        f"{API}/interviews/{second.json()['id']}/answer",
+        json={"accept": True},
+        headers=actors.candidate.headers,
+    )
+    assert len(await sent()) == 2  # the two invitations
+    decided = await mail_client.patch(
+        f"{API}/applications/{application.id}",
+        json={"status": status},
+        headers=getattr(actors, who).headers,
+    )
+    assert decided.status_code == 200, decided.text
+    listed = await mail_client.get(url, headers=actors.employer.headers)
+    assert [(i["state"], i["sequence"]) for i in listed.json()["items"]] == [
+        ("cancelled", 1),
+        ("cancelled", 1),
+    ]
+    mails = [m for m in await sent() if m["To"] == actors.candidate.user.email]
+    cancellations = [m for m in mails if m["Subject"].startswith("Cancelled: interview")]
+    assert len(cancellations) == 2
+    assert {invitation(m)[0] for m in cancellations} == {"CANCEL"}
+    timeline = await mail_client.get(
+        f"{API}/applications/{application.id}/timeline", headers=actors.employer.headers
+    )
+    details = [e["detail"] for e in timeline.json()["items"] if e["kind"] == "interview"]
+    assert details.count("cancelled") == 2
+    assert first.status_code == 201

@@ -16,18 +16,25 @@ from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.mailtemplates import RenderedMail
 from backend.core.pagination import Paged, PageRequest, Positioned
 from backend.db.hot import Reader
-from backend.db.models import Application, ApplicationStatus, EventKind
+from backend.db.models import Application, ApplicationStatus, EventKind, InterviewState
 from backend.db.models.application import FINAL_STATUSES, RejectionReason
-from backend.db.queue import NOTIFY_NEW_APPLICANTS, NOTIFY_STATUS_CHANGES, enqueue
+from backend.db.queue import (
+    NOTIFY_NEW_APPLICANTS,
+    NOTIFY_STATUS_CHANGES,
+    SEND_INTERVIEW_INVITATION,
+    enqueue,
+)
 from backend.db.repository import application_events as events_repo
 from backend.db.repository import applications as applications_repo
+from backend.db.repository import interviews as interviews_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import pipelines as pipelines_repo
+from backend.db.repository import users as users_repo
 from backend.db.repository.applications import ApplicationRow
 from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction
-from backend.services import rejections, resumes, screening, stages, verification
+from backend.services import rejections, resumes, screening, stages, throttle, verification
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.rules import check_if_match, manages
 from backend.services.stages import Stage
@@ -334,6 +341,8 @@ async def _move(
         detail=mail.template if mail is not None else None,
         note=mail.message if mail is not None else None,
     )
+    if status in FINAL_STATUSES:
+        await _call_off_interviews(db, application=application, actor_id=actor_id)
     if status == application.status or status == ApplicationStatus.withdrawn:
         # Between two stages of one status, or the candidate's own doing: nothing to tell.
         await applications_repo.update(db, application=application, status=status, stage=stage_key)
@@ -368,6 +377,44 @@ async def _move(
         delay=timedelta(minutes=settings.notify_batch_minutes),
         candidate_id=application.candidate_id,
     )
+
+
+async def _call_off_interviews(
+    db: AsyncSession, *, application: Application, actor_id: int | None
+) -> None:
+    """An application that reached a final status has no interview to come: each one still
+    proposed or accepted is cancelled, recorded on the timeline, and its cancellation
+    mailed (an .ics of method CANCEL, so the candidate's calendar drops it) while the
+    candidate's address has a place in its share of mail (else the interview is cancelled
+    unmailed: the decision is not held up by the mail)."""
+    interviews = await interviews_repo.still_on(db, application_id=application.id)
+    if not interviews:
+        return
+    candidate = await users_repo.get(db, user_id=application.candidate_id)
+    for interview in interviews:
+        await interviews_repo.update(
+            db,
+            interview=interview,
+            sequence=interview.sequence + 1,
+            state=InterviewState.cancelled.value,
+        )
+        await events_repo.record(
+            db,
+            application_id=application.id,
+            actor_id=actor_id,
+            kind=EventKind.interview,
+            detail="cancelled",
+        )
+        if (
+            candidate is not None
+            and await throttle.take_mail_place(db, email=candidate.email) is None
+        ):
+            await enqueue(
+                db,
+                SEND_INTERVIEW_INVITATION,
+                interview_id=interview.id,
+                sequence=interview.sequence,
+            )
 
 
 async def change_many(

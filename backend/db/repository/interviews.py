@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Application, Company, Interview, Job, User
+from backend.db.models import Application, Company, Interview, InterviewState, Job, User
 from backend.db.repository import base, users
 from backend.db.repository.base import Lock
 
@@ -25,6 +25,22 @@ async def get(session: AsyncSession, *, interview_id: int, lock: Lock = None) ->
 
 async def update(session: AsyncSession, *, interview: Interview, **values: object) -> None:
     await base.update(session, interview, **values)
+
+
+async def still_on(session: AsyncSession, *, application_id: int) -> list[Interview]:
+    """An application's interviews still to come (proposed or accepted, in the future),
+    locked in id order until the transaction ends."""
+    statement = (
+        select(Interview)
+        .where(
+            Interview.application_id == application_id,
+            Interview.state.in_((InterviewState.proposed.value, InterviewState.accepted.value)),
+            Interview.starts_at > func.now(),
+        )
+        .order_by(Interview.id)
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).scalars())
 
 
 async def for_application(session: AsyncSession, *, application_id: int) -> list[Interview]:
