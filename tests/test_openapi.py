@@ -48,6 +48,9 @@ CONTRACT = {
     ("get", "/api/v1/companies/{company_id}/jobs/external/{external_id}"),
     ("post", "/api/v1/companies/{company_id}/jobs/external/{external_id}/close"),
     ("post", "/api/v1/companies/{company_id}/jobs/external"),
+    ("post", "/api/v1/companies/{company_id}/api-keys"),
+    ("get", "/api/v1/companies/{company_id}/api-keys"),
+    ("delete", "/api/v1/companies/{company_id}/api-keys/{key_id}"),
     ("get", "/api/v1/companies/{company_id}/jobs/indeed.xml"),
     ("get", "/api/v1/options"),
     ("get", "/sitemap.xml"),
@@ -297,6 +300,15 @@ def test_operations_declare_the_bearer_token_exactly_where_it_is_read(
     # The token is read without a FastAPI dependency (`deps.reads_bearer_token`): the
     # document declares it from that mark, as FastAPI declared the scheme's dependency.
     bearer: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
+    # The routes a company's API key may call take either (OpenAPI: one of the list).
+    keyed = [{"ApiKey": []}, *bearer]
+    external = "/api/v1/companies/{company_id}/jobs/external"
+    key_routes = {
+        ("put", f"{external}/{{external_id}}"),
+        ("get", f"{external}/{{external_id}}"),
+        ("post", f"{external}/{{external_id}}/close"),
+        ("post", external),
+    }
     secured = set()
     for route in app.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
@@ -305,9 +317,11 @@ def test_operations_declare_the_bearer_token_exactly_where_it_is_read(
         for method in route.methods or ():
             operation = document["paths"][path][method.lower()]
             reads = _reads_the_token(route.dependant)
-            assert operation.get("security") == (bearer if reads else None), (method, path)
+            expected = keyed if (method.lower(), path) in key_routes else bearer
+            assert operation.get("security") == (expected if reads else None), (method, path)
             if reads:
                 secured.add((method.lower(), path))
+    assert key_routes <= secured
     assert {
         ("get", "/api/v1/users/me"),
         ("get", "/api/v1/jobs/{job_id}"),  # anonymous or signed in
@@ -316,12 +330,13 @@ def test_operations_declare_the_bearer_token_exactly_where_it_is_read(
         ("patch", "/api/v1/admin/users/{user_id}"),
     } <= secured
     assert not secured & {("get", "/api/v1/jobs"), ("post", "/api/v1/auth/token")}
-    assert document["components"]["securitySchemes"] == {
-        "OAuth2PasswordBearer": {
-            "type": "oauth2",
-            "flows": {"password": {"scopes": {}, "tokenUrl": "/api/v1/auth/token"}},
-        }
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["OAuth2PasswordBearer"] == {
+        "type": "oauth2",
+        "flows": {"password": {"scopes": {}, "tokenUrl": "/api/v1/auth/token"}},
     }
+    assert (schemes["ApiKey"]["type"], schemes["ApiKey"]["scheme"]) == ("http", "bearer")
+    assert set(schemes) == {"OAuth2PasswordBearer", "ApiKey"}
 
 
 def test_read_models_carry_exactly_the_contract_fields(document: dict[str, Any]) -> None:

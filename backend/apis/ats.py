@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from backend.apis.access import IdPath
-from backend.apis.deps import CurrentUser, DbSession, SettingsDep
+from backend.apis.deps import API_KEY_SECURITY, Caller, DbSession, SettingsDep, key_or_user
 from backend.apis.idempotent import IdempotencyKey, Once
 from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.responses import json_response
+from backend.schemas.api_key import Scope
 from backend.schemas.job import (
     EXTERNAL_ID_PATTERN,
     BatchResult,
@@ -23,15 +24,20 @@ from backend.services.rules import etag
 
 router = APIRouter(tags=["jobs"])
 
+# The signed-in owner (or an admin), or the company's API key with the scope.
+JobsWriter = Annotated[Caller, Depends(key_or_user(Scope.jobs_write))]
+JobsReader = Annotated[Caller, Depends(key_or_user(Scope.jobs_read))]
+
 ExternalIdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=EXTERNAL_ID_PATTERN)]
 
 
 @router.put(
     "/companies/{company_id}/jobs/external/{external_id}",
     name="upsert-external",
+    openapi_extra=API_KEY_SECURITY,
     response_model=JobRead,
     responses={
-        **problem_responses(401, 403, 404, 409),
+        **problem_responses(401, 403, 404, 409, 429),
         **with_etag(),
         201: {"model": JobRead, "description": "The job is created"},
         202: {
@@ -44,7 +50,7 @@ async def upsert(
     company_id: IdPath,
     external_id: ExternalIdPath,
     payload: JobUpsert,
-    user: CurrentUser,
+    user: JobsWriter,
     db: DbSession,
     settings: SettingsDep,
 ) -> Response:
@@ -68,11 +74,12 @@ async def upsert(
 @router.get(
     "/companies/{company_id}/jobs/external/{external_id}",
     name="read-external",
+    openapi_extra=API_KEY_SECURITY,
     response_model=JobRead,
-    responses={**problem_responses(401, 404), **with_etag()},
+    responses={**problem_responses(401, 403, 404, 429), **with_etag()},
 )
 async def read(
-    company_id: IdPath, external_id: ExternalIdPath, user: CurrentUser, db: DbSession
+    company_id: IdPath, external_id: ExternalIdPath, user: JobsReader, db: DbSession
 ) -> Response:
     """The company's job with this external id: its owner and admins."""
     job = await ats.read(db, user=user, company_id=company_id, external_id=external_id)
@@ -82,13 +89,14 @@ async def read(
 @router.post(
     "/companies/{company_id}/jobs/external/{external_id}/close",
     name="close-external",
+    openapi_extra=API_KEY_SECURITY,
     response_model=JobRead,
-    responses=problem_responses(401, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 429),
 )
 async def close(
     company_id: IdPath,
     external_id: ExternalIdPath,
-    user: CurrentUser,
+    user: JobsWriter,
     db: DbSession,
     settings: SettingsDep,
 ) -> JobRead:
@@ -101,13 +109,14 @@ async def close(
 @router.post(
     "/companies/{company_id}/jobs/external",
     name="upsert-external-batch",
+    openapi_extra=API_KEY_SECURITY,
     response_model=BatchResult,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 429),
 )
 async def upsert_batch(
     company_id: IdPath,
     payload: JobBatch,
-    user: CurrentUser,
+    user: JobsWriter,
     db: DbSession,
     settings: SettingsDep,
     request: Request,

@@ -1,10 +1,10 @@
 """Request dependencies: settings, the unit of work, and who is calling."""
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import psycopg
 from fastapi import Depends, Header, Request
@@ -13,7 +13,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.core.exceptions import InvalidCredentials, NotAuthenticated
+from backend.core.exceptions import InvalidCredentials, NotAuthenticated, NotFound
+from backend.core.ids import MAX_ID
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
 from backend.db.hot import HotConnections
 from backend.db.hot import Reader as Reader  # re-exported for the routers
@@ -21,6 +22,8 @@ from backend.db.replica import ReadReplica
 from backend.db.repository import sessions as sessions_repo
 from backend.db.repository.sessions import Caller as Caller  # re-exported for the routers
 from backend.db.transactions import Transactions, written
+from backend.schemas.api_key import Scope
+from backend.services import api_keys
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 
@@ -213,6 +216,37 @@ async def get_principal(request: Request, db: DbSession) -> Principal:
 @reads_bearer_token
 async def get_current_user(request: Request, db: DbSession) -> Caller:
     return (await authenticate(request, db, await bearer_scheme(request))).user
+
+
+# How the OpenAPI document names a company's API key, on the routes that take one.
+API_KEY_SCHEME = "ApiKey"
+API_KEY_SECURITY: dict[str, Any] = {"security": [{API_KEY_SCHEME: []}]}
+
+
+def key_or_user(scope: Scope) -> Callable[..., Awaitable[Caller]]:
+    """The caller of a route of `/companies/{company_id}/...` that a company's API key may
+    call with `scope` (see services.api_keys): the key's company's owner, or the signed-in
+    user as on every route."""
+
+    @reads_bearer_token
+    async def caller(request: Request, db: DbSession) -> Caller:
+        token = await bearer_scheme(request)
+        if token is None or not api_keys.is_key(token):
+            return (await authenticate(request, db, token)).user
+        company = str(request.path_params.get("company_id", ""))
+        if not company.isascii() or not company.isdigit() or int(company) > MAX_ID:
+            raise NotFound(api_keys.COMPANY_NOT_FOUND)
+        settings: Settings = request.app.state.settings
+        # Before the request's session holds a connection: the key's own transaction.
+        return await api_keys.caller_for(
+            request.app.state.sessionmaker,
+            settings,
+            secret=token,
+            scope=scope,
+            company_id=int(company),
+        )
+
+    return caller
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-from backend.apis.deps import bearer_scheme
+from backend.apis.deps import API_KEY_SCHEME, bearer_scheme
 from backend.core.problems import PROBLEM_MEDIA_TYPE
 from backend.schemas.problem import Problem, ValidationProblem
 
@@ -78,9 +78,18 @@ def install_openapi(app: FastAPI) -> None:
         ):
             # The scheme the operations' `security` names (`router.include_routes`), as FastAPI
             # writes a security dependency's.
-            schema.setdefault("components", {}).setdefault("securitySchemes", {})[
-                bearer_scheme.scheme_name
-            ] = jsonable_encoder(bearer_scheme.model, by_alias=True, exclude_none=True)
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[bearer_scheme.scheme_name] = jsonable_encoder(
+                bearer_scheme.model, by_alias=True, exclude_none=True
+            )
+            schemes[API_KEY_SCHEME] = {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "jbk_...",
+                "description": "A company's API key (POST /companies/{company_id}/api-keys), "
+                "sent as `Authorization: Bearer jbk_...`: on the routes that name this "
+                "scheme, within the key's scopes and its company only.",
+            }
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

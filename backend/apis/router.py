@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from backend.apis import (
     admin,
+    api_keys,
     applications,
     ats,
     auth,
@@ -41,6 +42,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     companies.router,
     companies.mine,
     ats.router,
+    api_keys.router,
     saved_searches.router,
     notifications.router,
     auth.router,

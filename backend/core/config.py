@@ -172,6 +172,8 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(default=900, ge=1)
     address_max_failures: int = Field(default=50, ge=1)
     address_rate_limit_per_minute: int = Field(default=20, ge=1)
+    # Requests one API key may make a minute (whatever RATE_LIMITS_ENABLED says).
+    api_key_requests_per_minute: int = Field(default=600, ge=1)
 
     # Mail: console (logged) by default in development, smtp in production.
     mail_backend: Literal["console", "file", "smtp"] | None = None

@@ -1,6 +1,7 @@
 """Every model, imported here so that Alembic and the mappers see them all."""
 
 from backend.db.base import Base
+from backend.db.models.api_key import ApiKey
 from backend.db.models.application import (
     Application,
     ApplicationAnswers,
@@ -48,6 +49,7 @@ from backend.db.models.user import Role, User
 __all__ = [
     "QUEUE_PREFIX",
     "AlertFrequency",
+    "ApiKey",
     "Application",
     "ApplicationAnswers",
     "ApplicationEvent",
