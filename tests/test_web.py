@@ -1503,3 +1503,44 @@ def test_an_employer_shapes_the_pipeline_asks_questions_and_rejects_with_a_mail(
     mail = site.wait_for(emails["Jean Sammet"], f"Your application for {title} at Compilers Ltd")
     assert "Your Fortran tests were superb." in text_of(mail)
     assert employer.unexpected_errors() == []
+
+
+def test_an_employer_makes_an_api_key_its_ats_publishes_with_then_revokes_it(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Grace Hopper", email=unique("boss"), role="employer")
+    add_first_company(employer, "Keyed Compilers")
+    page = employer.page
+    page.get_by_text("API keys").click()
+    expect(page.get_by_text("No keys yet.")).to_be_visible()
+    maker = page.get_by_role("form", name="New API key for Keyed Compilers")
+    maker.get_by_label("Key name").fill("Our ATS")
+    maker.get_by_role("button", name="Make the key").click()
+    expect(page.get_by_text("Copy the key now: it is shown this once.")).to_be_visible()
+    secret = page.locator("code.secret").inner_text()
+    assert secret.startswith("jbk_")
+    expect(page.locator(".keys")).to_contain_text("never used")
+    # The applicant-tracking system publishes with it.
+    company_id = httpx.get(
+        f"{site.url}/api/v1/companies", params={"q": "Keyed Compilers"}, timeout=10
+    ).json()["items"][0]["id"]
+    target = f"{site.url}/api/v1/companies/{company_id}/jobs/external/REQ-7"
+    body = {
+        "title": "Compiler Writer",
+        "description": "From the ATS.",
+        "location": "Porto",
+        "workplace": "remote",
+        "employment_type": "full_time",
+    }
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert httpx.put(target, json=body, headers=headers, timeout=10).status_code == 201
+    page.reload()
+    page.get_by_text("API keys").click()
+    expect(page.locator(".keys")).to_contain_text("last used")
+    assert serious_violations(page) == []
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke the key Our ATS").click()
+    expect(page.get_by_text("The key Our ATS is revoked: it stops working now.")).to_be_visible()
+    assert httpx.get(target, headers=headers, timeout=10).status_code == 401
+    assert employer.unexpected_errors() == []

@@ -222,7 +222,49 @@ function companyItem(company) {
     "Save company",
   );
   const toggle = h("button", { type: "button", class: "secondary", onclick: () => { editor.hidden = !editor.hidden; } }, "Edit");
-  return h("li", { class: "card" }, h("h3", {}, name, verifiedBadge(company.verified)), company.website ? h("p", { class: "meta" }, company.website) : null, toggle, editor, verifyArea(company));
+  return h("li", { class: "card" }, h("h3", {}, name, verifiedBadge(company.verified)), company.website ? h("p", { class: "meta" }, company.website) : null, toggle, editor, verifyArea(company), keysArea(company));
+}
+
+// A company's API keys, for its applicant-tracking system: made here (the secret shown
+// once), listed with when each was last used, revoked.
+function keysArea(company) {
+  const list = h("ul", { class: "keys" });
+  const draw = async () => {
+    const keys = (await get(`/companies/${company.id}/api-keys`)).items;
+    list.replaceChildren(...(keys.length ? keys.map((key) => h("li", {},
+      h("strong", {}, key.name), " ", h("code", {}, `${key.prefix}…`),
+      h("span", { class: "meta" }, ` ${key.scopes.join(", ")} · ${key.revoked_at ? `revoked ${when(key.revoked_at)}` : key.last_used_at ? `last used ${ago(key.last_used_at)}` : "never used"}${key.expires_at ? ` · expires ${when(key.expires_at)}` : ""}`),
+      key.revoked_at ? null : action("Revoke", async () => {
+        await request("DELETE", `/companies/${company.id}/api-keys/${key.id}`);
+        await draw();
+        return `The key ${key.name} is revoked: it stops working now.`;
+      }, { class: "secondary", "aria-label": `Revoke the key ${key.name}` }, { ask: `Revoke the key ${key.name}? Whatever uses it stops working at once.` })))
+      : [h("li", { class: "meta" }, "No keys yet.")]));
+  };
+  const shown = h("div", { role: "status" });
+  const maker = form(
+    { "aria-label": `New API key for ${company.name}` },
+    [
+      field("Key name", input("name", { maxlength: 100, required: true }), "What uses it, such as your applicant-tracking system"),
+      h("fieldset", {}, h("legend", {}, "It may"),
+        h("label", {}, input("scope", { type: "checkbox", value: "jobs:read", checked: true }), " read the company's jobs"),
+        h("label", {}, input("scope", { type: "checkbox", value: "jobs:write", checked: true }), " publish, change and close them")),
+      field("Expires on (optional)", input("expires", { type: "date" })),
+    ],
+    async (data, node) => {
+      const body = { name: String(data.get("name") || "").trim(), scopes: data.getAll("scope").map(String) };
+      const expires = String(data.get("expires") || "");
+      if (expires) body.expires_at = `${expires}T23:59:59Z`;
+      const made = await post(`/companies/${company.id}/api-keys`, body);
+      shown.replaceChildren(h("p", {}, "Copy the key now: it is shown this once."), h("p", {}, h("code", { class: "secret" }, made.secret)));
+      if (node instanceof HTMLFormElement) node.reset();
+      await draw();
+    },
+    "Make the key",
+  );
+  const area = h("details", { class: "keys-area" }, h("summary", {}, "API keys"), list, shown, maker);
+  area.addEventListener("toggle", () => { if (area.open) draw(); });
+  return area;
 }
 
 // A company proves a mailbox at its website's domain: the link is mailed there.
