@@ -123,7 +123,7 @@ def main() -> None:
     try:
         env = env_for(
             url,
-            JOBS_PER_DAY="1000000",
+            JOBS_PER_DAY="100000",
             JOBS_PER_DAY_PER_DOMAIN="1000000",
             MODERATION_FIRST_JOBS="0",
         )
