@@ -215,3 +215,28 @@ async def test_upserts_of_one_external_id_at_once_make_one_job(
         assert len({response.json()["id"] for response in responses}) == 1
         async with app.state.sessionmaker() as db:
             assert await jobs_with(db, external_id) == 1
+
+
+async def test_an_edit_of_a_held_company_s_published_job_waits_for_review(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, company: Company
+) -> None:
+    await db.execute(
+        update(Company).where(Company.id == company.id).values(review_policy=ReviewPolicy.always)
+    )
+    headers = actors.employer.headers
+    held = await client.put(url(company), json=job(), headers=headers)
+    job_id = held.json()["id"]
+    approved = await client.post(
+        f"{API}/moderation/jobs/{job_id}/decisions",
+        json={"decision": "approved"},
+        headers=actors.admin.headers,
+    )
+    assert approved.status_code == 201, approved.text
+    edited = await client.put(url(company), json=job(title="Compiler Lead"), headers=headers)
+    assert edited.status_code == 202, edited.text
+    assert edited.json()["changes"]["title"] == "Compiler Lead"
+    again = await client.put(url(company), json=job(title="Compiler Lead"), headers=headers)
+    assert again.status_code == 202
+    assert again.json()["id"] == edited.json()["id"]  # the one edit waiting, not a second
+    public = await client.get(f"{API}/jobs/{job_id}")
+    assert public.json()["title"] == "Compiler Engineer"  # as it was, until reviewed
