@@ -222,6 +222,8 @@ async def test_moves_into_stages_follow_the_state_rules(
     assert (second.json()["status"], second.json()["stage"]) == ("reviewing", "screening")
     assert (await move({"status": "reviewing"})).json()["stage"] == "screening"  # no change
     assert_problem(await move({"stage": "nope"}), 422)
+    assert_problem(await move({"stage": "interview", "reason": "spam"}), 422)
+    assert_problem(await move({"stage": "interview", "mail": {"template": "standard"}}), 422)
     assert_problem(await move({"stage": "applied"}), 403)  # back to submitted: nobody
     assert_problem(await move({"stage": "phone-screen"}, "candidate"), 403)
     assert_problem(await move({"stage": "phone-screen"}, "other_employer"), 404)

@@ -61,6 +61,17 @@ def render(name: str, context: dict[str, Any]) -> RenderedMail:
 
 _LINK = "https://jobs.example"
 
+# What a rejection's mail says, in each of its templates (with the employer's message, or
+# none).
+_REJECTION: dict[str, Any] = {
+    "name": "Grace Hopper",
+    "job_title": "Backend Engineer",
+    "company": "Analytical Engines",
+    "message": None,
+    "link": f"{_LINK}/applications",
+    "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "password_reset": {
         "name": "Ada Lovelace",
@@ -172,30 +183,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": f"{_LINK}/applications",
         "unsubscribe_url": None,
     },
-    "rejection_standard": {
-        "name": "Grace Hopper",
-        "job_title": "Backend Engineer",
-        "company": "Analytical Engines",
-        "message": "We hope to see you apply again.",
-        "link": f"{_LINK}/applications",
-        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
-    },
-    "rejection_after_interview": {
-        "name": "Grace Hopper",
-        "job_title": "Backend Engineer",
-        "company": "Analytical Engines",
-        "message": None,
-        "link": f"{_LINK}/applications",
-        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
-    },
-    "rejection_position_filled": {
-        "name": "Grace Hopper",
-        "job_title": "Backend Engineer",
-        "company": "Analytical Engines",
-        "message": None,
-        "link": f"{_LINK}/applications",
-        "unsubscribe_url": f"{_LINK}/unsubscribe?token=sample-token",
-    },
+    "rejection_standard": {**_REJECTION, "message": "We hope to see you apply again."},
+    "rejection_after_interview": _REJECTION,
+    "rejection_position_filled": _REJECTION,
     "job_closed": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

@@ -262,6 +262,19 @@ def _target(
     return status, stages.stage_of(pipeline, status, None)
 
 
+def _with_a_rejection_only(
+    status: ApplicationStatus, reason: RejectionReason | None, mail: rejections.Choice | None
+) -> None:
+    """422 for a reason or a mail with a move that is no rejection (a stage's status is
+    known only once the stage is found)."""
+    if status == ApplicationStatus.rejected:
+        return
+    if reason is not None:
+        raise InvalidField(("body", "reason"), "a reason goes with a rejection only")
+    if mail is not None:
+        raise InvalidField(("body", "mail"), "a mail goes with a rejection only")
+
+
 async def change_status(
     db: AsyncSession,
     settings: Settings,
@@ -299,8 +312,7 @@ async def change_status(
         return application
     if application.status in FINAL_STATUSES:
         raise Conflict(f"The application is already {application.status.value}.")
-    if mail is not None and status != ApplicationStatus.rejected:
-        raise InvalidField(("body", "mail"), "a mail goes with a rejection only")
+    _with_a_rejection_only(status, reason, mail)
     await _move(
         db,
         settings,
@@ -444,8 +456,7 @@ async def change_many(
     status, target = _target(pipeline, status, stage)
     if status not in REVIEW_STATUSES:
         raise Forbidden(f"You may not set the status {status.value}.")
-    if mail is not None and status != ApplicationStatus.rejected:
-        raise InvalidField(("body", "mail"), "a mail goes with a rejection only")
+    _with_a_rejection_only(status, reason, mail)
     wanted = sorted(set(application_ids))
     locked = await applications_repo.lock_for_job(db, job_id=job_id, application_ids=wanted)
     by_id = {application.id: application for application in locked}
