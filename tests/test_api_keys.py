@@ -160,6 +160,7 @@ async def test_only_the_owner_manages_the_keys(
     [
         {"name": "No scopes", "scopes": []},
         {"name": "Unknown", "scopes": ["admin:all"]},
+        {"name": "Too many", "scopes": ["jobs:read"] * 5},
         {"name": "", "scopes": ["jobs:read"]},
         {"name": "Past", "scopes": ["jobs:read"], "expires_at": "not a time"},
     ],
@@ -210,3 +211,40 @@ async def test_requests_of_one_key_at_once_pass_its_limit_exactly(
         )
         # Counted before the request's own work: 5 get through (a 404: no such job), 4 are 429.
         assert sorted(r.status_code for r in responses) == [404] * 5 + [429] * 4
+
+
+async def test_a_key_reads_and_moves_its_companys_applications_with_those_scopes(
+    client: httpx.AsyncClient, db: AsyncSession, app: Any, actors: Actors, company: Company
+) -> None:
+    from tests.factories import create_application, create_job, create_user
+
+    job_row = await create_job(db, company=company)
+    ids = [
+        (await create_application(db, job=job_row, candidate=await create_user(db, app))).id
+        for _ in range(2)
+    ]
+    reader = await make_key(client, actors, company, name="Reader", scopes=["applications:read"])
+    mover = await make_key(client, actors, company, name="Mover", scopes=["applications:write"])
+    listed = await client.get(f"{API}/jobs/{job_row.id}/applications", headers=bearer(reader))
+    assert listed.status_code == 200, listed.text
+    assert sorted(item["id"] for item in listed.json()["items"]) == sorted(ids)
+    export = await client.get(f"{API}/jobs/{job_row.id}/applications.csv", headers=bearer(reader))
+    assert export.status_code == 200
+    move = {"application_ids": ids, "status": "reviewing"}
+    url = f"{API}/jobs/{job_row.id}/applications/status"
+    assert_problem(await client.post(url, json=move, headers=bearer(reader)), 403)
+    assert (await client.post(url, json=move, headers=bearer(mover))).status_code == 200
+    assert_problem(
+        await client.get(f"{API}/jobs/{job_row.id}/applications", headers=bearer(mover)), 403
+    )
+    # Another company's job, or none: 404.
+    assert actors.other_employer.company is not None
+    theirs = await create_job(db, company=actors.other_employer.company)
+    assert_problem(
+        await client.get(f"{API}/jobs/{theirs.id}/applications", headers=bearer(reader)), 404
+    )
+    assert_problem(
+        await client.get(f"{API}/jobs/999999999/applications", headers=bearer(reader)), 404
+    )
+    # A single application's routes are for people.
+    assert_problem(await client.get(f"{API}/applications/{ids[0]}", headers=bearer(reader)), 401)

@@ -304,6 +304,9 @@ def test_operations_declare_the_bearer_token_exactly_where_it_is_read(
     keyed = [{"ApiKey": []}, *bearer]
     external = "/api/v1/companies/{company_id}/jobs/external"
     key_routes = {
+        ("get", "/api/v1/jobs/{job_id}/applications"),
+        ("get", "/api/v1/jobs/{job_id}/applications.csv"),
+        ("post", "/api/v1/jobs/{job_id}/applications/status"),
         ("put", f"{external}/{{external_id}}"),
         ("get", f"{external}/{{external_id}}"),
         ("post", f"{external}/{{external_id}}/close"),

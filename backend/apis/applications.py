@@ -2,17 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from backend.apis.access import Candidate, EmployerOrAdmin, IdPath, candidate_only
 from backend.apis.deps import (
+    API_KEY_SECURITY,
+    Caller,
     CurrentUser,
     DbSession,
     IfMatch,
     SettingsDep,
     TransactionsDep,
     hot_reads,
+    key_or_user,
     reads_bearer_token,
 )
 from backend.apis.idempotent import IdempotencyKey, Once
@@ -20,6 +23,7 @@ from backend.apis.openapi import problem_responses, with_etag
 from backend.apis.pagination import PageDep, to_page
 from backend.apis.responses import json_response
 from backend.db.models import EventKind
+from backend.schemas.api_key import Scope
 from backend.schemas.application import (
     ApplicantCounts,
     ApplicantRead,
@@ -41,6 +45,10 @@ from backend.services import rejections
 from backend.services.rules import etag
 
 router = APIRouter(tags=["applications"])
+
+# The job's owner (or an admin), or its company's API key with the scope.
+ApplicationsReader = Annotated[Caller, Depends(key_or_user(Scope.applications_read))]
+ApplicationsWriter = Annotated[Caller, Depends(key_or_user(Scope.applications_write))]
 
 
 @router.post(
@@ -86,11 +94,16 @@ ResumeQuery = Annotated[
 @router.get(
     "/jobs/{job_id}/applications",
     name="list-for-job",
+    openapi_extra=API_KEY_SECURITY,
     response_model=Page[ApplicantRead],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 403, 404, 429),
 )
 async def list_for_job(
-    job_id: IdPath, user: CurrentUser, page: PageDep, db: DbSession, q: ResumeQuery = None
+    job_id: IdPath,
+    user: ApplicationsReader,
+    page: PageDep,
+    db: DbSession,
+    q: ResumeQuery = None,
 ) -> Page[ApplicantRead]:
     """The applications to a job, newest first, with each candidate's name and address:
     its owner and admins."""
@@ -254,14 +267,15 @@ async def add_note(
 @router.get(
     "/jobs/{job_id}/applications.csv",
     name="export",
+    openapi_extra=API_KEY_SECURITY,
     response_class=StreamingResponse,
     responses={
         200: {"description": "Every application to the job, as CSV", "content": {"text/csv": {}}},
-        **problem_responses(401, 404),
+        **problem_responses(401, 403, 404, 429),
     },
 )
 async def export_applications(
-    job_id: IdPath, user: CurrentUser, db: DbSession, transactions: TransactionsDep
+    job_id: IdPath, user: ApplicationsReader, db: DbSession, transactions: TransactionsDep
 ) -> StreamingResponse:
     """Every application to a job as a CSV file (UTF-8, a header row, oldest first), its
     fields escaped so that no spreadsheet runs one as a formula: its owner and admins."""
@@ -280,13 +294,14 @@ async def export_applications(
 @router.post(
     "/jobs/{job_id}/applications/status",
     name="move-many",
+    openapi_extra=API_KEY_SECURITY,
     response_model=Page[ApplicationRead],
     responses=problem_responses(401, 403, 404, 409, 429),
 )
 async def move_many(
     job_id: IdPath,
     payload: BulkStatusChange,
-    user: CurrentUser,
+    user: ApplicationsWriter,
     db: DbSession,
     settings: SettingsDep,
     request: Request,

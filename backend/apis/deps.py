@@ -224,26 +224,28 @@ API_KEY_SECURITY: dict[str, Any] = {"security": [{API_KEY_SCHEME: []}]}
 
 
 def key_or_user(scope: Scope) -> Callable[..., Awaitable[Caller]]:
-    """The caller of a route of `/companies/{company_id}/...` that a company's API key may
-    call with `scope` (see services.api_keys): the key's company's owner, or the signed-in
-    user as on every route."""
+    """The caller of a route of `/companies/{company_id}/...` or `/jobs/{job_id}/...` that
+    a company's API key may call with `scope` (see services.api_keys): the key's company's
+    owner, or the signed-in user as on every route."""
 
     @reads_bearer_token
     async def caller(request: Request, db: DbSession) -> Caller:
         token = await bearer_scheme(request)
         if token is None or not api_keys.is_key(token):
             return (await authenticate(request, db, token)).user
-        company = str(request.path_params.get("company_id", ""))
-        if not company.isascii() or not company.isdigit() or int(company) > MAX_ID:
-            raise NotFound(api_keys.COMPANY_NOT_FOUND)
+        ids = {}
+        for name in ("company_id", "job_id"):
+            value = request.path_params.get(name)
+            if value is None:
+                continue
+            text = str(value)
+            if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+                raise NotFound(api_keys.COMPANY_NOT_FOUND)
+            ids[name] = int(text)
         settings: Settings = request.app.state.settings
         # Before the request's session holds a connection: the key's own transaction.
         return await api_keys.caller_for(
-            request.app.state.sessionmaker,
-            settings,
-            secret=token,
-            scope=scope,
-            company_id=int(company),
+            request.app.state.sessionmaker, settings, secret=token, scope=scope, **ids
         )
 
     return caller

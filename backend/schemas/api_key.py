@@ -10,11 +10,14 @@ from backend.schemas.base import Instant, Line, RequestModel, ResponseModel, Tim
 
 
 class Scope(enum.StrEnum):
-    """What a key may do: read the company's jobs, or write them too (publish, replace,
-    close: the routes of an applicant-tracking system)."""
+    """What a key may do with its company's jobs (read them by external id; publish,
+    replace, close them) and with the applications to them (list and export them; move
+    them)."""
 
     jobs_read = "jobs:read"
     jobs_write = "jobs:write"
+    applications_read = "applications:read"
+    applications_write = "applications:write"
 
 
 class ApiKeyCreate(RequestModel):

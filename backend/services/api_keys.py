@@ -29,6 +29,7 @@ from backend.core.metrics import THROTTLED
 from backend.db.models import ApiKey
 from backend.db.repository import api_keys as keys_repo
 from backend.db.repository import companies as companies_repo
+from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import throttle as throttle_repo
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction
@@ -108,15 +109,21 @@ async def caller_for(
     *,
     secret: str,
     scope: Scope,
-    company_id: int,
+    company_id: int | None = None,
+    job_id: int | None = None,
 ) -> Caller:
-    """Whom a request with key `secret` acts as, on a route of `company_id` that needs
-    `scope`: its company's owner. 401 for a key that is unknown, revoked or expired; 404
-    for another company's route (never a hint that it exists); 403 without the scope; 429
-    past the key's requests a minute. Decided in a transaction of its own, before the
-    request's (whatever it reads or writes): the count is exact however many requests of
-    one key arrive at once, and a refused request is counted too."""
+    """Whom a request with key `secret` acts as, on a route of `company_id` (or of a job of
+    it, `job_id`) that needs `scope`: its company's owner. 401 for a key that is unknown,
+    revoked or expired; 404 for another company's route, or no such job (never a hint that
+    it exists); 403 without the scope; 429 past the key's requests a minute. Decided in a
+    transaction of its own, before the request's (whatever it reads or writes): the count
+    is exact however many requests of one key arrive at once, and a refused request is
+    counted too."""
     async with own_transaction(transactions) as db:
+        if job_id is not None:
+            company_id = await jobs_repo.company_of(db, job_id=job_id)
+        if company_id is None:
+            raise NotFound(COMPANY_NOT_FOUND)
         return await _caller_for(db, settings, secret=secret, scope=scope, company_id=company_id)
 
 

@@ -195,6 +195,12 @@ async def list_owned(
     return base.by_id((await session.execute(statement)).scalars())
 
 
+async def company_of(session: AsyncSession, *, job_id: int) -> int | None:
+    """The id of the company a job is for (None: no such job)."""
+    row = await base.first(session, select(Job.company_id).where(Job.id == job_id))
+    return None if row is None else int(row[0])
+
+
 async def last_id(session: AsyncSession) -> int:
     """The highest job id there is (0 for none): the end of the sitemap's id ranges, read
     from the primary key's index."""

@@ -248,7 +248,9 @@ function keysArea(company) {
       field("Key name", input("name", { maxlength: 100, required: true }), "What uses it, such as your applicant-tracking system"),
       h("fieldset", {}, h("legend", {}, "It may"),
         h("label", {}, input("scope", { type: "checkbox", value: "jobs:read", checked: true }), " read the company's jobs"),
-        h("label", {}, input("scope", { type: "checkbox", value: "jobs:write", checked: true }), " publish, change and close them")),
+        h("label", {}, input("scope", { type: "checkbox", value: "jobs:write", checked: true }), " publish, change and close them"),
+        h("label", {}, input("scope", { type: "checkbox", value: "applications:read" }), " read the applications to them"),
+        h("label", {}, input("scope", { type: "checkbox", value: "applications:write" }), " move those applications")),
       field("Expires on (optional)", input("expires", { type: "date" })),
     ],
     async (data, node) => {
