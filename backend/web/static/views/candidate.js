@@ -190,6 +190,7 @@ export function timelineOf(applicationId, isPrivate) {
   const describeEvent = (event) => {
     const parts = [when(event.created_at), " · ", words(event.kind)];
     if (event.status) parts.push(`: ${words(event.status)}`);
+    if (event.kind === "interview" && event.detail) parts.push(`: ${words(event.detail)}`);
     if (event.reason) parts.push(` (${words(event.reason)})`);
     if (event.actor_name) parts.push(` · ${event.actor_name}`);
     return h("li", {}, parts, event.note ? h("p", { class: "letter" }, event.note) : null);
