@@ -163,6 +163,7 @@ async def test_only_the_owner_manages_the_keys(
         {"name": "Too many", "scopes": ["jobs:read"] * 5},
         {"name": "", "scopes": ["jobs:read"]},
         {"name": "Past", "scopes": ["jobs:read"], "expires_at": "not a time"},
+        {"name": "Gone", "scopes": ["jobs:read"], "expires_at": "2020-01-01T00:00:00Z"},
     ],
 )
 async def test_a_bad_key_request_is_422(

@@ -13,7 +13,7 @@ once (each request looks it up); each is held to API_KEY_REQUESTS_PER_MINUTE (42
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from backend.core.exceptions import (
     Conflict,
     Forbidden,
     InvalidCredentials,
+    InvalidField,
     NotFound,
     TooManyRequests,
 )
@@ -66,10 +67,13 @@ async def create(
     company_id: int,
     name: str,
     scopes: list[Scope],
-    expires_at: object,
+    expires_at: datetime | None,
 ) -> tuple[ApiKey, str]:
     """A new key of the company (its owner, admins; 404 for others) and its secret, which
-    is never stored nor shown again; 409 past MAX_ACTIVE live keys."""
+    is never stored nor shown again; 409 past MAX_ACTIVE live keys; 422 for an expiry
+    already past."""
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise InvalidField(("body", "expires_at"), "must be in the future")
     await _managed(db, user=user, company_id=company_id)
     if await keys_repo.active_count(db, company_id=company_id) >= MAX_ACTIVE:
         raise Conflict(f"A company has at most {MAX_ACTIVE} live keys: revoke one first.")
