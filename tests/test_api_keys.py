@@ -138,6 +138,10 @@ async def test_a_revoked_or_expired_key_is_refused_at_once(
     assert_problem(await client.get(target, headers=bearer(later)), 401)
     forged = {"Authorization": "Bearer jbk_" + "A" * 43}
     assert_problem(await client.get(target, headers=forged), 401)
+    # A key that is none learns nothing of what exists: 401 for a job there or not.
+    for job_id in (1, 999_999_999):
+        missing = await client.get(f"{API}/jobs/{job_id}/applications", headers=forged)
+        assert_problem(missing, 401)
 
 
 async def test_only_the_owner_manages_the_keys(

@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
-from backend.core.exceptions import InvalidCredentials, NotAuthenticated, NotFound
+from backend.core.exceptions import InvalidCredentials, NotAuthenticated
 from backend.core.ids import MAX_ID
 from backend.core.security import InvalidToken, PasswordHasher, decode_access_token
 from backend.db.hot import HotConnections
@@ -239,9 +239,9 @@ def key_or_user(scope: Scope) -> Callable[..., Awaitable[Caller]]:
             if value is None:
                 continue
             text = str(value)
-            if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-                raise NotFound(api_keys.COMPANY_NOT_FOUND)
-            ids[name] = int(text)
+            # One that cannot be an id names nothing: 404 once the key is checked.
+            if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID:
+                ids[name] = int(text)
         settings: Settings = request.app.state.settings
         # Before the request's session holds a connection: the key's own transaction.
         return await api_keys.caller_for(

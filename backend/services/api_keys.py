@@ -118,26 +118,33 @@ async def caller_for(
 ) -> Caller:
     """Whom a request with key `secret` acts as, on a route of `company_id` (or of a job of
     it, `job_id`) that needs `scope`: its company's owner. 401 for a key that is unknown,
-    revoked or expired; 404 for another company's route, or no such job (never a hint that
-    it exists); 403 without the scope; 429 past the key's requests a minute. Decided in a
-    transaction of its own, before the request's (whatever it reads or writes): the count
-    is exact however many requests of one key arrive at once, and a refused request is
-    counted too."""
+    revoked or expired (before anything else: a key that is not one learns nothing of
+    what exists); 404 for another company's route, no such job, or neither given (never a
+    hint that it exists); 403 without the scope; 429 past the key's requests a minute.
+    Decided in a transaction of its own, before the request's (whatever it reads or
+    writes): the count is exact however many requests of one key arrive at once, and a
+    refused request is counted too."""
     async with own_transaction(transactions) as db:
-        if job_id is not None:
-            company_id = await jobs_repo.company_of(db, job_id=job_id)
-        if company_id is None:
-            raise NotFound(COMPANY_NOT_FOUND)
-        return await _caller_for(db, settings, secret=secret, scope=scope, company_id=company_id)
+        return await _caller_for(
+            db, settings, secret=secret, scope=scope, company_id=company_id, job_id=job_id
+        )
 
 
 async def _caller_for(
-    db: AsyncSession, settings: Settings, *, secret: str, scope: Scope, company_id: int
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    secret: str,
+    scope: Scope,
+    company_id: int | None,
+    job_id: int | None,
 ) -> Caller:
     holder = await keys_repo.live(db, secret_hash=digest(secret))
     if holder is None:
         raise InvalidCredentials("The API key is unknown, revoked or expired.")
-    if holder.company_id != company_id:
+    if job_id is not None:
+        company_id = await jobs_repo.company_of(db, job_id=job_id)
+    if company_id is None or holder.company_id != company_id:
         raise NotFound(COMPANY_NOT_FOUND)
     if scope.value not in holder.scopes:
         raise Forbidden(f"The API key lacks the scope {scope.value}.")
