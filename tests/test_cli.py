@@ -425,7 +425,8 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
     unknown = run(fresh_url, "mail", "preview", "nope")
     assert unknown.returncode == 1
     assert (
-        "no mail named 'nope'; there are: application_status, interview, job_alert, job_closed, "
+        "no mail named 'nope'; there are: application_status, company_invitation, interview, "
+        "job_alert, job_closed, "
         "job_closed_unconfirmed, job_comment, job_decision, job_expiring, job_open_check, "
         "job_reported, "
         "new_applicants, password_reset, rejection_after_interview, rejection_position_filled, "

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.security import VERIFY_COMPANY_PURPOSE, VERIFY_EMAIL_PURPOSE, create_link_token
-from backend.db.models import Company, Role, User
+from backend.db.models import Company, MemberRole, Role, User
+from backend.db.repository import members as members_repo
 from backend.services.company_verification import link_subject
 from tests.conftest import ClientFactory, Sent
 from tests.factories import DEFAULT_PASSWORD, Actors, assert_problem, job_body
@@ -265,11 +266,19 @@ async def test_a_link_dies_with_what_it_was_issued_for(
         )
         assert changed.status_code == 204, changed.text
     else:
-        await db.execute(
-            update(Company)
-            .where(Company.id == company.id)
-            .values(owner_id=actors.other_employer.user.id)
+        # Handed over: the asker is a recruiter of it now, no longer an owner.
+        await members_repo.add(
+            db,
+            company_id=company.id,
+            user_id=actors.other_employer.user.id,
+            role=MemberRole.recruiter,
         )
+        handed = await mail_client.post(
+            f"{API}/companies/{company.id}/transfer",
+            json={"user_id": actors.other_employer.user.id},
+            headers=actors.employer.headers,
+        )
+        assert handed.status_code == 200, handed.text
     assert_problem(await mail_client.post(VERIFY, json={"token": token}), 400)
     stored = (await db.execute(select(Company).where(Company.id == company.id))).scalar_one()
     await db.refresh(stored)

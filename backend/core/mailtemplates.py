@@ -90,6 +90,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "hours": 48,
         "link": f"{_LINK}/verify-company?token=sample-token",
     },
+    "company_invitation": {
+        "company": "Analytical Engines",
+        "inviter": "Grace Hopper",
+        "email": "ada@example.com",
+        "role": "recruiter",
+        "days": 7,
+        "link": f"{_LINK}/invitations/accept?token=sample-token",
+    },
     "new_applicants": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

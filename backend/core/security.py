@@ -305,6 +305,7 @@ VERIFY_EMAIL_PURPOSE = "verify-email"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
 VERIFY_COMPANY_PURPOSE = "verify-company"
 OPEN_CHECK_PURPOSE = "open-check"
+COMPANY_INVITATION_PURPOSE = "company-invitation"
 LINK_CLAIMS = ("exp", "iat", "sub", "iss", "aud", "jti", "type", "for", "gen")
 
 

@@ -9,6 +9,7 @@ transaction (Alembic's `autocommit_block`), each statement a short transaction o
   holds its rows' locks for a moment and the app's reads never wait on it;
 - `backfill_computed` does the same for values SQL cannot compute (a rendering done in
   Python), writing a row only while its source is still what was read;
+- `insert_batched` fills a new table from an existing one the same way;
 - `create_index_concurrently` / `drop_index_concurrently` build and drop an index without
   blocking writes (PostgreSQL's `CONCURRENTLY`, which cannot run inside a transaction), and
   clear the invalid index a failed concurrent build leaves behind before trying again.
@@ -52,6 +53,24 @@ def backfill(
             updated += bind.execute(statement, keys).rowcount
         logger.info("backfilled %d rows of %s", updated, table)
     return updated
+
+
+def insert_batched(
+    table: str, insert: str, *, conflict: str, key: str = "id", batch: int = DEFAULT_BATCH
+) -> int:
+    """Run `insert` (an `INSERT ... SELECT ... FROM table`, with no WHERE) over `batch` keys
+    of `table` at a time, each batch its own transaction, `conflict` (its ON CONFLICT
+    clause) after the range; the number of rows inserted. Running it again inserts only
+    what is missing, as long as `conflict` skips what is there."""
+    inserted = 0
+    # Statements and names come from the migration's author, never from a request.
+    statement = text(f"{insert} WHERE {table}.{key} >= :low AND {table}.{key} < :high {conflict}")
+    with op.get_context().autocommit_block():
+        bind = op.get_bind()
+        for keys in _key_ranges(bind, table, key=key, where="true", batch=batch):
+            inserted += bind.execute(statement, keys).rowcount
+        logger.info("inserted %d rows from %s", inserted, table)
+    return inserted
 
 
 def _key_ranges(

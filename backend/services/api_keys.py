@@ -35,7 +35,8 @@ from backend.db.repository import throttle as throttle_repo
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction
 from backend.schemas.api_key import Scope
-from backend.services.rules import manages
+from backend.services import members
+from backend.services.members import Need
 
 PREFIX = "jbk_"
 SHOWN = 12  # characters of the secret the list shows
@@ -56,8 +57,9 @@ def digest(secret: str) -> bytes:
 
 async def _managed(db: AsyncSession, *, user: Caller, company_id: int) -> None:
     company = await companies_repo.get(db, company_id=company_id, lock="share")
-    if company is None or not manages(user, company.owner_id):
+    if company is None:
         raise NotFound(COMPANY_NOT_FOUND)
+    await members.require(db, user, company_id, Need.own, not_found=COMPANY_NOT_FOUND)
 
 
 async def create(
@@ -88,6 +90,7 @@ async def create(
         scopes=sorted({scope.value for scope in scopes}),
         expires_at=expires_at,
     )
+    await members.record(db, user=user, company_id=company_id, action="key_created", key_id=key.id)
     return key, secret
 
 
@@ -104,6 +107,9 @@ async def revoke(db: AsyncSession, *, user: Caller, company_id: int, key_id: int
         raise NotFound(KEY_NOT_FOUND)
     if key.revoked_at is None:
         await keys_repo.revoke(db, key=key)
+        await members.record(
+            db, user=user, company_id=company_id, action="key_revoked", key_id=key.id
+        )
     return key
 
 

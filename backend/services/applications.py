@@ -4,7 +4,7 @@ import io
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from defusedcsv import csv
 from sqlalchemy import func
@@ -16,7 +16,14 @@ from backend.core.exceptions import Conflict, Forbidden, InvalidField, NotFound
 from backend.core.mailtemplates import RenderedMail
 from backend.core.pagination import Paged, PageRequest, Positioned
 from backend.db.hot import Reader
-from backend.db.models import Application, ApplicationStatus, EventKind, InterviewState
+from backend.db.models import (
+    Application,
+    ApplicationStatus,
+    EventKind,
+    InterviewState,
+    MemberRole,
+    Role,
+)
 from backend.db.models.application import FINAL_STATUSES, RejectionReason
 from backend.db.queue import (
     NOTIFY_NEW_APPLICANTS,
@@ -34,9 +41,18 @@ from backend.db.repository.applications import ApplicationRow
 from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, own_transaction
-from backend.services import rejections, resumes, screening, stages, throttle, verification
+from backend.services import (
+    members,
+    rejections,
+    resumes,
+    screening,
+    stages,
+    throttle,
+    verification,
+)
 from backend.services.jobs import JOB_NOT_FOUND
-from backend.services.rules import check_if_match, manages
+from backend.services.members import Need
+from backend.services.rules import check_if_match
 from backend.services.stages import Stage
 
 APPLICATION_NOT_FOUND = "Application not found."
@@ -124,9 +140,8 @@ async def list_for_job(
 ) -> Paged[AnyRow]:
     """A job's applications, newest first, those whose résumé matches `q` if given: its
     owner and admins (404 for anyone else)."""
-    found = await jobs_repo.get_access(db, job_id=job_id)
-    if found is None or not manages(user, found.owner_id):
-        raise NotFound(JOB_NOT_FOUND)
+    _, role = await members.job_access(db, user, job_id)
+    members.required(role, Need.read, not_found=JOB_NOT_FOUND)
     kind, scope = f"applications:job:{job_id}", scope_of(q)
     rows = await applications_repo.list_for_job(
         db, job_id=job_id, limit=page.limit, after=page.after(kind, IdPosition, scope), q=q
@@ -141,7 +156,7 @@ async def list_for_owner(
     résumé matches `q` if given."""
     kind, scope = "applications:owner", scope_of(q)
     rows = await applications_repo.list_for_owner(
-        db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition, scope), q=q
+        db, member_id=user.id, limit=page.limit, after=page.after(kind, IdPosition, scope), q=q
     )
     return page.page(rows, kind, scope)
 
@@ -155,6 +170,16 @@ async def list_mine(db: Reader, *, candidate: Caller, page: PageRequest) -> Page
     return page.page(rows, kind)
 
 
+class Visible(NamedTuple):
+    application: Application
+    # The statuses the caller may set (none for a viewer of the company).
+    allowed: set[ApplicationStatus]
+    # Whether the caller is of the employer's side (a member of the job's company, or an
+    # admin): they read notes, reasons and names.
+    employer: bool
+    company_id: int
+
+
 async def _visible(
     db: AsyncSession,
     *,
@@ -162,28 +187,33 @@ async def _visible(
     application_id: int,
     lock: Lock = None,
     viewing: bool = False,
-) -> tuple[Application, set[ApplicationStatus]]:
-    """An application its candidate, the job's owner or an admin may see (404 for others),
-    and the statuses this caller may set. `viewing`: the caller opens it, which the first
-    time the employer's side does is recorded on its timeline."""
-    found = await applications_repo.get_access(db, application_id=application_id, lock=lock)
+) -> Visible:
+    """An application its candidate, a member of its job's company or an admin may see
+    (404 for others), and what this caller may do to it. `viewing`: the caller opens it,
+    which the first time the employer's side does is recorded on its timeline."""
+    admin = user.role == Role.admin
+    found = await applications_repo.get_access(
+        db, application_id=application_id, lock=lock, member_id=None if admin else user.id
+    )
     if found is None:
         raise NotFound(APPLICATION_NOT_FOUND)
     allowed: set[ApplicationStatus] = set()
-    if manages(user, found.job_owner_id):
+    role = MemberRole.owner if admin else found.member_role
+    if role is not None and role != MemberRole.viewer:
         allowed |= REVIEW_STATUSES
+    employer = role is not None
     if found.application.candidate_id == user.id:
         allowed |= CANDIDATE_STATUSES
-    if not allowed:
+    if not allowed and not employer:
         raise NotFound(APPLICATION_NOT_FOUND)
-    if viewing and allowed & REVIEW_STATUSES and found.application.viewed_at is None:
+    if viewing and employer and found.application.viewed_at is None:
         await events_repo.mark_viewed(db, application_id=application_id, actor_id=user.id)
-    return found.application, allowed
+    return Visible(found.application, allowed, employer, found.company_id)
 
 
 async def get(db: AsyncSession, *, user: Caller, application_id: int) -> Application:
-    application, _ = await _visible(db, user=user, application_id=application_id, viewing=True)
-    return application
+    visible = await _visible(db, user=user, application_id=application_id, viewing=True)
+    return visible.application
 
 
 async def timeline(
@@ -192,10 +222,9 @@ async def timeline(
     """An application's events, oldest first; whether the caller is of the employer's
     side (who reads notes, reasons and names; the candidate reads neither); and the
     candidate's id when the job's blind first pass hides their name from the caller."""
-    application, allowed = await _visible(
+    application, _, private, _ = await _visible(
         db, user=user, application_id=application_id, viewing=True
     )
-    private = bool(allowed & REVIEW_STATUSES)
     kind = f"timeline:{application_id}"
     rows = await events_repo.page(
         db,
@@ -214,7 +243,11 @@ async def for_review(
 ) -> Application:
     """An application the caller reviews (the job's owner or an admin): 404 for anyone who
     may not see it, 403 for its candidate."""
-    application, allowed = await _visible(db, user=user, application_id=application_id, lock=lock)
+    application, allowed, employer, _ = await _visible(
+        db, user=user, application_id=application_id, lock=lock
+    )
+    if employer and not allowed & REVIEW_STATUSES:
+        raise Forbidden(members.READ_ONLY)
     if not allowed & REVIEW_STATUSES:
         raise Forbidden("Only the job's owner and admins do this to an application.")
     return application
@@ -223,10 +256,11 @@ async def for_review(
 async def seen_by(
     db: AsyncSession, *, user: Caller, application_id: int
 ) -> tuple[Application, bool]:
-    """An application its candidate or its reviewers may see (404 for others), and whether
-    the caller is a reviewer."""
-    application, allowed = await _visible(db, user=user, application_id=application_id)
-    return application, bool(allowed & REVIEW_STATUSES)
+    """An application its candidate or the employer's side may see (404 for others), and
+    whether the caller is of the employer's side (a viewer of the company too: a use case
+    that changes something asks `for_review`)."""
+    application, _, employer, _ = await _visible(db, user=user, application_id=application_id)
+    return application, employer
 
 
 async def add_note(db: AsyncSession, *, user: Caller, application_id: int, note: str) -> AnyRow:
@@ -298,11 +332,13 @@ async def change_status(
     """
     if stage is not None:
         await _job_locked(db, application_id=application_id)
-    application, allowed = await _visible(
+    application, allowed, employer, company_id = await _visible(
         db, user=user, application_id=application_id, lock="update"
     )
     pipeline = await stages.of_job(db, job_id=application.job_id)
     status, target = _target(pipeline, status, stage)
+    if employer and not allowed:
+        raise Forbidden(members.READ_ONLY)
     if status not in allowed:
         raise Forbidden(f"You may not set the status {status.value}.")
     check_if_match(if_match, application.updated_at)
@@ -323,6 +359,17 @@ async def change_status(
         reason=reason,
         mail=mail,
     )
+    if employer:
+        await members.record(
+            db,
+            user=user,
+            company_id=company_id,
+            action="application_moved",
+            application_id=application.id,
+            job_id=application.job_id,
+            status=status.value,
+            stage=None if target is None else target.key,
+        )
     return application
 
 
@@ -449,9 +496,9 @@ async def change_many(
     rows are locked in id order, so two such moves at once never wait for each other in a
     circle; each change is recorded as one move is.
     """
-    found = await jobs_repo.get_access(db, job_id=job_id, lock="share")
-    if found is None or not manages(user, found.owner_id):
-        raise NotFound(JOB_NOT_FOUND)
+    found, role = await members.job_access(db, user, job_id, lock="share")
+    members.required(role, Need.work, not_found=JOB_NOT_FOUND)
+    assert found is not None  # a role comes with its job
     pipeline = await stages.of_job(db, job_id=job_id)
     status, target = _target(pipeline, status, stage)
     if status not in REVIEW_STATUSES:
@@ -485,6 +532,17 @@ async def change_many(
             reason=reason,
             mail=mail,
         )
+    if changing:
+        await members.record(
+            db,
+            user=user,
+            company_id=found.job.company_id,
+            action="applications_moved",
+            job_id=job_id,
+            application_ids=[application.id for application in changing],
+            status=status.value,
+            stage=None if target is None else target.key,
+        )
     return [by_id[key] for key in wanted]
 
 
@@ -505,11 +563,14 @@ EXPORT_HEADER = (
 )
 
 
-async def check_export(db: AsyncSession, *, user: Caller, job_id: int) -> None:
-    """Only the job's owner and admins export its applications (404 for anyone else)."""
-    found = await jobs_repo.get_access(db, job_id=job_id)
-    if found is None or not manages(user, found.owner_id):
-        raise NotFound(JOB_NOT_FOUND)
+async def check_export(
+    db: AsyncSession, *, user: Caller, job_id: int, need: Need = Need.read
+) -> None:
+    """Only the job's company's members (as `need` says) and admins export its
+    applications or see its settings (404 for anyone else, 403 for a member whose role
+    falls short)."""
+    _, role = await members.job_access(db, user, job_id)
+    members.required(role, need, not_found=JOB_NOT_FOUND)
 
 
 async def export_csv(transactions: Transactions, *, job_id: int) -> AsyncIterator[str]:
@@ -580,7 +641,7 @@ async def counts_for_owner(
     of its pipeline: the jobs that have any, newest first."""
     kind = "applicant-counts"
     jobs, counts = await applications_repo.counts_for_owner(
-        db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
+        db, member_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
     )
     pipelines = {job.id: stages.parse(job.job_stages) for job in jobs.items}
     by_job: dict[int, dict[str, int]] = {}
@@ -617,8 +678,9 @@ async def review_settings(db: AsyncSession, *, user: Caller, job_id: int) -> boo
 
 
 async def set_review_settings(db: AsyncSession, *, user: Caller, job_id: int, blind: bool) -> bool:
-    """Make a job's first pass blind or not: its owner and admins (404 for others)."""
-    await check_export(db, user=user, job_id=job_id)
+    """Make a job's first pass blind or not: its company's recruiters and owners, admins
+    (404 for others)."""
+    await check_export(db, user=user, job_id=job_id, need=Need.work)
     await applications_repo.set_blind(db, job_id=job_id, blind=blind)
     return blind
 

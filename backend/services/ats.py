@@ -27,7 +27,8 @@ from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.sessions import Caller
 from backend.schemas.job import ExternalJob, JobCreate, JobUpdate, JobUpsert, UpsertOutcome
 from backend.services import jobs as jobs_service
-from backend.services.rules import manages
+from backend.services import members
+from backend.services.members import Need
 
 COMPANY_NOT_FOUND = "Company not found."
 EXTERNAL_JOB_NOT_FOUND = "No job of this company has this external id."
@@ -41,11 +42,14 @@ class Upserted:
     revision: JobRevision | None = None  # the edit held for review, when `held`
 
 
-async def _company(db: AsyncSession, *, user: Caller, company_id: int) -> Company:
+async def _company(
+    db: AsyncSession, *, user: Caller, company_id: int, need: Need = Need.work
+) -> Company:
     """A company the caller manages (404 for any other: never a hint that it exists)."""
     company = await companies_repo.get(db, company_id=company_id, lock="share")
-    if company is None or not manages(user, company.owner_id):
+    if company is None:
         raise NotFound(COMPANY_NOT_FOUND)
+    await members.require(db, user, company_id, need, not_found=COMPANY_NOT_FOUND)
     return company
 
 
@@ -140,8 +144,8 @@ async def upsert_many(
 
 
 async def read(db: AsyncSession, *, user: Caller, company_id: int, external_id: str) -> Job:
-    """The company's job with `external_id`: its owner, admins (404 otherwise)."""
-    await _company(db, user=user, company_id=company_id)
+    """The company's job with `external_id`: its members, admins (404 otherwise)."""
+    await _company(db, user=user, company_id=company_id, need=Need.read)
     job = await jobs_repo.by_external_id(db, company_id=company_id, external_id=external_id)
     if job is None:
         raise NotFound(EXTERNAL_JOB_NOT_FOUND)

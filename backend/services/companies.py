@@ -12,8 +12,9 @@ from backend.db.repository import companies as companies_repo
 from backend.db.repository.base import IdPosition
 from backend.db.repository.sessions import Caller
 from backend.schemas.company import CompanyCreate, CompanyUpdate
-from backend.services import company_verification
-from backend.services.rules import check_if_match, manages
+from backend.services import company_verification, members
+from backend.services.members import Need
+from backend.services.rules import check_if_match
 
 COMPANY_NOT_FOUND = "Company not found."
 
@@ -45,7 +46,7 @@ async def list_mine(db: AsyncSession, *, user: Caller, page: PageRequest) -> Pag
     """The caller's own companies, newest first."""
     kind = "companies:mine"
     rows = await companies_repo.list_page(
-        db, limit=page.limit, after=page.after(kind, IdPosition), owner_id=user.id
+        db, limit=page.limit, after=page.after(kind, IdPosition), member_id=user.id
     )
     return page.page(rows, kind)
 
@@ -72,7 +73,7 @@ async def update(
     company = await companies_repo.get(db, company_id=company_id, lock="update")
     if company is None:
         raise NotFound(COMPANY_NOT_FOUND)
-    if not manages(user, company.owner_id):
+    if not await members.allows(db, user, company.id, Need.own):
         raise Forbidden("This company belongs to another employer.")
     check_if_match(if_match, company.updated_at)
     if not changes:

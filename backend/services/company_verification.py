@@ -36,8 +36,8 @@ from backend.db.repository import companies as companies_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions
-from backend.services import moderation, signals, throttle, verification
-from backend.services.rules import manages
+from backend.services import members, moderation, signals, throttle, verification
+from backend.services.members import Need
 
 COMPANY_NOT_FOUND = "Company not found."
 INVALID_LINK = "This verification link is invalid, expired or already used."
@@ -76,7 +76,7 @@ async def ask(
     company = await companies_repo.get(db, company_id=company_id)
     if company is None:
         raise NotFound(COMPANY_NOT_FOUND)
-    if not manages(user, company.owner_id):
+    if not await members.allows(db, user, company.id, Need.own):
         raise Forbidden("This company belongs to another employer.")
     site = website_domain(company.website)
     if site is None:
@@ -121,8 +121,13 @@ class Pending:
     domain: str
 
 
-def still_pending(
-    company: Company | None, account: User | None, *, email: str, generation: int | None
+async def still_pending(
+    db: AsyncSession,
+    company: Company | None,
+    account: User | None,
+    *,
+    email: str,
+    generation: int | None,
 ) -> Pending | None:
     """The verification of `company` at `email`'s domain asked by `account` under
     `generation`, if a link for it would still work."""
@@ -130,7 +135,7 @@ def still_pending(
         return None
     if generation is not None and generation != account.security_generation:
         return None
-    if not manages(account, company.owner_id):
+    if not await members.allows(db, account, company.id, Need.own):
         return None
     site = website_domain(company.website)
     if site is None or _mail_domain(email) != site or company.verified_domain == site:
@@ -155,7 +160,7 @@ async def confirm(db: AsyncSession, settings: Settings, *, token: str) -> Compan
         raise BadRequest(INVALID_LINK)
     company = await companies_repo.get(db, company_id=int(company_part), lock="update")
     account = await users_repo.get(db, user_id=claims.user_id)
-    pending = still_pending(company, account, email=email, generation=claims.generation)
+    pending = await still_pending(db, company, account, email=email, generation=claims.generation)
     if pending is None:
         raise BadRequest(INVALID_LINK)
     return await companies_repo.update(

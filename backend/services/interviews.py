@@ -123,6 +123,7 @@ async def change(
     interview, application, reviewer = await _locked(db, user=user, interview_id=interview_id)
     if not reviewer:
         raise Forbidden("Only the job's owner and admins change an interview.")
+    await applications.for_review(db, user=user, application_id=application.id)  # not a viewer
     check_if_match(if_match, interview.updated_at)
     if interview.state == InterviewState.cancelled:
         raise Conflict("The interview is cancelled.")
@@ -148,6 +149,7 @@ async def cancel(db: AsyncSession, *, user: Caller, interview_id: int) -> Interv
     interview, application, reviewer = await _locked(db, user=user, interview_id=interview_id)
     if not reviewer:
         raise Forbidden("Only the job's owner and admins cancel an interview.")
+    await applications.for_review(db, user=user, application_id=application.id)  # not a viewer
     if interview.state == InterviewState.cancelled:
         raise Conflict("The interview is cancelled already.")
     await interviews_repo.update(

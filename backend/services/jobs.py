@@ -24,8 +24,9 @@ from backend.schemas.feeds import AggregatorFeed
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.search.engine import SearchIndex
-from backend.services import closing, moderation, revisions, verification
-from backend.services.rules import check_if_match, manages
+from backend.services import closing, members, moderation, revisions, verification
+from backend.services.members import Need
+from backend.services.rules import check_if_match
 
 JOB_NOT_FOUND = "Job not found."
 ANOTHER_EMPLOYERS_JOB = "This job belongs to another employer."
@@ -100,8 +101,10 @@ async def create(
     company = await companies_repo.get(db, company_id=payload.company_id, lock="share")
     if company is None:
         raise InvalidField(("body", "company_id"), "No company has this id")
-    if not manages(user, company.owner_id):
+    role = await members.role_in(db, user, company.id)
+    if role is None:
         raise Forbidden("This company belongs to another employer.")
+    members.check(role, Need.work)
     values = payload.model_dump(exclude={"company_id"}) | renderings
     if external_id is not None:
         values["external_id"] = external_id
@@ -116,7 +119,16 @@ async def create(
         values |= await _publishing(db, settings, user=user, company=company, asked=asked)
     elif payload.status in (JobStatus.pending, JobStatus.rejected):
         raise InvalidField(("body", "status"), "Only a moderator's decision sets this status")
-    return await jobs_repo.create(db, company=company, **values)
+    job = await jobs_repo.create(db, company=company, **values)
+    await members.record(
+        db,
+        user=user,
+        company_id=company.id,
+        action="job_created",
+        job_id=job.id,
+        status=job.status.value,
+    )
+    return job
 
 
 def _order(filters: JobFilters, sort: Sort | None) -> Sort:
@@ -162,7 +174,9 @@ async def autocomplete(db: Reader, *, typed: str) -> list[str]:
 async def get(db: Reader, *, user: Caller | None, job_id: int) -> JobRow:
     """A job the caller may read: visible to all, or any status for its owner and admins."""
     found = await jobs_repo.read_access(db, job_id=job_id)
-    if found is None or not (found.public or manages(user, found.owner_id)):
+    if found is None or not (
+        found.public or await members.allows(db, user, found.company_id, Need.read)
+    ):
         raise NotFound(JOB_NOT_FOUND)
     return found
 
@@ -170,13 +184,14 @@ async def get(db: Reader, *, user: Caller | None, job_id: int) -> JobRow:
 async def _for_change(db: AsyncSession, *, user: Caller, job_id: int, if_match: str | None) -> Job:
     """The job locked for a change by its owner or an admin: 403 if the caller can see it but
     not change it, else 404; 412 if it changed since the caller's `If-Match`."""
-    found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
+    found, role = await members.job_access(db, user, job_id, lock="update")
     if found is None:
         raise NotFound(JOB_NOT_FOUND)
-    if not manages(user, found.owner_id):
+    if role is None:
         if found.public:
             raise Forbidden(ANOTHER_EMPLOYERS_JOB)
         raise NotFound(JOB_NOT_FOUND)
+    members.check(role, Need.work)
     check_if_match(if_match, found.job.updated_at)
     return found.job
 
@@ -239,20 +254,33 @@ async def update(
         await revisions.dropped(db, job_id=job.id)
     if changes.get("status") == JobStatus.closed:
         await closing.closed(db, settings, job_id=job.id)
-    return await jobs_repo.update(db, job=job, **changes)
+    job = await jobs_repo.update(db, job=job, **changes)
+    await members.record(
+        db,
+        user=user,
+        company_id=job.company_id,
+        action="job_updated",
+        job_id=job.id,
+        status=job.status.value,
+        fields=sorted(set(changes) & set(JobUpdate.model_fields)),
+    )
+    return job
 
 
 async def delete(db: AsyncSession, *, user: Caller, job_id: int, if_match: str | None) -> None:
     """Delete a job and its applications: its owner or an admin."""
     job = await _for_change(db, user=user, job_id=job_id, if_match=if_match)
     await jobs_repo.delete_job(db, job_id=job.id)
+    await members.record(
+        db, user=user, company_id=job.company_id, action="job_deleted", job_id=job.id
+    )
 
 
 async def list_mine(db: AsyncSession, *, user: Caller, page: PageRequest) -> Paged[Job]:
     """The caller's own jobs in every status, newest first."""
     kind = "jobs:mine"
     rows = await jobs_repo.list_owned(
-        db, owner_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
+        db, member_id=user.id, limit=page.limit, after=page.after(kind, IdPosition)
     )
     return page.page(rows, kind)
 

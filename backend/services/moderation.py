@@ -37,6 +37,7 @@ from backend.db.models import (
     Decision,
     Job,
     JobStatus,
+    MemberRole,
     RejectionReason,
     ReportReason,
     ReviewPolicy,
@@ -46,6 +47,7 @@ from backend.db.queue import NOTIFY_JOB_COMMENT, NOTIFY_JOB_DECISION, NOTIFY_JOB
 from backend.db.repository import base
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
+from backend.db.repository import members as members_repo
 from backend.db.repository import moderation as moderation_repo
 from backend.db.repository import revisions as revisions_repo
 from backend.db.repository import throttle as throttle_repo
@@ -53,7 +55,8 @@ from backend.db.repository.moderation import Record
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, release
 from backend.schemas.moderation import DecisionCreate, ReportCreate
-from backend.services import open_checks, signals, throttle
+from backend.services import members, open_checks, signals, throttle
+from backend.services.members import READ_ONLY
 from backend.services.rules import check_if_match
 
 JOB_NOT_FOUND = "Job not found."
@@ -193,7 +196,9 @@ async def report(
     found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
     if found is None or not found.public:
         raise NotFound(JOB_NOT_FOUND)
-    if user is not None and user.id == found.owner_id:
+    if user is not None and await members_repo.role_of(
+        db, company_id=found.job.company_id, user_id=user.id
+    ):
         raise Forbidden("You cannot report your own job.")
     made = await moderation_repo.add_report(
         db,
@@ -218,8 +223,8 @@ async def report(
 
 async def decisions_for_owner(db: AsyncSession, *, user: Caller, job_id: int) -> list[base.AnyRow]:
     """The decisions on a job, for its owner (and moderators): 404 for anyone else."""
-    found = await jobs_repo.get_access(db, job_id=job_id)
-    if found is None or not (user.id == found.owner_id or user.role in MODERATORS):
+    found, role = await members.job_access(db, user, job_id)
+    if found is None or (role is None and user.role not in MODERATORS):
         raise NotFound(JOB_NOT_FOUND)
     return list(await moderation_repo.decisions(db, job_id=job_id))
 
@@ -381,16 +386,19 @@ COMMENT_WINDOW_SECONDS = 3600
 COMMENT_MAILS_PER_HOUR = 6
 
 
-async def _in_thread(db: AsyncSession, *, user: Caller, job_id: int) -> bool:
-    """Whether `user` takes part in the job's thread (its owner, or a moderator); 404 for
-    anyone else, and for a job that is not there."""
-    found = await jobs_repo.get_access(db, job_id=job_id)
+async def _in_thread(db: AsyncSession, *, user: Caller, job_id: int, writing: bool = False) -> bool:
+    """Whether `user` takes part in the job's thread as a moderator (else as a member of
+    its company: viewers read it, recruiters and owners write too); 404 for anyone else,
+    and for a job that is not there."""
+    found, role = await members.job_access(db, user, job_id)
     if found is None:
         raise NotFound(JOB_NOT_FOUND)
     if user.role in MODERATORS:
         return True
-    if user.id != found.owner_id:
+    if role is None:
         raise NotFound(JOB_NOT_FOUND)
+    if writing and role == MemberRole.viewer:
+        raise Forbidden(READ_ONLY)
     return False
 
 
@@ -406,7 +414,7 @@ async def comment(
 ) -> base.AnyRow:
     """A comment in the job's thread by its owner or a moderator, mailed to the other side
     (NOTIFY_JOB_COMMENT); at most COMMENTS_PER_HOUR an hour per account (429)."""
-    moderates = await _in_thread(db, user=user, job_id=job_id)
+    moderates = await _in_thread(db, user=user, job_id=job_id, writing=True)
     _, wait = await throttle_repo.take(
         db,
         kind=COMMENT_ACCOUNT,

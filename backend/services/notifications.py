@@ -6,6 +6,7 @@ send, or None when there is nothing to send (the user turned that kind off, the 
 gone). Sending, and recording the send, is the worker's.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -20,6 +21,7 @@ from backend.core.exceptions import BadRequest, InvalidCredentials
 from backend.core.mail import MESSAGE_ID_DOMAIN, compose
 from backend.core.mailtemplates import render
 from backend.core.security import (
+    COMPANY_INVITATION_PURPOSE,
     UNSUBSCRIBE_PURPOSE,
     VERIFY_COMPANY_PURPOSE,
     VERIFY_EMAIL_PURPOSE,
@@ -39,7 +41,7 @@ from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
 from backend.schemas.notifications import NotificationSettings, NotificationSettingsUpdate
-from backend.services import company_verification
+from backend.services import company_verification, members
 
 INVALID_UNSUBSCRIBE = "This unsubscribe link is invalid, expired or already used."
 
@@ -184,7 +186,8 @@ async def company_verification_mail(
 ) -> EmailMessage | None:
     """A link that verifies a company at `email`'s domain, mailed to that address; None
     when it would no longer work (backend.services.company_verification)."""
-    pending = company_verification.still_pending(
+    pending = await company_verification.still_pending(
+        db,
         await companies_repo.get(db, company_id=company_id),
         await users_repo.get(db, user_id=user_id),
         email=email,
@@ -208,6 +211,44 @@ async def company_verification_mail(
         "link": _frontend(settings, f"/verify-company?token={token}"),
     }
     return _message(settings, "verify_company", to=email, context=context)
+
+
+async def company_invitation_mail(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    invitation_id: int,
+    sends: int,
+    inviter_id: int,
+    generation: int | None,
+) -> EmailMessage | None:
+    """The link of an invitation to join a company, mailed to the invited address; None
+    when it would no longer work (backend.services.members)."""
+    found = await members.still_mailable(
+        db, invitation_id=invitation_id, sends=sends, inviter_id=inviter_id, generation=generation
+    )
+    if found is None:
+        return None
+    days = max(
+        1, math.ceil((found.invitation.expires_at - datetime.now(UTC)).total_seconds() / 86400)
+    )
+    token = create_link_token(
+        settings,
+        purpose=COMPANY_INVITATION_PURPOSE,
+        user_id=found.inviter.id,
+        subject=members.link_subject(found.invitation.id, found.invitation.sends),
+        generation=found.inviter.security_generation,
+        expires_in=days * 86400,
+    )
+    context = {
+        "company": found.company.name,
+        "inviter": found.inviter.full_name,
+        "email": found.invitation.email,
+        "role": found.invitation.role.value,
+        "days": days,
+        "link": _frontend(settings, f"/invitations/accept?token={token}"),
+    }
+    return _message(settings, "company_invitation", to=found.invitation.email, context=context)
 
 
 @dataclass(frozen=True, slots=True)

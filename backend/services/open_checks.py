@@ -40,8 +40,9 @@ from backend.db.repository import open_checks as open_checks_repo
 from backend.db.repository import revisions as revisions_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
-from backend.services import closing
-from backend.services.rules import check_if_match, manages
+from backend.services import closing, members
+from backend.services.members import Need
+from backend.services.rules import check_if_match
 
 JOB_NOT_FOUND = "Job not found."
 INVALID_LINK = "This link is invalid, expired or already answered."
@@ -244,13 +245,14 @@ async def confirm(db: AsyncSession, *, user: Caller, job_id: int, if_match: str 
     """Its owner (or an admin) confirms a published job still open, from the dashboard: 404
     for a job the caller cannot see, 403 for another employer's public job, 409 for a job
     not published, 412 for a stale If-Match."""
-    found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
+    found, role = await members.job_access(db, user, job_id, lock="update")
     if found is None:
         raise NotFound(JOB_NOT_FOUND)
-    if not manages(user, found.owner_id):
+    if role is None:
         if found.public:
             raise Forbidden("This job belongs to another employer.")
         raise NotFound(JOB_NOT_FOUND)
+    members.check(role, Need.work)
     check_if_match(if_match, found.job.updated_at)
     if found.job.status != JobStatus.published:
         raise Conflict(f"A {found.job.status.value} job is not on the board to confirm.")

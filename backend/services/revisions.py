@@ -31,8 +31,9 @@ from backend.db.repository import revisions as revisions_repo
 from backend.db.repository.sessions import Caller
 from backend.schemas.job import JobUpdate
 from backend.schemas.moderation import DecisionCreate
-from backend.services import moderation, signals
-from backend.services.rules import check_if_match, manages
+from backend.services import members, moderation, signals
+from backend.services.members import Need
+from backend.services.rules import check_if_match
 
 JOB_NOT_FOUND = "Job not found."
 REVISION_NOT_FOUND = "No such edit."
@@ -138,27 +139,29 @@ async def dropped(db: AsyncSession, *, job_id: int) -> None:
     await revisions_repo.delete_waiting(db, job_id=job_id)
 
 
-async def _owned(db: AsyncSession, *, user: Caller, job_id: int, lock: bool = False) -> Job:
-    """A job its owner (or an admin, or a moderator) may see the edits of; 404 for anyone
-    else."""
-    found = await jobs_repo.get_access(db, job_id=job_id, lock="update" if lock else None)
-    if found is None or not (manages(user, found.owner_id) or user.role in moderation.MODERATORS):
+async def _owned(
+    db: AsyncSession, *, user: Caller, job_id: int, need: Need, lock: bool = False
+) -> Job:
+    """A job whose company's members (as `need` says; admins, and moderators for reading)
+    may see the edits of; 404 for anyone else."""
+    found, role = await members.job_access(db, user, job_id, lock="update" if lock else None)
+    if found is None:
         raise NotFound(JOB_NOT_FOUND)
+    if not (need == Need.read and user.role in moderation.MODERATORS):
+        members.required(role, need, not_found=JOB_NOT_FOUND)
     return found.job
 
 
 async def of_job(db: AsyncSession, *, user: Caller, job_id: int) -> list[JobRevision]:
     """A job's held edits, the newest first: its owner's and moderators' (404 else)."""
-    await _owned(db, user=user, job_id=job_id)
+    await _owned(db, user=user, job_id=job_id, need=Need.read)
     return list(await revisions_repo.of_job(db, job_id=job_id))
 
 
 async def withdraw(db: AsyncSession, *, user: Caller, job_id: int) -> None:
     """The owner takes back the job's waiting edit (404 when none waits)."""
-    job = await _owned(db, user=user, job_id=job_id, lock=True)
-    if not manages(user, job.company.owner_id) or not await revisions_repo.delete_waiting(
-        db, job_id=job.id
-    ):
+    job = await _owned(db, user=user, job_id=job_id, need=Need.work, lock=True)
+    if not await revisions_repo.delete_waiting(db, job_id=job.id):
         raise NotFound(REVISION_NOT_FOUND)
 
 

@@ -1,17 +1,11 @@
-"""The predicates every ownership decision is made of, and optimistic concurrency."""
+"""Optimistic concurrency: entity tags and `If-Match` (who may do what for a company is
+backend.services.members)."""
 
 from datetime import UTC, datetime, timedelta
 
 from backend.core.exceptions import PreconditionFailed
-from backend.db.models import Role, User
-from backend.db.repository.sessions import Caller
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def manages(user: Caller | User | None, owner_id: int) -> bool:
-    """Whether `user` may manage what `owner_id` owns: the owner, or any admin."""
-    return user is not None and (user.role == Role.admin or user.id == owner_id)
 
 
 def etag(updated_at: datetime) -> str:

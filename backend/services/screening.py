@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.exceptions import InvalidField, NotFound
-from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import pipelines as pipelines_repo
 from backend.db.repository.sessions import Caller
 from backend.schemas.pipeline import (
@@ -26,8 +25,9 @@ from backend.schemas.pipeline import (
     QuestionRead,
     QuestionWrite,
 )
+from backend.services import members
 from backend.services.jobs import JOB_NOT_FOUND
-from backend.services.rules import manages
+from backend.services.members import Need
 
 KNOCKOUT_FIELDS = ("knockout_answer", "knockout_choices", "knockout_below", "knockout_above")
 
@@ -49,8 +49,8 @@ def parse(stored: list[Any] | None) -> list[QuestionRead]:
 async def read(db: AsyncSession, *, user: Caller | None, job_id: int) -> list[QuestionRead]:
     """A job's screening questions, for anyone who may see the job (404 otherwise); the
     knock-out answers only for its owner and admins."""
-    found = await jobs_repo.get_access(db, job_id=job_id)
-    owner = found is not None and manages(user, found.owner_id)
+    found, role = await members.job_access(db, user, job_id)
+    owner = role is not None
     if found is None or not (found.public or owner):
         raise NotFound(JOB_NOT_FOUND)
     _, stored = await pipelines_repo.stored(db, job_id=job_id)
@@ -66,9 +66,8 @@ async def replace(
     """Replace a job's questions (its owner and admins; 404 for anyone else). Applications
     already made keep what they answered; one made from a form of the old questions is
     refused (see `answer`)."""
-    found = await jobs_repo.get_access(db, job_id=job_id, lock="update")
-    if found is None or not manages(user, found.owner_id):
-        raise NotFound(JOB_NOT_FOUND)
+    _, role = await members.job_access(db, user, job_id, lock="update")
+    members.required(role, Need.work, not_found=JOB_NOT_FOUND)
     prompts = [q.prompt.casefold() for q in questions]
     for index, prompt in enumerate(prompts):
         if prompts.index(prompt) != index:

@@ -22,14 +22,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.exceptions import Conflict, InvalidField, NotFound, PreconditionFailed
+from backend.core.exceptions import Conflict, InvalidField, PreconditionFailed
 from backend.db.models import ApplicationStatus
 from backend.db.models.application import STAGE_KEY_MAX_LENGTH
-from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import pipelines as pipelines_repo
 from backend.db.repository.sessions import Caller
+from backend.services import members
 from backend.services.jobs import JOB_NOT_FOUND
-from backend.services.rules import manages
+from backend.services.members import Need
 
 MAX_STAGES = 20
 
@@ -111,10 +111,11 @@ class Pipeline:
         return f'"{hashlib.sha256(content.encode()).hexdigest()[:20]}"'
 
 
-async def _managed(db: AsyncSession, *, user: Caller, job_id: int, lock: bool = False) -> None:
-    found = await jobs_repo.get_access(db, job_id=job_id, lock="update" if lock else None)
-    if found is None or not manages(user, found.owner_id):
-        raise NotFound(JOB_NOT_FOUND)
+async def _managed(
+    db: AsyncSession, *, user: Caller, job_id: int, need: Need, lock: bool = False
+) -> None:
+    _, role = await members.job_access(db, user, job_id, lock="update" if lock else None)
+    members.required(role, need, not_found=JOB_NOT_FOUND)
 
 
 async def _counted(db: AsyncSession, *, job_id: int, stages: tuple[Stage, ...]) -> dict[str, int]:
@@ -129,7 +130,7 @@ async def _counted(db: AsyncSession, *, job_id: int, stages: tuple[Stage, ...]) 
 async def read(db: AsyncSession, *, user: Caller, job_id: int) -> Pipeline:
     """A job's stages in order, with how many applications each holds: its owner and
     admins (404 for anyone else)."""
-    await _managed(db, user=user, job_id=job_id)
+    await _managed(db, user=user, job_id=job_id, need=Need.read)
     stages = await of_job(db, job_id=job_id)
     return Pipeline(stages, await _counted(db, job_id=job_id, stages=stages))
 
@@ -211,7 +212,7 @@ async def replace(
     Decided with the job locked: a move into a stage (which holds the job's lock shared)
     either comes first, and the stage then holds it, or sees the new pipeline.
     """
-    await _managed(db, user=user, job_id=job_id, lock=True)
+    await _managed(db, user=user, job_id=job_id, need=Need.work, lock=True)
     current = await of_job(db, job_id=job_id)
     counts = await _counted(db, job_id=job_id, stages=current)
     _check_if_match(if_match, Pipeline(current, counts).etag)

@@ -37,6 +37,7 @@ from backend.db.queue import (
     NOTIFY_REVISION_DECISION,
     NOTIFY_STATUS_CHANGES,
     READ_RESUME_TEXT,
+    SEND_COMPANY_INVITATION,
     SEND_COMPANY_VERIFICATION,
     SEND_EMAIL_VERIFICATION,
     SEND_INTERVIEW_INVITATION,
@@ -177,6 +178,26 @@ async def send_company_verification(
             company_id=company_id,
             user_id=user_id,
             email=email,
+            generation=generation,
+        )
+        if message is not None:
+            await send_once(db, resources, _key(context), message)
+
+
+@queue.task(name=SEND_COMPANY_INVITATION, pass_context=True)
+@measured
+async def send_company_invitation(
+    context: JobContext, *, invitation_id: int, sends: int, inviter_id: int, generation: int
+) -> None:
+    """Mail the link of an invitation to join a company to the invited address."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.company_invitation_mail(
+            db,
+            resources.settings,
+            invitation_id=invitation_id,
+            sends=sends,
+            inviter_id=inviter_id,
             generation=generation,
         )
         if message is not None:

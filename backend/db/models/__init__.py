@@ -24,6 +24,12 @@ from backend.db.models.job import (
     Workplace,
 )
 from backend.db.models.mail import QUEUE_PREFIX, SentMail, belongs_to_queue
+from backend.db.models.member import (
+    CompanyActivity,
+    CompanyInvitation,
+    CompanyMember,
+    MemberRole,
+)
 from backend.db.models.moderation import (
     BannedDomain,
     Decision,
@@ -59,6 +65,9 @@ __all__ = [
     "Base",
     "CandidateProfile",
     "Company",
+    "CompanyActivity",
+    "CompanyInvitation",
+    "CompanyMember",
     "CompanyResponsiveness",
     "Decision",
     "EmploymentType",
@@ -75,6 +84,7 @@ __all__ = [
     "JobRevision",
     "JobStatus",
     "JobTitle",
+    "MemberRole",
     "PasswordResetToken",
     "PendingUpload",
     "RefreshToken",

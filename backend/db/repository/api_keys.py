@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import ApiKey, Company, User
 from backend.db.repository import base
 from backend.db.repository.base import Lock
-from backend.db.repository.sessions import Caller
+from backend.db.repository.sessions import CALLER_COLUMNS, Caller
 
 
 async def create(session: AsyncSession, **values: object) -> ApiKey:
@@ -64,7 +64,7 @@ async def live(session: AsyncSession, *, secret_hash: bytes) -> KeyHolder | None
             ApiKey.id,
             ApiKey.company_id,
             ApiKey.scopes,
-            *(User.__table__.c[name] for name in Caller.__slots__),
+            *(User.__table__.c[name] for name in CALLER_COLUMNS),
         )
         .join(Company, Company.id == ApiKey.company_id)
         .join(User, User.id == Company.owner_id)
@@ -78,7 +78,12 @@ async def live(session: AsyncSession, *, secret_hash: bytes) -> KeyHolder | None
     row = await base.first(session, statement)
     if row is None:
         return None
-    return KeyHolder(row[0], row[1], list(row[2]), Caller(*row[3:]))
+    return KeyHolder(
+        row[0],
+        row[1],
+        list(row[2]),
+        Caller(**dict(zip(CALLER_COLUMNS, row[3:], strict=True)), api_key_id=row[0]),
+    )
 
 
 async def touch(session: AsyncSession, *, key_id: int, every: timedelta) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
+    null,
     select,
 )
 from sqlalchemy import update as sql_update
@@ -28,14 +29,16 @@ from backend.db.models import (
     ApplicationStatus,
     CandidateProfile,
     Company,
+    CompanyMember,
     Job,
     JobReviewSetting,
     JobStatus,
+    MemberRole,
     Resume,
     User,
 )
 from backend.db.models.application import BLIND_STATUSES, FINAL_STATUSES
-from backend.db.repository import base, users
+from backend.db.repository import base, members, users
 from backend.db.repository.base import IdPosition, Lock
 from backend.db.repository.resumes import SEARCH_CONFIG as RESUME_SEARCH
 
@@ -95,20 +98,33 @@ class ApplicationAccess:
 
     application: Application
     job_owner_id: int
+    company_id: int
+    # The role in the job's company of the member asked about, if any.
+    member_role: MemberRole | None = None
 
 
 async def get_access(
-    session: AsyncSession, *, application_id: int, lock: Lock = None
+    session: AsyncSession, *, application_id: int, lock: Lock = None, member_id: int | None = None
 ) -> ApplicationAccess | None:
-    """An application and the owner of its job's company, in one query; locked if asked."""
+    """An application, the owner of its job's company, and `member_id`'s role in that
+    company (if given), in one query; locked if asked."""
+    role = (
+        select(CompanyMember.role)
+        .where(CompanyMember.company_id == Company.id, CompanyMember.user_id == member_id)
+        .scalar_subquery()
+    )
     statement = (
-        select(Application, Company.owner_id)
+        select(Application, Company.owner_id, Company.id, role if member_id else null())
         .join(Job, Job.id == Application.job_id)
         .join(Company, Company.id == Job.company_id)
         .where(Application.id == application_id)
     )
     row = (await session.execute(base.locked(statement, lock, Application))).one_or_none()
-    return None if row is None else ApplicationAccess(application=row[0], job_owner_id=row[1])
+    if row is None:
+        return None
+    return ApplicationAccess(
+        application=row[0], job_owner_id=row[1], company_id=row[2], member_role=row[3]
+    )
 
 
 async def job_of(session: AsyncSession, *, application_id: int) -> int | None:
@@ -176,10 +192,8 @@ async def resume_masked_for(
     of its job's company, or as an admin) is hidden by a blind first pass."""
     reviewed = select(Application.id).where(Application.resume_id == resume_id)
     if not admin:
-        reviewed = (
-            reviewed.join(Job, Job.id == Application.job_id)
-            .join(Company, Company.id == Job.company_id)
-            .where(Company.owner_id == user_id)
+        reviewed = reviewed.join(Job, Job.id == Application.job_id).where(
+            Job.company_id.in_(members.companies_of(user_id))
         )
     shown = reviewed.where(~masked())
     row = await base.first(session, select(~exists(shown)))
@@ -310,15 +324,15 @@ async def list_for_job(
 async def list_for_owner(
     session: AsyncSession,
     *,
-    owner_id: int,
+    member_id: int,
     limit: int,
     after: IdPosition | None = None,
     q: str | None = None,
 ) -> Positioned[base.AnyRow, IdPosition]:
-    """The applications to the jobs of every company `owner_id` owns (see `_applicants`
-    and `_applicant_page`), each with its job's title (`job_title`)."""
-    owned = select(Job.id).join(Company, Company.id == Job.company_id)
-    scope = Application.job_id.in_(owned.where(Company.owner_id == owner_id))
+    """The applications to the jobs of every company `member_id` is a member of (see
+    `_applicants` and `_applicant_page`), each with its job's title (`job_title`)."""
+    owned = select(Job.id).where(Job.company_id.in_(members.companies_of(member_id)))
+    scope = Application.job_id.in_(owned)
     statement = (
         _applicants()
         .add_columns(Job.title.label("job_title"))
@@ -543,11 +557,11 @@ async def export_batch(
 
 
 async def counts_for_owner(
-    session: AsyncSession, *, owner_id: int, limit: int, after: IdPosition | None
+    session: AsyncSession, *, member_id: int, limit: int, after: IdPosition | None
 ) -> tuple[Positioned[base.AnyRow, IdPosition], list[base.AnyRow]]:
-    """The jobs of `owner_id`'s companies that have applications, newest first (a page of
-    rows with an `id` and their stored stages, `job_stages`), and for them `(job_id,
-    status, stage, count)` rows."""
+    """The jobs of the companies `member_id` is a member of that have applications, newest
+    first (a page of rows with an `id` and their stored stages, `job_stages`), and for them
+    `(job_id, status, stage, count)` rows."""
     stored = (
         select(JobReviewSetting.stages)
         .where(JobReviewSetting.job_id == Job.id)
@@ -556,8 +570,10 @@ async def counts_for_owner(
     )
     jobs = (
         select(Job.id, stored)
-        .join(Company, Company.id == Job.company_id)
-        .where(Company.owner_id == owner_id, exists().where(Application.job_id == Job.id))
+        .where(
+            Job.company_id.in_(members.companies_of(member_id)),
+            exists().where(Application.job_id == Job.id),
+        )
         .order_by(Job.id.desc())
         .limit(limit + 1)
     )

@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
 from backend.db.models import Company
-from backend.db.repository import base
+from backend.db.repository import base, members
 from backend.db.repository.base import IdPosition, Lock
 
 
@@ -49,13 +49,13 @@ async def list_page(
     *,
     limit: int,
     after: IdPosition | None = None,
-    owner_id: int | None = None,
+    member_id: int | None = None,
 ) -> Positioned[Company, IdPosition]:
-    """Companies (of `owner_id`, if given), newest first, after `after`; one more than
-    `limit` to tell if more follow."""
+    """Companies (those `member_id` is a member of, if given), newest first, after `after`;
+    one more than `limit` to tell if more follow."""
     statement = select(Company).order_by(Company.id.desc()).limit(limit + 1)
-    if owner_id is not None:
-        statement = statement.where(Company.owner_id == owner_id)
+    if member_id is not None:
+        statement = statement.where(Company.id.in_(members.companies_of(member_id)))
     if after is not None:
         statement = statement.where(Company.id < after.id)
     return base.by_id((await session.execute(statement)).scalars())

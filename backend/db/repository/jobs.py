@@ -13,6 +13,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    null,
     or_,
     select,
 )
@@ -24,14 +25,16 @@ from backend.core.pagination import Positioned
 from backend.db import hot
 from backend.db.models import (
     Company,
+    CompanyMember,
     EmploymentType,
     Job,
     JobExpiryNotice,
     JobStatus,
+    MemberRole,
     User,
     Workplace,
 )
-from backend.db.repository import base, users
+from backend.db.repository import base, members, users
 from backend.db.repository.base import IdPosition, Lock
 
 SEARCH_CONFIG = "english"
@@ -119,11 +122,13 @@ def publicly_visible() -> ColumnElement[bool]:
 
 @dataclass(frozen=True, slots=True)
 class JobAccess:
-    """A job, who owns it, and whether the public may see it (`publicly_visible`)."""
+    """A job, who owns it, and whether the public may see it (`publicly_visible`); and the
+    role in its company of the member asked about, if any."""
 
     job: Job
     owner_id: int
     public: bool
+    member_role: MemberRole | None = None
 
 
 def _with_access(*columns: Any) -> Select[Any]:
@@ -135,11 +140,25 @@ def _with_access(*columns: Any) -> Select[Any]:
     )
 
 
-async def get_access(session: AsyncSession, *, job_id: int, lock: Lock = None) -> JobAccess | None:
-    """A job with its owner and public visibility, in one query; locked if asked."""
-    statement = _with_access(Job).where(Job.id == job_id).options(contains_eager(Job.company))
+async def get_access(
+    session: AsyncSession, *, job_id: int, lock: Lock = None, member_id: int | None = None
+) -> JobAccess | None:
+    """A job with its owner and public visibility, and `member_id`'s role in its company
+    (if given), in one query; locked if asked."""
+    role = (
+        select(CompanyMember.role)
+        .where(CompanyMember.company_id == Job.company_id, CompanyMember.user_id == member_id)
+        .scalar_subquery()
+    )
+    statement = (
+        _with_access(Job, role if member_id is not None else null())
+        .where(Job.id == job_id)
+        .options(contains_eager(Job.company))
+    )
     row = (await session.execute(base.locked(statement, lock, Job))).one_or_none()
-    return None if row is None else JobAccess(job=row[0], owner_id=row[1], public=bool(row[2]))
+    if row is None:
+        return None
+    return JobAccess(job=row[0], owner_id=row[2], public=bool(row[3]), member_role=row[1])
 
 
 # A job page, read by everyone: a hot read (see backend.db.hot).
@@ -179,14 +198,14 @@ async def delete_job(session: AsyncSession, *, job_id: int) -> None:
 
 
 async def list_owned(
-    session: AsyncSession, *, owner_id: int, limit: int, after: IdPosition | None = None
+    session: AsyncSession, *, member_id: int, limit: int, after: IdPosition | None = None
 ) -> Positioned[Job, IdPosition]:
-    """Jobs of every company `owner_id` owns, in every status, newest first."""
+    """Jobs of every company `member_id` is a member of, in every status, newest first."""
     statement = (
         select(Job)
         .join(Company, Company.id == Job.company_id)
         .options(contains_eager(Job.company))
-        .where(Company.owner_id == owner_id)
+        .where(Job.company_id.in_(members.companies_of(member_id)))
         .order_by(Job.id.desc())
         .limit(limit + 1)
     )

@@ -3,8 +3,8 @@
 from sqlalchemy import delete, exists, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Application, Company, Job, Resume, TextState, User
-from backend.db.repository import base
+from backend.db.models import Application, Job, Resume, TextState, User
+from backend.db.repository import base, members
 from backend.db.repository.base import Lock
 
 # What a résumé's readers see (its text and search vector stay deferred).
@@ -75,14 +75,16 @@ async def readable_by(
     session: AsyncSession, *, resume_id: int, user_id: int, admin: bool
 ) -> base.AnyRow | None:
     """A résumé's columns and its file key, if `user_id` may read it: its candidate (while
-    it is theirs, removed or not), an admin, or the owner of a company with a job it was
+    it is theirs, removed or not), an admin, or a member of a company with a job it was
     sent to."""
     sent_to_owner = exists(
         select(literal_column("1"))
         .select_from(Application)
         .join(Job, Job.id == Application.job_id)
-        .join(Company, Company.id == Job.company_id)
-        .where(Application.resume_id == Resume.id, Company.owner_id == user_id)
+        .where(
+            Application.resume_id == Resume.id,
+            Job.company_id.in_(members.companies_of(user_id)),
+        )
     )
     statement = select(*RESUME_COLUMNS, Resume.file_key).where(Resume.id == resume_id)
     if admin:

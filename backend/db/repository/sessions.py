@@ -34,6 +34,22 @@ class Caller:
     email_verified_at: datetime | None
     security_generation: int
     hashed_password: str | None = field(repr=False)
+    # Set when a company's API key acts as this account (its company's primary owner).
+    api_key_id: int | None = None
+
+
+# The account's columns a Caller is read from, in order.
+CALLER_COLUMNS = (
+    "id",
+    "email",
+    "full_name",
+    "role",
+    "is_active",
+    "created_at",
+    "email_verified_at",
+    "security_generation",
+    "hashed_password",
+)
 
 
 def live() -> ColumnElement[bool]:
@@ -47,7 +63,7 @@ def live() -> ColumnElement[bool]:
 # The query behind every authenticated request, a hot read (see backend.db.hot): the user,
 # if the session is live.
 CALLER = hot.HotRead(
-    select(*(User.__table__.c[name] for name in Caller.__slots__))
+    select(*(User.__table__.c[name] for name in CALLER_COLUMNS))
     .join(UserSession, UserSession.user_id == User.id)
     .where(
         UserSession.id == bindparam("session_id", type_=UserSession.id.type),
