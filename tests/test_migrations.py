@@ -314,3 +314,33 @@ def test_descriptions_written_before_markdown_are_rendered_and_reindexed(
     assert first == ("<p>Kuber<em>netes</em> job 1</p>\n", "Kubernetes job 1", True)
     assert found == (2500,)
     assert companies == [("<p>We <strong>ship</strong>.</p>\n",), (None,)]
+
+
+def test_companies_made_before_teams_get_their_owner_as_first_owner(empty_database: URL) -> None:
+    """More companies than two batches of the backfill, owners with several each; after
+    0031 each company has exactly its owner as owner, and a company an older release
+    inserts afterwards (plain SQL, as it would) gets its owner from the trigger."""
+    admin.upgrade(empty_database, "0030_api_keys")
+    with psycopg.connect(admin.conninfo(empty_database), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO users (email, hashed_password, full_name, role) "
+            "SELECT 'e' || n || '@example.com', 'x', 'E', 'employer' FROM generate_series(1, 5) n"
+        )
+        connection.execute(
+            "INSERT INTO companies (name, owner_id) "
+            "SELECT 'C' || n, (SELECT min(id) FROM users) + n % 5 FROM generate_series(1, 12000) n"
+        )
+    admin.upgrade(empty_database)
+    with psycopg.connect(admin.conninfo(empty_database), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO companies (name, owner_id) SELECT 'Late', min(id) FROM users"
+        )
+        missing = connection.execute(
+            "SELECT count(*) FROM companies c WHERE NOT EXISTS (SELECT 1 FROM company_members m "
+            "WHERE m.company_id = c.id AND m.user_id = c.owner_id AND m.role = 'owner')"
+        ).fetchone()
+        rows = connection.execute(
+            "SELECT count(*), count(DISTINCT company_id) FROM company_members"
+        ).fetchone()
+    assert missing == (0,)
+    assert rows == (12001, 12001)

@@ -2,17 +2,17 @@
 
 A company's members each have a role (`MemberRole`): owners do everything (the company,
 its members, keys and webhooks), recruiters its jobs and their applicants, viewers read
-them. Admins act as owners of every company. Every employer use case asks `require` (or
-`allows`) for the company concerned, with what it needs (`Need`): a caller who is not a
-member, or whose role falls short, gets the use case's 404, never a hint that the thing
-exists.
+them. Admins act as owners of every company. Every employer use case asks `require`
+(`allows`, or `job_access` with `required`) for the company concerned, with what it needs
+(`Need`): a caller who is not a member gets the use case's 404, never a hint that the thing
+exists; a member whose role falls short a 403 (they see it already).
 
 The creator is the first owner (a trigger on `companies` adds the row). A company always
-keeps an owner: every change that could take the last one away (a demotion, a removal, a
-member leaving) locks the owners' rows first and decides on them, so two owners demoting
-each other at once leave one. `companies.owner_id` names the primary owner, who gets the
-company's mail and as whom its keys act; it moves to another owner when that one leaves
-or is demoted, and to the new owner on a transfer.
+keeps an owner: every change of the team (a new role, a removal, a member leaving, a
+handover) first locks the company's row and only then reads who may do it and who the
+owners are, so two owners demoting each other at once leave one. `companies.owner_id`
+names the primary owner, who gets the company's mail and as whom its keys act; it moves
+to another owner when that one leaves or is demoted, and to the new owner on a transfer.
 
 Invitations: an owner invites an address in a role. The board mails it a link (at most
 MAIL_TO_ADDRESS_PER_HOUR mails an hour reach an address, whoever invites; none reaches an
@@ -47,7 +47,7 @@ from backend.db.repository import users as users_repo
 from backend.db.repository.base import AnyRow, IdPosition, Lock
 from backend.db.repository.jobs import JobAccess
 from backend.db.repository.sessions import Caller
-from backend.db.transactions import Transactions
+from backend.db.transactions import Transactions, release
 from backend.services import throttle, verification
 
 COMPANY_NOT_FOUND = "Company not found."
@@ -57,6 +57,7 @@ INVALID_LINK = "This invitation link is invalid, expired, revoked or already use
 LAST_OWNER = "A company keeps at least one owner: make another member an owner first."
 READ_ONLY = "Viewers of a company read only: a recruiter or an owner of it does this."
 OWNERS_ONLY = "Only the company's owners do this."
+OPEN_ALREADY = "An invitation for this address is open already: resend or revoke it."
 INVITATION_DAYS = 7
 RESEND_EVERY = timedelta(minutes=10)
 MAX_OPEN_INVITATIONS = 50
@@ -145,8 +146,12 @@ async def record(
     )
 
 
-async def _company(db: AsyncSession, *, user: Caller, company_id: int, need: Need) -> Company:
-    company = await companies_repo.get(db, company_id=company_id, lock="share")
+async def _company(
+    db: AsyncSession, *, user: Caller, company_id: int, need: Need, lock: Lock = "share"
+) -> Company:
+    """The company, locked as asked, if the caller's role in it meets `need` (read after
+    the lock: a change of the team decides on the team as it is once it holds the company)."""
+    company = await companies_repo.get(db, company_id=company_id, lock=lock)
     if company is None:
         raise NotFound(COMPANY_NOT_FOUND)
     await require(db, user, company_id, need)
@@ -172,8 +177,9 @@ async def _member_row(db: AsyncSession, *, company_id: int, member_id: int) -> A
 async def _take_owner_away(db: AsyncSession, company: Company, *, member_id: int) -> None:
     """Before `member_id` stops being an owner: 409 when they are the last one; when they
     are the primary owner, the longest-standing other owner becomes it. The owners' rows
-    are locked, so concurrent changes decide one after the other."""
-    owners = await members_repo.owners_locked(db, company_id=company.id)
+    are read under the company's lock, which every change of the team takes first, so
+    concurrent changes decide one after the other."""
+    owners = await members_repo.owners(db, company_id=company.id)
     others = [owner for owner in owners if owner != member_id]
     if member_id in owners and not others:
         raise Conflict(LAST_OWNER)
@@ -187,7 +193,7 @@ async def change_role(
     db: AsyncSession, *, user: Caller, company_id: int, member_id: int, role: MemberRole
 ) -> AnyRow:
     """An owner gives a member another role (409 for taking the last owner's away)."""
-    company = await _company(db, user=user, company_id=company_id, need=Need.own)
+    company = await _company(db, user=user, company_id=company_id, need=Need.own, lock="update")
     member = await members_repo.member(db, company_id=company_id, user_id=member_id, lock="update")
     if member is None:
         raise NotFound(MEMBER_NOT_FOUND)
@@ -210,7 +216,7 @@ async def remove(db: AsyncSession, *, user: Caller, company_id: int, member_id: 
     """An owner removes a member, or a member leaves (`member_id` their own): 409 for the
     last owner."""
     need = Need.read if member_id == user.id else Need.own
-    company = await _company(db, user=user, company_id=company_id, need=need)
+    company = await _company(db, user=user, company_id=company_id, need=need, lock="update")
     member = await members_repo.member(db, company_id=company_id, user_id=member_id, lock="update")
     if member is None:
         raise NotFound(MEMBER_NOT_FOUND)
@@ -225,8 +231,7 @@ async def transfer(
 ) -> list[AnyRow]:
     """An owner hands the company to another member: they become an owner and its primary
     owner, and the one handing it over a recruiter (an admin stays as they are)."""
-    company = await _company(db, user=user, company_id=company_id, need=Need.own)
-    await members_repo.owners_locked(db, company_id=company_id)
+    company = await _company(db, user=user, company_id=company_id, need=Need.own, lock="update")
     target = await members_repo.member(db, company_id=company_id, user_id=member_id, lock="update")
     if target is None:
         raise NotFound(MEMBER_NOT_FOUND)
@@ -300,6 +305,9 @@ async def invite(
     open invitation for it waits (resend that one), or MAX_OPEN_INVITATIONS wait; 403 for
     an unconfirmed inviter; 429 past the inviter's links or the address's mail an hour."""
     verification.require_confirmed(user, "invite members")
+    # Counted in a transaction of its own, after the request's reads so far let go of their
+    # connection: the count never waits for a second connection while holding one.
+    await release(db)
     await throttle.count_confirmation_request(transactions, settings, user_id=user.id)
     await _company(db, user=user, company_id=company_id, need=Need.own)
     address = _address(email)
@@ -309,7 +317,7 @@ async def invite(
     ):
         raise Conflict("This address belongs to a member of the company already.")
     if await members_repo.open_invitation(db, company_id=company_id, email=address):
-        raise Conflict("An invitation for this address is open already: resend or revoke it.")
+        raise Conflict(OPEN_ALREADY)
     if await members_repo.open_count(db, company_id=company_id) >= MAX_OPEN_INVITATIONS:
         raise Conflict(f"A company has at most {MAX_OPEN_INVITATIONS} open invitations.")
     now = datetime.now(UTC)
@@ -323,6 +331,8 @@ async def invite(
         sends=1,
         last_sent_at=now,
     )
+    if invitation is None:
+        raise Conflict(OPEN_ALREADY)
     await _queue_mail(db, invitation=invitation, user=user)
     await record(
         db,
@@ -367,6 +377,9 @@ async def resend(
     """A new link for an open invitation, valid INVITATION_DAYS again; the links mailed
     before stop working. 429 within RESEND_EVERY of the last send."""
     verification.require_confirmed(user, "invite members")
+    # Counted in a transaction of its own, after the request's reads so far let go of their
+    # connection: the count never waits for a second connection while holding one.
+    await release(db)
     await throttle.count_confirmation_request(transactions, settings, user_id=user.id)
     invitation = await _open_of(db, user=user, company_id=company_id, invitation_id=invitation_id)
     now = datetime.now(UTC)
@@ -454,11 +467,10 @@ async def _join(db: AsyncSession, *, user: Caller, invitation: CompanyInvitation
     if user.role not in (Role.employer, Role.admin):
         raise Forbidden("Only employer accounts join companies.")
     verification.require_confirmed(user, "join a company")
-    if await members_repo.role_of(db, company_id=invitation.company_id, user_id=user.id):
-        raise Conflict("You are a member of this company already.")
-    await members_repo.add(
+    if not await members_repo.add(
         db, company_id=invitation.company_id, user_id=user.id, role=invitation.role
-    )
+    ):
+        raise Conflict("You are a member of this company already.")
     await members_repo.update_invitation(
         db, invitation=invitation, accepted_at=datetime.now(UTC), accepted_by=user.id
     )

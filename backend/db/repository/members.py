@@ -78,14 +78,12 @@ async def member(
     return (await session.execute(base.locked(statement, lock))).scalar_one_or_none()
 
 
-async def owners_locked(session: AsyncSession, *, company_id: int) -> list[int]:
-    """The ids of the company's owners, their rows locked for update (in id order): a
-    change that could leave the company without an owner decides on them."""
+async def owners(session: AsyncSession, *, company_id: int) -> list[int]:
+    """The ids of the company's owners, in id order."""
     statement = (
         select(CompanyMember.user_id)
         .where(CompanyMember.company_id == company_id, CompanyMember.role == MemberRole.owner)
         .order_by(CompanyMember.user_id)
-        .with_for_update()
     )
     return list((await session.execute(statement)).scalars())
 
@@ -150,11 +148,20 @@ async def open_invitation(
     return (await session.execute(base.locked(statement, lock))).scalar_one_or_none()
 
 
-async def create_invitation(session: AsyncSession, **values: object) -> CompanyInvitation:
-    invitation = CompanyInvitation(**values)
-    session.add(invitation)
-    await session.flush()
-    return invitation
+async def create_invitation(session: AsyncSession, **values: object) -> CompanyInvitation | None:
+    """A new open invitation; None when one for the company and address is open already
+    (decided by the unique index, so concurrent invitations make one)."""
+    statement = (
+        pg_insert(CompanyInvitation)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=["company_id", "email"],
+            index_where=CompanyInvitation.accepted_at.is_(None)
+            & CompanyInvitation.revoked_at.is_(None),
+        )
+        .returning(CompanyInvitation)
+    )
+    return (await session.execute(statement)).scalars().first()
 
 
 async def open_invitations(session: AsyncSession, *, company_id: int) -> list[CompanyInvitation]:
