@@ -1071,6 +1071,49 @@ def test_swagger_ui_authorizes_and_calls_a_protected_route(
     expect(operation.locator(".live-responses-table")).to_contain_text(email)
 
 
+def test_an_owner_invites_a_recruiter_who_joins_by_the_link_and_posts_for_the_company(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    owner = new_tab()
+    sign_up(owner, site, name="Team Owner", email=unique("owner"), role="employer")
+    company = f"Team Co {uuid.uuid4().hex[:6]}"
+    add_first_company(owner, company)
+    recruiter = new_tab()
+    address = unique("recruiter")
+    sign_up(recruiter, site, name="Rita Recruiter", email=address, role="employer")
+
+    page = owner.page
+    card = page.get_by_role("listitem").filter(has_text=company).first
+    expect(card.get_by_text("you are owner")).to_be_visible()
+    card.get_by_text("Team", exact=True).click()
+    invite = page.get_by_role("form", name=f"Invite to {company}")
+    invite.get_by_label("Their address").fill(address)
+    invite.get_by_label("Role").select_option("recruiter")
+    invite.get_by_role("button", name="Invite").click()
+    expect(page.get_by_text(f"An invitation is on its way to {address}.")).to_be_visible()
+    expect(card.get_by_text(address)).to_be_visible()
+
+    mail = site.wait_for(address, f"Join {company} on Job board")
+    joined = recruiter.page
+    joined.goto(f"/invitations/accept?token={link_token(mail, '/invitations/accept')}")
+    expect(joined.get_by_text("You joined the company")).to_be_visible()
+    joined.goto("/dashboard")
+    mine = joined.get_by_role("listitem").filter(has_text=company).first
+    expect(mine.get_by_text("you are recruiter")).to_be_visible()
+    # A recruiter posts for the company, and sees neither its keys nor its profile editor.
+    expect(mine.get_by_text("API keys")).to_have_count(0)
+    title = f"Team Role {uuid.uuid4().hex[:6]}"
+    post_job(recruiter, title=title)
+
+    page.reload()
+    card.get_by_text("Team", exact=True).click()
+    expect(card.get_by_text("Rita Recruiter")).to_be_visible()
+    expect(card.get_by_text("Rita Recruiter: job created")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=title)).to_be_visible()
+    assert serious_violations(page) == []
+    screenshot(page, "dashboard-team")
+
+
 def test_an_employer_verifies_their_company_and_its_jobs_show_the_badge(
     site: Site, new_tab: Callable[..., Tab]
 ) -> None:

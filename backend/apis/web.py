@@ -50,6 +50,7 @@ PAGES = (
     "/unsubscribe",
     "/verify-company",
     "/open-check",
+    "/invitations/accept",
     "/account",
     "/applications",
     "/profile",

@@ -16,6 +16,7 @@ import {
 import { applicationsPage, profilePage, savedSearchesPage } from "./views/candidate.js";
 import { dashboardJobPage, dashboardPage, openCheckPage, verifyCompanyPage } from "./views/employer.js";
 import { adminPage } from "./views/admin.js";
+import { invitationPage } from "./views/team.js";
 import { moderationJobPage, moderationPage, moderationRevisionPage } from "./views/moderation.js";
 
 function link(href, text) {
@@ -54,6 +55,7 @@ route("/verify-email", verifyEmailPage);
 route("/unsubscribe", unsubscribePage);
 route("/verify-company", verifyCompanyPage);
 route("/open-check", openCheckPage);
+route("/invitations/accept", invitationPage);
 route("/account", accountPage);
 route("/applications", applicationsPage);
 route("/profile", profilePage);

@@ -7,6 +7,7 @@ import { threadSection } from "./moderation.js";
 import { verifiedBadge } from "./jobs.js";
 import { interviewsOf, timelineOf } from "./candidate.js";
 import { confirmByLink } from "./account.js";
+import { invitationsForMe, rolesIn, teamArea } from "./team.js";
 import { REJECTION_TEMPLATES, answersOf, movableStages, pipelineBoard, questionsEditor, rejectionMail, stagesEditor } from "./pipeline.js";
 
 const REJECTION_REASONS = ["not_a_fit", "not_enough_experience", "position_filled", "duplicate", "spam", "other"];
@@ -145,15 +146,18 @@ export async function dashboardPage() {
   const user = employerOnly("/dashboard");
   if (!user) return;
   title("Dashboard");
-  const [companies, jobs, offered, counted] = await Promise.all([allPages("/users/me/companies"), allPages("/users/me/jobs"), options(), allPages("/users/me/applicant-counts")]);
+  const [companies, jobs, offered, counted, invited] = await Promise.all([allPages("/users/me/companies"), allPages("/users/me/jobs"), options(), allPages("/users/me/applicant-counts"), invitationsForMe()]);
+  const roles = await rolesIn(companies);
   const counts = new Map(counted.map((item) => [item.job_id, item]));
-  const companyList = h("ul", { class: "cards" }, companies.map((company) => companyItem(company)));
+  const companyList = h("ul", { class: "cards" }, companies.map((company) => companyItem(company, roles.get(company.id) || "owner")));
+  // Jobs are posted for the companies the caller may post for (not as a viewer).
+  const posting = companies.filter((company) => roles.get(company.id) !== "viewer");
   const empty = h("tr", {}, h("td", { colspan: 5 }, "No jobs yet."));
   const jobsBody = h("tbody", {}, jobs.length ? jobs.map((job) => jobRow(job, companies, counts.get(job.id))) : empty);
-  const newJob = companies.length
+  const newJob = posting.length
     ? form(
         { "aria-label": "Post a job" },
-        [...jobFields(companies, offered), field("Status", select("status", [["draft", "Draft"], ["published", "Published"]]))],
+        [...jobFields(posting, offered), field("Status", select("status", [["draft", "Draft"], ["published", "Published"]]))],
         async (data, node) => {
           const job = await post("/jobs", { ...jobBody(data, { partial: false }), status: String(data.get("status")) });
           empty.remove();
@@ -165,10 +169,11 @@ export async function dashboardPage() {
         },
         "Post the job",
       )
-    : h("p", {}, "Add a company first.");
+    : h("p", {}, companies.length ? "You may read your companies' jobs: a recruiter or an owner posts them." : "Add a company first.");
   render(
     h("h1", {}, "Dashboard"),
     user.email_verified ? null : h("p", { class: "notice" }, "Confirm your address (see ", h("a", { href: "/account" }, "Account"), ") before publishing jobs."),
+    invited,
     h("section", { "aria-labelledby": "jobs-heading" },
       h("h2", { id: "jobs-heading" }, "Your jobs"),
       h("table", { class: "table" },
@@ -191,7 +196,7 @@ export async function dashboardPage() {
             website: String(data.get("website") || "").trim() || null,
             description: String(data.get("description") || "").trim() || null,
           });
-          companyList.append(companyItem(company));
+          companyList.append(companyItem(company, "owner"));
           node.reset();
           flash(`Added ${company.name}.`);
           if (!companies.length) navigate("/dashboard", { replace: true });
@@ -201,7 +206,8 @@ export async function dashboardPage() {
   );
 }
 
-function companyItem(company) {
+function companyItem(company, role) {
+  const owner = role === "owner";
   const name = h("span", {}, company.name);
   const editor = form(
     { "aria-label": `Edit ${company.name}`, class: "inline", hidden: true },
@@ -222,7 +228,11 @@ function companyItem(company) {
     "Save company",
   );
   const toggle = h("button", { type: "button", class: "secondary", onclick: () => { editor.hidden = !editor.hidden; } }, "Edit");
-  return h("li", { class: "card" }, h("h3", {}, name, verifiedBadge(company.verified)), company.website ? h("p", { class: "meta" }, company.website) : null, toggle, editor, verifyArea(company), keysArea(company));
+  return h("li", { class: "card" },
+    h("h3", {}, name, verifiedBadge(company.verified)),
+    h("p", { class: "meta" }, [company.website, `you are ${words(role).toLowerCase()}`].filter(Boolean).join(" · ")),
+    owner ? [toggle, editor, verifyArea(company), keysArea(company)] : null,
+    teamArea(company, role));
 }
 
 // A company's API keys, for its applicant-tracking system: made here (the secret shown
