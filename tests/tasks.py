@@ -26,20 +26,24 @@ def queued(rows: list[Any]) -> list[str]:
     return [row.task_name for row in rows]
 
 
-async def waiting(db: AsyncSession) -> list[Any]:
-    """The tasks waiting in the queue, oldest first."""
+async def waiting(db: AsyncSession, *, due_only: bool = False) -> list[Any]:
+    """The tasks waiting in the queue, oldest first (`due_only`: those due now)."""
+    due = " AND (scheduled_at IS NULL OR scheduled_at <= now())" if due_only else ""
     result = await db.execute(
         text(
             "SELECT id, task_name, args, queueing_lock, scheduled_at FROM procrastinate_jobs "
-            "WHERE status = 'todo' ORDER BY id"
+            f"WHERE status = 'todo'{due} ORDER BY id"
         )
     )
     return list(result)
 
 
-async def run_queued(app: FastAPI | httpx.AsyncClient, db: AsyncSession) -> list[str]:
+async def run_queued(
+    app: FastAPI | httpx.AsyncClient, db: AsyncSession, *, due_only: bool = False
+) -> list[str]:
     """Run every waiting task as a worker would (with `app`'s settings and mailer), until
-    none is left; the names of the tasks run, in order."""
+    none is left (`due_only`: none is due, leaving those scheduled for later); the names of
+    the tasks run, in order."""
     application: FastAPI = app.app if isinstance(app, httpx.AsyncClient) else app  # type: ignore[attr-defined]
     factory: async_sessionmaker[AsyncSession] = application.state.sessionmaker
     resources = handlers.Resources(
@@ -48,7 +52,7 @@ async def run_queued(app: FastAPI | httpx.AsyncClient, db: AsyncSession) -> list
         mailer=application.state.mailer,
     )
     ran: list[str] = []
-    while rows := await waiting(db):
+    while rows := await waiting(db, due_only=due_only):
         for row in rows:
             job = Job(
                 id=row.id,

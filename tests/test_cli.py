@@ -430,7 +430,8 @@ def test_mail_preview_renders_every_mail_with_sample_data(fresh_url: URL) -> Non
         "job_closed_unconfirmed, job_comment, job_decision, job_expiring, job_open_check, "
         "job_reported, "
         "new_applicants, password_reset, rejection_after_interview, rejection_position_filled, "
-        "rejection_standard, revision_decision, verify_company, verify_email" in unknown.stderr
+        "rejection_standard, revision_decision, verify_company, verify_email, "
+        "webhook_disabled" in unknown.stderr
     )
 
 

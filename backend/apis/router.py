@@ -25,6 +25,7 @@ from backend.apis import (
     resumes,
     saved_searches,
     users,
+    webhooks,
 )
 from backend.apis.deps import bearer_scheme, reads_the_token
 from backend.apis.params import QueryParameters
@@ -45,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     ats.router,
     api_keys.router,
     members.router,
+    webhooks.router,
     saved_searches.router,
     notifications.router,
     auth.router,

@@ -175,6 +175,13 @@ class Settings(BaseSettings):
     # Requests one API key may make a minute (whatever RATE_LIMITS_ENABLED says).
     api_key_requests_per_minute: int = Field(default=600, ge=1)
 
+    # Webhooks: how long a receiver has to answer, after how many days of failing an
+    # endpoint is disabled, and whether endpoints may be plain http or private addresses
+    # (loopback, private networks: for development and tests only, never in production).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_disable_after_days: float = Field(default=3.0, gt=0, le=30)
+    webhook_allow_private: bool = False
+
     # Mail: console (logged) by default in development, smtp in production.
     mail_backend: Literal["console", "file", "smtp"] | None = None
     mail_from: str = "Job board <no-reply@localhost>"
@@ -266,6 +273,15 @@ class Settings(BaseSettings):
         if self.postgres_embedded_dir is not None and self.environment == "production":
             raise ValueError(
                 "POSTGRES_EMBEDDED_DIR is for development (a built-in PostgreSQL); "
+                "refusing to start with ENVIRONMENT=production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_private_webhooks_in_production(self) -> "Settings":
+        if self.webhook_allow_private and self.environment == "production":
+            raise ValueError(
+                "WEBHOOK_ALLOW_PRIVATE would let webhooks reach the board's own network; "
                 "refusing to start with ENVIRONMENT=production"
             )
         return self

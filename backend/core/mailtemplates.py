@@ -98,6 +98,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "days": 7,
         "link": f"{_LINK}/invitations/accept?token=sample-token",
     },
+    "webhook_disabled": {
+        "name": "Grace Hopper",
+        "company": "Analytical Engines",
+        "host": "ats.engines.example",
+        "url": "https://ats.engines.example/hooks/board",
+        "since": "2026-11-20 09:12 UTC",
+        "error": "answered 503",
+        "link": f"{_LINK}/dashboard",
+    },
     "new_applicants": {
         "name": "Grace Hopper",
         "job_title": "Backend Engineer",

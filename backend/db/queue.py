@@ -26,6 +26,8 @@ READ_RESUME_TEXT = "read_resume_text"
 SEND_INTERVIEW_INVITATION = "send_interview_invitation"
 SEND_REJECTION = "send_rejection"
 DELETE_STORED_FILE = "delete_stored_file"
+DELIVER_WEBHOOKS = "deliver_webhooks"
+NOTIFY_WEBHOOK_DISABLED = "notify_webhook_disabled"
 
 # The periodic tasks an operator may run now (`python -m backend tasks run`), by the name the
 # command takes.
@@ -36,6 +38,7 @@ PERIODIC = {
     "purge": "purge",
     "responsiveness": "compute_responsiveness",
     "stalled": "retry_stalled_tasks",
+    "webhooks": "schedule_webhook_deliveries",
 }
 
 # One queue for the process. Tasks are declared on it by `backend.tasks.handlers` (loaded
@@ -52,6 +55,7 @@ async def enqueue(
     task: str,
     *,
     queueing_lock: str | None = None,
+    lock: str | None = None,
     delay: timedelta | None = None,
     **arguments: Any,
 ) -> bool:
@@ -60,12 +64,15 @@ async def enqueue(
 
     With `queueing_lock`, at most one task under that lock waits at a time: when one
     already does, nothing is added and the answer is False (the waiting one will do).
+    With `lock`, tasks under that lock run one at a time, in the order they were asked for.
     """
     connection = await db.connection()
     raw = await connection.get_raw_connection()
     options: dict[str, Any] = {"connection": raw.driver_connection}
     if queueing_lock is not None:
         options["queueing_lock"] = queueing_lock
+    if lock is not None:
+        options["lock"] = lock
     if delay is not None:
         options["schedule_in"] = {"seconds": delay.total_seconds()}
     deferrer = queue.configure_task(name=task, **options)

@@ -49,6 +49,7 @@ from backend.services import (
     stages,
     throttle,
     verification,
+    webhooks,
 )
 from backend.services.jobs import JOB_NOT_FOUND
 from backend.services.members import Need
@@ -131,6 +132,12 @@ async def apply(
         queueing_lock=f"new-applicants:{job_id}",
         delay=timedelta(minutes=settings.notify_batch_minutes),
         job_id=job_id,
+    )
+    await webhooks.emit(
+        db,
+        company_id=found.job.company_id,
+        event_type=webhooks.EventType.application_created,
+        items=lambda: _webhook_items(db, [application]),
     )
     return application
 
@@ -349,6 +356,7 @@ async def change_status(
     if application.status in FINAL_STATUSES:
         raise Conflict(f"The application is already {application.status.value}.")
     _with_a_rejection_only(status, reason, mail)
+    before = application.status.value
     await _move(
         db,
         settings,
@@ -358,6 +366,14 @@ async def change_status(
         stage=target,
         reason=reason,
         mail=mail,
+    )
+    await webhooks.emit(
+        db,
+        company_id=company_id,
+        event_type=webhooks.EventType.application_withdrawn
+        if status == ApplicationStatus.withdrawn
+        else webhooks.EventType.application_moved,
+        items=lambda: _webhook_items(db, [application], previous={application.id: before}),
     )
     if employer:
         await members.record(
@@ -521,6 +537,7 @@ async def change_many(
     if final:
         listed = ", ".join(f"{a.id} ({a.status.value})" for a in final)
         raise Conflict(f"Nothing was moved: these applications are final already: {listed}.")
+    before = {application.id: application.status.value for application in changing}
     for application in changing:
         await _move(
             db,
@@ -532,6 +549,12 @@ async def change_many(
             reason=reason,
             mail=mail,
         )
+    await webhooks.emit(
+        db,
+        company_id=found.job.company_id,
+        event_type=webhooks.EventType.application_moved,
+        items=lambda: _webhook_items(db, changing, previous=before),
+    )
     if changing:
         await members.record(
             db,
@@ -695,6 +718,29 @@ async def reveal(db: AsyncSession, *, user: Caller, application_id: int) -> Appl
             db, application_id=application_id, actor_id=user.id, kind=EventKind.revealed
         )
     return application
+
+
+async def _webhook_items(
+    db: AsyncSession, applications: list[Application], *, previous: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """What an application's webhook event says: its ids, status, the key of its stage in its job's
+    pipeline (null once withdrawn) and, for a move, the status it left."""
+    pipelines = await stages.of_jobs(db, job_ids=[a.job_id for a in applications])
+    items = []
+    for application in applications:
+        stage = stages.stage_of(
+            pipelines[application.job_id], application.status, application.stage
+        )
+        data: dict[str, Any] = {
+            "application_id": application.id,
+            "job_id": application.job_id,
+            "status": application.status.value,
+            "stage": None if stage is None else stage.key,
+        }
+        if previous is not None:
+            data["previous_status"] = previous[application.id]
+        items.append(data)
+    return items
 
 
 async def masked_for(db: AsyncSession, *, user: Caller, application: Application) -> bool:

@@ -24,7 +24,7 @@ from backend.schemas.feeds import AggregatorFeed
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.search.engine import SearchIndex
-from backend.services import closing, members, moderation, revisions, verification
+from backend.services import closing, members, moderation, revisions, verification, webhooks
 from backend.services.members import Need
 from backend.services.rules import check_if_match
 
@@ -120,6 +120,7 @@ async def create(
     elif payload.status in (JobStatus.pending, JobStatus.rejected):
         raise InvalidField(("body", "status"), "Only a moderator's decision sets this status")
     job = await jobs_repo.create(db, company=company, **values)
+    await webhooks.job_changed(db, job=job, before=None)
     await members.record(
         db,
         user=user,
@@ -254,7 +255,9 @@ async def update(
         await revisions.dropped(db, job_id=job.id)
     if changes.get("status") == JobStatus.closed:
         await closing.closed(db, settings, job_id=job.id)
+    before = job.status
     job = await jobs_repo.update(db, job=job, **changes)
+    await webhooks.job_changed(db, job=job, before=before)
     await members.record(
         db,
         user=user,

@@ -55,7 +55,7 @@ from backend.db.repository.moderation import Record
 from backend.db.repository.sessions import Caller
 from backend.db.transactions import Transactions, release
 from backend.schemas.moderation import DecisionCreate, ReportCreate
-from backend.services import members, open_checks, signals, throttle
+from backend.services import members, open_checks, signals, throttle, webhooks
 from backend.services.members import READ_ONLY
 from backend.services.rules import check_if_match
 
@@ -272,7 +272,9 @@ async def decide(
         if job.published_at is None:
             # A job reopened and held keeps its first publication, as a reopened one does.
             changes["published_at"] = now
+    before = job.status
     await jobs_repo.update(db, job=job, **changes)
+    await webhooks.job_changed(db, job=job, before=before)
     decision_id = await moderation_repo.record_decision(
         db,
         job_id=job.id,

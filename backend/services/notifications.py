@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +40,7 @@ from backend.db.repository import jobs as jobs_repo
 from backend.db.repository import moderation as moderation_repo
 from backend.db.repository import password_resets as resets_repo
 from backend.db.repository import users as users_repo
+from backend.db.repository import webhooks as webhooks_repo
 from backend.db.repository.sessions import Caller
 from backend.schemas.notifications import NotificationSettings, NotificationSettingsUpdate
 from backend.services import company_verification, members
@@ -249,6 +251,40 @@ async def company_invitation_mail(
         "link": _frontend(settings, f"/invitations/accept?token={token}"),
     }
     return _message(settings, "company_invitation", to=found.invitation.email, context=context)
+
+
+async def webhook_disabled_mail(
+    db: AsyncSession, settings: Settings, *, endpoint_id: int, user_id: int, disabled_at: str
+) -> EmailMessage | None:
+    """Tell an owner that the company's endpoint was switched off for failing; None when
+    it is on again (or gone) or they are no longer an owner."""
+    endpoint = await webhooks_repo.endpoint(db, endpoint_id=endpoint_id)
+    owner = await users_repo.get(db, user_id=user_id)
+    if (
+        endpoint is None
+        or endpoint.disabled_at is None
+        or endpoint.disabled_at != datetime.fromisoformat(disabled_at)
+        or owner is None
+        or not owner.is_active
+        or owner.email_verified_at is None
+        or not await members.allows(db, owner, endpoint.company_id, members.Need.own)
+    ):
+        return None
+    company = await companies_repo.get(db, company_id=endpoint.company_id)
+    if company is None:
+        return None
+    last = await webhooks_repo.last_error(db, endpoint_id=endpoint_id)
+    since = endpoint.failing_since or endpoint.disabled_at
+    context = {
+        "name": owner.full_name,
+        "company": company.name,
+        "host": urlsplit(endpoint.url).hostname or endpoint.url,
+        "url": endpoint.url,
+        "since": since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "error": last or "no answer",
+        "link": _frontend(settings, "/dashboard"),
+    }
+    return _message(settings, "webhook_disabled", to=owner.email, context=context)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from backend.db.repository import open_checks as open_checks_repo
 from backend.db.repository import revisions as revisions_repo
 from backend.db.repository import users as users_repo
 from backend.db.repository.sessions import Caller
-from backend.services import closing, members
+from backend.services import closing, members, webhooks
 from backend.services.members import Need
 from backend.services.rules import check_if_match
 
@@ -85,6 +85,7 @@ async def run(
             await revisions_repo.delete_waiting_of(db, job_ids=[row.job_id for row in rows])
             await enqueue_many(db, NOTIFY_OPEN_CHECK, _mails(rows, Reason.closed))
             await enqueue_many(db, NOTIFY_JOB_CLOSED, [{"job_id": row.job_id} for row in rows])
+            await webhooks.jobs_closed(db, job_ids=[row.job_id for row in rows])
         closed += len(rows)
         if len(rows) < BATCH:
             break
@@ -267,7 +268,10 @@ async def _settle(db: AsyncSession, settings: Settings, *, job: Job, still_open:
         return await jobs_repo.update(db, job=job, **confirmed(now))
     await closing.closed(db, settings, job_id=job.id)
     await revisions_repo.delete_waiting(db, job_id=job.id)
-    return await jobs_repo.update(db, job=job, status=JobStatus.closed, open_check_sent_at=None)
+    before = job.status
+    job = await jobs_repo.update(db, job=job, status=JobStatus.closed, open_check_sent_at=None)
+    await webhooks.job_changed(db, job=job, before=before)
+    return job
 
 
 __all__ = ["Answer", "Reason", "answer", "confirm", "confirmed", "mail", "reported_filled", "run"]

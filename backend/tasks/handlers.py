@@ -27,6 +27,7 @@ from backend.core.mail import Mailer, message_id
 from backend.core.metrics import TASK_DURATION, TASK_RUNS
 from backend.db.queue import (
     DELETE_STORED_FILE,
+    DELIVER_WEBHOOKS,
     NOTIFY_JOB_CLOSED,
     NOTIFY_JOB_COMMENT,
     NOTIFY_JOB_DECISION,
@@ -36,6 +37,7 @@ from backend.db.queue import (
     NOTIFY_OPEN_CHECK,
     NOTIFY_REVISION_DECISION,
     NOTIFY_STATUS_CHANGES,
+    NOTIFY_WEBHOOK_DISABLED,
     READ_RESUME_TEXT,
     SEND_COMPANY_INVITATION,
     SEND_COMPANY_VERIFICATION,
@@ -58,6 +60,7 @@ from backend.services import (
     rejections,
     responsiveness,
     resumes,
+    webhooks,
 )
 
 logger = logging.getLogger(__name__)
@@ -199,6 +202,34 @@ async def send_company_invitation(
             sends=sends,
             inviter_id=inviter_id,
             generation=generation,
+        )
+        if message is not None:
+            await send_once(db, resources, _key(context), message)
+
+
+@queue.task(name=DELIVER_WEBHOOKS, pass_context=True)
+@measured
+async def deliver_webhooks(context: JobContext, *, endpoint_id: int) -> None:
+    """Post an endpoint's due webhooks, in order (backend.services.webhooks); asked for
+    under the endpoint's lock, so one run at a time does."""
+    resources = _resources(context)
+    await webhooks.deliver(resources.sessionmaker, resources.settings, endpoint_id=endpoint_id)
+
+
+@queue.task(name=NOTIFY_WEBHOOK_DISABLED, pass_context=True)
+@measured
+async def notify_webhook_disabled(
+    context: JobContext, *, endpoint_id: int, user_id: int, disabled_at: str
+) -> None:
+    """Tell an owner that the company's failing endpoint was switched off."""
+    resources = _resources(context)
+    async with resources.sessionmaker() as db, db.begin():
+        message = await notifications.webhook_disabled_mail(
+            db,
+            resources.settings,
+            endpoint_id=endpoint_id,
+            user_id=user_id,
+            disabled_at=disabled_at,
         )
         if message is not None:
             await send_once(db, resources, _key(context), message)
@@ -488,6 +519,20 @@ async def compute_responsiveness(context: JobContext, timestamp: int) -> None:
     async with resources.sessionmaker() as db, db.begin():
         written, dropped = await responsiveness.recompute(db)
     logger.info("responsiveness: %d companies written, %d dropped", written, dropped)
+
+
+@queue.periodic(cron="* * * * *")
+@queue.task(
+    name="schedule_webhook_deliveries",
+    queueing_lock="schedule_webhook_deliveries",
+    pass_context=True,
+)
+@measured
+async def schedule_webhook_deliveries(context: JobContext, timestamp: int) -> None:
+    """Ask for a run for every webhook endpoint whose next delivery is due, each minute."""
+    count = await webhooks.schedule_due(_resources(context).sessionmaker)
+    if count:
+        logger.info("webhook endpoints due: %d", count)
 
 
 # Every ten seconds (croniter takes seconds as a sixth field, last).

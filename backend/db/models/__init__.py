@@ -51,6 +51,12 @@ from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.search_outbox import SearchOutboxEntry
 from backend.db.models.session import UserSession
 from backend.db.models.user import Role, User
+from backend.db.models.webhook import (
+    DeliveryState,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "QUEUE_PREFIX",
@@ -70,6 +76,7 @@ __all__ = [
     "CompanyMember",
     "CompanyResponsiveness",
     "Decision",
+    "DeliveryState",
     "EmploymentType",
     "EventKind",
     "IdempotencyKey",
@@ -100,6 +107,9 @@ __all__ = [
     "TextState",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Workplace",
     "belongs_to_queue",
 ]
