@@ -32,6 +32,8 @@ class Receiver:
     default: int = 204
     delay: float = 0.0
     redirect_to: str | None = None
+    # Set: each request waits for it before it is answered.
+    hold: threading.Event | None = None
 
     @property
     def url(self) -> str:
@@ -48,6 +50,8 @@ def receiving() -> Iterator[Receiver]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+            if receiver.hold is not None:
+                receiver.hold.wait(30)
             time.sleep(receiver.delay)
             status = receiver.answers.pop(0) if receiver.answers else receiver.default
             self.send_response(status)
@@ -59,7 +63,13 @@ def receiving() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            return  # a sender that went away mid-request (a killed worker)
+
+    server = Server(("127.0.0.1", 0), Handler)
     state["receiver"] = Receiver(port=server.server_address[1])
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -20,6 +20,8 @@ from email.message import EmailMessage
 from typing import Any, Concatenate, ParamSpec
 
 from procrastinate import JobContext
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.core.config import Settings
@@ -545,7 +547,17 @@ async def retry_stalled_tasks(context: JobContext, timestamp: int) -> None:
     seconds = _resources(context).settings.worker_stalled_seconds
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=seconds)
     for job in stalled:
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            # A task under the same queueing lock waits already (asked for while this one
+            # ran): it does what this one would have, so this one ends here, and with it
+            # the lock it held, which kept the waiting one from running.
+            await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
+            logger.warning(
+                "task %s of a stalled worker ended: one under its queueing lock waits", job.id
+            )
+            continue
         logger.warning("task %s of a stalled worker queued again", job.id)
 
 

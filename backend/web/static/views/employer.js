@@ -8,6 +8,7 @@ import { verifiedBadge } from "./jobs.js";
 import { interviewsOf, timelineOf } from "./candidate.js";
 import { confirmByLink } from "./account.js";
 import { invitationsForMe, rolesIn, teamArea } from "./team.js";
+import { hooksArea } from "./hooks.js";
 import { REJECTION_TEMPLATES, answersOf, movableStages, pipelineBoard, questionsEditor, rejectionMail, stagesEditor } from "./pipeline.js";
 
 const REJECTION_REASONS = ["not_a_fit", "not_enough_experience", "position_filled", "duplicate", "spam", "other"];
@@ -231,7 +232,7 @@ function companyItem(company, role) {
   return h("li", { class: "card" },
     h("h3", {}, name, verifiedBadge(company.verified)),
     h("p", { class: "meta" }, [company.website, `you are ${words(role).toLowerCase()}`].filter(Boolean).join(" · ")),
-    owner ? [toggle, editor, verifyArea(company), keysArea(company)] : null,
+    owner ? [toggle, editor, verifyArea(company), keysArea(company), hooksArea(company)] : null,
     teamArea(company, role));
 }
 
