@@ -28,6 +28,7 @@ from backend.db import admin
 from tests import documents
 from tests.conftest import PGBOUNCER_PORT
 from tests.mailbox import link_token, text_of, to
+from tests.receiver import receiving
 from tests.test_server import Server, free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +104,8 @@ def site(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         MODERATION_SIGNALS_HOLD="false",
         JOBS_PER_DAY="100000",
         JOBS_PER_DAY_PER_DOMAIN="1000000",
+        # The webhook walk-through's receiver listens on the loopback interface.
+        WEBHOOK_ALLOW_PRIVATE="true",
     )
     try:
         yield Site(server=server, mail=mail, url=base, database=url)
@@ -1112,6 +1115,52 @@ def test_an_owner_invites_a_recruiter_who_joins_by_the_link_and_posts_for_the_co
     expect(page.get_by_role("row").filter(has_text=title)).to_be_visible()
     assert serious_violations(page) == []
     screenshot(page, "dashboard-team")
+
+
+def test_an_owner_adds_a_webhook_sees_its_deliveries_and_sends_one_again(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    owner = new_tab()
+    sign_up(owner, site, name="Hook Owner", email=unique("hooks"), role="employer")
+    company = f"Hooked Co {uuid.uuid4().hex[:6]}"
+    add_first_company(owner, company)
+    page = owner.page
+    card = page.get_by_role("listitem").filter(has_text=company).first
+    with receiving() as receiver:
+        card.get_by_text("Webhooks", exact=True).click()
+        maker = page.get_by_role("form", name=f"New webhook for {company}")
+        maker.get_by_label("Endpoint address").fill(receiver.url)
+        maker.get_by_label("a job is published").check()
+        maker.get_by_role("button", name="Add the webhook").click()
+        expect(card.get_by_text("Copy the signing secret now")).to_be_visible()
+        secret = card.locator("code.secret").inner_text()
+        assert secret.startswith("whsec_")
+        expect(card.get_by_text(receiver.url)).to_be_visible()
+
+        title = f"Hooked Role {uuid.uuid4().hex[:6]}"
+        post_job(owner, title=title)
+        deadline = time.monotonic() + 10
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (posted,) = receiver.received
+        assert posted.verified(secret)["data"]["title"] == title
+        page.reload()
+        card.get_by_text("Webhooks", exact=True).click()
+        card.get_by_text("Deliveries", exact=True).click()
+        expect(card.get_by_text("job.published", exact=True)).to_be_visible()
+        expect(card.get_by_text("delivered today (204")).to_be_visible()
+        card.get_by_role(
+            "button", name=re.compile(r"Send the job.published event \d+ again")
+        ).click()
+        expect(page.get_by_text("The job.published event goes out again.")).to_be_visible()
+        deadline = time.monotonic() + 10
+        while len(receiver.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [m.headers["webhook-id"] for m in receiver.received] == [
+            posted.headers["webhook-id"]
+        ] * 2
+        assert serious_violations(page) == []
+        screenshot(page, "dashboard-webhooks")
 
 
 def test_an_employer_verifies_their_company_and_its_jobs_show_the_badge(
