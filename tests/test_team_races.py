@@ -142,3 +142,28 @@ async def test_an_invitation_accepted_and_revoked_at_once(client: httpx.AsyncCli
             assert team == {owner.id: MemberRole.owner}
         outcomes.add(accepted.status_code)
     assert outcomes <= {200, 404}
+
+
+async def test_one_invitation_accepted_twice_at_once_makes_one_member(
+    client: httpx.AsyncClient,
+) -> None:
+    for _ in range(REPEATS):
+        owner, owner_headers = await live_user(client, Role.employer)
+        invited, invited_headers = await live_user(client, Role.employer)
+        company_id = await live_company(client, owner_headers)
+        made = await client.post(
+            f"{API}/companies/{company_id}/invitations",
+            json={"email": invited.email, "role": "viewer"},
+            headers=owner_headers,
+        )
+        assert made.status_code == 201, made.text
+        accept = f"{API}/users/me/invitations/{made.json()['id']}/accept"
+        answers = await asyncio.gather(
+            *(client.post(accept, headers=invited_headers) for _ in range(4))
+        )
+        # The first holds the invitation; the others find it accepted, no longer open.
+        assert sorted(answer.status_code for answer in answers) == [200, 404, 404, 404]
+        assert await roles(client, company_id) == {
+            owner.id: MemberRole.owner,
+            invited.id: MemberRole.viewer,
+        }

@@ -85,6 +85,16 @@ async def dashboard_job(job_id: int) -> HTMLResponse:
     return shell()
 
 
+@router.get("/dashboard/companies/{company_id}/team", response_class=HTMLResponse)
+async def dashboard_team(company_id: int) -> HTMLResponse:
+    return shell()
+
+
+@router.get("/dashboard/companies/{company_id}/integrations", response_class=HTMLResponse)
+async def dashboard_integrations(company_id: int) -> HTMLResponse:
+    return shell()
+
+
 @router.get("/moderation/jobs/{job_id}", response_class=HTMLResponse)
 async def moderation_job(job_id: int) -> HTMLResponse:
     return shell()

@@ -14,7 +14,7 @@ import {
   verifyEmailPage,
 } from "./views/account.js";
 import { applicationsPage, profilePage, savedSearchesPage } from "./views/candidate.js";
-import { dashboardJobPage, dashboardPage, openCheckPage, verifyCompanyPage } from "./views/employer.js";
+import { dashboardJobPage, dashboardPage, integrationsPage, openCheckPage, teamPage, verifyCompanyPage } from "./views/employer.js";
 import { adminPage } from "./views/admin.js";
 import { invitationPage } from "./views/team.js";
 import { moderationJobPage, moderationPage, moderationRevisionPage } from "./views/moderation.js";
@@ -62,6 +62,8 @@ route("/profile", profilePage);
 route("/saved-searches", savedSearchesPage);
 route("/dashboard", dashboardPage);
 route("/dashboard/jobs/:id", dashboardJobPage);
+route("/dashboard/companies/:id/team", teamPage);
+route("/dashboard/companies/:id/integrations", integrationsPage);
 route("/admin", adminPage);
 route("/moderation", moderationPage);
 route("/moderation/jobs/:id", moderationJobPage);

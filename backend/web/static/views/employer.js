@@ -229,11 +229,52 @@ function companyItem(company, role) {
     "Save company",
   );
   const toggle = h("button", { type: "button", class: "secondary", onclick: () => { editor.hidden = !editor.hidden; } }, "Edit");
+  const links = h("p", { class: "links" },
+    h("a", { href: `/dashboard/companies/${company.id}/team` }, owner ? "Team and activity" : "Team"),
+    owner ? [" · ", h("a", { href: `/dashboard/companies/${company.id}/integrations` }, "Integrations: API keys and webhooks")] : null);
   return h("li", { class: "card" },
     h("h3", {}, name, verifiedBadge(company.verified)),
     h("p", { class: "meta" }, [company.website, `you are ${words(role).toLowerCase()}`].filter(Boolean).join(" · ")),
-    owner ? [toggle, editor, verifyArea(company), keysArea(company), hooksArea(company)] : null,
-    teamArea(company, role));
+    owner ? [toggle, editor, verifyArea(company)] : null,
+    links);
+}
+
+// A company's own page of the dashboard: its name, the caller's role in it, and `build`'s
+// sections (the caller must be a member: anyone else is told it is not found).
+async function companyPage(id, what, build) {
+  const user = employerOnly(`/dashboard/companies/${id}/${what}`);
+  if (!user) return;
+  let company;
+  let role;
+  try {
+    company = await get(`/companies/${id}`);
+    role = (await rolesIn([company])).get(company.id) || "viewer";
+  } catch (error) {
+    title("Company not found");
+    render(h("h1", {}, "Company not found"), h("p", { role: "alert" }, describe(error)));
+    return;
+  }
+  title(`${company.name}: ${what}`);
+  const sections = build(company, role);
+  render(
+    h("p", {}, h("a", { href: "/dashboard" }, "← Dashboard")),
+    h("h1", {}, `${company.name}: ${what}`),
+    h("p", { class: "meta" }, `You are ${words(role).toLowerCase()} of ${company.name}.`),
+    sections,
+  );
+  for (const section of sections) {
+    if (section instanceof HTMLDetailsElement) section.open = true;
+  }
+}
+
+export function teamPage(params, id) {
+  return companyPage(id, "team", (company, role) => [teamArea(company, role)]);
+}
+
+export function integrationsPage(params, id) {
+  return companyPage(id, "integrations", (company, role) => role === "owner"
+    ? [keysArea(company), hooksArea(company)]
+    : [h("p", {}, "Only the company's owners manage its API keys and webhooks.")]);
 }
 
 // A company's API keys, for its applicant-tracking system: made here (the secret shown

@@ -21,7 +21,8 @@ function deliveryItem(company, endpoint, delivery, draw) {
     ? `delivered ${ago(delivery.delivered_at)} (${delivery.response_status}, ${delivery.duration_ms} ms)`
     : delivery.state === "failed"
       ? `given up after ${delivery.attempts} attempts: ${delivery.error}`
-      : delivery.attempts ? `failing (${delivery.error}), next try ${when(delivery.next_attempt_at)}` : "waiting";
+      : delivery.error ? `failing (${delivery.error}), next try ${when(delivery.next_attempt_at)}`
+        : delivery.attempts ? "being sent" : "waiting";
   return h("li", {},
     h("code", {}, delivery.event_type), " ", h("span", { class: "meta" }, `${when(delivery.created_at)} · ${how}`), " ",
     action("Send again", async () => {
