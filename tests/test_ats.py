@@ -240,3 +240,47 @@ async def test_an_edit_of_a_held_company_s_published_job_waits_for_review(
     assert again.json()["id"] == edited.json()["id"]  # the one edit waiting, not a second
     public = await client.get(f"{API}/jobs/{job_id}")
     assert public.json()["title"] == "Compiler Engineer"  # as it was, until reviewed
+
+
+async def test_a_batch_takes_its_new_jobs_daily_places_at_once_and_bans_refuse_it(
+    make_client: ClientFactory, db: AsyncSession, actors: Actors, company: Company
+) -> None:
+    limited = await make_client(jobs_per_day=5)
+    headers = actors.employer.headers
+    batch_url = f"{API}/companies/{company.id}/jobs/external"
+    four = [{**job(title=f"Limited {n}"), "external_id": f"L-{n}"} for n in range(4)]
+    made = await limited.post(batch_url, json={"jobs": four}, headers=headers)
+    assert made.status_code == 200, made.text
+    # The same four again take no place (none is new); a draft takes none either.
+    again = [*four, {**job(title="Draft"), "external_id": "L-D", "status": "draft"}]
+    assert (await limited.post(batch_url, json={"jobs": again}, headers=headers)).status_code == 200
+    # Two new ones would make six of five: the whole batch is refused, nothing written.
+    two = [{**job(title=f"Over {n}"), "external_id": f"O-{n}"} for n in range(2)]
+    refused = await limited.post(batch_url, json={"jobs": two}, headers=headers)
+    assert_problem(refused, 429)
+    assert int(refused.headers["Retry-After"]) > 0
+    assert await jobs_with(db, "O-0") == 0
+    one = await limited.post(batch_url, json={"jobs": two[:1]}, headers=headers)
+    assert one.status_code == 200, one.text
+    assert_problem(
+        await limited.post(
+            batch_url, json={"jobs": [{**job(), "external_id": "O-9"}]}, headers=headers
+        ),
+        429,
+    )
+    # A banned website refuses a batch with new jobs, before any is written.
+    await db.execute(
+        update(Company).where(Company.id == company.id).values(website="https://spam.example")
+    )
+    banned = await limited.put(
+        f"{API}/moderation/banned-domains/spam.example",
+        json={"reason": "spam"},
+        headers=actors.admin.headers,
+    )
+    assert banned.status_code in (200, 201), banned.text
+    fresh = await make_client(jobs_per_day=100)
+    blocked = await fresh.post(
+        batch_url, json={"jobs": [{**job(), "external_id": "X-1"}]}, headers=headers
+    )
+    assert_problem(blocked, 403)
+    assert await jobs_with(db, "X-1") == 0
