@@ -9,7 +9,9 @@ database of its own (`jobboard_bench_ats`), one employer's company:
   changed title (replaced, as a draft: an edit of a published job may wait for review);
   upserts a second, p50 and p95;
 - batches of 500 (`POST /companies/{id}/jobs/external`) sent one after another: new
-  jobs (created), and the same batches again (unchanged); jobs a second.
+  drafts (created, in one statement a batch), the same batches again (unchanged), and
+  new jobs asked to be published (created one by one, each through moderation); jobs a
+  second.
 
 Prints a Markdown table; the figures also go to bench/results/<time>-ats/.
 """
@@ -87,14 +89,25 @@ async def singles(
     return summary(timings, time.perf_counter() - started, count, statuses)
 
 
-def batches(base: str, headers: dict[str, str], company_id: int, count: int) -> dict[str, Any]:
+def batches(
+    base: str,
+    headers: dict[str, str],
+    company_id: int,
+    count: int,
+    *,
+    status: str = "draft",
+    prefix: str = "BATCH",
+) -> dict[str, Any]:
     timings: list[float] = []
     statuses: list[int] = []
     started = time.perf_counter()
     with httpx.Client(base_url=base, timeout=120, headers=headers) as http:
         for first in range(0, count, BATCH):
             jobs = [
-                {**body(number, title="Platform Engineer"), "external_id": f"BATCH-{number}"}
+                {
+                    **body(number, title="Platform Engineer", status=status),
+                    "external_id": f"{prefix}-{number}",
+                }
                 for number in range(first, min(first + BATCH, count))
             ]
             sent = time.perf_counter()
@@ -148,6 +161,11 @@ def main() -> None:
                 log(f"batches of {BATCH}, {key}: {args.jobs} jobs")
                 results[key] = batches(base, employer, company_id, args.jobs)
                 log(f"  {results[key]}")
+            log(f"batches of {BATCH}, published: {args.jobs} jobs")
+            results["batch_published"] = batches(
+                base, employer, company_id, args.jobs, status="published", prefix="PUBLISHED"
+            )
+            log(f"  {results['batch_published']}")
     finally:
         if not args.keep:
             admin.drop_database(database)
@@ -161,7 +179,7 @@ def main() -> None:
             f" p95 {single['p95_ms']:.1f} ms (statuses {single['statuses']})"
             " | ≥ 100 a second, p95 ≤ 50 ms |"
         )
-    for key in ("batch_created", "batch_unchanged"):
+    for key in ("batch_created", "batch_unchanged", "batch_published"):
         batch = results[key]
         rows.append(
             f"| batches of {BATCH}, {key.removeprefix('batch_')} ({batch['count']} jobs)"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Company, Job, ReviewPolicy, Role
+from backend.db.models import Company, CompanyActivity, Job, ReviewPolicy, Role
 from backend.schemas.job import MAX_BATCH
 from tests.conftest import ClientFactory
 from tests.factories import Actors, assert_problem
@@ -284,3 +284,101 @@ async def test_a_batch_takes_its_new_jobs_daily_places_at_once_and_bans_refuse_i
     )
     assert_problem(blocked, 403)
     assert await jobs_with(db, "X-1") == 0
+
+
+async def test_batches_of_drafts_racing_single_upserts_of_their_ids_make_one_job_each(
+    make_live_client: ClientFactory,
+) -> None:
+    """A batch's new drafts are created in one statement; a job of one of their ids made
+    meanwhile by another request is found by the unique index, and the batch replaces it."""
+    from tests.test_races import REPEATS, live_user
+
+    client = await make_live_client(rate_limits_enabled=False)
+    _, employer = await live_user(client, Role.employer)
+    made = await client.post(f"{API}/companies", json={"name": "ATS Co"}, headers=employer)
+    company_id = made.json()["id"]
+    app = client.app  # type: ignore[attr-defined]
+    batch_url = f"{API}/companies/{company_id}/jobs/external"
+    for attempt in range(REPEATS):
+        ids = [f"DRAFT-{attempt}-{n}" for n in range(6)]
+        items = [
+            {**job(title=f"Draft {n}"), "external_id": i, "status": "draft"}
+            for n, i in enumerate(ids)
+        ]
+        singles = [
+            client.put(
+                f"{batch_url}/{external_id}",
+                json=job(title="Single", status="draft"),
+                headers=employer,
+            )
+            for external_id in ids[::2]
+        ]
+        answers = await asyncio.gather(
+            client.post(batch_url, json={"jobs": items}, headers=employer), *singles
+        )
+        # A single upsert creates its job (201) or finds the batch's (200).
+        assert {answer.status_code for answer in answers[1:]} <= {200, 201}
+        assert answers[0].status_code == 200, answers[0].text
+        outcomes = [result["outcome"] for result in answers[0].json()["results"]]
+        assert set(outcomes) <= {"created", "replaced", "unchanged"}
+        async with app.state.sessionmaker() as db:
+            for external_id in ids:
+                assert await jobs_with(db, external_id) == 1
+            activity = await db.scalar(
+                select(func.count())
+                .select_from(CompanyActivity)
+                .where(
+                    CompanyActivity.company_id == company_id,
+                    CompanyActivity.action == "job_created",
+                    CompanyActivity.detail["job_id"]
+                    .as_integer()
+                    .in_(select(Job.id).where(Job.external_id.in_(ids))),
+                )
+            )
+        # Each job was created once, by the batch or by a single upsert: one entry each.
+        assert activity == len(ids)
+
+
+async def test_a_batch_reports_each_outcome_and_records_each_creation(
+    client: httpx.AsyncClient, db: AsyncSession, actors: Actors, company: Company
+) -> None:
+    headers = actors.employer.headers
+    batch_url = f"{API}/companies/{company.id}/jobs/external"
+    existing = await client.put(url(company, "MIX-0"), json=job(status="draft"), headers=headers)
+    assert existing.status_code == 201
+    items = [
+        {**job(status="draft"), "external_id": "MIX-0"},
+        {**job(title="New draft", status="draft"), "external_id": "MIX-1"},
+        {**job(title="New published"), "external_id": "MIX-2"},
+        {**job(title="New closed", status="closed"), "external_id": "MIX-3"},
+    ]
+    answer = await client.post(batch_url, json={"jobs": items}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [(r["external_id"], r["outcome"]) for r in results] == [
+        ("MIX-0", "unchanged"),
+        ("MIX-1", "created"),
+        ("MIX-2", "created"),
+        ("MIX-3", "created"),
+    ]
+    statuses = dict(
+        (
+            await db.execute(
+                select(Job.external_id, Job.status).where(Job.company_id == company.id)
+            )
+        ).all()
+    )
+    assert {k: v.value for k, v in statuses.items()} == {
+        "MIX-0": "draft",
+        "MIX-1": "draft",
+        "MIX-2": "published",
+        "MIX-3": "closed",
+    }
+    page = await client.get(f"{API}/jobs/{results[1]['job_id']}", headers=headers)
+    assert page.json()["title"] == "New draft"
+    assert page.json()["company_name"] == "Acme Robotics"
+    recorded = await client.get(f"{API}/companies/{company.id}/activity", headers=headers)
+    created = [
+        a["detail"]["job_id"] for a in recorded.json()["items"] if a["action"] == "job_created"
+    ]
+    assert sorted(created) == sorted([existing.json()["id"], *(r["job_id"] for r in results[1:])])

@@ -25,9 +25,16 @@ from backend.db.models import Company, Job, JobRevision, JobStatus
 from backend.db.repository import companies as companies_repo
 from backend.db.repository import jobs as jobs_repo
 from backend.db.repository.sessions import Caller
-from backend.schemas.job import ExternalJob, JobCreate, JobUpdate, JobUpsert, UpsertOutcome
+from backend.schemas.job import (
+    ExternalJob,
+    JobCreate,
+    JobUpdate,
+    JobUpsert,
+    UpsertOutcome,
+    UpsertStatus,
+)
 from backend.services import jobs as jobs_service
-from backend.services import members
+from backend.services import members, moderation, revisions, verification, webhooks
 from backend.services.members import Need
 
 COMPANY_NOT_FOUND = "Company not found."
@@ -85,7 +92,10 @@ async def _upsert(
     company_id: int,
     external_id: str,
     payload: JobUpsert,
+    cleared: bool = False,
 ) -> Upserted:
+    """`cleared`: a new job's ban check and day's place were taken for its batch (see
+    `moderation.publication`)."""
     wanted = payload.model_dump(exclude={"external_id"})
     wanted["status"] = JobStatus(payload.status.value)
     job = await jobs_repo.by_external_id(
@@ -96,7 +106,12 @@ async def _upsert(
         try:
             async with db.begin_nested():
                 made = await jobs_service.create(
-                    db, settings, user=user, payload=create, external_id=external_id
+                    db,
+                    settings,
+                    user=user,
+                    payload=create,
+                    external_id=external_id,
+                    cleared=cleared,
                 )
             return Upserted(made, UpsertOutcome.created)
         except IntegrityError as error:
@@ -129,18 +144,74 @@ async def upsert_many(
         if item.external_id in seen:
             raise InvalidField(("body", "jobs", index, "external_id"), "given twice in the batch")
         seen[item.external_id] = index
-    await _company(db, user=user, company_id=company_id)
-    return [
-        await _upsert(
-            db,
-            settings,
-            user=user,
-            company_id=company_id,
-            external_id=item.external_id,
-            payload=item,
-        )
+    company = await _company(db, user=user, company_id=company_id)
+    taken = await jobs_repo.external_ids_taken(db, company_id=company_id, external_ids=list(seen))
+    quiet = [
+        item
         for item in jobs
+        if item.external_id not in taken and item.status != UpsertStatus.published
     ]
+    made = await _create_unpublished(db, user=user, company=company, items=quiet)
+    # The new jobs asked to be published take their ban check and their day's places at
+    # once, for the whole batch (403 or 429 refuses it all, nothing written).
+    publishing = {
+        item.external_id
+        for item in jobs
+        if item.external_id not in taken and item.status == UpsertStatus.published
+    }
+    if publishing:
+        verification.require_confirmed(user, "publish jobs")
+        await moderation.clear(db, settings, user=user, company=company, count=len(publishing))
+    results = []
+    for item in jobs:
+        job = made.get(item.external_id)
+        if job is not None:
+            results.append(Upserted(job, UpsertOutcome.created))
+            continue
+        results.append(
+            await _upsert(
+                db,
+                settings,
+                user=user,
+                company_id=company_id,
+                external_id=item.external_id,
+                payload=item,
+                cleared=item.external_id in publishing,
+            )
+        )
+    return results
+
+
+async def _create_unpublished(
+    db: AsyncSession, *, user: Caller, company: Company, items: list[ExternalJob]
+) -> dict[str, Job]:
+    """Create a batch's new jobs that are not asked to be published (drafts, closed) in
+    one statement: none of them meets moderation, so nothing about one depends on another
+    (new jobs asked to be published are created one by one, each compared with those
+    before it). One made meanwhile by another request is left to the one-by-one path."""
+    rows = []
+    for item in items:
+        wanted = item.model_dump(exclude={"external_id"})
+        wanted["status"] = JobStatus(item.status.value)
+        create = JobCreate(company_id=company.id, **wanted)
+        rows.append(
+            create.model_dump()
+            | await revisions.renderings(create.description)
+            | {"external_id": item.external_id}
+        )
+    if not rows:
+        return {}
+    made = await jobs_repo.create_many(db, rows=rows)
+    await members.record_each(
+        db,
+        user=user,
+        company_id=company.id,
+        action="job_created",
+        details=[{"job_id": job.id, "status": job.status.value} for job in made],
+    )
+    for job in made:
+        await webhooks.job_changed(db, job=job, before=None)
+    return {job.external_id: job for job in made if job.external_id is not None}
 
 
 async def read(db: AsyncSession, *, user: Caller, company_id: int, external_id: str) -> Job:

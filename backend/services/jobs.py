@@ -79,10 +79,14 @@ async def _publishing(
     user: Caller,
     company: Company,
     asked: moderation.Asked,
+    cleared: bool = False,
 ) -> dict[str, Any]:
-    """The columns of a job its owner asks to publish: published now, or held for review."""
+    """The columns of a job its owner asks to publish: published now, or held for review
+    (`cleared`: see `moderation.publication`)."""
     verification.require_confirmed(user, "publish jobs")
-    return await moderation.publication(db, settings, user=user, company=company, asked=asked)
+    return await moderation.publication(
+        db, settings, user=user, company=company, asked=asked, cleared=cleared
+    )
 
 
 async def create(
@@ -92,6 +96,7 @@ async def create(
     user: Caller,
     payload: JobCreate,
     external_id: str | None = None,
+    cleared: bool = False,
 ) -> Job:
     """Post a job for a company the caller owns (any company, for an admin); asked to be
     published, it may be held for review. `external_id`: an applicant-tracking system's id
@@ -116,7 +121,9 @@ async def create(
             salary_min=payload.salary_min,
             salary_max=payload.salary_max,
         )
-        values |= await _publishing(db, settings, user=user, company=company, asked=asked)
+        values |= await _publishing(
+            db, settings, user=user, company=company, asked=asked, cleared=cleared
+        )
     elif payload.status in (JobStatus.pending, JobStatus.rejected):
         raise InvalidField(("body", "status"), "Only a moderator's decision sets this status")
     job = await jobs_repo.create(db, company=company, **values)

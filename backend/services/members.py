@@ -146,6 +146,25 @@ async def record(
     )
 
 
+async def record_each(
+    db: AsyncSession, *, user: Caller, company_id: int, action: str, details: list[dict[str, Any]]
+) -> None:
+    """`record`, once for each of `details` (what a batch did), in one statement."""
+    await members_repo.record_many(
+        db,
+        rows=[
+            {
+                "company_id": company_id,
+                "actor_id": user.id,
+                "api_key_id": user.api_key_id,
+                "action": action,
+                "detail": detail,
+            }
+            for detail in details
+        ],
+    )
+
+
 async def _company(
     db: AsyncSession, *, user: Caller, company_id: int, need: Need, lock: Lock = "share"
 ) -> Company:

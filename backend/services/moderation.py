@@ -101,19 +101,26 @@ class Asked:
 
 
 async def publication(
-    db: AsyncSession, settings: Settings, *, user: Caller, company: Company, asked: Asked
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    company: Company,
+    asked: Asked,
+    cleared: bool = False,
 ) -> dict[str, Any]:
     """The columns of a job `user` asks to publish: published now, or held for review, with
     the signals it raised (backend.services.signals); admins and moderators publish at
-    once."""
+    once. `cleared`: its bans were checked and its day's place taken already (`clear`, for
+    the new jobs of a batch at once)."""
     now = datetime.now(UTC)
     published: dict[str, Any] = {"status": JobStatus.published, "published_at": now} | (
         open_checks.confirmed(now)
     )
     if user.role in MODERATORS:
         return published | {"signals": []}
-    await check_not_banned(db, email=user.email, website=company.website)
-    await count_publication(db, settings, user=user)
+    if not cleared:
+        await clear(db, settings, user=user, company=company, count=1)
     raised = await signals.signals_of(
         db,
         job_id=asked.job_id,
@@ -129,6 +136,18 @@ async def publication(
     if await needs_review(db, settings, company=company, raised=raised):
         return held(now) | {"signals": raised}
     return published | {"signals": raised}
+
+
+async def clear(
+    db: AsyncSession, settings: Settings, *, user: Caller, company: Company, count: int
+) -> None:
+    """Before `count` jobs of `company` are asked to be published by `user`: 403 when the
+    poster's address or the company's website is banned, 429 past the day's publications
+    (`count_publication`); nothing for moderators and admins."""
+    if user.role in MODERATORS or count == 0:
+        return
+    await check_not_banned(db, email=user.email, website=company.website)
+    await count_publication(db, settings, user=user, count=count)
 
 
 async def queue(db: AsyncSession, *, page: PageRequest) -> Paged[base.AnyRow]:
@@ -324,12 +343,14 @@ async def check_not_banned(db: AsyncSession, *, email: str, website: str | None)
         raise Forbidden(BANNED.format(domain=banned))
 
 
-async def count_publication(db: AsyncSession, settings: Settings, *, user: Caller) -> None:
-    """Count a job `user` asks to publish against JOBS_PER_DAY for the account and
-    JOBS_PER_DAY_PER_DOMAIN for the registrable domain of their address (unless a free
-    mail service's, which strangers share), or 429; in the request's transaction, so that
-    only what is published or held counts, and concurrent requests of one account take
-    turns."""
+async def count_publication(
+    db: AsyncSession, settings: Settings, *, user: Caller, count: int = 1
+) -> None:
+    """Count `count` jobs `user` asks to publish (a batch's at once) against JOBS_PER_DAY
+    for the account and JOBS_PER_DAY_PER_DOMAIN for the registrable domain of their
+    address (unless a free mail service's, which strangers share), or 429 for them all; in
+    the request's transaction, so that only what is published or held counts, and
+    concurrent requests of one account take turns."""
     domain = user.email.rpartition("@")[2].lower()
     limits = [(POST_ACCOUNT, str(user.id), settings.jobs_per_day)]
     if not signals.is_free_mail(domain):
@@ -338,7 +359,7 @@ async def count_publication(db: AsyncSession, settings: Settings, *, user: Calle
             limits.append((POST_DOMAIN, registrable, settings.jobs_per_day_per_domain))
     for kind, key, limit in limits:
         _, wait = await throttle_repo.take(
-            db, kind=kind, key=key, limit=limit, window_seconds=POST_WINDOW_SECONDS
+            db, kind=kind, key=key, limit=limit, window_seconds=POST_WINDOW_SECONDS, count=count
         )
         if wait is not None:
             THROTTLED.labels(kind).inc()

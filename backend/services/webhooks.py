@@ -2,8 +2,9 @@
 applications, and the worker posts each event there, signed the Standard Webhooks way.
 
 - **Events** are written in the transaction of the change (`emit`), with a delivery for
-  every endpoint that takes their type (one switched off keeps them waiting): an event exists if and only if its change
-  committed, and an endpoint gets exactly one delivery per event (and one more per replay).
+  every endpoint that takes their type (one switched off keeps them waiting): an event
+  exists if and only if its change committed, and an endpoint gets exactly one delivery
+  per event (and one more per replay).
 - **Deliveries** of an endpoint go out one at a time, oldest first (so in order for each
   application and job), by the task DELIVER_WEBHOOKS, which procrastinate runs for one
   endpoint at a time (its `lock`). An attempt is recorded as started before the request is

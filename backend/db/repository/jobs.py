@@ -187,6 +187,31 @@ async def create(session: AsyncSession, *, company: Company, **values: object) -
     return job
 
 
+async def create_many(session: AsyncSession, *, rows: list[dict[str, Any]]) -> list[Job]:
+    """Insert jobs with external ids in one statement, each unless its company has a job
+    with its id already (made meanwhile: the unique index decides); those inserted, their
+    companies loaded, in id order."""
+    statement = (
+        insert(Job)
+        .on_conflict_do_nothing(
+            index_elements=[Job.company_id, Job.external_id],
+            index_where=Job.external_id.is_not(None),
+        )
+        .returning(Job.id)
+    )
+    ids = list((await session.execute(statement, rows)).scalars())
+    if not ids:
+        return []
+    loaded = (
+        select(Job)
+        .join(Company, Company.id == Job.company_id)
+        .options(contains_eager(Job.company))
+        .where(Job.id.in_(ids))
+        .order_by(Job.id)
+    )
+    return list((await session.execute(loaded)).scalars())
+
+
 async def update(session: AsyncSession, *, job: Job, **values: object) -> Job:
     """Set the given columns on a job."""
     return await base.update(session, job, **values)
@@ -251,6 +276,16 @@ async def by_external_id(
         .options(contains_eager(Job.company))
     )
     return (await session.execute(base.locked(statement, lock, Job))).scalar_one_or_none()
+
+
+async def external_ids_taken(
+    session: AsyncSession, *, company_id: int, external_ids: list[str]
+) -> set[str]:
+    """Which of the external ids a company's jobs have already."""
+    statement = select(Job.external_id).where(
+        Job.company_id == company_id, Job.external_id.in_(external_ids)
+    )
+    return {row[0] for row in await base.all_rows(session, statement)}
 
 
 async def feed_batch(

@@ -236,6 +236,12 @@ async def record(
     )
 
 
+async def record_many(session: AsyncSession, *, rows: list[dict[str, Any]]) -> None:
+    """Several entries of the activity record in one statement."""
+    if rows:
+        await session.execute(insert(CompanyActivity), rows)
+
+
 async def activity(
     session: AsyncSession, *, company_id: int, limit: int, after: IdPosition | None
 ) -> Positioned[AnyRow, IdPosition]:

@@ -10,25 +10,37 @@ from backend.db.models import AuthAttempt
 
 
 async def take(
-    session: AsyncSession, *, kind: str, key: str, limit: int, window_seconds: int
+    session: AsyncSession,
+    *,
+    kind: str,
+    key: str,
+    limit: int,
+    window_seconds: int,
+    count: int = 1,
 ) -> tuple[int | None, int | None]:
-    """Count one event of `kind` for `key` unless `key` already has `limit` in the window.
+    """Count `count` events of `kind` for `key` (one by default) unless that would make
+    more than `limit` in the window.
 
-    Returns (the counted event's id, None), or (None, seconds until `key` may try again).
-    Check and count are one step: a transaction-scoped advisory lock on (kind, key) makes
-    concurrent callers for one key take turns, so that however many arrive at once, at
-    most `limit` are counted in a window. The caller's transaction must be short.
+    Returns (the last counted event's id, None), or (None, seconds until `key` may try
+    again; the whole window when `count` exceeds `limit`). Check and count are one step: a
+    transaction-scoped advisory lock on (kind, key) makes concurrent callers for one key
+    take turns, so that however many arrive at once, at most `limit` are counted in a
+    window. The caller's transaction must be short.
     """
+    if count > limit:
+        return None, window_seconds
     await session.execute(
         select(func.pg_advisory_xact_lock(func.hashtextextended(f"{kind}:{key}", 0)))
     )
     wait = await retry_after(
-        session, kind=kind, key=key, limit=limit, window_seconds=window_seconds
+        session, kind=kind, key=key, limit=limit - count + 1, window_seconds=window_seconds
     )
     if wait is not None:
         return None, wait
-    statement = insert(AuthAttempt).values(kind=kind, key=key).returning(AuthAttempt.id)
-    return (await session.execute(statement)).scalar_one(), None
+    statement = (
+        insert(AuthAttempt).values([{"kind": kind, "key": key}] * count).returning(AuthAttempt.id)
+    )
+    return max((await session.execute(statement)).scalars()), None
 
 
 async def retry_after(
