@@ -89,7 +89,7 @@ async def _explain(url: str, path: Path, terms: list[str]) -> None:
                 ),
             ),
             ("autocomplete 'dat'", search_repo.autocomplete(session, words=["dat"], limit=10)),
-            ("my jobs", jobs_repo.list_owned(session, owner_id=owner[0], limit=20)),
+            ("my jobs", jobs_repo.list_owned(session, member_id=owner[0], limit=20)),
             (
                 "applications of a job",
                 applications_repo.list_for_job(session, job_id=owner[1], limit=20),
