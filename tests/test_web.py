@@ -1615,7 +1615,8 @@ def test_an_employer_makes_an_api_key_its_ats_publishes_with_then_revokes_it(
     sign_up(employer, site, name="Grace Hopper", email=unique("boss"), role="employer")
     add_first_company(employer, "Keyed Compilers")
     page = employer.page
-    page.get_by_text("API keys").click()
+    page.get_by_role("link", name="Integrations: API keys and webhooks").click()
+    expect(page.get_by_role("heading", name="Keyed Compilers: integrations")).to_be_visible()
     expect(page.get_by_text("No keys yet.")).to_be_visible()
     maker = page.get_by_role("form", name="New API key for Keyed Compilers")
     maker.get_by_label("Key name").fill("Our ATS")
@@ -1639,7 +1640,6 @@ def test_an_employer_makes_an_api_key_its_ats_publishes_with_then_revokes_it(
     headers = {"Authorization": f"Bearer {secret}"}
     assert httpx.put(target, json=body, headers=headers, timeout=10).status_code == 201
     page.reload()
-    page.get_by_text("API keys").click()
     expect(page.locator(".keys")).to_contain_text("last used")
     assert serious_violations(page) == []
     page.once("dialog", lambda dialog: dialog.accept())
