@@ -276,6 +276,9 @@ async def _empty_every_table(application: FastAPI) -> None:
         try:
             async with application.state.engine.begin() as connection:
                 await connection.execute(text("SET LOCAL lock_timeout = '1s'"))
+                # Whatever a test left on the server's session (through PgBouncer a SET
+                # outlives the client that made it), the cleanup is not cut short.
+                await connection.execute(text("SET LOCAL statement_timeout = '60s'"))
                 tables = await connection.execute(text(_EVERY_TABLE))
                 await connection.execute(text(f"TRUNCATE {tables.scalar_one()} CASCADE"))
             return
@@ -291,6 +294,7 @@ def empty_every_table(url: URL) -> None:
         try:
             with psycopg.connect(admin.conninfo(url)) as connection, connection.transaction():
                 connection.execute("SET LOCAL lock_timeout = '1s'")
+                connection.execute("SET LOCAL statement_timeout = '60s'")
                 row = connection.execute(_EVERY_TABLE).fetchone()
                 assert row is not None
                 connection.execute(f"TRUNCATE {row[0]} CASCADE")
