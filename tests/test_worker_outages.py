@@ -169,8 +169,9 @@ def test_a_worker_stopped_with_a_task_in_hand_names_the_task_not_its_arguments(
     held = [
         json.loads(line)["message"] for line in _lines(log) if "Waiting for job to finish" in line
     ]
-    assert held == [held[0]]
-    assert "send_password_reset[" in held[0]
+    # A periodic task may start in the same moment and be named too; the mail is named once.
+    resets = [message for message in held if "send_password_reset[" in message]
+    assert len(resets) == 1, held
     assert "user_id" not in log.read_text()
 
 
