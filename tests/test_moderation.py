@@ -921,6 +921,71 @@ async def test_a_repost_of_a_rejected_job_and_a_repeated_post_are_held(
     assert different["status"] == "published"
 
 
+async def test_a_batchs_new_jobs_meet_moderation_together_each_beside_those_before_it(
+    make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
+) -> None:
+    client = await make_client(moderation_first_jobs=0, moderation_signals_hold=True)
+    # On the board: a rejected scam, another employer's job (held) and a title's pay.
+    scam = (
+        "Work from home and earn 5000 a week answering simple surveys. No experience needed, "
+        "start today, flexible hours, paid every Friday."
+    )
+    policy = f"{API}/moderation/companies/{board.company.id}/review-policy"
+    await client.put(policy, json={"review_policy": "always"}, headers=board.moderator)
+    first = await post_job(client, board, title="Survey Taker", description=scam)
+    rejected = await decide(client, board, first["id"], decision="rejected", reasons=["scam"])
+    assert rejected.status_code == 201
+    sorting = "Sort parcels on the night shift at our depot; a forklift licence is a plus."
+    held = await post_job(client, board, title="Parcel Sorter", description=sorting)
+    assert held["status"] == "pending"
+    payroll = await create_company(db, owner=board.poster, name="Porters Co")
+    for number in range(10):
+        await create_job(db, company=payroll, title="Night Porter", salary_min=30_000 + number)
+    company, headers = await poster_of(db, app, "hr@batch-signals.example")
+    sent = [
+        ("A", "Baker", UNLIKE[0], {}),
+        ("B", "Baker", UNLIKE[0], {}),  # the same as the one before it
+        ("C", "Survey Taker", scam + " Apply now.", {}),
+        ("D", "Parcel Sorter", sorting, {}),
+        ("E", "Night Porter", UNLIKE[1], {"salary_min": 200_000, "salary_max": 250_000}),
+        ("F", "Tour Planner", UNLIKE[3], {"status": "draft"}),
+        ("G", "Tour Guide", UNLIKE[3], {}),  # like a draft, which is no post
+        ("H", "Clinic Receptionist", UNLIKE[2], {}),
+    ]
+    items = [
+        job_body(company.id, title=title, description=description, status="published")
+        | {"external_id": external_id}
+        | extra
+        for external_id, title, description, extra in sent
+    ]
+    for item in items:
+        del item["company_id"]
+    answer = await client.post(
+        f"{API}/companies/{company.id}/jobs/external", json={"jobs": items}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert {result["outcome"] for result in answer.json()["results"]} == {"created"}
+    rows = await db.execute(
+        select(Job.external_id, Job.status, Job.signals)
+        .where(Job.company_id == company.id)
+        .order_by(Job.external_id)
+    )
+    assert [(row[0], row[1].value, row[2]) for row in rows] == [
+        ("A", "published", []),
+        ("B", "pending", ["repeated_post"]),
+        ("C", "pending", ["repost_of_rejected"]),
+        ("D", "pending", ["copies_other_job"]),
+        ("E", "pending", ["pay_outlier"]),
+        ("F", "draft", []),
+        ("G", "published", []),
+        ("H", "published", []),
+    ]
+    review = await client.get(
+        f"{QUEUE}/{answer.json()['results'][1]['job_id']}", headers=board.moderator
+    )
+    assert [signal["code"] for signal in review.json()["signals"]] == ["repeated_post"]
+
+
 async def test_signals_hold_no_job_of_a_trusted_company_nor_an_admins(
     make_client: ClientFactory, board: Board, db: AsyncSession, app: FastAPI
 ) -> None:

@@ -14,6 +14,7 @@ made.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import errors
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,7 @@ from backend.schemas.job import (
     UpsertStatus,
 )
 from backend.services import jobs as jobs_service
-from backend.services import members, moderation, revisions, verification, webhooks
+from backend.services import members, moderation, revisions, signals, verification, webhooks
 from backend.services.members import Need
 
 COMPANY_NOT_FOUND = "Company not found."
@@ -92,10 +93,7 @@ async def _upsert(
     company_id: int,
     external_id: str,
     payload: JobUpsert,
-    cleared: bool = False,
 ) -> Upserted:
-    """`cleared`: a new job's ban check and day's place were taken for its batch (see
-    `moderation.publication`)."""
     wanted = payload.model_dump(exclude={"external_id"})
     wanted["status"] = JobStatus(payload.status.value)
     job = await jobs_repo.by_external_id(
@@ -111,7 +109,6 @@ async def _upsert(
                     user=user,
                     payload=create,
                     external_id=external_id,
-                    cleared=cleared,
                 )
             return Upserted(made, UpsertOutcome.created)
         except IntegrityError as error:
@@ -138,7 +135,8 @@ async def upsert_many(
     db: AsyncSession, settings: Settings, *, user: Caller, company_id: int, jobs: list[ExternalJob]
 ) -> list[Upserted]:
     """Upsert each job in order, all or nothing (one transaction): 422 for an external id
-    given twice; any refusal of one (a 409, a 403) refuses the batch."""
+    given twice; any refusal of one (a 409, a 403) refuses the batch. The batch's new jobs
+    are created together (`_create_new`); those it replaces, one by one after them."""
     seen: dict[str, int] = {}
     for index, item in enumerate(jobs):
         if item.external_id in seen:
@@ -146,22 +144,13 @@ async def upsert_many(
         seen[item.external_id] = index
     company = await _company(db, user=user, company_id=company_id)
     taken = await jobs_repo.external_ids_taken(db, company_id=company_id, external_ids=list(seen))
-    quiet = [
-        item
-        for item in jobs
-        if item.external_id not in taken and item.status != UpsertStatus.published
-    ]
-    made = await _create_unpublished(db, user=user, company=company, items=quiet)
-    # The new jobs asked to be published take their ban check and their day's places at
-    # once, for the whole batch (403 or 429 refuses it all, nothing written).
-    publishing = {
-        item.external_id
-        for item in jobs
-        if item.external_id not in taken and item.status == UpsertStatus.published
-    }
-    if publishing:
-        verification.require_confirmed(user, "publish jobs")
-        await moderation.clear(db, settings, user=user, company=company, count=len(publishing))
+    made = await _create_new(
+        db,
+        settings,
+        user=user,
+        company=company,
+        items=[item for item in jobs if item.external_id not in taken],
+    )
     results = []
     for item in jobs:
         job = made.get(item.external_id)
@@ -176,29 +165,65 @@ async def upsert_many(
                 company_id=company_id,
                 external_id=item.external_id,
                 payload=item,
-                cleared=item.external_id in publishing,
             )
         )
     return results
 
 
-async def _create_unpublished(
-    db: AsyncSession, *, user: Caller, company: Company, items: list[ExternalJob]
+# The columns a new job of a batch may leave unset, set alike on each (one statement).
+_UNSET: dict[str, Any] = {
+    "published_at": None,
+    "submitted_at": None,
+    "confirmed_open_at": None,
+    "open_check_sent_at": None,
+    "signals": [],
+}
+
+
+async def _create_new(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    company: Company,
+    items: list[ExternalJob],
 ) -> dict[str, Job]:
-    """Create a batch's new jobs that are not asked to be published (drafts, closed) in
-    one statement: none of them meets moderation, so nothing about one depends on another
-    (new jobs asked to be published are created one by one, each compared with those
-    before it). One made meanwhile by another request is left to the one-by-one path."""
+    """Create a batch's new jobs in one statement. Those asked to be published are let
+    through together (ban check and the day's places for all of them: a 403 or 429 refuses
+    the batch, nothing written) and meet moderation together, each compared with the
+    board and with those before it in the batch (`moderation.publications`). One made
+    meanwhile by another request is left to the one-by-one path."""
+    publishing = [item for item in items if item.status == UpsertStatus.published]
+    columns: list[dict[str, Any]] = []
+    if publishing:
+        verification.require_confirmed(user, "publish jobs")
+        await moderation.clear(db, settings, user=user, company=company, count=len(publishing))
+        asked = [
+            signals.Asked(
+                job_id=None,
+                title=item.title,
+                description=item.description,
+                salary_min=item.salary_min,
+                salary_max=item.salary_max,
+            )
+            for item in publishing
+        ]
+        columns = await moderation.publications(
+            db, settings, user=user, company=company, asked=asked
+        )
+    decided = iter(columns)
+    rendered: dict[str, dict[str, Any]] = {}
     rows = []
     for item in items:
         wanted = item.model_dump(exclude={"external_id"})
         wanted["status"] = JobStatus(item.status.value)
         create = JobCreate(company_id=company.id, **wanted)
-        rows.append(
-            create.model_dump()
-            | await revisions.renderings(create.description)
-            | {"external_id": item.external_id}
-        )
+        if create.description not in rendered:
+            rendered[create.description] = await revisions.renderings(create.description)
+        row = _UNSET | create.model_dump() | rendered[create.description]
+        if item.status == UpsertStatus.published:
+            row |= next(decided)
+        rows.append(row | {"external_id": item.external_id})
     if not rows:
         return {}
     made = await jobs_repo.create_many(db, rows=rows)
@@ -209,8 +234,7 @@ async def _create_unpublished(
         action="job_created",
         details=[{"job_id": job.id, "status": job.status.value} for job in made],
     )
-    for job in made:
-        await webhooks.job_changed(db, job=job, before=None)
+    await webhooks.jobs_created(db, jobs=made)
     return {job.external_id: job for job in made if job.external_id is not None}
 
 

@@ -24,7 +24,15 @@ from backend.schemas.feeds import AggregatorFeed
 from backend.schemas.job import JobCreate, JobQuery, JobSearch, JobUpdate
 from backend.schemas.job import Sort as SearchSort
 from backend.search.engine import SearchIndex
-from backend.services import closing, members, moderation, revisions, verification, webhooks
+from backend.services import (
+    closing,
+    members,
+    moderation,
+    revisions,
+    signals,
+    verification,
+    webhooks,
+)
 from backend.services.members import Need
 from backend.services.rules import check_if_match
 
@@ -78,15 +86,11 @@ async def _publishing(
     *,
     user: Caller,
     company: Company,
-    asked: moderation.Asked,
-    cleared: bool = False,
+    asked: signals.Asked,
 ) -> dict[str, Any]:
-    """The columns of a job its owner asks to publish: published now, or held for review
-    (`cleared`: see `moderation.publication`)."""
+    """The columns of a job its owner asks to publish: published now, or held for review."""
     verification.require_confirmed(user, "publish jobs")
-    return await moderation.publication(
-        db, settings, user=user, company=company, asked=asked, cleared=cleared
-    )
+    return await moderation.publication(db, settings, user=user, company=company, asked=asked)
 
 
 async def create(
@@ -96,7 +100,6 @@ async def create(
     user: Caller,
     payload: JobCreate,
     external_id: str | None = None,
-    cleared: bool = False,
 ) -> Job:
     """Post a job for a company the caller owns (any company, for an admin); asked to be
     published, it may be held for review. `external_id`: an applicant-tracking system's id
@@ -114,16 +117,14 @@ async def create(
     if external_id is not None:
         values["external_id"] = external_id
     if payload.status == JobStatus.published:
-        asked = moderation.Asked(
+        asked = signals.Asked(
             job_id=None,
             title=payload.title,
             description=payload.description,
             salary_min=payload.salary_min,
             salary_max=payload.salary_max,
         )
-        values |= await _publishing(
-            db, settings, user=user, company=company, asked=asked, cleared=cleared
-        )
+        values |= await _publishing(db, settings, user=user, company=company, asked=asked)
     elif payload.status in (JobStatus.pending, JobStatus.rejected):
         raise InvalidField(("body", "status"), "Only a moderator's decision sets this status")
     job = await jobs_repo.create(db, company=company, **values)
@@ -243,7 +244,7 @@ async def update(
             raise Conflict(f"A {job.status.value} job cannot become {new_status.value}.")
         changes["status"] = new_status
         if new_status == JobStatus.published:
-            asked = moderation.Asked(
+            asked = signals.Asked(
                 job_id=job.id,
                 title=changes.get("title", job.title),
                 description=changes.get("description", job.description),

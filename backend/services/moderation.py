@@ -20,6 +20,7 @@ version it was shown (412, with If-Match), or gone (404).
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,32 +73,32 @@ async def needs_review(
     db: AsyncSession, settings: Settings, *, company: Company, raised: list[str]
 ) -> bool:
     """Whether a job of `company` asked to be published with these signals is held."""
+    (held_back,) = await needs_review_each(db, settings, company=company, raised_each=[raised])
+    return held_back
+
+
+async def needs_review_each(
+    db: AsyncSession, settings: Settings, *, company: Company, raised_each: list[list[str]]
+) -> list[bool]:
+    """For jobs of `company` asked to be published with these signals, each: whether it is
+    held (the poster's record read once)."""
     if company.review_policy == ReviewPolicy.trusted:
-        return False
+        return [False for _ in raised_each]
     if company.review_policy == ReviewPolicy.always:
-        return True
-    if settings.moderation_signals_hold and signals.holding(raised):
-        return True
-    if company.verified or settings.moderation_first_jobs == 0:
-        return False
+        return [True for _ in raised_each]
+    by_signals = [
+        settings.moderation_signals_hold and signals.holding(raised) for raised in raised_each
+    ]
+    if all(by_signals) or company.verified or settings.moderation_first_jobs == 0:
+        return by_signals
     record = await moderation_repo.record_of(db, poster_id=company.owner_id)
-    return record.rejected > 0 or record.approved < settings.moderation_first_jobs
+    by_record = record.rejected > 0 or record.approved < settings.moderation_first_jobs
+    return [held_back or by_record for held_back in by_signals]
 
 
 def held(now: datetime) -> dict[str, Any]:
     """The columns of a job its owner asked to publish, held for review."""
     return {"status": JobStatus.pending, "submitted_at": now}
-
-
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """A job as its poster asks to publish it."""
-
-    job_id: int | None
-    title: str
-    description: str
-    salary_min: int | None
-    salary_max: int | None
 
 
 async def publication(
@@ -106,36 +107,46 @@ async def publication(
     *,
     user: Caller,
     company: Company,
-    asked: Asked,
-    cleared: bool = False,
+    asked: signals.Asked,
 ) -> dict[str, Any]:
     """The columns of a job `user` asks to publish: published now, or held for review, with
     the signals it raised (backend.services.signals); admins and moderators publish at
-    once. `cleared`: its bans were checked and its day's place taken already (`clear`, for
-    the new jobs of a batch at once)."""
+    once."""
+    await clear(db, settings, user=user, company=company, count=1)
+    (columns,) = await publications(db, settings, user=user, company=company, asked=[asked])
+    return columns
+
+
+async def publications(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: Caller,
+    company: Company,
+    asked: Sequence[signals.Asked],
+) -> list[dict[str, Any]]:
+    """The columns of each of the jobs `user` asks to publish together, once `clear` let
+    them all through: each compared with the board and with those before it
+    (`signals.signals_of_each`)."""
     now = datetime.now(UTC)
     published: dict[str, Any] = {"status": JobStatus.published, "published_at": now} | (
         open_checks.confirmed(now)
     )
     if user.role in MODERATORS:
-        return published | {"signals": []}
-    if not cleared:
-        await clear(db, settings, user=user, company=company, count=1)
-    raised = await signals.signals_of(
+        return [published | {"signals": []} for _ in asked]
+    raised_each = await signals.signals_of_each(
         db,
-        job_id=asked.job_id,
         poster_id=company.owner_id,
         poster_email=user.email,
         website=company.website,
         verified=company.verified,
-        title=asked.title,
-        description=asked.description,
-        salary_min=asked.salary_min,
-        salary_max=asked.salary_max,
+        asked=asked,
     )
-    if await needs_review(db, settings, company=company, raised=raised):
-        return held(now) | {"signals": raised}
-    return published | {"signals": raised}
+    held_each = await needs_review_each(db, settings, company=company, raised_each=raised_each)
+    return [
+        (held(now) if held_back else published) | {"signals": raised}
+        for raised, held_back in zip(raised_each, held_each, strict=True)
+    ]
 
 
 async def clear(

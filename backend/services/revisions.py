@@ -105,15 +105,17 @@ async def hold(
         raise InvalidField(("body", field), "salary_min must not exceed salary_max")
     raised = await signals.signals_of(
         db,
-        job_id=job.id,
         poster_id=job.company.owner_id,
         poster_email=user.email,
         website=job.company.website,
         verified=job.company.verified,
-        title=typed.get("title", job.title),
-        description=typed.get("description", job.description),
-        salary_min=typed.get("salary_min", job.salary_min),
-        salary_max=typed.get("salary_max", job.salary_max),
+        asked=signals.Asked(
+            job_id=job.id,
+            title=typed.get("title", job.title),
+            description=typed.get("description", job.description),
+            salary_min=typed.get("salary_min", job.salary_min),
+            salary_max=typed.get("salary_max", job.salary_max),
+        ),
     )
     if waiting is not None:
         return await revisions_repo.update(db, revision=waiting, changes=merged, signals=raised)

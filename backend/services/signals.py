@@ -8,6 +8,7 @@ codes it finds, added to `signals_of`, and a line in `SIGNALS`.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
@@ -105,40 +106,85 @@ def address_signals(email: str, website: str | None, *, verified: bool = False) 
     return []
 
 
-async def signals_of(
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A job as its poster asks to publish it (`job_id` None for a new one)."""
+
+    job_id: int | None
+    title: str
+    description: str
+    salary_min: int | None
+    salary_max: int | None
+
+
+async def signals_of_each(
     db: AsyncSession,
     *,
-    job_id: int | None,
     poster_id: int,
     poster_email: str,
     website: str | None,
     verified: bool,
-    title: str,
-    description: str,
-    salary_min: int | None,
-    salary_max: int | None,
+    asked: Sequence[Asked],
+) -> list[list[str]]:
+    """Every signal each of the jobs a poster asks to publish together raises, in
+    `SIGNALS`' order; a statement for each rule, however many jobs. Each job is compared
+    with the board and with the jobs before it in `asked`, as if they came one after
+    another, except for pay: each is compared with what the board's published jobs pay,
+    before any of them (a batch does not set its own range)."""
+    compared = [
+        moderation_repo.Compared(
+            job_id=job.job_id, title=job.title, text=f"{job.title}\n{job.description}"
+        )
+        for job in asked
+    ]
+    paid = [job.salary_max if job.salary_max is not None else job.salary_min for job in asked]
+    only = asked[0].job_id if len(asked) == 1 else None
+    titles = {job.title for job, pay in zip(asked, paid, strict=True) if pay is not None}
+    ranges = await moderation_repo.pay_of_titles(db, titles=sorted(titles), job_id=only)
+    rejected = await moderation_repo.resemble_rejected(db, jobs=compared, alike=ALIKE)
+    repeated = await moderation_repo.resemble_posters_jobs(
+        db, poster_id=poster_id, jobs=compared, alike=ALIKE
+    )
+    copied = await moderation_repo.resemble_others_jobs(
+        db, poster_id=poster_id, jobs=compared, alike=ALIKE
+    )
+    address = address_signals(poster_email, website, verified=verified)
+    raised = []
+    for position, (job, pay) in enumerate(zip(asked, paid, strict=True), 1):
+        found = content_signals(job.title, job.description) + address
+        if pay is not None:
+            samples, p90 = ranges.get(job.title, (0, None))
+            if samples >= PAY_SAMPLES and p90 is not None and pay > PAY_FACTOR * p90:
+                found.append("pay_outlier")
+        if position in rejected:
+            found.append("repost_of_rejected")
+        if position in repeated:
+            found.append("repeated_post")
+        if position in copied:
+            found.append("copies_other_job")
+        raised.append([code for code in SIGNALS if code in found])
+    return raised
+
+
+async def signals_of(
+    db: AsyncSession,
+    *,
+    poster_id: int,
+    poster_email: str,
+    website: str | None,
+    verified: bool,
+    asked: Asked,
 ) -> list[str]:
     """Every signal a job its poster asks to publish raises, in `SIGNALS`' order."""
-    found = content_signals(title, description) + address_signals(
-        poster_email, website, verified=verified
+    (raised,) = await signals_of_each(
+        db,
+        poster_id=poster_id,
+        poster_email=poster_email,
+        website=website,
+        verified=verified,
+        asked=[asked],
     )
-    pay = salary_max if salary_max is not None else salary_min
-    if pay is not None:
-        samples, p90 = await moderation_repo.pay_of_title(db, title=title, job_id=job_id)
-        if samples >= PAY_SAMPLES and p90 is not None and pay > PAY_FACTOR * p90:
-            found.append("pay_outlier")
-    text = f"{title}\n{description}"
-    if await moderation_repo.resembles_rejected(db, text=text, job_id=job_id, alike=ALIKE):
-        found.append("repost_of_rejected")
-    if await moderation_repo.resembles_posters_jobs(
-        db, poster_id=poster_id, text=text, job_id=job_id, alike=ALIKE
-    ):
-        found.append("repeated_post")
-    if await moderation_repo.resembles_others_jobs(
-        db, poster_id=poster_id, title=title, text=text, job_id=job_id, alike=ALIKE
-    ):
-        found.append("copies_other_job")
-    return [code for code in SIGNALS if code in found]
+    return raised
 
 
 def holding(codes: list[str]) -> bool:

@@ -262,24 +262,44 @@ async def emit(db: AsyncSession, *, company_id: int, event_type: EventType, item
         )
 
 
+_JOB_EVENTS = {JobStatus.published: EventType.job_published, JobStatus.closed: EventType.job_closed}
+
+
+def _job_data(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "external_id": job.external_id,
+        "title": job.title,
+        "status": job.status.value,
+    }
+
+
 async def job_changed(db: AsyncSession, *, job: Job, before: JobStatus | None) -> None:
     """The events of a job whose status went from `before` (None: it is new) to what it
     is now: published (not held for review), or closed."""
-    if job.status == before or job.status not in (JobStatus.published, JobStatus.closed):
+    kind = _JOB_EVENTS.get(job.status)
+    if job.status == before or kind is None:
         return
-    kind = EventType.job_published if job.status == JobStatus.published else EventType.job_closed
 
     async def items() -> list[dict[str, Any]]:
-        return [
-            {
-                "job_id": job.id,
-                "external_id": job.external_id,
-                "title": job.title,
-                "status": job.status.value,
-            }
-        ]
+        return [_job_data(job)]
 
     await emit(db, company_id=job.company_id, event_type=kind, items=items)
+
+
+async def jobs_created(db: AsyncSession, *, jobs: list[Job]) -> None:
+    """The events of new jobs made together (a batch): each kind in one go a company."""
+    groups: dict[tuple[EventType, int], list[dict[str, Any]]] = {}
+    for job in jobs:
+        kind = _JOB_EVENTS.get(job.status)
+        if kind is not None:
+            groups.setdefault((kind, job.company_id), []).append(_job_data(job))
+    for (kind, company_id), data in groups.items():
+
+        async def items(data: list[dict[str, Any]] = data) -> list[dict[str, Any]]:
+            return data
+
+        await emit(db, company_id=company_id, event_type=kind, items=items)
 
 
 async def jobs_closed(db: AsyncSession, *, job_ids: list[int]) -> None:

@@ -6,9 +6,25 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import String, and_, cast, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    tuple_,
+    update,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from backend.core.cursor import CursorId, Position
 from backend.core.pagination import Positioned
@@ -311,44 +327,93 @@ COMPARED = 4000
 COMPARED_JOBS = 200
 
 
-async def pay_of_title(
-    session: AsyncSession, *, title: str, job_id: int | None
-) -> tuple[int, float | None]:
-    """How many published jobs with this title say what they pay (up to PAY_SAMPLE), and
-    the 90th percentile of it."""
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """A job asked to be published, as its signals compare it: `job_id` None for a new one
+    (an existing one is never compared with itself)."""
+
+    job_id: int | None
+    title: str
+    text: str  # its title and description
+
+
+def _asked(jobs: Sequence[Compared]) -> Any:
+    """The jobs as rows (position from 1, job id, title, compared text) of a statement."""
+    rows = values(
+        column("position", Integer),
+        column("job_id", BigInteger),
+        column("title", String),
+        column("text", String),
+        name="asked_rows",
+    ).data([(at, job.job_id or 0, job.title, job.text) for at, job in enumerate(jobs, 1)])
+    return select(
+        rows.c.position, rows.c.job_id, rows.c.title, _compared(rows.c.text).label("text")
+    ).cte("asked")
+
+
+async def pay_of_titles(
+    session: AsyncSession, *, titles: Sequence[str], job_id: int | None
+) -> dict[str, tuple[int, float | None]]:
+    """For each title: how many published jobs with it say what they pay (up to
+    PAY_SAMPLE, `job_id` left out), and the 90th percentile of it; in one statement."""
+    if not titles:
+        return {}
+    asked = values(column("title", String), name="asked_titles").data([(t,) for t in titles])
     sample = (
         select(_PAY.label("pay"))
         .where(
             Job.status == JobStatus.published,
-            Job.title == title,
+            Job.title == asked.c.title,
             _PAY.is_not(None),
             Job.id != (job_id or 0),
         )
         .limit(PAY_SAMPLE)
         .subquery()
+        .lateral("sample")
     )
-    statement = select(
-        func.count(), func.percentile_cont(0.9).within_group(sample.c.pay)
-    ).select_from(sample)
-    row = await base.first(session, statement)
-    if row is None:
-        return 0, None
-    return int(row[0]), None if row[1] is None else float(row[1])
+    statement = (
+        select(
+            asked.c.title,
+            func.count(sample.c.pay),
+            func.percentile_cont(0.9).within_group(sample.c.pay),
+        )
+        .select_from(asked.outerjoin(sample, true()))
+        .group_by(asked.c.title)
+    )
+    return {
+        row[0]: (int(row[1]), None if row[2] is None else float(row[2]))
+        for row in await base.all_rows(session, statement)
+    }
 
 
-def _compared(text_value: str) -> Any:
+def _compared(text_value: Any) -> Any:
     return func.left(text_value, COMPARED)
 
 
-def _job_text() -> Any:
-    return func.left(Job.title + "\n" + Job.description, COMPARED)
+async def _alike(session: AsyncSession, asked: Any, ids: Any, *, alike: float) -> set[int]:
+    """The positions of the `asked` jobs with a title and description this alike (pg_trgm's
+    similarity) to one of the jobs `ids` selects (which may look at the asked job)."""
+    other = aliased(Job, name="other")
+    statement = select(asked.c.position).where(
+        select(other.id)
+        .where(
+            other.id.in_(ids),
+            other.id != asked.c.job_id,
+            func.similarity(_compared(other.title + "\n" + other.description), asked.c.text)
+            >= alike,
+        )
+        .exists()
+    )
+    return set((await session.execute(statement)).scalars())
 
 
-async def resembles_rejected(
-    session: AsyncSession, *, text: str, job_id: int | None, alike: float
-) -> bool:
-    """Whether one of the COMPARED_JOBS jobs rejected last (in the last REPOST_DAYS) has a
-    title and description this alike (pg_trgm's similarity) to `text`."""
+async def resemble_rejected(
+    session: AsyncSession, *, jobs: Sequence[Compared], alike: float
+) -> set[int]:
+    """The positions (from 1) of `jobs` that one of the COMPARED_JOBS jobs rejected last (in
+    the last REPOST_DAYS) is this alike to."""
+    if not jobs:
+        return set()
     recent = (
         select(JobDecision.job_id)
         .where(
@@ -357,17 +422,19 @@ async def resembles_rejected(
         )
         .order_by(JobDecision.created_at.desc())
         .limit(COMPARED_JOBS)
-        .subquery()
     )
-    return await _alike_among(session, recent.c.job_id, text=text, job_id=job_id, alike=alike)
+    return await _alike(session, _asked(jobs), recent, alike=alike)
 
 
-async def resembles_posters_jobs(
-    session: AsyncSession, *, poster_id: int, text: str, job_id: int | None, alike: float
-) -> bool:
-    """Whether one of the COMPARED_JOBS newest jobs of the poster's companies, published or
-    held and created in the last REPOST_DAYS, has a title and description this alike to
-    `text`."""
+async def resemble_posters_jobs(
+    session: AsyncSession, *, poster_id: int, jobs: Sequence[Compared], alike: float
+) -> set[int]:
+    """The positions (from 1) of `jobs` this alike to one of the COMPARED_JOBS newest jobs of
+    the poster's companies, published or held and created in the last REPOST_DAYS, or to
+    one of the COMPARED_JOBS before it in `jobs` (all new jobs of the poster's)."""
+    if not jobs:
+        return set()
+    asked = _asked(jobs)
     recent = (
         select(Job.id)
         .join(Company, Company.id == Job.company_id)
@@ -375,13 +442,24 @@ async def resembles_posters_jobs(
             Company.owner_id == poster_id,
             Job.status.in_((JobStatus.published, JobStatus.pending)),
             Job.created_at > func.now() - timedelta(days=REPOST_DAYS),
-            Job.id != (job_id or 0),
         )
         .order_by(Job.id.desc())
         .limit(COMPARED_JOBS)
-        .subquery()
     )
-    return await _alike_among(session, recent.c.id, text=text, job_id=job_id, alike=alike)
+    found = await _alike(session, asked, recent, alike=alike)
+    if len(jobs) > 1:
+        earlier = asked.alias("earlier")
+        siblings = select(asked.c.position).where(
+            select(earlier.c.position)
+            .where(
+                earlier.c.position < asked.c.position,
+                earlier.c.position >= asked.c.position - COMPARED_JOBS,
+                func.similarity(earlier.c.text, asked.c.text) >= alike,
+            )
+            .exists()
+        )
+        found |= set((await session.execute(siblings)).scalars())
+    return found
 
 
 # How alike (pg_trgm's similarity) another employer's job's title must be to the new one's
@@ -389,53 +467,33 @@ async def resembles_posters_jobs(
 TITLE_ALIKE = 0.6
 
 
-async def resembles_others_jobs(
-    session: AsyncSession,
-    *,
-    poster_id: int,
-    title: str,
-    text: str,
-    job_id: int | None,
-    alike: float,
-) -> bool:
-    """Whether one of the COMPARED_JOBS newest jobs of other employers, on the board or
-    held, created in the last REPOST_DAYS and with a title at least TITLE_ALIKE alike, has
-    a title and description this alike to `text`."""
+async def resemble_others_jobs(
+    session: AsyncSession, *, poster_id: int, jobs: Sequence[Compared], alike: float
+) -> set[int]:
+    """The positions (from 1) of `jobs` this alike to one of the COMPARED_JOBS newest jobs of
+    other employers, on the board or held, created in the last REPOST_DAYS and with a title
+    at least TITLE_ALIKE alike to its own."""
+    if not jobs:
+        return set()
     # `%` compares with this threshold, for the rest of the transaction alone.
     await session.execute(
         select(func.set_config("pg_trgm.similarity_threshold", str(TITLE_ALIKE), True))
     )
+    asked = _asked(jobs)
     recent = (
         select(Job.id)
         .join(Company, Company.id == Job.company_id)
         .where(
             Company.owner_id != poster_id,
             Job.status.in_((JobStatus.published, JobStatus.pending)),
-            Job.title.op("%")(title),
+            Job.title.op("%")(asked.c.title),
             Job.created_at > func.now() - timedelta(days=REPOST_DAYS),
-            Job.id != (job_id or 0),
+            Job.id != asked.c.job_id,
         )
         .order_by(Job.id.desc())
         .limit(COMPARED_JOBS)
-        .subquery()
     )
-    return await _alike_among(session, recent.c.id, text=text, job_id=job_id, alike=alike)
-
-
-async def _alike_among(
-    session: AsyncSession, ids: Any, *, text: str, job_id: int | None, alike: float
-) -> bool:
-    statement = select(
-        select(Job.id)
-        .where(
-            Job.id.in_(select(ids)),
-            Job.id != (job_id or 0),
-            func.similarity(_job_text(), _compared(text)) >= alike,
-        )
-        .exists()
-    )
-    row = await base.first(session, statement)
-    return bool(row and row[0])
+    return await _alike(session, asked, recent, alike=alike)
 
 
 class DomainPosition(Position):
