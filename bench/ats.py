@@ -10,8 +10,8 @@ database of its own (`jobboard_bench_ats`), one employer's company:
   upserts a second, p50 and p95;
 - batches of 500 (`POST /companies/{id}/jobs/external`) sent one after another: new
   drafts (created, in one statement a batch), the same batches again (unchanged), and
-  new jobs asked to be published (created one by one, each through moderation); jobs a
-  second.
+  new jobs asked to be published (created in one statement after moderation's checks,
+  a statement each for the batch); jobs a second.
 
 Prints a Markdown table; the figures also go to bench/results/<time>-ats/.
 """

@@ -942,7 +942,7 @@ async def test_a_batchs_new_jobs_meet_moderation_together_each_beside_those_befo
     for number in range(10):
         await create_job(db, company=payroll, title="Night Porter", salary_min=30_000 + number)
     company, headers = await poster_of(db, app, "hr@batch-signals.example")
-    sent = [
+    sent: list[tuple[str, str, str, dict[str, Any]]] = [
         ("A", "Baker", UNLIKE[0], {}),
         ("B", "Baker", UNLIKE[0], {}),  # the same as the one before it
         ("C", "Survey Taker", scam + " Apply now.", {}),

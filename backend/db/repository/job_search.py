@@ -7,7 +7,7 @@ import functools
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -52,9 +52,10 @@ class Title:
     title: str
 
 
-def salary_key() -> ColumnElement[int | None]:
-    """What jobs are sorted and filtered by salary on: the max, or the min without a max."""
-    return func.coalesce(Job.salary_max, Job.salary_min)
+def salary_key(job: Any = Job) -> ColumnElement[int | None]:
+    """What jobs are sorted and filtered by salary on: the max, or the min without a max
+    (of `job`: the jobs table, or a copy with its columns)."""
+    return func.coalesce(job.salary_max, job.salary_min)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +87,12 @@ def _ts_query(q: ColumnElement[str]) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(text(f"'{SEARCH_CONFIG}'::regconfig"), q)
 
 
-def _matches(q: ColumnElement[str], *, walk: bool) -> ColumnElement[bool]:
+def _matches(q: ColumnElement[str], *, walk: bool, job: Any = Job) -> ColumnElement[bool]:
     """The full-text predicate; walk=True hides it from the GIN index, so that the planner
     walks the date index through a bounded range and tests each row there."""
-    vector = Job.search.op("||")(literal_column("''::tsvector")) if walk else Job.search
-    return vector.op("@@")(_ts_query(q))
+    vector = job.search.op("||")(literal_column("''::tsvector")) if walk else job.search
+    matched: ColumnElement[bool] = vector.op("@@")(_ts_query(q))
+    return matched
 
 
 def _filter_values(filters: JobFilters) -> dict[str, Any]:
@@ -152,24 +154,34 @@ def _filtered_by(
 ) -> Select[Any]:
     """Visible jobs passing the filters `names`: with their `values`, or (None) taking them
     at each execution, for a statement compiled once per shape (`_relevant`)."""
-    statement = select(*LISTED_COLUMNS).where(publicly_visible())
+    conditions = _conditions(names, lambda name: _bound(name, values), walk=walk)
+    return select(*LISTED_COLUMNS).where(publicly_visible(), *conditions)
+
+
+def _conditions(
+    names: Sequence[str], value: Callable[[str], Any], *, walk: bool = False, job: Any = Job
+) -> list[ColumnElement[bool]]:
+    """What a job passes for the filters `names`, each compared with `value(name)` (a
+    bound value, or a column of the row a search is in); `job`: the jobs table, or a copy
+    with its columns (`new_matches`)."""
+    conditions = []
     if "q" in names:
-        statement = statement.where(_matches(_bound("q", values), walk=walk))
+        conditions.append(_matches(value("q"), walk=walk, job=job))
     if "location" in names:
-        statement = statement.where(Job.location.ilike(_bound("location", values)))
+        conditions.append(job.location.ilike(value("location")))
     if "workplace" in names:
-        statement = statement.where(Job.workplace == _bound("workplace", values))
+        conditions.append(job.workplace == value("workplace"))
     if "employment_type" in names:
-        statement = statement.where(Job.employment_type == _bound("employment_type", values))
+        conditions.append(job.employment_type == value("employment_type"))
     if "company_id" in names:
-        statement = statement.where(Job.company_id == _bound("company_id", values))
+        conditions.append(job.company_id == value("company_id"))
     if "tags" in names:
-        statement = statement.where(Job.tags.contains(_bound("tags", values)))
+        conditions.append(job.tags.contains(value("tags")))
     if "salary_min" in names:
-        statement = statement.where(salary_key() >= _bound("salary_min", values))
+        conditions.append(salary_key(job) >= value("salary_min"))
     if "posted_after" in names:
-        statement = statement.where(Job.published_at >= _bound("posted_after", values))
-    return statement
+        conditions.append(job.published_at >= value("posted_after"))
+    return conditions
 
 
 # The newest order's probe: how dense matches are among the WINDOW most recently published
