@@ -3,13 +3,14 @@
 Seeds (or reuses, with --keep) `jobboard_bench_<jobs>`, adds M saved searches like users
 make them (one to three words of the seeded vocabulary, often a workplace, a tag, a city
 or a minimum salary), all due, each covering the last day; then does what production
-does: the periodic task asks for one alert task per due search (`alerts.schedule_due`), and
-`python -m backend worker --until-empty` processes (two, four tasks at once each) send
-them, through the file mail backend into a temporary folder. It reports the wall time,
+does: the periodic task asks for an alert task per batch of due searches
+(`alerts.schedule_due`), and `python -m backend worker --until-empty` processes (two, four
+tasks at once each) match each batch together and send its mails, through the file mail
+backend into a temporary folder. It reports the wall time,
 alerts a second, the mails written, what PostgreSQL did meanwhile (pg_stat_database:
 transactions, blocks read and hit, rows fetched; each per alert) and the workers' CPU, and
-checks that the matching query of a sample of the searches, as the alert task runs it,
-never scans the jobs table (EXPLAIN). Results go to bench/results/<time>-alerts/.
+checks that the matching of a sample of the searches, as the alert task runs it, never
+scans the jobs table (EXPLAIN). Results go to bench/results/<time>-alerts/.
 """
 
 import argparse
@@ -106,8 +107,11 @@ def database_stats(url: str) -> dict[str, int]:
 
 
 async def _plans(url: str, sample: list[dict[str, Any]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of every statement the alert's matching sends, for each
-    sampled search over the last day (captured as the repository sends them)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements the alerts' matching sends for the
+    sampled searches together, over the last day: captured as the repository sends them,
+    then sent again in order in a transaction of their own, the copy's INSERT and each
+    matching SELECT explained (EXPLAIN ANALYZE runs them, so the copy is filled as it
+    was)."""
     engine = create_async_engine(url)
     captured: list[tuple[str, Any]] = []
 
@@ -115,31 +119,38 @@ async def _plans(url: str, sample: list[dict[str, Any]]) -> list[str]:
         captured.append((statement, parameters))
 
     now = datetime.now(UTC)
+    watches = [
+        search_repo.Watch(
+            key=number,
+            filters=to_filters(JobSearch.model_validate(query)),
+            start=now - timedelta(days=1),
+            end=now,
+        )
+        for number, query in enumerate(sample)
+    ]
     found = []
     try:
         async with AsyncSession(engine) as session:
-            for query in sample:
-                captured.clear()
+            async with session.begin():
                 event.listen(engine.sync_engine, "before_cursor_execute", record)
                 try:
-                    await search_repo.published_between(
-                        session,
-                        filters=to_filters(JobSearch.model_validate(query)),
-                        start=now - timedelta(days=1),
-                        end=now,
-                        limit=alerts.MAX_JOBS_IN_ALERT,
+                    await search_repo.new_matches(
+                        session, watches=watches, limit=alerts.MAX_JOBS_IN_ALERT
                     )
                 finally:
                     event.remove(engine.sync_engine, "before_cursor_execute", record)
+                await session.rollback()
+            async with session.begin():
                 connection = await session.connection()
-                for statement, parameters in list(captured):
+                for statement, parameters in captured:
+                    if not statement.lstrip().upper().startswith(("SELECT", "INSERT")):
+                        await connection.exec_driver_sql(statement, parameters)
+                        continue
                     plan = await connection.exec_driver_sql(
                         f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters
                     )
-                    found.append(
-                        f"-- {json.dumps(query)}\n{statement}\n-- {parameters}\n"
-                        + "\n".join(plan.scalars())
-                    )
+                    found.append(f"{statement}\n" + "\n".join(plan.scalars()))
+                await session.rollback()
     finally:
         await engine.dispose()
     return found
@@ -199,7 +210,7 @@ def main() -> None:
     mails = len(list(mail.glob("*.eml")))
     with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
         left = conn.execute(
-            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'send_job_alert'"
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'send_job_alerts'"
         ).fetchone()
         still_due = conn.execute(
             "SELECT count(*) FROM saved_searches WHERE next_alert_at <= now()"

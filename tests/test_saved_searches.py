@@ -394,6 +394,87 @@ async def test_a_missed_week_is_caught_up_in_one_mail(
     assert datetime.fromisoformat(saved["next_alert_at"]) > now
 
 
+async def test_alerts_matched_together_find_what_the_search_finds_in_each_window(
+    mail_client: httpx.AsyncClient,
+    sent: Sent,
+    db: AsyncSession,
+    app: FastAPI,
+    actors: Actors,
+    company: Company,
+    tmp_path: Path,
+) -> None:
+    """Searches of every shape, and windows of different lengths, in one batch: each mail
+    lists exactly what GET /jobs finds for its search among the jobs of its own window."""
+    now = datetime.now(UTC)
+    jobs = [
+        ({"title": "Python Engineer", "workplace": "remote", "tags": ["django"]}, 2),
+        ({"title": "Python Engineer", "workplace": "onsite", "location": "Porto"}, 3),
+        ({"title": "Rust Engineer", "salary_min": 50_000, "salary_max": 90_000}, 4),
+        ({"title": "Barista", "employment_type": "part_time", "location": "Porto"}, 5),
+        ({"title": "Data Engineer", "tags": ["django", "sql"], "salary_max": 40_000}, 6),
+        # Three days old: in the long window only.
+        ({"title": "Python Tutor", "workplace": "remote", "location": "Porto"}, 72),
+        # Older than every window.
+        ({"title": "Python Engineer", "workplace": "remote", "tags": ["django"]}, 200),
+    ]
+    published: dict[int, int] = {}
+    for fields, hours in jobs:
+        job_id = await publish(
+            mail_client,
+            actors,
+            company,
+            db,
+            published_at=now - timedelta(hours=hours),
+            **fields,
+        )
+        published[job_id] = hours
+    searches = {
+        "words": {"q": "python"},
+        "words-and-place": {"q": "python", "workplace": "remote"},
+        "a-tag": {"tag": ["django"]},
+        "a-city": {"location": "porto"},
+        "pay": {"salary_min": 60_000},
+        "not-rust": {"q": "engineer -rust"},
+        "part-time": {"employment_type": "part_time"},
+        "everything": {},
+        "nothing": {"q": "zzzzqqq"},
+    }
+    windows: dict[str, int] = {}
+    for name, search in searches.items():
+        for hours_back in (30, 100):
+            saved_name = f"{name} {hours_back}h"
+            created = await mail_client.post(
+                URL, json=body(name=saved_name, search=search), headers=actors.candidate.headers
+            )
+            assert created.status_code == 201, created.text
+            await make_due(
+                db,
+                created.json()["id"],
+                alerted_through=now - timedelta(hours=hours_back),
+                due=now - timedelta(minutes=5),
+            )
+            windows[saved_name] = hours_back
+    await sent()
+    before = len(messages(tmp_path))
+    assert await run_alerts(app, mail_client, db) == len(windows)
+    mailed: dict[str, set[int]] = {}
+    for mail in messages(tmp_path)[before:]:
+        name = mail["Subject"].split('"')[1]
+        mailed[name] = {
+            int(part.split()[0]) for part in text_of(mail).split("https://jobs.example/jobs/")[1:]
+        }
+    expected = {}
+    for saved_name, hours_back in windows.items():
+        search = searches[saved_name.rsplit(" ", 1)[0]]
+        found = await mail_client.get(f"{API}/jobs", params={**search, "limit": 100})
+        assert found.status_code == 200, found.text
+        ids = {item["id"] for item in found.json()["items"] if published[item["id"]] < hours_back}
+        if ids:
+            expected[saved_name] = ids
+    assert mailed == expected
+    assert len(expected) > len(windows) // 2  # most searches found something to mail
+
+
 async def test_an_alert_lists_twenty_and_counts_the_rest(
     mail_client: httpx.AsyncClient,
     sent: Sent,
@@ -505,10 +586,10 @@ async def test_no_new_alerts_are_asked_for_while_one_runs(
     application = await _one_alert_asked_for(mail_client, db, actors)
     # A worker took it and is sending it.
     await db.execute(
-        text("UPDATE procrastinate_jobs SET status = 'doing' WHERE task_name = 'send_job_alert'")
+        text("UPDATE procrastinate_jobs SET status = 'doing' WHERE task_name = 'send_job_alerts'")
     )
     assert await alerts.schedule_due(application.state.sessionmaker) == 0
-    count = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'send_job_alert'"
+    count = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'send_job_alerts'"
     assert (await db.execute(text(count))).scalar_one() == 1
 
 

@@ -137,11 +137,16 @@ async def test_the_alerts_search_is_planned_per_execution_on_a_long_lived_connec
             session = AsyncSession(bind=connection)
             for number in range(EXECUTIONS):
                 async with session.begin():
-                    await job_search.published_between(
+                    await job_search.new_matches(
                         session,
-                        filters=JobFilters(q="python", location=f"City {number}"),
-                        start=now - timedelta(days=1),
-                        end=now,
+                        watches=[
+                            job_search.Watch(
+                                key=1,
+                                filters=JobFilters(q="python", location=f"City {number}"),
+                                start=now - timedelta(days=1),
+                                end=now,
+                            )
+                        ],
                         limit=20,
                     )
             async with session.begin():

@@ -42,6 +42,8 @@ class SmtpServer:
 
     def __init__(self) -> None:
         self.mode = "accept"
+        # Accepting this many in all, then refusing (None: no such limit).
+        self.accept_at_most: int | None = None
         self.received: list[EmailMessage] = []
         self.refused = 0
         self.rcpt_started = 0
@@ -56,7 +58,8 @@ class SmtpServer:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        if self.mode == "refuse":
+        full = self.accept_at_most is not None and len(self.received) >= self.accept_at_most
+        if self.mode == "refuse" or full:
             self.refused += 1
             return "451 4.3.0 Try again later"
         content = envelope.original_content or b""
@@ -391,7 +394,7 @@ def test_two_workers_catch_up_a_missed_day_of_alerts_once_each(
     finally:
         for worker in workers:
             stop(worker)
-    assert tasks(database, "send_job_alert") == []
+    assert tasks(database, "send_job_alerts") == []
     for saved_id, (email, word) in searches.items():
         expected = {
             job_id
@@ -412,6 +415,68 @@ def test_two_workers_catch_up_a_missed_day_of_alerts_once_each(
             database, "SELECT alerted_through FROM saved_searches WHERE id = %s", saved_id
         )
         assert through == last_due
+
+
+def test_a_batch_of_alerts_whose_mail_server_refuses_midway_sends_each_mail_once(
+    database: URL, smtp: tuple[SmtpServer, int], tmp_path: Path
+) -> None:
+    inbox, port = smtp
+    now = datetime.now(UTC)
+    employer = add_user(database, "chief@example.com", role="employer")
+    ((company_id,),) = sql(
+        database,
+        "INSERT INTO companies (name, owner_id) VALUES ('Acme', %s) RETURNING id",
+        employer,
+    )
+    sql(
+        database,
+        "INSERT INTO jobs (company_id, title, description, location, workplace, "
+        "employment_type, status, published_at) VALUES (%s, 'Kayak guide', 'Paddle.', "
+        "'Porto', 'onsite', 'full_time', 'published', %s)",
+        company_id,
+        now - timedelta(hours=3),
+    )
+    addresses = [f"paddler{number}@example.com" for number in range(5)]
+    for email in addresses:
+        sql(
+            database,
+            "INSERT INTO saved_searches (user_id, name, query, frequency, alerted_through, "
+            "next_alert_at) VALUES (%s, 'Kayaks', '{\"q\": \"kayak\"}', 'daily', %s, %s)",
+            add_user(database, email),
+            now - timedelta(days=1),
+            now - timedelta(minutes=5),
+        )
+    settings = make_settings(database, direct=True)
+
+    async def schedule() -> int:
+        engine = create_engine(settings, role="tests")
+        try:
+            return await alerts.schedule_due(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    def run() -> None:
+        worker = start_worker(database, port, tmp_path / "worker.log", "--until-empty")
+        try:
+            assert worker.wait(timeout=120) == 0
+        finally:
+            stop(worker)
+
+    # One batch: the server takes two of its mails and refuses the third; the task fails.
+    inbox.accept_at_most = 2
+    assert asyncio.run(schedule()) == 5
+    run()
+    assert len(inbox.received) == 2
+    assert inbox.refused == 1
+    ((task_id, _, status, attempts),) = tasks(database, "send_job_alerts")
+    assert (status, attempts) == ("todo", 1)  # to be tried again, later
+    # Its retry, brought forward, sends the three not sent, and none of the two again.
+    inbox.accept_at_most = None
+    sql(database, "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = %s", task_id)
+    run()
+    assert sorted(str(mail["To"]) for mail in inbox.received) == addresses
+    assert tasks(database, "send_job_alerts") == []
+    assert asyncio.run(schedule()) == 0
 
 
 def test_an_operator_runs_a_periodic_task_now_and_reads_the_queue(

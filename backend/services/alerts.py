@@ -8,6 +8,7 @@ ALERT_LAG after it is due, so that a job published just before is committed by t
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -21,7 +22,7 @@ from backend.core.config import Settings
 from backend.core.exceptions import Conflict, NotFound
 from backend.core.pagination import Paged, PageRequest
 from backend.db.models import AlertFrequency, SavedSearch
-from backend.db.queue import SEND_JOB_ALERT, enqueue_many
+from backend.db.queue import SEND_JOB_ALERT, SEND_JOB_ALERTS, enqueue
 from backend.db.repository import job_search as search_repo
 from backend.db.repository import saved_searches as saved_repo
 from backend.db.repository import users as users_repo
@@ -39,8 +40,8 @@ MAX_JOBS_IN_ALERT = 20
 ALERT_LAG = timedelta(minutes=2)
 PERIODS = {AlertFrequency.daily: timedelta(days=1), AlertFrequency.weekly: timedelta(days=7)}
 SAVED_SEARCH_NOT_FOUND = "Saved search not found."
-# Due searches asked for per statement by the scheduler.
-SCHEDULE_BATCH = 1000
+# Due saved searches a task alerts, their matches found together.
+ALERT_BATCH = 1000
 
 
 def stored(search: JobSearch) -> dict[str, Any]:
@@ -115,32 +116,34 @@ async def delete(db: AsyncSession, *, user: Caller, saved_search_id: int) -> Non
 
 
 async def schedule_due(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    """Ask for one alert task per due saved search (a task each, so that every worker takes
-    a share); none while the tasks asked for last time still wait or run. How many were
-    asked for."""
+    """Ask for the alerts of every due saved search, a task for each ALERT_BATCH of them
+    (matched together; every worker takes a share of the tasks); none while the tasks
+    asked for last time still wait or run. How many saved searches were asked for."""
     due_by = datetime.now(UTC) - ALERT_LAG
     count, after_id = 0, 0
     while True:
         async with sessionmaker() as db, db.begin():
-            if count == 0 and await saved_repo.alert_tasks_waiting(db, task_name=SEND_JOB_ALERT):
+            if count == 0 and await saved_repo.alert_tasks_waiting(
+                db, task_names=(SEND_JOB_ALERTS, SEND_JOB_ALERT)
+            ):
                 return 0
-            ids = await saved_repo.due_ids(
-                db, due_by=due_by, after_id=after_id, limit=SCHEDULE_BATCH
-            )
-            await enqueue_many(db, SEND_JOB_ALERT, [{"saved_search_id": i} for i in ids])
+            ids = await saved_repo.due_ids(db, due_by=due_by, after_id=after_id, limit=ALERT_BATCH)
+            if ids:
+                await enqueue(db, SEND_JOB_ALERTS, saved_search_ids=ids)
         count += len(ids)
-        if len(ids) < SCHEDULE_BATCH:
+        if len(ids) < ALERT_BATCH:
             return count
         after_id = ids[-1]
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    saved: SavedSearch
-    window_end: datetime
+    """An alert to mail: its saved search's window as found, and the mail."""
+
+    window: saved_repo.Window
     # Names the send: one mail per saved search and window.
     key: str
-    message: EmailMessage | None
+    message: EmailMessage
 
 
 def _search_link(settings: Settings, query: dict[str, Any]) -> str:
@@ -152,42 +155,73 @@ def _search_link(settings: Settings, query: dict[str, Any]) -> str:
     return f"{settings.frontend_url.rstrip('/')}/?{urlencode(pairs)}"
 
 
-async def due_alert(db: AsyncSession, settings: Settings, *, saved_search_id: int) -> Alert | None:
-    """The alert a saved search is due for, its row locked in `db` until the caller commits
-    (`alert_sent`); None when it is not due, gone, or another run holds it."""
-    target = await saved_repo.lock_for_alert(db, saved_search_id=saved_search_id)
-    if target is None:
-        return None
-    saved = target.saved
-    horizon = datetime.now(UTC) - ALERT_LAG
-    if saved.next_alert_at > horizon:
-        return None
-    period = PERIODS[saved.frequency]
-    # Every window missed while no worker ran, in one mail.
-    window_end = saved.next_alert_at + ((horizon - saved.next_alert_at) // period) * period
-    key = f"alert:{saved.id}:{window_end.isoformat()}"
-    if not target.wants_it:
-        return Alert(saved=saved, window_end=window_end, key=key, message=None)
-    try:
-        search = JobSearch.model_validate(saved.query)
-    except ValidationError:
-        # Saved under rules since tightened: this search sends nothing, and stops no other.
-        logger.warning("saved search %d holds a search no longer valid", saved.id)
-        return Alert(saved=saved, window_end=window_end, key=key, message=None)
-    rows, total = await search_repo.published_between(
-        db,
-        filters=jobs_service.to_filters(search),
-        start=saved.alerted_through,
-        end=window_end,
-        limit=MAX_JOBS_IN_ALERT,
+def _window(target: saved_repo.AlertTarget, horizon: datetime) -> saved_repo.Window:
+    """The window a due saved search's alert covers: every one missed while no worker ran,
+    in one mail."""
+    period = PERIODS[target.frequency]
+    end = target.next_alert_at + ((horizon - target.next_alert_at) // period) * period
+    return saved_repo.Window(
+        saved_search_id=target.saved_search_id,
+        frequency=target.frequency,
+        alerted_through=target.alerted_through,
+        window_end=end,
+        next_alert_at=end + period,
     )
-    if total == 0:
-        return Alert(saved=saved, window_end=window_end, key=key, message=None)
+
+
+async def due_alerts(
+    db: AsyncSession, settings: Settings, *, saved_search_ids: Sequence[int]
+) -> list[Alert]:
+    """The mails of those of the saved searches whose alerts are due, their new matches
+    found together (`job_search.new_matches`); the windows of those with nothing to mail
+    (no new match, alerts off, a search no longer valid) are moved on in `db`'s
+    transaction. A search another run holds, gone, or not due is left out."""
+    horizon = datetime.now(UTC) - ALERT_LAG
+    targets = [
+        target
+        for target in await saved_repo.lock_for_alerts(db, saved_search_ids=saved_search_ids)
+        if target.next_alert_at <= horizon
+    ]
+    windows = {target.saved_search_id: _window(target, horizon) for target in targets}
+    watches = []
+    for target in targets:
+        if not target.wants_it:
+            continue
+        try:
+            search = JobSearch.model_validate(target.query)
+        except ValidationError:
+            # Saved under rules since tightened: this search sends nothing, and stops no other.
+            logger.warning("saved search %d holds a search no longer valid", target.saved_search_id)
+            continue
+        window = windows[target.saved_search_id]
+        watches.append(
+            search_repo.Watch(
+                key=target.saved_search_id,
+                filters=jobs_service.to_filters(search),
+                start=window.alerted_through,
+                end=window.window_end,
+            )
+        )
+    found = await search_repo.new_matches(db, watches=watches, limit=MAX_JOBS_IN_ALERT)
+    mailed = [target for target in targets if target.saved_search_id in found]
+    await saved_repo.move_on(db, windows=[w for key, w in windows.items() if key not in found])
+    return [
+        _alert(settings, target, windows[target.saved_search_id], found[target.saved_search_id])
+        for target in mailed
+    ]
+
+
+def _alert(
+    settings: Settings,
+    target: saved_repo.AlertTarget,
+    window: saved_repo.Window,
+    matches: search_repo.NewMatches,
+) -> Alert:
     frontend = settings.frontend_url.rstrip("/")
     context = {
-        "name": target.name,
-        "search_name": saved.name,
-        "total": total,
+        "name": target.full_name,
+        "search_name": target.name,
+        "total": matches.total,
         "jobs": [
             {
                 "title": row.title,
@@ -195,28 +229,26 @@ async def due_alert(db: AsyncSession, settings: Settings, *, saved_search_id: in
                 "location": row.location,
                 "link": f"{frontend}/jobs/{row.id}",
             }
-            for row in rows
+            for row in matches.rows
         ],
-        "more": total - len(rows),
-        "search_link": _search_link(settings, saved.query),
+        "more": matches.total - len(matches.rows),
+        "search_link": _search_link(settings, target.query),
     }
     message = notifications.notification_mail(
         settings,
         "job_alert",
         to=target.email,
-        user_id=saved.user_id,
+        user_id=target.user_id,
         generation=target.generation,
         kind=notifications.Kind.job_alerts,
         context=context,
     )
-    return Alert(saved=saved, window_end=window_end, key=key, message=message)
+    key = f"alert:{target.saved_search_id}:{window.window_end.isoformat()}"
+    return Alert(window=window, key=key, message=message)
 
 
-async def alert_sent(db: AsyncSession, *, alert: Alert) -> None:
-    """The next window starts where this one ended."""
-    await saved_repo.update(
-        db,
-        saved=alert.saved,
-        alerted_through=alert.window_end,
-        next_alert_at=alert.window_end + PERIODS[alert.saved.frequency],
-    )
+async def claim(db: AsyncSession, *, alert: Alert) -> bool:
+    """Move the alert's window on before its mail goes out in the same transaction, if the
+    saved search is still as the alert found it (its row locked until commit); False when
+    another run moved it on, or its owner changed how often it alerts, or deleted it."""
+    return bool(await saved_repo.move_on(db, windows=[alert.window]))

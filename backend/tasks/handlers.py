@@ -46,6 +46,7 @@ from backend.db.queue import (
     SEND_EMAIL_VERIFICATION,
     SEND_INTERVIEW_INVITATION,
     SEND_JOB_ALERT,
+    SEND_JOB_ALERTS,
     SEND_PASSWORD_RESET,
     SEND_REJECTION,
     queue,
@@ -403,19 +404,31 @@ async def send_rejection(context: JobContext, *, event_id: int) -> None:
             await send_once(db, resources, f"rejection:{event_id}", message)
 
 
+@queue.task(name=SEND_JOB_ALERTS, pass_context=True)
+@measured
+async def send_job_alerts(context: JobContext, *, saved_search_ids: list[int]) -> None:
+    """Mail the new matches of those of the saved searches that are due, found together,
+    each mail in a transaction of its own that moves its search's window on: once per
+    window, however many runs race, and a retry after a failed mail sends none of those
+    that went out before it again."""
+    await _send_alerts(_resources(context), saved_search_ids)
+
+
 @queue.task(name=SEND_JOB_ALERT, pass_context=True)
 @measured
 async def send_job_alert(context: JobContext, *, saved_search_id: int) -> None:
-    """Mail a saved search's new matches and move its window on, in one transaction that
-    holds the saved search's row: once per window, however many runs race."""
-    resources = _resources(context)
-    async with resources.sessionmaker() as db, db.begin():
-        alert = await alerts.due_alert(db, resources.settings, saved_search_id=saved_search_id)
-        if alert is None:
-            return
-        if alert.message is not None:  # else nothing new, or the user turned alerts off
-            await send_once(db, resources, alert.key, alert.message)
-        await alerts.alert_sent(db, alert=alert)
+    """One saved search's alert (a task an earlier release asked for)."""
+    await _send_alerts(_resources(context), [saved_search_id])
+
+
+async def _send_alerts(resources: Resources, saved_search_ids: list[int]) -> None:
+    async with resources.sessionmaker() as db:
+        async with db.begin():
+            due = await alerts.due_alerts(db, resources.settings, saved_search_ids=saved_search_ids)
+        for alert in due:
+            async with db.begin():
+                if await alerts.claim(db, alert=alert):
+                    await send_once(db, resources, alert.key, alert.message)
 
 
 @queue.task(name=NOTIFY_JOB_EXPIRING, pass_context=True)

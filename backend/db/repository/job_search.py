@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     Integer,
     Select,
     String,
@@ -23,13 +24,18 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    column,
     func,
+    insert,
     literal_column,
     select,
+    table,
     text,
+    true,
     tuple_,
+    values,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.cursor import CursorId, Position, scope_of
@@ -682,49 +688,146 @@ async def autocomplete(reader: hot.Reader, *, words: Sequence[str], limit: int) 
     return [row.title for row in await hot.every(reader, _AUTOCOMPLETE, values)]
 
 
-async def published_between(
-    session: AsyncSession,
-    *,
-    filters: JobFilters,
-    start: datetime,
-    end: datetime,
-    limit: int,
-) -> tuple[list[Any], int]:
-    """Visible jobs matching `filters` published in [start, end), newest first, at most
-    `limit` (id, title, location and their company's name), and how many there are in all.
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A saved search's alert to match: its filters and its window [start, end)."""
 
-    One pass through the search's own filters and the published-date index, bounded by the
-    window, however many jobs there are: the count is taken over the same rows the newest
-    are chosen from (a window function), and only those are joined to their company.
-    """
+    key: int
+    filters: JobFilters
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMatches:
+    """A window's newest matches (id, title, location, company name) and how many in all."""
+
+    rows: list[Any]
+    total: int
+
+
+# The jobs published in a batch of alerts' windows, copied for the batch (`new_matches`):
+# the columns the searches filter on and the alerts show, the enums as text.
+_WINDOW_DDL = (
+    "CREATE TEMPORARY TABLE alert_window (id bigint, company_id bigint, title text, "
+    "location text, workplace text, employment_type text, tags varchar[], salary_min "
+    "integer, salary_max integer, published_at timestamptz, search tsvector) ON COMMIT DROP"
+)
+_WINDOW = table(
+    "alert_window",
+    column("id", BigInteger),
+    column("company_id", BigInteger),
+    column("title", String),
+    column("location", String),
+    column("workplace", String),
+    column("employment_type", String),
+    column("tags", Job.tags.type),
+    column("salary_min", Integer),
+    column("salary_max", Integer),
+    column("published_at", DateTime(timezone=True)),
+    column("search", TSVECTOR),
+)
+# The types of a search's values beside the copy's columns.
+_WATCH_TYPES = _FILTER_TYPES | {"workplace": String(), "employment_type": String()}
+
+
+async def new_matches(
+    session: AsyncSession, *, watches: Sequence[Watch], limit: int
+) -> dict[int, NewMatches]:
+    """For each watch (by key), the visible jobs matching its filters published in its
+    window, newest first, at most `limit`, and how many there are in all: every watch of a
+    batch at once, not a query each.
+
+    The visible jobs published in the span of the windows are copied once into a temporary
+    table with a full-text index of its own (a day's jobs, not the whole table's posting
+    lists), and the watches of each shape (which filters they use) are matched against it
+    in one statement: each a row of VALUES beside a LATERAL search of the copy, through its
+    own filters (`_conditions`, as `GET /jobs` takes them). The copy is dropped before the
+    function returns (and at commit at the latest)."""
+    if not watches:
+        return {}
+    await session.execute(text(_WINDOW_DDL))
+    copied = select(
+        Job.id,
+        Job.company_id,
+        Job.title,
+        Job.location,
+        cast(Job.workplace, String),
+        cast(Job.employment_type, String),
+        Job.tags,
+        Job.salary_min,
+        Job.salary_max,
+        Job.published_at,
+        Job.search,
+    ).where(
+        publicly_visible(),
+        Job.published_at >= min(watch.start for watch in watches),
+        Job.published_at < max(watch.end for watch in watches),
+    )
+    await session.execute(insert(_WINDOW).from_select(list(_WINDOW.c.keys()), copied))
+    await session.execute(text("CREATE INDEX ON alert_window USING gin (search)"))
+    await session.execute(text("ANALYZE alert_window"))
+    shapes: dict[tuple[str, ...], list[tuple[Watch, dict[str, Any]]]] = {}
+    for watch in watches:
+        values_of = _filter_values(watch.filters)
+        shapes.setdefault(tuple(values_of), []).append((watch, values_of))
+    # The watches' values decide each best plan, and the worker's connections live long:
+    # planned for these values, for the rest of the transaction.
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    found: dict[int, NewMatches] = {}
+    for names, members in shapes.items():
+        for row in await session.execute(_new_matches_of(names, members, limit=limit)):
+            matches = found.setdefault(row.key, NewMatches(rows=[], total=int(row.total)))
+            matches.rows.append(row)
+    await session.execute(text("DROP TABLE alert_window"))
+    return found
+
+
+def _new_matches_of(
+    names: tuple[str, ...], members: list[tuple[Watch, dict[str, Any]]], *, limit: int
+) -> Select[Any]:
+    watched = values(
+        column("key", BigInteger),
+        column("start", DateTime(timezone=True)),
+        column("end", DateTime(timezone=True)),
+        *(column(name, _WATCH_TYPES[name]) for name in names),
+        name="watched",
+    ).data(
+        [
+            (watch.key, watch.start, watch.end, *(values_of[name] for name in names))
+            for watch, values_of in members
+        ]
+    )
+    copy = _WINDOW.c
     newest = (
-        _filtered(filters)
-        .where(Job.published_at >= start, Job.published_at < end)
-        .with_only_columns(
-            Job.id,
-            Job.title,
-            Job.location,
-            Job.company_id,
-            Job.published_at,
+        select(
+            copy.id,
+            copy.title,
+            copy.location,
+            copy.company_id,
+            copy.published_at,
             func.count().over().label("total"),
         )
-        .order_by(Job.published_at.desc(), Job.id.desc())
+        .where(
+            copy.published_at >= watched.c.start,
+            copy.published_at < watched.c.end,
+            *_conditions(names, lambda name: watched.c[name], job=copy),
+        )
+        .order_by(copy.published_at.desc(), copy.id.desc())
         .limit(limit)
-        .subquery()
+        .lateral("newest")
     )
-    statement = (
+    return (
         select(
+            watched.c.key,
             newest.c.id,
             newest.c.title,
             newest.c.location,
             Company.name.label("company_name"),
             newest.c.total,
         )
+        .select_from(watched)
+        .join(newest, true())
         .join(Company, Company.id == newest.c.company_id)
-        .order_by(newest.c.published_at.desc(), newest.c.id.desc())
+        .order_by(watched.c.key, newest.c.published_at.desc(), newest.c.id.desc())
     )
-    # The search's values decide its best plan (see `hot.HotRead`), and the worker's
-    # connections live long: planned for these values, for the rest of the transaction.
-    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    rows = list(await session.execute(statement))
-    return rows, (int(rows[0].total) if rows else 0)

@@ -1,14 +1,16 @@
 """Queries over saved searches."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, DateTime, String, cast, column, func, select, text, values
+from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import Positioned
-from backend.db.models import SavedSearch, User
+from backend.db.models import AlertFrequency, SavedSearch, User
 from backend.db.repository import base, users
 from backend.db.repository.base import IdPosition, Lock
 
@@ -75,38 +77,96 @@ async def due_ids(
 
 @dataclass(frozen=True, slots=True)
 class AlertTarget:
-    saved: SavedSearch
+    saved_search_id: int
+    user_id: int
+    name: str  # the saved search's
+    query: dict[str, Any]
+    frequency: AlertFrequency
+    alerted_through: datetime
+    next_alert_at: datetime
     email: str
-    name: str
+    full_name: str
     # The owner gets alerts (they are on, and the account may be mailed).
     wants_it: bool
     generation: int
 
 
-async def lock_for_alert(session: AsyncSession, *, saved_search_id: int) -> AlertTarget | None:
-    """A saved search and its owner's address, its row locked for this alert run; None when
-    it is gone or another run holds it (that run does the work)."""
+async def lock_for_alerts(
+    session: AsyncSession, *, saved_search_ids: Sequence[int]
+) -> list[AlertTarget]:
+    """Those of the saved searches that still exist, with their owners' addresses, their
+    rows locked for this alert run; one another run holds is left out (that run does its
+    work)."""
     statement = (
         select(
-            SavedSearch,
+            SavedSearch.id,
+            SavedSearch.user_id,
+            SavedSearch.name,
+            SavedSearch.query,
+            SavedSearch.frequency,
+            SavedSearch.alerted_through,
+            SavedSearch.next_alert_at,
             User.email,
             User.full_name,
             User.notify_job_alerts & users.MAILABLE,
             User.security_generation,
         )
         .join(User, User.id == SavedSearch.user_id)
-        .where(SavedSearch.id == saved_search_id)
+        .where(SavedSearch.id.in_(saved_search_ids))
+        .order_by(SavedSearch.id)
         .with_for_update(of=SavedSearch, skip_locked=True)
     )
-    row = (await session.execute(statement)).one_or_none()
-    return None if row is None else AlertTarget(*row)
+    return [AlertTarget(*row) for row in await session.execute(statement)]
 
 
-async def alert_tasks_waiting(session: AsyncSession, *, task_name: str) -> bool:
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A saved search's alert window, as an alert run found it, and where it moves to."""
+
+    saved_search_id: int
+    frequency: AlertFrequency
+    alerted_through: datetime
+    window_end: datetime
+    next_alert_at: datetime
+
+
+async def move_on(session: AsyncSession, *, windows: Sequence[Window]) -> set[int]:
+    """Move each saved search's window on (`alerted_through` to its end, the next alert
+    due a period later), where it is still as the run found it (the same start and
+    frequency): one statement; the ids moved on, their rows locked until commit."""
+    if not windows:
+        return set()
+    found = values(
+        column("id", BigInteger),
+        column("frequency", String),
+        column("alerted_through", DateTime(timezone=True)),
+        column("window_end", DateTime(timezone=True)),
+        column("next_alert_at", DateTime(timezone=True)),
+        name="found",
+    ).data(
+        [
+            (w.saved_search_id, w.frequency.value, w.alerted_through, w.window_end, w.next_alert_at)
+            for w in windows
+        ]
+    )
+    statement = (
+        update_rows(SavedSearch)
+        .where(
+            SavedSearch.id == found.c.id,
+            SavedSearch.alerted_through == found.c.alerted_through,
+            SavedSearch.frequency == cast(found.c.frequency, SavedSearch.frequency.type),
+        )
+        .values(alerted_through=found.c.window_end, next_alert_at=found.c.next_alert_at)
+        .returning(SavedSearch.id)
+    )
+    return set((await session.execute(statement)).scalars())
+
+
+async def alert_tasks_waiting(session: AsyncSession, *, task_names: Sequence[str]) -> bool:
     """Whether alert tasks asked for earlier are still waiting in the task queue or
     running (a search being alerted is due until its task commits)."""
     statement = text(
         "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs "
-        "WHERE task_name = :task AND status IN ('todo', 'doing'))"
+        "WHERE task_name = ANY(:tasks) AND status IN ('todo', 'doing'))"
     )
-    return bool((await session.execute(statement, {"task": task_name})).scalar_one())
+    return bool((await session.execute(statement, {"tasks": list(task_names)})).scalar_one())
