@@ -406,7 +406,7 @@ async def test_alerts_matched_together_find_what_the_search_finds_in_each_window
     """Searches of every shape, and windows of different lengths, in one batch: each mail
     lists exactly what GET /jobs finds for its search among the jobs of its own window."""
     now = datetime.now(UTC)
-    jobs = [
+    jobs: list[tuple[dict[str, Any], int]] = [
         ({"title": "Python Engineer", "workplace": "remote", "tags": ["django"]}, 2),
         ({"title": "Python Engineer", "workplace": "onsite", "location": "Porto"}, 3),
         ({"title": "Rust Engineer", "salary_min": 50_000, "salary_max": 90_000}, 4),
@@ -428,7 +428,7 @@ async def test_alerts_matched_together_find_what_the_search_finds_in_each_window
             **fields,
         )
         published[job_id] = hours
-    searches = {
+    searches: dict[str, dict[str, Any]] = {
         "words": {"q": "python"},
         "words-and-place": {"q": "python", "workplace": "remote"},
         "a-tag": {"tag": ["django"]},
