@@ -210,6 +210,39 @@ async def test_many_jobs_are_noticed_in_batches(
     assert await schedule(mail_client) == 0
 
 
+async def test_batches_walk_the_expiring_jobs_once_ties_included(
+    mail_client: httpx.AsyncClient,
+    db: AsyncSession,
+    app: FastAPI,
+    actors: Actors,
+    company: Company,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each batch goes on from the last job of the one before (its expiry and id), never
+    from the start of the range again; jobs expiring at the same instant across a batch's
+    end are each noticed once."""
+    from tests.test_queries import captured
+
+    monkeypatch.setattr(job_expiry, "NOTICE_BATCH", 3)
+    same = from_now(hours=20)
+    jobs = [await post_job(mail_client, actors, company, expires_at=same) for _ in range(5)]
+    jobs.append(await post_job(mail_client, actors, company, expires_at=from_now(hours=30)))
+    jobs.append(await post_job(mail_client, actors, company, expires_at=from_now(hours=40)))
+    with captured(app) as statements:
+        assert await schedule(mail_client) == 7
+    inserts = [
+        parameters
+        for statement, parameters in statements
+        if statement.lstrip().startswith("INSERT INTO job_expiry_notices")
+    ]
+    assert len(inserts) == 3
+    # The second batch starts after the first's last job, the third after the second's.
+    assert sorted(jobs[:5])[2] in inserts[1].values()
+    assert jobs[5] in inserts[2].values()
+    assert sorted(task.args["job_id"] for task in await waiting(db)) == sorted(jobs)
+    assert await schedule(mail_client) == 0
+
+
 async def test_purge_forgets_notices_of_dates_long_past(
     mail_client: httpx.AsyncClient, db: AsyncSession, actors: Actors, company: Company
 ) -> None:

@@ -28,10 +28,12 @@ async def schedule_notices(sessionmaker: async_sessionmaker[AsyncSession]) -> in
     """Record a notice and ask for its mail for every visible job expiring within
     EXPIRY_NOTICE that its owner was not told of; how many."""
     count = 0
+    until = datetime.now(UTC) + EXPIRY_NOTICE
+    after: tuple[datetime, int] | None = None
     while True:
         async with sessionmaker() as db, db.begin():
             recorded = await jobs_repo.record_expiry_notices(
-                db, until=datetime.now(UTC) + EXPIRY_NOTICE, limit=NOTICE_BATCH
+                db, until=until, limit=NOTICE_BATCH, after=after
             )
             await enqueue_many(
                 db,
@@ -44,6 +46,8 @@ async def schedule_notices(sessionmaker: async_sessionmaker[AsyncSession]) -> in
         count += len(recorded)
         if len(recorded) < NOTICE_BATCH:
             return count
+        # The next batch goes on from the last job of this one (no walk over those told).
+        after = max((expires_at, job_id) for job_id, expires_at in recorded)
 
 
 async def notice_mail(

@@ -475,8 +475,8 @@ async def notify_open_check(
 @queue.task(name="schedule_job_alerts", queueing_lock="schedule_job_alerts", pass_context=True)
 @measured
 async def schedule_job_alerts(context: JobContext, timestamp: int) -> None:
-    """Ask for the alert of every saved search that is due (one task each, so that every
-    worker takes a share)."""
+    """Ask for the alerts of every saved search that is due (a task for each thousand, so
+    that every worker takes a share)."""
     resources = _resources(context)
     count = await alerts.schedule_due(resources.sessionmaker)
     if count:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -388,14 +389,21 @@ async def held_notice(session: AsyncSession, *, job_id: int) -> HeldNotice | Non
 
 
 async def record_expiry_notices(
-    session: AsyncSession, *, until: datetime, limit: int
+    session: AsyncSession,
+    *,
+    until: datetime,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
 ) -> list[tuple[int, datetime]]:
-    """Record, for at most `limit` visible jobs that expire by `until`, that their owner is
-    told of that expiry; the (job id, expiry) of each recorded, none twice for one date.
+    """Record, for at most `limit` visible jobs that expire by `until` (after the job at
+    `after`, its expiry and id, in that order), that their owner is told of that expiry;
+    the (job id, expiry) of each recorded, none twice for one date.
 
-    The jobs come from the published expiry-date index, from now to `until`. A job whose
-    date changed since its last notice is recorded again. Two runs at once record each job
-    once: the second's insert waits for the first's row, then finds that date told.
+    The jobs come from the published expiry-date index, from now (or `after`) to `until`,
+    in expiry order: a run of batches walks the range once, each batch from where the last
+    one's last job was. A job whose date changed since its last notice is recorded again.
+    Two runs at once record each job once: the second's insert waits for the first's row,
+    then finds that date told.
     """
     notices = JobExpiryNotice.__table__.c
     told = (
@@ -412,8 +420,11 @@ async def record_expiry_notices(
             Job.expires_at <= until,
             ~told,
         )
+        .order_by(Job.expires_at, Job.id)
         .limit(limit)
     )
+    if after is not None:
+        due = due.where(Job.expires_at >= after[0], tuple_(Job.expires_at, Job.id) > after)
     upsert = insert(JobExpiryNotice).from_select(["job_id", "expires_at"], due)
     statement = upsert.on_conflict_do_update(
         index_elements=[notices.job_id],
