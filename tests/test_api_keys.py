@@ -105,6 +105,8 @@ async def test_a_key_acts_for_its_company_within_its_scopes_only(
         ("GET", "/companies/{company}/api-keys"),
         ("POST", "/companies/{company}/api-keys"),
         ("GET", "/users/me/applicants"),
+        ("PUT", "/users/me/saved-jobs/1"),
+        ("GET", "/users/me/job-markers?job_id=1"),
     ],
 )
 async def test_a_key_never_reaches_a_route_for_people(

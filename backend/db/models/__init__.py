@@ -47,6 +47,7 @@ from backend.db.models.resume import (
     StoredFile,
     TextState,
 )
+from backend.db.models.saved_job import SavedJob
 from backend.db.models.saved_search import AlertFrequency, SavedSearch
 from backend.db.models.search_outbox import SearchOutboxEntry
 from backend.db.models.session import UserSession
@@ -100,6 +101,7 @@ __all__ = [
     "Resume",
     "ReviewPolicy",
     "Role",
+    "SavedJob",
     "SavedSearch",
     "SearchOutboxEntry",
     "SentMail",
