@@ -10,6 +10,7 @@ from backend.apis.access import EmployerOrAdmin, IdPath, optional_user
 from backend.apis.deps import (
     DbSession,
     IfMatch,
+    PublicReadDb,
     SettingsDep,
     TransactionsDep,
     public_hot_reads,
@@ -29,7 +30,14 @@ from backend.schemas.feeds import (
     XML_MEDIA_TYPE,
     atom_feed,
 )
-from backend.schemas.job import JobCreate, JobQuery, JobRead, JobSearch, JobUpdate
+from backend.schemas.job import (
+    JobCreate,
+    JobQuery,
+    JobRead,
+    JobSearch,
+    JobUpdate,
+    SimilarJobs,
+)
 from backend.schemas.moderation import RevisionRead
 from backend.schemas.pagination import Page
 from backend.services import jobs as jobs_service
@@ -197,6 +205,29 @@ async def read_job(job_id: IdPath, request: Request) -> Response:
         user = await optional_user(request, db)
         job = await jobs_service.get(db, user=user, job_id=job_id)
     return json_response(JobRead.model_validate(job), headers={"ETag": etag(job.updated_at)})
+
+
+# How many similar jobs a job's page asks for, by default and at most.
+SIMILAR_DEFAULT = 6
+SIMILAR_MAX = 20
+
+
+@router.get(
+    "/jobs/{job_id:int}/similar",
+    name="similar",
+    response_model=SimilarJobs,
+    responses=problem_responses(404),
+)
+async def similar_jobs(
+    job_id: IdPath,
+    db: PublicReadDb,
+    limit: Annotated[int, Query(ge=1, le=SIMILAR_MAX)] = SIMILAR_DEFAULT,
+) -> SimilarJobs:
+    """Open jobs like a job on the board, the most alike first: titles alike to its own
+    (the newest jobs of each), then the tags they share and the same place; 404 for a job
+    not on the board."""
+    found = await jobs_service.similar(db, job_id=job_id, limit=limit)
+    return SimilarJobs(items=[JobRead.model_validate(row) for row in found])
 
 
 @router.patch(

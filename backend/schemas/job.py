@@ -269,6 +269,12 @@ class JobRead(ResponseModel):
         return render_html(info.data["description"]) if stored is None else stored
 
 
+class SimilarJobs(ResponseModel):
+    """Jobs on the board like one, the most alike first."""
+
+    items: list[JobRead]
+
+
 MAX_QUERY_LENGTH = 200
 MAX_SEARCH_TAGS = 20
 Sort = Literal["relevance", "newest", "salary"]

@@ -180,6 +180,22 @@ async def autocomplete(db: Reader, *, typed: str) -> list[str]:
     return await search_repo.autocomplete(db, words=words, limit=AUTOCOMPLETE_LIMIT)
 
 
+async def similar(db: AsyncSession, *, job_id: int, limit: int) -> list[Any]:
+    """Jobs on the board like a job on the board (404 for any other), the most alike first:
+    by title, then shared tags and the same place."""
+    found = await jobs_repo.read_access(db, job_id=job_id)
+    if found is None or not found.public:
+        raise NotFound(JOB_NOT_FOUND)
+    return await search_repo.similar(
+        db,
+        job_id=job_id,
+        title=found.title,
+        tags=found.tags,
+        location=found.location,
+        limit=limit,
+    )
+
+
 async def get(db: Reader, *, user: Caller | None, job_id: int) -> JobRow:
     """A job the caller may read: visible to all, or any status for its owner and admins."""
     found = await jobs_repo.read_access(db, job_id=job_id)

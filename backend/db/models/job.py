@@ -113,6 +113,14 @@ class Job(TimestampMixin, Base):
         ),
         # Autocomplete checks that a suggested title still has a visible job.
         Index("ix_jobs_title_published", "title", postgresql_where=text("status = 'published'")),
+        # A job's similar jobs: the newest of each title alike to its own.
+        Index(
+            "ix_jobs_title_newest",
+            "title",
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status = 'published'"),
+        ),
         # The moderators' queue: the jobs held for review, oldest first.
         Index(
             "ix_jobs_pending_queue",
@@ -239,6 +247,13 @@ class JobTitle(Base):
 
     __tablename__ = "job_titles"
     __table_args__ = (
+        # Titles alike to a job's own, for its similar jobs.
+        Index(
+            "ix_job_titles_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
         Index(
             "ix_job_titles_words",
             func.to_tsvector(text("'simple'::regconfig"), text("title")),

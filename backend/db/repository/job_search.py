@@ -831,3 +831,59 @@ def _new_matches_of(
         .join(Company, Company.id == newest.c.company_id)
         .order_by(watched.c.key, newest.c.published_at.desc(), newest.c.id.desc())
     )
+
+
+# A job's similar jobs: the SIMILAR_TITLES titles of the board most alike to its own
+# (pg_trgm's `%`, through ix_job_titles_title_trgm), the SIMILAR_PER_TITLE newest visible
+# jobs of each (through ix_jobs_title_newest), ranked by how alike the title is, then the
+# tags they share and the same place.
+SIMILAR_TITLES = 8
+SIMILAR_PER_TITLE = 10
+SHARED_TAG_WEIGHT = 0.1
+SAME_PLACE_WEIGHT = 0.2
+
+
+async def similar(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    title: str,
+    tags: Sequence[str],
+    location: str,
+    limit: int,
+) -> list[Any]:
+    """Visible jobs like `job_id` (its title, tags and location given), the most alike
+    first: a bounded read whatever the board's size (at most SIMILAR_TITLES index scans of
+    SIMILAR_PER_TITLE rows each)."""
+    alike = func.similarity(JobTitle.title, title).label("alike")
+    titles = (
+        select(JobTitle.title, alike)
+        .where(JobTitle.title.op("%")(title), JobTitle.published_count > 0)
+        .order_by(alike.desc(), JobTitle.title)
+        .limit(SIMILAR_TITLES)
+        .cte("alike_titles")
+    )
+    newest = (
+        select(*LISTED_COLUMNS)
+        .where(Job.title == titles.c.title, publicly_visible(), Job.id != job_id)
+        .order_by(Job.published_at.desc(), Job.id.desc())
+        .limit(SIMILAR_PER_TITLE)
+        .lateral("newest")
+    )
+    tag = func.unnest(newest.c.tags).table_valued("tag").render_derived()
+    shared = (
+        select(func.count())
+        .select_from(tag)
+        .where(tag.c.tag == any_(cast(list(tags), ARRAY(String))))
+        .scalar_subquery()
+    )
+    same_place = case((func.lower(newest.c.location) == location.lower(), 1.0), else_=0.0)
+    score = titles.c.alike + SHARED_TAG_WEIGHT * shared + SAME_PLACE_WEIGHT * same_place
+    statement = (
+        select(newest)
+        .select_from(titles)
+        .join(newest, true())
+        .order_by(score.desc(), newest.c.published_at.desc(), newest.c.id.desc())
+        .limit(limit)
+    )
+    return list(await session.execute(statement))
