@@ -763,7 +763,10 @@ def test_every_page_is_accessible_and_quiet_at_both_widths(
             assert [error[: len(missing)] for error in tab.errors] == expected, (width, path)
     # Signed-in pages, as a candidate and as an employer.
     for role, pages in (
-        ("candidate", ["/", "/account", "/applications", "/profile", "/saved-searches"]),
+        (
+            "candidate",
+            ["/", "/account", "/applications", "/profile", "/saved-searches", "/saved-jobs"],
+        ),
         ("employer", ["/dashboard", "/account"]),
     ):
         for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -1646,4 +1649,48 @@ def test_an_employer_makes_an_api_key_its_ats_publishes_with_then_revokes_it(
     page.get_by_role("button", name="Revoke the key Our ATS").click()
     expect(page.get_by_text("The key Our ATS is revoked: it stops working now.")).to_be_visible()
     assert httpx.get(target, headers=headers, timeout=10).status_code == 401
+    assert employer.unexpected_errors() == []
+
+
+def test_a_candidate_saves_a_job_finds_it_marked_and_sees_similar_ones(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Similar Co", email=unique("alike"), role="employer")
+    add_first_company(employer, "Similar Co")
+    word = f"Zq{uuid.uuid4().hex[:6]}"
+    post_job(employer, title=f"{word} Platform Engineer")
+    post_job(employer, title=f"{word} Senior Platform Engineer")
+    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        tab = new_tab(viewport)
+        sign_up(tab, site, name="Saver", email=unique("saver"), role="candidate")
+        page = tab.page
+        page.goto(f"/?q={word}&sort=newest")
+        results = page.get_by_role("list", name="Jobs").locator(":scope > li")
+        expect(results).to_have_count(2)
+        results.get_by_role("link", name=f"{word} Platform Engineer", exact=True).click()
+        expect(page.locator("main h1")).to_have_text(f"{word} Platform Engineer")
+        similar = page.get_by_role("list", name="Similar jobs").locator(":scope > li")
+        expect(similar.get_by_role("link")).to_have_text([f"{word} Senior Platform Engineer"])
+        save = page.get_by_role("button", name="Save this job")
+        save.click()
+        expect(page.get_by_role("button", name="Saved ✓ (remove)")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        assert serious_violations(page) == [], width
+        screenshot(page, f"job-saved-{width}")
+        # Saved, it is marked in the search's list and listed among the saved jobs.
+        page.goto(f"/?q={word}&sort=newest")
+        marked = results.filter(has=page.locator(".badge.saved"))
+        expect(marked.get_by_role("link")).to_have_text([f"{word} Platform Engineer"])
+        page.get_by_role("link", name="Saved jobs").click()
+        saved = page.get_by_role("list", name="Saved jobs").locator(":scope > li")
+        expect(saved.get_by_role("link")).to_have_text([f"{word} Platform Engineer"])
+        assert serious_violations(page) == [], width
+        screenshot(page, f"saved-jobs-{width}")
+        saved.get_by_role("button", name="Saved ✓ (remove)").click()
+        expect(saved.get_by_role("button", name="Save this job")).to_be_visible()
+        page.reload()
+        expect(page.get_by_text("No saved jobs yet")).to_be_visible()
+        assert tab.unexpected_errors() == [], width
     assert employer.unexpected_errors() == []

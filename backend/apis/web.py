@@ -55,6 +55,7 @@ PAGES = (
     "/applications",
     "/profile",
     "/saved-searches",
+    "/saved-jobs",
     "/dashboard",
     "/admin",
     "/moderation",

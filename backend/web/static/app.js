@@ -3,7 +3,7 @@
 import { currentUser, onSessionChange, restore, signOut } from "./api.js";
 import { h, title, render } from "./ui.js";
 import { fallback, navigate, onShow, route, start } from "./router.js";
-import { feedsPage, home, jobPage } from "./views/jobs.js";
+import { feedsPage, home, jobPage, savedJobsPage } from "./views/jobs.js";
 import {
   accountPage,
   forgotPasswordPage,
@@ -34,7 +34,7 @@ function drawNav(user) {
     if (user.role === "employer" || user.role === "admin") items.push(link("/dashboard", "Dashboard"));
     if (user.role === "moderator" || user.role === "admin") items.push(link("/moderation", "Moderation"));
     if (user.role === "admin") items.push(link("/admin", "Admin"));
-    items.push(link("/saved-searches", "Saved searches"), link("/account", "Account"));
+    items.push(link("/saved-jobs", "Saved jobs"), link("/saved-searches", "Saved searches"), link("/account", "Account"));
     const out = h("button", { type: "button", class: "link" }, "Sign out");
     out.addEventListener("click", async () => {
       await signOut();
@@ -60,6 +60,7 @@ route("/account", accountPage);
 route("/applications", applicationsPage);
 route("/profile", profilePage);
 route("/saved-searches", savedSearchesPage);
+route("/saved-jobs", savedJobsPage);
 route("/dashboard", dashboardPage);
 route("/dashboard/jobs/:id", dashboardJobPage);
 route("/dashboard/companies/:id/team", teamPage);

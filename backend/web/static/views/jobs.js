@@ -1,6 +1,6 @@
 // The home page (search) and a job's page.
 
-import { ApiError, allPages, currentUser, get, options, post } from "../api.js";
+import { ApiError, allPages, currentUser, get, options, post, remove, request } from "../api.js";
 import { action, ago, choices, describe, field, flash, form, h, input, markup, render, salary, select, title, when, words } from "../ui.js";
 import { navigate } from "../router.js";
 import { uploadResume } from "./candidate.js";
@@ -54,18 +54,68 @@ export function verifiedBadge(verified) {
   return verified ? h("span", { class: "badge verified", title: "The company proved a mailbox at its website's domain" }, "Verified") : null;
 }
 
-function jobCard(job) {
+export function jobCard(job) {
   const company = h("span", { class: "company" }, job.company_name, verifiedBadge(job.company_verified));
   const pay = salary(job);
   return h(
     "li",
-    { class: "card job" },
+    { class: "card job", "data-job": String(job.id) },
     h("h2", {}, h("a", { href: `/jobs/${job.id}` }, job.title)),
     h("p", { class: "meta" }, company, " · ", job.location, " · ", words(job.workplace), " · ", words(job.employment_type)),
     pay ? h("p", { class: "salary" }, pay) : null,
     job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
     h("p", { class: "when" }, `Published ${when(job.published_at)} · confirmed open ${ago(job.confirmed_open_at)}`),
   );
+}
+
+// Marks the cards of a list with what the signed-in user did with each job (saved it,
+// applied to it): the lists are the same for everyone, the markers are asked for apart.
+export async function markCards(cards) {
+  if (!currentUser() || !cards.length) return;
+  const byId = new Map(cards.map((card) => [card.dataset.job, card]));
+  let found;
+  try {
+    found = await get("/users/me/job-markers", { job_id: [...byId.keys()] });
+  } catch {
+    return;
+  }
+  for (const marker of found.items) {
+    const card = byId.get(String(marker.job_id));
+    if (!card || card.querySelector(".markers")) continue;
+    const badges = [];
+    if (marker.applied_at) badges.push(h("span", { class: "badge applied" }, `Applied ${when(marker.applied_at)}`));
+    if (marker.saved_at) badges.push(h("span", { class: "badge saved" }, "Saved"));
+    card.append(h("p", { class: "markers" }, ...badges));
+  }
+}
+
+// A button that saves a job for later, or takes it back off the saved jobs.
+export function saveButton(jobId, saved) {
+  const button = h("button", { type: "button", class: "secondary", "aria-pressed": String(saved) });
+  const show = (isSaved) => {
+    button.setAttribute("aria-pressed", String(isSaved));
+    button.textContent = isSaved ? "Saved ✓ (remove)" : "Save this job";
+  };
+  show(saved);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const wasSaved = button.getAttribute("aria-pressed") === "true";
+    try {
+      if (wasSaved) {
+        await remove(`/users/me/saved-jobs/${jobId}`);
+        flash("Removed from your saved jobs.");
+      } else {
+        await request("PUT", `/users/me/saved-jobs/${jobId}`);
+        flash("Saved: find it under Saved jobs.");
+      }
+      show(!wasSaved);
+    } catch (error) {
+      flash(describe(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 function autocomplete(box, list) {
@@ -117,7 +167,9 @@ export async function home(params) {
     try {
       const page = await get("/jobs", { ...search, limit: 20, cursor: append ? cursor : undefined });
       if (!append) results.replaceChildren();
-      results.append(...page.items.map(jobCard));
+      const cards = page.items.map(jobCard);
+      results.append(...cards);
+      markCards(cards);
       cursor = page.next_cursor;
       more.hidden = !cursor;
       const shown = results.children.length;
@@ -192,8 +244,24 @@ export async function jobPage(id) {
       about.hidden = false;
     }
   });
+  // Open jobs like this one, once they have come.
+  const similar = h("section", { class: "similar", "aria-labelledby": "similar-heading", hidden: true });
+  if (job.status === "published") {
+    get(`/jobs/${job.id}/similar`).then((found) => {
+      if (!found.items.length) return;
+      const cards = found.items.map(jobCard);
+      similar.replaceChildren(h("h2", { id: "similar-heading" }, "Similar jobs"), h("ol", { class: "results", "aria-label": "Similar jobs" }, cards));
+      similar.hidden = false;
+      markCards(cards);
+    }, () => {});
+  }
   const pay = salary(job);
   const user = currentUser();
+  let saveArea = null;
+  if (user && job.status === "published") {
+    const marked = await get("/users/me/job-markers", { job_id: [job.id] }).then((found) => found.items, () => []);
+    saveArea = h("p", { class: "save" }, saveButton(job.id, marked.some((marker) => marker.saved_at)));
+  }
   let applyArea;
   let applied;
   if (!user) {
@@ -260,13 +328,51 @@ export async function jobPage(id) {
       answers,
       job.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, job.tags.map((tag) => h("li", {}, tag))) : null,
       job.status !== "published" ? h("p", { class: "notice" }, `This job is ${job.status}.`) : null,
+      saveArea,
       h("div", { class: "description" }, markup(job.description_html)),
       h("p", { class: "when" }, job.published_at ? `Published ${when(job.published_at)}` : "Not published", job.status === "published" && job.confirmed_open_at ? ` · confirmed open by the employer ${ago(job.confirmed_open_at)}` : ""),
       about,
       applyArea ? h("section", { "aria-labelledby": "apply-heading" }, h("h2", { id: "apply-heading" }, "Apply"), applyArea) : null,
       reportArea,
+      similar,
     ),
   );
+}
+
+// The signed-in user's saved jobs, newest first, each with a button to take it off.
+export async function savedJobsPage() {
+  title("Saved jobs");
+  if (!currentUser()) {
+    navigate("/signin?next=/saved-jobs");
+    return;
+  }
+  const list = h("ol", { class: "results", "aria-label": "Saved jobs" });
+  const status = h("p", { class: "status", role: "status" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  let cursor = null;
+  async function load(append) {
+    more.disabled = true;
+    try {
+      const page = await get("/users/me/saved-jobs", { limit: 20, cursor: append ? cursor : undefined });
+      const cards = page.items.map((saved) => {
+        const card = jobCard(saved.job);
+        card.append(h("p", { class: "when" }, `Saved ${when(saved.saved_at)}`), h("p", {}, saveButton(saved.job.id, true)));
+        return card;
+      });
+      list.append(...cards);
+      markCards(cards);
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      status.textContent = list.children.length ? "" : "No saved jobs yet: save one from its page to come back to it.";
+    } catch (error) {
+      status.textContent = describe(error);
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener("click", () => load(true));
+  render(h("h1", {}, "Saved jobs"), status, list, more);
+  await load(false);
 }
 
 // What the footer's feed link opens: the feed is for feed readers, this page for people.
