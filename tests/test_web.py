@@ -515,12 +515,14 @@ def test_search_lives_in_the_address_and_loads_more(
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
     titles = results.locator("h2").all_inner_texts()
     assert titles == [f"Role {number} {word}" for number in range(22, -1, -1)]
-    # Another search is another address; going back restores the first.
+    # Another search is another address; going back restores the first, with the pages
+    # it had loaded.
     search.get_by_label("Type").select_option("full_time")
     search.get_by_role("button", name="Search").click()
     expect(page.get_by_text("No jobs match this search.")).to_be_visible()
     page.go_back()
-    expect(results).to_have_count(20)
+    expect(results).to_have_count(23)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
     assert employer.unexpected_errors() == []
     assert tab.unexpected_errors() == []
 
@@ -1694,3 +1696,70 @@ def test_a_candidate_saves_a_job_finds_it_marked_and_sees_similar_ones(
         expect(page.get_by_text("No saved jobs yet")).to_be_visible()
         assert tab.unexpected_errors() == [], width
     assert employer.unexpected_errors() == []
+
+
+def test_on_a_phone_the_results_come_first_and_coming_back_finds_the_place(
+    site: Site, new_tab: Callable[..., Tab]
+) -> None:
+    employer = new_tab()
+    sign_up(employer, site, name="Place Keeper", email=unique("place"), role="employer")
+    token = employer.page.evaluate(
+        """async () => (await (await fetch('/api/v1/auth/refresh', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: '{}'})).json()).access_token"""
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    company = httpx.post(f"{site.url}/api/v1/companies", json={"name": "Place Co"}, headers=headers)
+    word = f"zp{uuid.uuid4().hex[:6]}"
+    for number in range(30):
+        created = httpx.post(
+            f"{site.url}/api/v1/jobs",
+            headers=headers,
+            json={
+                "company_id": company.json()["id"],
+                "title": f"Keeper {number} {word}",
+                "description": "Keep things.",
+                "location": "Porto",
+                "workplace": "remote",
+                "employment_type": "full_time",
+                "status": "published",
+            },
+        )
+        assert created.status_code == 201, created.text
+    tab = new_tab(PHONE)
+    page = tab.page
+    page.goto("/")
+    search = page.get_by_role("search", name="Search jobs")
+    # The filters are folded behind one control; the words are there to type.
+    expect(search.get_by_label("Workplace")).to_be_hidden()
+    search.get_by_label("What").fill(word)
+    search.get_by_role("button", name="Search").click()
+    results = page.get_by_role("list", name="Jobs").locator(":scope > li")
+    expect(results).to_have_count(20)
+    # After a search the page shows its results, not the form.
+    expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_in_viewport()
+    search.locator("summary").click()
+    expect(search.get_by_label("Workplace")).to_be_visible()
+    assert serious_violations(page) == []
+    screenshot(page, "search-filters-phone")
+    page.get_by_role("button", name="Load more").click()
+    expect(results).to_have_count(30)
+    chosen = results.nth(25).get_by_role("link")
+    title = chosen.inner_text()
+    chosen.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 0
+    expect(results.nth(0)).not_to_be_in_viewport()
+    chosen.click()
+    expect(page.locator("main h1")).to_have_text(title)
+    # The back button finds both pages and the place in the list.
+    page.go_back()
+    expect(results).to_have_count(30)
+    expect(results.nth(25)).to_be_in_viewport()
+    expect(results.nth(0)).not_to_be_in_viewport()
+    # "← All jobs" returns to the same search, and its place.
+    results.nth(25).get_by_role("link").click()
+    expect(page.locator("main h1")).to_have_text(title)
+    page.get_by_role("link", name="← All jobs").click()
+    expect(page).to_have_url(re.compile(rf"\?q={word}$"))
+    expect(results).to_have_count(30)
+    expect(results.nth(25)).to_be_in_viewport()
+    assert tab.unexpected_errors() == []

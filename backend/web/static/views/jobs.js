@@ -138,16 +138,44 @@ function autocomplete(box, list) {
   });
 }
 
+// Where a search's list was left (pages loaded, scroll position), kept for the tab's
+// session so that going back to it, by the back button or "← All jobs", finds the place.
+const WIDE = "(min-width: 40rem)";
+
+function placeKey(address) {
+  return `place:${address}`;
+}
+
+function keptPlace(address) {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(placeKey(address)) || "null");
+    return kept && Number.isInteger(kept.pages) && kept.pages > 0 ? kept : null;
+  } catch {
+    return null;
+  }
+}
+
+function keepPlace(address, place) {
+  const kept = keptPlace(address) || {};
+  sessionStorage.setItem(placeKey(address), JSON.stringify({ ...kept, ...place }));
+}
+
 export async function home(params) {
   title("");
+  const address = window.location.pathname + window.location.search;
+  sessionStorage.setItem("lastSearch", address);
+  const place = keptPlace(address);
   const search = searchFromUrl(params);
   const offered = await options();
   const suggestions = h("datalist", { id: "title-suggestions" });
   const q = input("q", { type: "search", list: "title-suggestions", autocomplete: "off", placeholder: "Title, skill or company", value: search.q });
   autocomplete(q, suggestions);
-  const controls = [
-    field("What", q),
-    suggestions,
+  const filtered = SEARCH_KEYS.filter((key) => key !== "q" && key !== "sort" && search[key] !== undefined).length;
+  const filters = h(
+    "details",
+    { class: "filters" },
+    h("summary", {}, filtered ? `Filters (${filtered})` : "Filters"),
+    h("div", { class: "filter-grid" }, [
     field("Where", input("location", { value: search.location, placeholder: "City or country" })),
     field("Workplace", select("workplace", choices(offered.workplaces, "Any workplace"))),
     field("Type", select("employment_type", choices(offered.employment_types, "Any type"))),
@@ -155,11 +183,16 @@ export async function home(params) {
     field("Minimum salary", input("salary_min", { type: "number", min: 0, step: 1000, value: search.salary_min })),
     field("Posted after", input("posted_after", { type: "date", value: search.posted_after ? search.posted_after.slice(0, 10) : undefined })),
     field("Sort by", select("sort", SORTS)),
-  ];
+    ]),
+  );
+  // On a phone the filters fold away behind their summary, and the results come first.
+  filters.open = window.matchMedia(WIDE).matches;
+  const controls = [field("What", q), suggestions, filters];
   const results = h("ol", { class: "results", "aria-label": "Jobs" });
   const status = h("p", { class: "status", role: "status" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   let cursor = null;
+  let pages = 0;
 
   async function load(append) {
     more.disabled = true;
@@ -171,23 +204,36 @@ export async function home(params) {
       results.append(...cards);
       markCards(cards);
       cursor = page.next_cursor;
+      pages = append ? pages + 1 : 1;
+      if (window.location.pathname + window.location.search === address) keepPlace(address, { pages });
       more.hidden = !cursor;
       const shown = results.children.length;
       status.textContent = shown ? `${shown} job${shown === 1 ? "" : "s"} shown${cursor ? "" : ", that is all"}.` : "No jobs match this search.";
+      return true;
     } catch (error) {
       status.textContent = describe(error);
+      return false;
     } finally {
       more.disabled = false;
     }
   }
   more.addEventListener("click", () => load(true));
+  // Leaving for a job keeps where the list was scrolled to (from the list's top: the form
+  // above it may be folded otherwise when coming back).
+  results.addEventListener("click", (event) => {
+    if (event.target instanceof Element && event.target.closest("a")) keepPlace(address, { scroll: -results.getBoundingClientRect().top });
+  });
 
   const searchForm = form(
     { role: "search", class: "search", "aria-label": "Search jobs" },
     controls,
     async (data) => {
       const next = searchFromForm(data);
-      navigate(`/${queryString(next) ? `?${queryString(next)}` : ""}`);
+      const target = `/${queryString(next) ? `?${queryString(next)}` : ""}`;
+      // A search asked for again starts from its first page, and shows its results.
+      sessionStorage.removeItem(placeKey(target));
+      sessionStorage.setItem("showResults", target);
+      navigate(target);
     },
     "Search",
   );
@@ -209,7 +255,16 @@ export async function home(params) {
       h("div", { class: "results-head" }, h("h2", { id: "results-heading" }, "Jobs"), save),
       status, results, more),
   );
-  await load(false);
+  if (!(await load(false))) return;
+  if (place) {
+    while (pages < place.pages && cursor) {
+      if (!(await load(true))) return;
+    }
+    if (typeof place.scroll === "number") window.scrollTo(0, window.scrollY + results.getBoundingClientRect().top + place.scroll);
+  } else if (sessionStorage.getItem("showResults") === address) {
+    if (!window.matchMedia(WIDE).matches) document.getElementById("results-heading")?.scrollIntoView();
+  }
+  sessionStorage.removeItem("showResults");
 }
 
 function structuredLocation(job) {
@@ -321,7 +376,7 @@ export async function jobPage(id) {
     ));
   render(
     h("article", { class: "job-page" },
-      h("p", { class: "back" }, h("a", { href: "/" }, "← All jobs")),
+      h("p", { class: "back" }, h("a", { href: sessionStorage.getItem("lastSearch") || "/" }, "← All jobs")),
       h("h1", {}, job.title),
       h("p", { class: "meta" }, company, " · ", structuredLocation(job), " · ", words(job.workplace), " · ", words(job.employment_type)),
       pay ? h("p", { class: "salary" }, pay) : null,
