@@ -4,9 +4,10 @@ Seeds (or reuses, with --keep) `jobboard_bench_<jobs>`, adds M saved searches li
 make them (one to three words of the seeded vocabulary, often a workplace, a tag, a city
 or a minimum salary), all due, each covering the last day; then does what production
 does: the periodic task asks for an alert task per batch of due searches
-(`alerts.schedule_due`), and `python -m backend worker --until-empty` processes (two, four
-tasks at once each) match each batch together and send its mails, through the file mail
-backend into a temporary folder. It reports the wall time,
+(`alerts.schedule_due`), and `python -m backend worker` processes (two, four tasks at
+once each, stopped once no alert task is left) match each batch together and send its
+mails, through the file mail backend into a temporary folder. Before that, the first
+batch is prepared apart and timed (matching, and the rest). It reports the wall time,
 alerts a second, the mails written, what PostgreSQL did meanwhile (pg_stat_database:
 transactions, blocks read and hit, rows fetched; each per alert) and the workers' CPU, and
 checks that the matching of a sample of the searches, as the alert task runs it, never
@@ -19,6 +20,7 @@ import json
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from backend.core.config import load_settings
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.repository import job_search as search_repo
+from backend.db.repository import saved_searches as saved_repo
 from backend.schemas.job import JobSearch
 from backend.seed_vocabulary import CITIES, ROLES
 from backend.services import alerts
@@ -156,6 +159,52 @@ async def _plans(url: str, sample: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+async def one_batch(url: str) -> dict[str, Any]:
+    """The first batch of due searches (ALERT_BATCH) as an alert task prepares it, in a
+    transaction rolled back: `alerts.due_alerts` timed whole, and the statements of its
+    matching (the window's copy, its index, the matching statements) timed apart; the
+    rest is locking the searches, writing the mails and moving the quiet ones on."""
+    settings = load_settings(database_url=url, environment="development")
+    engine = create_engine(settings, role="bench")
+    started_at: dict[int, float] = {}
+    matching = [0.0]
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        started_at[id(cursor)] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        took = time.perf_counter() - started_at.pop(id(cursor), time.perf_counter())
+        if "alert_window" in statement:
+            matching[0] += took
+
+    try:
+        async with create_sessionmaker(engine)() as db:
+            async with db.begin():
+                ids = await saved_repo.due_ids(
+                    db, due_by=datetime.now(UTC), after_id=0, limit=alerts.ALERT_BATCH
+                )
+            event.listen(engine.sync_engine, "before_cursor_execute", before)
+            event.listen(engine.sync_engine, "after_cursor_execute", after)
+            try:
+                async with db.begin():
+                    started = time.perf_counter()
+                    due = await alerts.due_alerts(db, settings, saved_search_ids=ids)
+                    whole = time.perf_counter() - started
+                    await db.rollback()
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", before)
+                event.remove(engine.sync_engine, "after_cursor_execute", after)
+    finally:
+        await engine.dispose()
+    return {
+        "searches": len(ids),
+        "mails_written": len(due),
+        "seconds": round(whole, 3),
+        "matching_seconds": round(matching[0], 3),
+        "rest_seconds": round(whole - matching[0], 3),
+    }
+
+
 async def schedule(url: str) -> int:
     settings = load_settings(database_url=url, environment="development")
     engine = create_engine(settings, role="bench")
@@ -179,6 +228,8 @@ def main() -> None:
     log(f"{args.searches} saved searches due")
     sample = searches(random.Random(7), 40)  # noqa: S311
 
+    batch = asyncio.run(one_batch(url))
+    log(f"one batch prepared apart: {batch}")
     mail = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     before = database_stats(url)
     started = time.perf_counter()
@@ -202,10 +253,20 @@ def main() -> None:
         )
         for _ in range(WORKERS)
     ]
-    for worker in workers:
-        worker.wait()
+    # Done when no alert task waits or runs (the workers would go on with whatever
+    # periodic task comes due meanwhile, an hourly one's mails say: they are stopped then).
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+        while conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'send_job_alerts' "
+            "AND status IN ('todo', 'doing')"
+        ).fetchone() != (0,):
+            time.sleep(0.5)
     elapsed = time.perf_counter() - started
     after = database_stats(url)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     mails = len(list(mail.glob("*.eml")))
     with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
@@ -238,6 +299,7 @@ def main() -> None:
         "database_per_alert": {
             key: round(value / max(asked, 1), 1) for key, value in delta.items()
         },
+        "one_batch_prepared_apart": batch,
         "sampled_plans": len(explained),
         "sampled_plans_scanning_jobs": len(scans),
         "workers": WORKERS,

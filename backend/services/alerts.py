@@ -251,4 +251,4 @@ async def claim(db: AsyncSession, *, alert: Alert) -> bool:
     """Move the alert's window on before its mail goes out in the same transaction, if the
     saved search is still as the alert found it (its row locked until commit); False when
     another run moved it on, or its owner changed how often it alerts, or deleted it."""
-    return bool(await saved_repo.move_on(db, windows=[alert.window]))
+    return await saved_repo.move_on_one(db, window=alert.window)

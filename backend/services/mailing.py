@@ -32,6 +32,14 @@ async def send_once(
     """
     if not await claim(db, key=key):
         return
+    await send(mailer, message=message, message_id=message_id)
+    await mail_repo.record_sent(db, key=key)
+
+
+async def send(mailer: Mailer, *, message: EmailMessage, message_id: str | None) -> None:
+    """Send `message`, whose right to go out the caller holds and records in its open
+    transaction by other means than a key (a job alert: the saved search's window, moved
+    on in that transaction); the window left is `send_once`'s."""
     if message_id is not None:
         message.replace_header("Message-ID", message_id)
     try:
@@ -40,4 +48,3 @@ async def send_once(
         MAILS.labels("failed").inc()
         raise
     MAILS.labels("sent").inc()
-    await mail_repo.record_sent(db, key=key)

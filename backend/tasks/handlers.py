@@ -426,9 +426,15 @@ async def _send_alerts(resources: Resources, saved_search_ids: list[int]) -> Non
         async with db.begin():
             due = await alerts.due_alerts(db, resources.settings, saved_search_ids=saved_search_ids)
         for alert in due:
+            # Its window moved on in this transaction is the mail's claim and its record:
+            # another run waits on the saved search's row, then finds the window moved.
             async with db.begin():
                 if await alerts.claim(db, alert=alert):
-                    await send_once(db, resources, alert.key, alert.message)
+                    await mailing.send(
+                        resources.mailer,
+                        message=alert.message,
+                        message_id=message_id(resources.settings, alert.key),
+                    )
 
 
 @queue.task(name=NOTIFY_JOB_EXPIRING, pass_context=True)

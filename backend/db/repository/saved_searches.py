@@ -162,6 +162,21 @@ async def move_on(session: AsyncSession, *, windows: Sequence[Window]) -> set[in
     return set((await session.execute(statement)).scalars())
 
 
+async def move_on_one(session: AsyncSession, *, window: Window) -> bool:
+    """`move_on` for one saved search, as a statement compiled once (its values bound)."""
+    statement = (
+        update_rows(SavedSearch)
+        .where(
+            SavedSearch.id == window.saved_search_id,
+            SavedSearch.alerted_through == window.alerted_through,
+            SavedSearch.frequency == window.frequency,
+        )
+        .values(alerted_through=window.window_end, next_alert_at=window.next_alert_at)
+        .returning(SavedSearch.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
 async def alert_tasks_waiting(session: AsyncSession, *, task_names: Sequence[str]) -> bool:
     """Whether alert tasks asked for earlier are still waiting in the task queue or
     running (a search being alerted is due until its task commits)."""
