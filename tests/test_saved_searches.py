@@ -475,6 +475,53 @@ async def test_alerts_matched_together_find_what_the_search_finds_in_each_window
     assert len(expected) > len(windows) // 2  # most searches found something to mail
 
 
+async def test_a_mail_written_before_its_owner_turned_alerts_off_or_signed_out_is_not_sent(
+    mail_client: httpx.AsyncClient,
+    db: AsyncSession,
+    actors: Actors,
+    company: Company,
+) -> None:
+    """A batch writes its mails first and sends each in a transaction of its own: the
+    claim there finds the owner as the mail was written, or sends nothing."""
+    now = datetime.now(UTC)
+    created = await mail_client.post(URL, json=body(search={}), headers=actors.candidate.headers)
+    saved_id = created.json()["id"]
+    await make_due(
+        db, saved_id, alerted_through=now - timedelta(days=1), due=now - timedelta(minutes=5)
+    )
+    await publish(mail_client, actors, company, db, published_at=now - timedelta(hours=2))
+    application: FastAPI = mail_client.app  # type: ignore[attr-defined]
+    settings = application.state.settings
+    headers = actors.candidate.headers
+
+    async def prepared() -> alerts.Alert:
+        async with application.state.sessionmaker() as session, session.begin():
+            (alert,) = await alerts.due_alerts(session, settings, saved_search_ids=[saved_id])
+        return alert
+
+    async def claimed(alert: alerts.Alert) -> bool:
+        # Asked in a transaction rolled back: the window stays where it was.
+        async with application.state.sessionmaker() as session:
+            moved = await alerts.claim(session, alert=alert)
+            await session.rollback()
+        return moved
+
+    alert = await prepared()
+    off = await mail_client.patch(
+        f"{API}/users/me/notifications", json={"job_alerts": False}, headers=headers
+    )
+    assert off.status_code == 200, off.text
+    assert not await claimed(alert)
+    on = await mail_client.patch(
+        f"{API}/users/me/notifications", json={"job_alerts": True}, headers=headers
+    )
+    assert on.status_code == 200, on.text
+    assert await claimed(alert)
+    # A security event since the mail was written (its links would be dead): not sent.
+    assert (await mail_client.post(f"{API}/auth/logout-all", headers=headers)).status_code == 204
+    assert not await claimed(alert)
+
+
 async def test_an_alert_lists_twenty_and_counts_the_rest(
     mail_client: httpx.AsyncClient,
     sent: Sent,

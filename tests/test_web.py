@@ -465,34 +465,51 @@ def test_problems_show_next_to_their_fields_and_429_says_how_long(
     assert tab.unexpected_errors() == []
 
 
+def publish_through_the_api(
+    site: Site, employer: Tab, titles: list[str], *, company: str = "Place Co", **fields: str
+) -> None:
+    """A company of the signed-in employer's, and a published job of it for each title, in
+    that order, through the API with the tab's session."""
+    token = employer.page.evaluate(
+        """async () => (await (await fetch('/api/v1/auth/refresh', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: '{}'})).json()).access_token"""
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    made = httpx.post(f"{site.url}/api/v1/companies", json={"name": company}, headers=headers)
+    assert made.status_code == 201, made.text
+    for title in titles:
+        created = httpx.post(
+            f"{site.url}/api/v1/jobs",
+            headers=headers,
+            json={
+                "company_id": made.json()["id"],
+                "title": title,
+                "description": "Work.",
+                "location": "Porto",
+                "workplace": "remote",
+                "employment_type": "full_time",
+                "status": "published",
+                **fields,
+            },
+        )
+        assert created.status_code == 201, created.text
+
+
 def test_search_lives_in_the_address_and_loads_more(
     site: Site, new_tab: Callable[..., Tab]
 ) -> None:
     employer = new_tab()
     email = unique("many")
     sign_up(employer, site, name="Many Jobs", email=email, role="employer")
-    token = employer.page.evaluate(
-        """async () => (await (await fetch('/api/v1/auth/refresh', {method: 'POST',
-        headers: {'Content-Type': 'application/json'}, body: '{}'})).json()).access_token"""
-    )
-    headers = {"Authorization": f"Bearer {token}"}
-    company = httpx.post(f"{site.url}/api/v1/companies", json={"name": "Batch Co"}, headers=headers)
     word = f"zq{uuid.uuid4().hex[:6]}"
-    for number in range(23):
-        created = httpx.post(
-            f"{site.url}/api/v1/jobs",
-            headers=headers,
-            json={
-                "company_id": company.json()["id"],
-                "title": f"Role {number} {word}",
-                "description": "Work.",
-                "location": "Porto",
-                "workplace": "hybrid",
-                "employment_type": "contract",
-                "status": "published",
-            },
-        )
-        assert created.status_code == 201, created.text
+    publish_through_the_api(
+        site,
+        employer,
+        [f"Role {number} {word}" for number in range(23)],
+        company="Batch Co",
+        workplace="hybrid",
+        employment_type="contract",
+    )
     tab = new_tab()
     page = tab.page
     requested: list[str] = []
@@ -1703,28 +1720,10 @@ def test_on_a_phone_the_results_come_first_and_coming_back_finds_the_place(
 ) -> None:
     employer = new_tab()
     sign_up(employer, site, name="Place Keeper", email=unique("place"), role="employer")
-    token = employer.page.evaluate(
-        """async () => (await (await fetch('/api/v1/auth/refresh', {method: 'POST',
-        headers: {'Content-Type': 'application/json'}, body: '{}'})).json()).access_token"""
-    )
-    headers = {"Authorization": f"Bearer {token}"}
-    company = httpx.post(f"{site.url}/api/v1/companies", json={"name": "Place Co"}, headers=headers)
     word = f"zp{uuid.uuid4().hex[:6]}"
-    for number in range(30):
-        created = httpx.post(
-            f"{site.url}/api/v1/jobs",
-            headers=headers,
-            json={
-                "company_id": company.json()["id"],
-                "title": f"Keeper {number} {word}",
-                "description": "Keep things.",
-                "location": "Porto",
-                "workplace": "remote",
-                "employment_type": "full_time",
-                "status": "published",
-            },
-        )
-        assert created.status_code == 201, created.text
+    publish_through_the_api(
+        site, employer, [f"Keeper {number} {word}" for number in range(30)], workplace="remote"
+    )
     tab = new_tab(PHONE)
     page = tab.page
     page.goto("/")

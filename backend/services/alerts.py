@@ -144,6 +144,9 @@ class Alert:
     # Names the send: one mail per saved search and window.
     key: str
     message: EmailMessage
+    # Where it goes, under which security generation: as the mail was written.
+    email: str
+    generation: int
 
 
 def _search_link(settings: Settings, query: dict[str, Any]) -> str:
@@ -244,11 +247,21 @@ def _alert(
         context=context,
     )
     key = f"alert:{target.saved_search_id}:{window.window_end.isoformat()}"
-    return Alert(window=window, key=key, message=message)
+    return Alert(
+        window=window,
+        key=key,
+        message=message,
+        email=target.email,
+        generation=target.generation,
+    )
 
 
 async def claim(db: AsyncSession, *, alert: Alert) -> bool:
     """Move the alert's window on before its mail goes out in the same transaction, if the
-    saved search is still as the alert found it (its row locked until commit); False when
-    another run moved it on, or its owner changed how often it alerts, or deleted it."""
-    return await saved_repo.move_on_one(db, window=alert.window)
+    saved search is still as the alert found it and its owner may still be mailed alerts at
+    the same address under the same security generation (its row locked until commit);
+    False when another run moved it on, its owner changed how often it alerts, deleted it,
+    turned alerts off, or changed address or security since (the next run sees to it)."""
+    return await saved_repo.claim_for_mail(
+        db, window=alert.window, email=alert.email, generation=alert.generation
+    )

@@ -162,14 +162,31 @@ async def move_on(session: AsyncSession, *, windows: Sequence[Window]) -> set[in
     return set((await session.execute(statement)).scalars())
 
 
-async def move_on_one(session: AsyncSession, *, window: Window) -> bool:
-    """`move_on` for one saved search, as a statement compiled once (its values bound)."""
+async def claim_for_mail(
+    session: AsyncSession, *, window: Window, email: str, generation: int
+) -> bool:
+    """Move one saved search's window on (as `move_on`) for the mail of its alert, if its
+    owner may still be mailed alerts at `email` under security `generation` (as when the
+    mail was written); whether it moved. One statement, compiled once (its values bound);
+    the row stays locked until commit."""
+    owner_still = (
+        select(User.id)
+        .where(
+            User.id == SavedSearch.user_id,
+            User.email == email,
+            User.security_generation == generation,
+            User.notify_job_alerts,
+            users.MAILABLE,
+        )
+        .exists()
+    )
     statement = (
         update_rows(SavedSearch)
         .where(
             SavedSearch.id == window.saved_search_id,
             SavedSearch.alerted_through == window.alerted_through,
             SavedSearch.frequency == window.frequency,
+            owner_still,
         )
         .values(alerted_through=window.window_end, next_alert_at=window.next_alert_at)
         .returning(SavedSearch.id)
