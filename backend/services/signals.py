@@ -4,7 +4,8 @@ Each rule is a function of the job, its poster and the board's own data, and nam
 signal (`SIGNALS`); a signal that `holds` keeps the job from the public until a moderator
 decides, even for a poster whose record would publish at once (never for a company
 moderators trust, nor for admins and moderators). A new rule is a function returning the
-codes it finds, added to `signals_of`, and a line in `SIGNALS`.
+codes it finds (for the board's data, one statement over all the jobs asked together),
+added to `signals_of_each`, and a line in `SIGNALS`.
 """
 
 import re
