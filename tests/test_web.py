@@ -207,6 +207,9 @@ def sign_in(tab: Tab, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # The sign-in page then moves on by itself: a click before that would be overtaken.
+    expect(page).not_to_have_url(re.compile(r"/signin"))
+    expect(page.locator("main h1")).not_to_have_text("Sign in")
 
 
 def serious_violations(page: Page) -> list[str]:
